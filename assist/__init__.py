@@ -1,0 +1,1 @@
+"""Assist: remote assistance and offline voice for mobile banking (composition root)."""
