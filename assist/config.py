@@ -1,0 +1,101 @@
+"""Settings: defaults for embedded mode, overridden by ASSIST_* environment variables.
+
+Embedded (the default) needs nothing outside this process: live state in memory, records in
+SQLite under var/. Every setting is also a constructor argument, so tests build configs directly.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from signaling.domain.model import Policy
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Limits:
+    control_bytes: int = 16_384  # one control event's JSON
+    relay_bytes: int = 600_000  # one mirror batch (a full rrweb snapshot is sent in chunks)
+    control_rate: float = 20.0  # events per second per socket, sustained …
+    control_burst: float = 40.0  # … and in a burst
+    relay_rate: float = 200.0
+    relay_burst: float = 400.0
+    http_buffer_bytes: int = 1_000_000  # engine.io drops a socket sending more in one packet
+
+
+@dataclass(frozen=True)
+class IceConfig:
+    stun_urls: tuple[str, ...] = ()
+    turn_urls: tuple[str, ...] = ()
+    turn_secret: str = ""  # coturn `static-auth-secret` (use-auth-secret / TURN REST API)
+    turn_ttl_s: int = 3600
+
+
+@dataclass(frozen=True)
+class Config:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    var_dir: Path = REPO_ROOT / "var"
+    database_url: str = ""  # empty: SQLite in var_dir
+    jwt_secret: str = ""  # empty: generated once and kept in var_dir
+    token_ttl_s: int = 900
+    demo: bool = True  # seed the demo accounts; a production config turns this off
+    policy: Policy = field(default_factory=Policy)
+    limits: Limits = field(default_factory=Limits)
+    ice: IceConfig = field(default_factory=IceConfig)
+    tick_s: float = 0.2
+    log_level: str = "info"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Config:
+        env = dict(os.environ if env is None else env)
+        base = cls()
+        policy = replace(
+            base.policy,
+            offer_timeout_s=float(env.get("ASSIST_OFFER_TIMEOUT_S", base.policy.offer_timeout_s)),
+            grace_s=float(env.get("ASSIST_GRACE_S", base.policy.grace_s)),
+            queue_cap=int(env.get("ASSIST_QUEUE_CAP", base.policy.queue_cap)),
+            capacity=int(env.get("ASSIST_AGENT_CAPACITY", base.policy.capacity)),
+        )
+        ice = IceConfig(
+            stun_urls=_split(env.get("ASSIST_STUN_URLS", "")),
+            turn_urls=_split(env.get("ASSIST_TURN_URLS", "")),
+            turn_secret=env.get("ASSIST_TURN_SECRET", ""),
+            turn_ttl_s=int(env.get("ASSIST_TURN_TTL_S", base.ice.turn_ttl_s)),
+        )
+        values = dict(
+            host=env.get("ASSIST_HOST", base.host),
+            port=int(env.get("ASSIST_PORT", base.port)),
+            var_dir=Path(env.get("ASSIST_VAR_DIR", base.var_dir)),
+            database_url=env.get("ASSIST_DATABASE_URL", ""),
+            jwt_secret=env.get("ASSIST_JWT_SECRET", ""),
+            token_ttl_s=int(env.get("ASSIST_TOKEN_TTL_S", base.token_ttl_s)),
+            demo=env.get("ASSIST_DEMO", "1").lower() not in ("0", "false", "no", "off"),
+            policy=policy,
+            ice=ice,
+            log_level=env.get("ASSIST_LOG_LEVEL", base.log_level),
+        )
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.var_dir / 'assist.db'}"
+
+    def resolved_jwt_secret(self) -> str:
+        """The configured secret, or one generated on first start and kept (0600) in var/."""
+        if self.jwt_secret:
+            return self.jwt_secret
+        path = self.var_dir / "jwt-secret"
+        if not path.exists():
+            self.var_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())

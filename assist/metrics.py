@@ -1,0 +1,64 @@
+"""Prometheus metrics: counters and histograms fed by the service, gauges read at scrape time.
+
+Each app has its own registry (several apps run in one test process); event labels are the
+known event names only, so a client sending random names cannot blow up the label set.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
+WAIT_BUCKETS = (1, 5, 10, 20, 30, 60, 120, 300, 600, 1200)
+
+
+class Metrics:
+    def __init__(self, live_stats: Callable[[], dict]) -> None:
+        self.registry = CollectorRegistry()
+        self.events_received = Counter("assist_events_received_total", "Socket events received",
+                                       ["event"], registry=self.registry)
+        self.events_rejected = Counter("assist_events_rejected_total", "Socket events refused, by error code",
+                                       ["event", "code"], registry=self.registry)
+        self.connections = Gauge("assist_socket_connections", "Open socket.io connections",
+                                 ["role"], registry=self.registry)
+        self.connect_refused = Counter("assist_connect_refused_total", "Socket connections refused",
+                                       ["code"], registry=self.registry)
+        self.pairing_seconds = Histogram("assist_pairing_seconds", "Help request to first offer to an agent",
+                                         buckets=LATENCY_BUCKETS + WAIT_BUCKETS[2:], registry=self.registry)
+        self.wait_seconds = Histogram("assist_wait_seconds", "Help request to an agent accepting it",
+                                      buckets=WAIT_BUCKETS, registry=self.registry)
+        self.record_backlog = Gauge("assist_record_backlog", "Record updates not yet written",
+                                    registry=self.registry)
+        self.registry.register(_LiveCollector(live_stats))
+
+    # Observer protocol of the signaling service
+    def pairing(self, seconds: float) -> None:
+        self.pairing_seconds.observe(seconds)
+
+    def answered(self, seconds: float) -> None:
+        self.wait_seconds.observe(seconds)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class _LiveCollector:
+    """Gauges of the live state (queue, agents, sessions) computed when scraped."""
+
+    def __init__(self, live_stats: Callable[[], dict]) -> None:
+        self.live_stats = live_stats
+
+    def collect(self):
+        stats = self.live_stats()
+        queue = GaugeMetricFamily("assist_queue_length", "Customers waiting, by routing class",
+                                  labels=["queue_class"])
+        for cls, n in sorted(stats["queue_by_class"].items()):
+            queue.add_metric([cls], n)
+        yield queue
+        agents = GaugeMetricFamily("assist_agents", "Agents by state", labels=["state"])
+        for state, n in sorted(stats["agents_by_state"].items()):
+            agents.add_metric([state], n)
+        yield agents
+        yield GaugeMetricFamily("assist_sessions_active", "Sessions in progress", value=stats["sessions_active"])

@@ -1,0 +1,115 @@
+"""Composition root: create_app(config) picks the stores and wires every part together."""
+from __future__ import annotations
+
+import asyncio
+import time
+from functools import lru_cache
+
+import socketio
+import structlog
+from aiohttp import web
+
+from signaling.domain.center import CallCenter
+from signaling.ice import ice_servers
+from signaling.service import SignalingService
+from signaling.sio import SignalingAdapter, SioPublisher
+
+from . import demo, http_api
+from .auth import Tokens, hash_password
+from .config import Config
+from .logs import configure as configure_logs
+from .metrics import Metrics
+from .storage.memory import MemoryLiveStore
+from .storage.sql import SqlRecords
+
+log = structlog.get_logger("assist")
+
+CONFIG = web.AppKey("config", Config)
+TOKENS = web.AppKey("tokens", Tokens)
+RECORDS = web.AppKey("records", SqlRecords)
+SERVICE = web.AppKey("service", SignalingService)
+METRICS = web.AppKey("metrics", Metrics)
+ADAPTER = web.AppKey("adapter", SignalingAdapter)
+
+
+@lru_cache(maxsize=1)
+def _demo_hash() -> str:
+    # One argon2 hash per process: every demo account shares the published demo password.
+    return hash_password(demo.DEMO_PASSWORD)
+
+
+def demo_accounts() -> list[dict]:
+    return [
+        {"username": name, "password_hash": _demo_hash(), "role": info["role"],
+         "display_name": info["display_name"], "badge": info.get("badge", ""),
+         "languages": info.get("languages", []), "skills": info.get("skills", []), "active": True}
+        for name, info in demo.DEMO_USERS.items()
+    ]
+
+
+def create_app(config: Config) -> web.Application:
+    config.var_dir.mkdir(parents=True, exist_ok=True)
+    app = web.Application(client_max_size=64 * 1024, middlewares=[http_api.security_headers])
+    tokens = Tokens(config.resolved_jwt_secret(), config.token_ttl_s)
+    records = SqlRecords(config.resolved_database_url())
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp",
+        # One socket's events are handled in arrival order (mirror batches must not overtake
+        # each other); handlers never block, records are written by a background thread.
+        async_handlers=False,
+        max_http_buffer_size=config.limits.http_buffer_bytes,
+        cors_allowed_origins=[],  # same origin only
+        logger=False,
+        engineio_logger=False,
+    )
+    store = MemoryLiveStore(CallCenter(config.policy))
+    service = SignalingService(store, records, SioPublisher(sio), tick_s=config.tick_s)
+    metrics = Metrics(lambda: service.live_stats)
+    service.observer = metrics
+
+    def ice_for(principal):
+        ice = config.ice
+        return ice_servers(ice.stun_urls, ice.turn_urls, ice.turn_secret, ice.turn_ttl_s,
+                           principal.user_id, time.time())
+
+    adapter = SignalingAdapter(sio, service, tokens.verify, config.limits, metrics, ice_for)
+    sio.attach(app, socketio_path="socket.io")
+
+    app[CONFIG], app[TOKENS], app[RECORDS] = config, tokens, records
+    app[SERVICE], app[METRICS], app[ADAPTER] = service, metrics, adapter
+    http_api.add_routes(app)
+
+    async def startup(app: web.Application) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, records.create_schema)
+        closed = await loop.run_in_executor(None, records.close_unfinished)
+        if closed:
+            log.info("closed_unfinished_records", count=closed)
+        if config.demo:
+            await loop.run_in_executor(None, records.ensure_users, demo_accounts())
+        records.start()
+        service.start()
+
+    async def cleanup(app: web.Application) -> None:
+        await service.stop()
+        await records.stop()
+
+    app.on_startup.append(startup)
+    app.on_cleanup.append(cleanup)
+    return app
+
+
+def serve(config: Config) -> None:
+    configure_logs(config.log_level)
+    app = create_app(config)
+    base = f"http://{config.host}:{config.port}"
+    print(f"Assist is running at {base}/", flush=True)
+    print(f"  demo bank app   {base}/", flush=True)
+    print(f"  assist SDK      {base}/sdk/assist.js", flush=True)
+    print(f"  agent console   {base}/agent", flush=True)
+    print(f"  supervisor      {base}/supervisor", flush=True)
+    print(f"  health, metrics {base}/healthz  {base}/metrics", flush=True)
+    if config.demo:
+        names = ", ".join(f"{u} ({i['role']})" for u, i in demo.DEMO_USERS.items())
+        print(f"  demo accounts   {names}; password {demo.DEMO_PASSWORD}", flush=True)
+    web.run_app(app, host=config.host, port=config.port, print=None, access_log=None)

@@ -1,0 +1,599 @@
+"""The call center: every command a customer, agent, supervisor or the clock can give.
+
+Pure and synchronous: a command takes the current time (and nothing else from the outside
+world), changes this state and returns Effects (messages to send, record lines to write).
+Errors raise DomainError and leave the state as it was: every check comes before any change.
+"""
+from __future__ import annotations
+
+import itertools
+import secrets
+from collections import deque
+from collections.abc import Callable
+
+from . import session as session_machine
+from .errors import DomainError, forbidden, invalid_state, not_found
+from .model import (
+    OUTCOMES,
+    Agent,
+    AgentProfile,
+    AgentState,
+    Edition,
+    EndReason,
+    HelpRequest,
+    Offer,
+    Policy,
+    Presence,
+    RequestStatus,
+    Role,
+    Session,
+    SessionState,
+)
+from .notices import SUPERVISORS, Effects, user
+from .queue import WaitingQueue, estimated_wait_s
+from .routing import pick_agent, staffed
+
+STREAMS = {
+    # stream → (roles that may send it, who receives it)
+    "mirror": ({Role.CUSTOMER}, "agent+supervisors"),
+    "annotation": ({Role.AGENT}, "customer+supervisors"),
+    "rtc": ({Role.CUSTOMER, Role.AGENT}, "other_party"),
+}
+
+
+def _counter_ids() -> Callable[[str], str]:
+    counter = itertools.count(1)
+    return lambda prefix: f"{prefix}{next(counter)}"
+
+
+def _random_code() -> str:
+    return f"{secrets.randbelow(10_000):04d}"
+
+
+class CallCenter:
+    def __init__(
+        self,
+        policy: Policy | None = None,
+        new_id: Callable[[str], str] | None = None,
+        new_code: Callable[[], str] | None = None,
+    ) -> None:
+        self.policy = policy or Policy()
+        self.new_id = new_id or _counter_ids()
+        self.new_code = new_code or _random_code
+        self.requests: dict[str, HelpRequest] = {}  # live requests: waiting or offered
+        self.queue = WaitingQueue()  # the waiting ones, in service order
+        self.agents: dict[str, Agent] = {}
+        self.offers: dict[str, Offer] = {}
+        self.sessions: dict[str, Session] = {}  # live sessions only
+        self.pending_wrap_up: dict[str, str] = {}  # ended session id → its request id
+        self.by_customer: dict[str, tuple[str, str]] = {}  # customer → ("request"|"session", id)
+        self.dropped_at: dict[str, float] = {}  # user → when their last socket went away
+        self.handle_times: deque[float] = deque(maxlen=self.policy.handle_window)
+        self._arrivals = itertools.count(1)
+
+    # ------------------------------------------------------------------ presence
+    def user_connected(self, user_id: str, role: Role, now: float,
+                       profile: AgentProfile | None = None) -> Effects:
+        eff = Effects()
+        was_dropped = self.dropped_at.pop(user_id, None) is not None
+        if role is Role.AGENT:
+            assert profile is not None, "agents connect with their profile"
+            agent = self.agents.get(user_id)
+            if agent is None:
+                agent = self.agents[user_id] = Agent(profile, idle_since=now)
+            agent.profile = profile
+            agent.connected = True
+            for sid in agent.sessions:
+                self._tell_party_status(self.sessions[sid], Role.AGENT, "back", eff)
+            eff.notify(user(user_id), "agent_state", state=agent.state().value)
+            eff.queue_changed = True
+            self._dispatch(now, eff)
+        elif role is Role.CUSTOMER and was_dropped:
+            kind, ident = self.by_customer.get(user_id, ("", ""))
+            if kind == "session":
+                self._tell_party_status(self.sessions[ident], Role.CUSTOMER, "back", eff)
+        return eff
+
+    def user_disconnected(self, user_id: str, role: Role, now: float) -> Effects:
+        """The user's last socket closed: start the grace window, tell the other party."""
+        eff = Effects()
+        if role is Role.AGENT:
+            agent = self.agents.get(user_id)
+            if agent is None:
+                return eff
+            agent.connected = False
+            if agent.offer_id:  # nobody is there to answer it: pass it on at once
+                self._release_offer(self.offers[agent.offer_id], now, eff, reason="agent_left")
+            self.dropped_at[user_id] = now
+            for sid in agent.sessions:
+                self._tell_party_status(self.sessions[sid], Role.AGENT, "reconnecting", eff)
+            eff.queue_changed = True
+            self._dispatch(now, eff)
+        elif role is Role.CUSTOMER and user_id in self.by_customer:
+            self.dropped_at[user_id] = now
+            kind, ident = self.by_customer[user_id]
+            if kind == "session":
+                self._tell_party_status(self.sessions[ident], Role.CUSTOMER, "reconnecting", eff)
+        return eff
+
+    def _tell_party_status(self, session: Session, who: Role, status: str, eff: Effects) -> None:
+        other = session.agent_id if who is Role.CUSTOMER else session.customer_id
+        for to in [other, *session.supervisors]:
+            eff.notify(user(to), "peer_status", session_id=session.session_id, role=who.value, status=status)
+        eff.record(session.request_id, timeline=f"{who.value}_{status}")
+
+    # ------------------------------------------------------------------ customers
+    def request_help(self, customer_id: str, customer_name: str, topic: str, edition: Edition,
+                     language: str, page: str, now: float, transcript: tuple[str, ...] = ()) -> tuple[dict, Effects]:
+        eff = Effects()
+        held = self.by_customer.get(customer_id)
+        if held and held[0] == "session":
+            raise DomainError("already_in_session", "You are already talking with an agent.")
+        if held:  # a second tap on one-tap help: the same request, not a second place in line
+            return self.customer_view(customer_id, now), eff
+        if len(self.requests) >= self.policy.queue_cap:
+            rejected = self.new_id("r")
+            eff.record(rejected, timeline="rejected_queue_full", at=now, customer_id=customer_id,
+                       topic=topic, edition=edition.value, language=language, page=page,
+                       requested_at=now, ended_at=now, status="rejected", end_reason="queue_full")
+            raise DomainError("queue_full", "All agents are busy right now. Please try again later.", eff)
+        boost = self.policy.elderly_boost_s if edition is Edition.ELDERLY else 0.0
+        request = HelpRequest(self.new_id("r"), customer_id, customer_name, topic, edition, language,
+                              page, now, next(self._arrivals), boost, transcript)
+        self.requests[request.request_id] = request
+        self.queue.add(request)
+        self.by_customer[customer_id] = ("request", request.request_id)
+        eff.record(request.request_id, timeline="requested", at=now, customer_id=customer_id,
+                   topic=topic, edition=edition.value, language=language, page=page,
+                   requested_at=now, status=RequestStatus.WAITING.value,
+                   transcript="\n".join(transcript) or None)
+        eff.queue_changed = True
+        self._dispatch(now, eff)
+        return self.customer_view(customer_id, now), eff
+
+    def cancel_request(self, customer_id: str, request_id: str, now: float) -> Effects:
+        request = self.requests.get(request_id)
+        if request is None or request.customer_id != customer_id:
+            raise not_found("help request")
+        eff = Effects()
+        self._close_request(request, RequestStatus.CANCELLED, "cancelled", now, eff)
+        self._dispatch(now, eff)
+        return eff
+
+    def _close_request(self, request: HelpRequest, status: RequestStatus, reason: str,
+                       now: float, eff: Effects) -> None:
+        if request.offer_id:
+            offer = self.offers.pop(request.offer_id)
+            agent = self.agents[offer.agent_id]
+            agent.offer_id = None
+            eff.notify(user(agent.agent_id), "offer_revoked", offer_id=offer.offer_id, reason=reason)
+            eff.notify(user(agent.agent_id), "agent_state", state=agent.state().value)
+        else:
+            self.queue.remove(request)
+        request.status = status
+        del self.requests[request.request_id]
+        self.by_customer.pop(request.customer_id, None)
+        self.dropped_at.pop(request.customer_id, None)
+        eff.notify(user(request.customer_id), "request_ended", request_id=request.request_id, reason=reason)
+        eff.record(request.request_id, timeline=status.value, at=now, status=status.value,
+                   ended_at=now, end_reason=reason, wait_s=round(now - request.created_at, 3))
+        eff.queue_changed = True
+
+    def consent(self, customer_id: str, session_id: str, accept: bool, now: float) -> Effects:
+        session = self._session_of(customer_id, Role.CUSTOMER, session_id)
+        eff = Effects()
+        if not accept:
+            session_machine.next_state(session.state, "decline")
+            self._end_session(session, EndReason.CONSENT_DECLINED.value, now, eff)
+            return eff
+        session.state = session_machine.next_state(session.state, "consent")
+        first = session.consent_at is None
+        session.consent_at = session.consent_at or now
+        if first:
+            eff.record(session.request_id, consent_at=now)
+        eff.record(session.request_id, timeline="consent", at=now)
+        self._tell_session_state(session, eff)
+        return eff
+
+    def stop_sharing(self, customer_id: str, session_id: str, now: float) -> Effects:
+        session = self._session_of(customer_id, Role.CUSTOMER, session_id)
+        session.state = session_machine.next_state(session.state, "stop_sharing")
+        eff = Effects()
+        eff.record(session.request_id, timeline="sharing_stopped", at=now)
+        self._tell_session_state(session, eff)
+        return eff
+
+    def _tell_session_state(self, session: Session, eff: Effects) -> None:
+        for to in [session.customer_id, session.agent_id, *session.supervisors]:
+            eff.notify(user(to), "session_state", session_id=session.session_id, state=session.state.value)
+
+    # ------------------------------------------------------------------ agents
+    def set_presence(self, agent_id: str, presence: Presence, now: float) -> Effects:
+        agent = self.agents.get(agent_id)
+        if agent is None:
+            raise not_found("agent")
+        eff = Effects()
+        if presence is not Presence.AVAILABLE and agent.offer_id:
+            self._release_offer(self.offers[agent.offer_id], now, eff, reason="agent_away")
+        if presence is Presence.AVAILABLE and agent.presence is not Presence.AVAILABLE:
+            agent.idle_since = now
+        agent.presence = presence
+        eff.notify(user(agent_id), "agent_state", state=agent.state().value)
+        eff.queue_changed = True
+        self._dispatch(now, eff)
+        return eff
+
+    def accept_offer(self, agent_id: str, offer_id: str, now: float, session_id: str | None = None) -> Effects:
+        offer = self.offers.get(offer_id)
+        if offer is None or offer.agent_id != agent_id:
+            raise not_found("offer")
+        if now >= offer.expires_at:
+            eff = Effects()
+            self._lapse(offer, now, eff)
+            raise DomainError("offer_expired", "The offer expired before you accepted it.", eff)
+        eff = Effects()
+        del self.offers[offer_id]
+        agent = self.agents[agent_id]
+        agent.offer_id = None
+        if offer.session_id:
+            self._complete_transfer(offer, agent, now, eff)
+        else:
+            self._start_session(self.requests[offer.request_id], agent, session_id or self.new_id("s"), now, eff)
+        eff.notify(user(agent_id), "agent_state", state=agent.state().value)
+        eff.queue_changed = True
+        return eff
+
+    def decline_offer(self, agent_id: str, offer_id: str, now: float) -> Effects:
+        offer = self.offers.get(offer_id)
+        if offer is None or offer.agent_id != agent_id:
+            raise not_found("offer")
+        eff = Effects()
+        self._release_offer(offer, now, eff, reason="declined")
+        self._dispatch(now, eff)
+        return eff
+
+    def wrap_up(self, agent_id: str, session_id: str, outcome: str, notes: str, now: float) -> Effects:
+        agent = self.agents.get(agent_id)
+        if agent is None or session_id not in agent.wrap_ups:
+            raise not_found("session awaiting wrap-up")
+        if outcome not in OUTCOMES:
+            raise DomainError("bad_outcome", f"Outcome must be one of: {', '.join(OUTCOMES)}.")
+        eff = Effects()
+        agent.wrap_ups.discard(session_id)
+        request_id = self.pending_wrap_up.pop(session_id)
+        agent.idle_since = now
+        eff.record(request_id, timeline="wrap_up", at=now, outcome=outcome, notes=notes or None, wrapped_at=now)
+        eff.notify(user(agent_id), "agent_state", state=agent.state().value)
+        eff.queue_changed = True
+        self._dispatch(now, eff)
+        return eff
+
+    def transfer(self, agent_id: str, session_id: str, to_agent: str, now: float) -> Effects:
+        session = self._session_of(agent_id, Role.AGENT, session_id)
+        if session.transfer_offer:
+            raise invalid_state("A transfer of this session is already waiting for an answer.")
+        target = self.agents.get(to_agent)
+        request_language = session.language
+        if (target is None or to_agent == agent_id or not target.can_take_offer(self.policy.capacity)
+                or request_language not in target.profile.languages):
+            raise DomainError("agent_unavailable", "That agent cannot take a transfer now.")
+        eff = Effects()
+        offer = Offer(self.new_id("o"), to_agent, now + self.policy.offer_timeout_s,
+                      session_id=session_id, from_agent=agent_id)
+        self.offers[offer.offer_id] = offer
+        target.offer_id = offer.offer_id
+        session.transfer_offer = offer.offer_id
+        from_name = self.agents[agent_id].profile.display_name
+        eff.notify(user(to_agent), "offer", offer_id=offer.offer_id, kind="transfer",
+                   from_agent=from_name, request=session.context,
+                   expires_in_s=self.policy.offer_timeout_s)
+        eff.notify(user(to_agent), "agent_state", state=target.state().value)
+        eff.record(session.request_id, timeline="transfer_offered", at=now,
+                   detail={"from": agent_id, "to": to_agent})
+        return eff
+
+    def invite_supervisor(self, agent_id: str, session_id: str, note: str, now: float) -> Effects:
+        session = self._session_of(agent_id, Role.AGENT, session_id)
+        eff = Effects()
+        eff.notify(SUPERVISORS, "supervisor_invited", session_id=session_id,
+                   agent=self.agents[agent_id].profile.display_name, note=note,
+                   request=session.context)
+        eff.record(session.request_id, timeline="supervisor_invited", at=now)
+        return eff
+
+    # ------------------------------------------------------------------ supervisors
+    def supervisor_join(self, supervisor_id: str, supervisor_name: str, session_id: str,
+                        mode: str, now: float) -> tuple[dict, Effects]:
+        session = self.sessions.get(session_id)
+        if session is None:
+            raise not_found("session")
+        eff = Effects()
+        session.supervisors[supervisor_id] = mode
+        if mode == "barge":  # joining the conversation: both parties are told who is there
+            for to in (session.customer_id, session.agent_id):
+                eff.notify(user(to), "supervisor_joined", session_id=session_id, name=supervisor_name)
+        eff.record(session.request_id, timeline=f"supervisor_{mode}", at=now, detail={"supervisor": supervisor_id})
+        return self.session_view(session, Role.SUPERVISOR), eff
+
+    def supervisor_leave(self, supervisor_id: str, session_id: str, now: float) -> Effects:
+        session = self.sessions.get(session_id)
+        if session is None or supervisor_id not in session.supervisors:
+            raise not_found("session")
+        eff = Effects()
+        mode = session.supervisors.pop(supervisor_id)
+        if mode == "barge":
+            for to in (session.customer_id, session.agent_id):
+                eff.notify(user(to), "supervisor_left", session_id=session_id)
+        eff.record(session.request_id, timeline="supervisor_left", at=now)
+        return eff
+
+    # ------------------------------------------------------------------ both parties
+    def end_session(self, user_id: str, role: Role, session_id: str, now: float) -> Effects:
+        if role is Role.SUPERVISOR:
+            session = self.sessions.get(session_id)
+            if session is None or session.supervisors.get(user_id) != "barge":
+                raise not_found("session")
+            reason = "supervisor_ended"
+        else:
+            session = self._session_of(user_id, role, session_id)
+            reason = EndReason.CUSTOMER_ENDED.value if role is Role.CUSTOMER else EndReason.AGENT_ENDED.value
+        eff = Effects()
+        self._end_session(session, reason, now, eff)
+        return eff
+
+    def relay(self, sender: str, role: Role, session_id: str, stream: str, seq: int) -> list[str]:
+        """Who receives this mirror / annotation / WebRTC message; raises if it must not flow."""
+        if stream not in STREAMS:
+            raise DomainError("bad_payload", "Unknown relay stream.")
+        session = self.sessions.get(session_id)
+        if session is None or sender not in (session.customer_id, session.agent_id):
+            raise not_found("session")
+        senders, audience = STREAMS[stream]
+        if role not in senders:
+            raise forbidden(f"send {stream} messages")
+        if session.state not in session_machine.RELAY_STATES:
+            raise DomainError("not_sharing", "Nothing is relayed before the customer agrees to share, "
+                                             "or after sharing stops.")
+        key = f"{stream}:{role.value}"
+        if seq <= session.last_seq.get(key, 0):
+            raise DomainError("out_of_sequence", "That message was already received (sequence too low).")
+        session.last_seq[key] = seq
+        if audience == "agent+supervisors":
+            return [session.agent_id, *session.supervisors]
+        if audience == "customer+supervisors":
+            return [session.customer_id, *session.supervisors]
+        return [session.agent_id if role is Role.CUSTOMER else session.customer_id]
+
+    # ------------------------------------------------------------------ the clock
+    def tick(self, now: float) -> Effects:
+        """Expire offers that rang too long and parties gone longer than the grace window."""
+        eff = Effects()
+        for offer in [o for o in self.offers.values() if now >= o.expires_at]:
+            self._lapse(offer, now, eff)
+        for user_id, since in list(self.dropped_at.items()):
+            if now - since < self.policy.grace_s:
+                continue
+            del self.dropped_at[user_id]
+            agent = self.agents.get(user_id)
+            if agent is not None:
+                for sid in list(agent.sessions):
+                    self._end_session(self.sessions[sid], EndReason.DROPPED.value, now, eff)
+                agent.presence = Presence.AWAY  # back from a long absence: they choose again
+                eff.queue_changed = True
+                continue
+            kind, ident = self.by_customer.get(user_id, ("", ""))
+            if kind == "request":
+                self._close_request(self.requests[ident], RequestStatus.ABANDONED, "abandoned", now, eff)
+            elif kind == "session":
+                self._end_session(self.sessions[ident], EndReason.DROPPED.value, now, eff)
+        self._dispatch(now, eff)
+        return eff
+
+    def next_deadline(self) -> float | None:
+        deadlines = [o.expires_at for o in self.offers.values()]
+        deadlines += [since + self.policy.grace_s for since in self.dropped_at.values()]
+        return min(deadlines, default=None)
+
+    # ------------------------------------------------------------------ views
+    def customer_view(self, customer_id: str, now: float) -> dict:
+        kind, ident = self.by_customer.get(customer_id, ("", ""))
+        if kind == "request":
+            request = self.requests[ident]
+            view = {"request_id": ident, "status": request.status.value}
+            if request.status is RequestStatus.WAITING:
+                position = self.queue.positions(self.requests)[ident]
+                view |= {"position": position, "eta_s": self.eta(request.language, position)}
+            return {"request": view}
+        if kind == "session":
+            return {"session": self.session_view(self.sessions[ident], Role.CUSTOMER)}
+        return {}
+
+    def agent_view(self, agent_id: str, now: float) -> dict:
+        agent = self.agents[agent_id]
+        view: dict = {"state": agent.state().value, "presence": agent.presence.value,
+                      "sessions": [self.session_view(self.sessions[s], Role.AGENT) for s in sorted(agent.sessions)],
+                      "wrap_ups": sorted(agent.wrap_ups)}
+        if agent.offer_id:
+            offer = self.offers[agent.offer_id]
+            view["offer"] = self._offer_payload(offer, now)
+        return view
+
+    def session_view(self, session: Session, viewer: Role) -> dict:
+        agent = self.agents[session.agent_id].profile
+        view = {"session_id": session.session_id, "state": session.state.value, "code": session.code,
+                "agent": {"name": agent.display_name, "badge": agent.badge}}
+        if viewer is not Role.CUSTOMER:
+            view["customer"] = session.context
+        return view
+
+    def waiting_list(self, now: float) -> list[dict]:
+        return [self.requests[rid].public(now) for rid in self.queue]
+
+    def queue_positions(self) -> dict[str, tuple[str, int, int | None]]:
+        """request id → (customer, position, estimated wait) for every waiting request."""
+        positions = self.queue.positions(self.requests)
+        return {rid: (self.requests[rid].customer_id, pos, self.eta(self.requests[rid].language, pos))
+                for rid, pos in positions.items()}
+
+    def average_handle_s(self) -> float:
+        if not self.handle_times:
+            return self.policy.default_handle_s
+        return sum(self.handle_times) / len(self.handle_times)
+
+    def eta(self, language: str, position: int) -> int | None:
+        on_shift = sum(1 for a in self.agents.values() if language in a.profile.languages and staffed(a))
+        return estimated_wait_s(position, on_shift, self.average_handle_s())
+
+    def agents_by_state(self) -> dict[str, int]:
+        counts = {state.value: 0 for state in AgentState}
+        for agent in self.agents.values():
+            counts[agent.state().value] += 1
+        return counts
+
+    def queue_by_class(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for rid in self.queue:
+            cls = self.requests[rid].queue_class
+            counts[cls] = counts.get(cls, 0) + 1
+        return counts
+
+    # ------------------------------------------------------------------ internals
+    def _session_of(self, user_id: str, role: Role, session_id: str) -> Session:
+        session = self.sessions.get(session_id)
+        party = session and (session.customer_id if role is Role.CUSTOMER else session.agent_id)
+        if session is None or party != user_id:
+            raise not_found("session")
+        return session
+
+    def _dispatch(self, now: float, eff: Effects) -> None:
+        """Offer waiting requests, in service order, to the best free agent for each."""
+        free = [a for a in self.agents.values() if a.can_take_offer(self.policy.capacity)]
+        if not free:
+            return
+        for request_id in self.queue:
+            request = self.requests[request_id]
+            agent = pick_agent(request, free)
+            if agent is None:
+                continue
+            self._offer(request, agent, now, eff)
+            free.remove(agent)
+            if not free:
+                return
+
+    def _offer(self, request: HelpRequest, agent: Agent, now: float, eff: Effects) -> None:
+        offer = Offer(self.new_id("o"), agent.agent_id, now + self.policy.offer_timeout_s,
+                      request_id=request.request_id)
+        self.offers[offer.offer_id] = offer
+        self.queue.remove(request)
+        request.status = RequestStatus.OFFERED
+        request.offer_id = offer.offer_id
+        agent.offer_id = offer.offer_id
+        eff.notify(user(agent.agent_id), "offer", **self._offer_payload(offer, now))
+        eff.notify(user(agent.agent_id), "agent_state", state=agent.state().value)
+        eff.notify(user(request.customer_id), "queue_update", request_id=request.request_id,
+                   status=RequestStatus.OFFERED.value)
+        if request.offered_at is None:
+            request.offered_at = now
+            eff.record(request.request_id, offered_at=now)
+            eff.pairings.append(now - request.created_at)
+        eff.record(request.request_id, timeline="offered", at=now, detail={"agent": agent.agent_id})
+        eff.queue_changed = True
+
+    def _offer_payload(self, offer: Offer, now: float) -> dict:
+        expires_in = round(max(0.0, offer.expires_at - now), 3)
+        if offer.session_id:
+            session = self.sessions[offer.session_id]
+            return {"offer_id": offer.offer_id, "kind": "transfer", "expires_in_s": expires_in,
+                    "from_agent": self.agents[offer.from_agent].profile.display_name,
+                    "request": session.context}
+        request = self.requests[offer.request_id]
+        return {"offer_id": offer.offer_id, "kind": "help", "expires_in_s": expires_in,
+                "request": request.public(now), "transcript": list(request.transcript)}
+
+    def _lapse(self, offer: Offer, now: float, eff: Effects) -> None:
+        """Ring-no-answer: pass the work on and set the agent away until they come back."""
+        agent = self.agents[offer.agent_id]
+        self._release_offer(offer, now, eff, reason="timeout")
+        agent.presence = Presence.AWAY
+        eff.notify(user(agent.agent_id), "agent_state", state=agent.state().value)
+
+    def _release_offer(self, offer: Offer, now: float, eff: Effects, reason: str) -> None:
+        """An offer ends unanswered (declined, timed out, agent left): the work goes back."""
+        del self.offers[offer.offer_id]
+        agent = self.agents[offer.agent_id]
+        agent.offer_id = None
+        eff.notify(user(agent.agent_id), "offer_revoked", offer_id=offer.offer_id, reason=reason)
+        eff.notify(user(agent.agent_id), "agent_state", state=agent.state().value)
+        if offer.session_id:
+            session = self.sessions[offer.session_id]
+            session.transfer_offer = None
+            eff.notify(user(offer.from_agent), "transfer_failed", session_id=session.session_id, reason=reason)
+            eff.record(session.request_id, timeline="transfer_failed", at=now, detail={"reason": reason})
+            return
+        request = self.requests[offer.request_id]
+        request.status = RequestStatus.WAITING
+        request.offer_id = None
+        if reason in ("declined", "timeout"):
+            request.declined_by.add(agent.agent_id)
+        self.queue.add(request)  # back in its original place: its sort key never changed
+        eff.record(request.request_id, timeline=f"offer_{reason}", at=now, detail={"agent": agent.agent_id})
+        eff.queue_changed = True
+
+    def _start_session(self, request: HelpRequest, agent: Agent, session_id: str, now: float, eff: Effects) -> None:
+        del self.requests[request.request_id]
+        request.status = RequestStatus.SERVED
+        context = request.public(now) | {"transcript": list(request.transcript)}
+        session = Session(session_id, request.request_id, request.customer_id, agent.agent_id,
+                          self.new_code(), now, context=context, language=request.language,
+                          agents_seen=[agent.agent_id])
+        self.sessions[session_id] = session
+        self.by_customer[request.customer_id] = ("session", session_id)
+        agent.sessions.add(session_id)
+        eff.notify(user(request.customer_id), "session_started", **self.session_view(session, Role.CUSTOMER))
+        eff.notify(user(agent.agent_id), "session_started", **self.session_view(session, Role.AGENT))
+        eff.answered.append(now - request.created_at)
+        eff.record(request.request_id, timeline="accepted", at=now, status=RequestStatus.SERVED.value,
+                   accepted_at=now, session_id=session_id, agent_id=agent.agent_id,
+                   wait_s=round(now - request.created_at, 3), detail={"agent": agent.agent_id})
+
+    def _complete_transfer(self, offer: Offer, agent: Agent, now: float, eff: Effects) -> None:
+        session = self.sessions[offer.session_id]
+        previous = self.agents[session.agent_id]
+        previous.sessions.discard(session.session_id)
+        # The agent who handed over still wraps up their part, with the outcome "transferred".
+        previous.wrap_ups.add(session.session_id)
+        self.pending_wrap_up[session.session_id] = session.request_id
+        session.agent_id = agent.agent_id
+        session.transfer_offer = None
+        session.code = self.new_code()  # the customer verifies the new agent afresh
+        session.agents_seen.append(agent.agent_id)
+        agent.sessions.add(session.session_id)
+        eff.notify(user(session.customer_id), "agent_changed", **self.session_view(session, Role.CUSTOMER))
+        eff.notify(user(agent.agent_id), "session_started", **self.session_view(session, Role.AGENT))
+        eff.notify(user(previous.agent_id), "session_transferred", session_id=session.session_id,
+                   to_agent=agent.profile.display_name)
+        eff.notify(user(previous.agent_id), "agent_state", state=previous.state().value)
+        eff.record(session.request_id, timeline="transferred", at=now, agent_id=agent.agent_id,
+                   detail={"from": previous.agent_id, "to": agent.agent_id})
+
+    def _end_session(self, session: Session, reason: str, now: float, eff: Effects) -> None:
+        if session.transfer_offer:
+            self._release_offer(self.offers[session.transfer_offer], now, eff, reason="session_ended")
+        session.state = SessionState.ENDED
+        session.ended_at = now
+        session.end_reason = reason
+        del self.sessions[session.session_id]
+        self.by_customer.pop(session.customer_id, None)
+        self.dropped_at.pop(session.customer_id, None)
+        agent = self.agents[session.agent_id]
+        agent.sessions.discard(session.session_id)
+        agent.wrap_ups.add(session.session_id)
+        self.pending_wrap_up[session.session_id] = session.request_id
+        self.handle_times.append(now - session.accepted_at)
+        for to in [session.customer_id, session.agent_id, *session.supervisors]:
+            eff.notify(user(to), "session_ended", session_id=session.session_id, reason=reason)
+        eff.notify(user(agent.agent_id), "agent_state", state=agent.state().value)
+        eff.record(session.request_id, timeline="ended", at=now, ended_at=now, end_reason=reason,
+                   handle_s=round(now - session.accepted_at, 3))
+        eff.queue_changed = True
+

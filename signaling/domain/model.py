@@ -1,0 +1,198 @@
+"""The call center's nouns: help requests, agents, offers, sessions, and the policy knobs.
+
+Plain dataclasses, no I/O. Times are wall-clock seconds supplied by the caller.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+
+
+class Edition(StrEnum):
+    STANDARD = "standard"
+    ELDERLY = "elderly"
+    ENGLISH = "english"
+
+
+class Presence(StrEnum):
+    """What the agent chose (or offline when no socket is connected)."""
+
+    OFFLINE = "offline"
+    AVAILABLE = "available"
+    AWAY = "away"
+
+
+class AgentState(StrEnum):
+    """The state reported to consoles and metrics: presence refined by work in hand."""
+
+    OFFLINE = "offline"
+    AVAILABLE = "available"
+    OFFERED = "offered"
+    BUSY = "busy"
+    WRAP_UP = "wrap_up"
+    AWAY = "away"
+
+
+class RequestStatus(StrEnum):
+    WAITING = "waiting"
+    OFFERED = "offered"
+    SERVED = "served"
+    CANCELLED = "cancelled"
+    ABANDONED = "abandoned"
+
+
+class SessionState(StrEnum):
+    AWAITING_CONSENT = "awaiting_consent"
+    SHARING = "sharing"
+    STOPPED = "stopped"  # the customer stopped sharing; the session goes on without relay
+    ENDED = "ended"
+
+
+class EndReason(StrEnum):
+    CUSTOMER_ENDED = "customer_ended"
+    AGENT_ENDED = "agent_ended"
+    CONSENT_DECLINED = "consent_declined"
+    DROPPED = "dropped"
+
+
+OUTCOMES = ("resolved", "needs_follow_up", "transferred", "dropped", "customer_declined", "other")
+
+
+@dataclass(frozen=True)
+class Policy:
+    offer_timeout_s: float = 15.0
+    grace_s: float = 30.0
+    queue_cap: int = 500
+    # Elderly customers are served as if they had arrived this much earlier: priority that
+    # ages out, so a standard request waiting longer than this is still served first.
+    elderly_boost_s: float = 60.0
+    capacity: int = 1
+    default_handle_s: float = 180.0
+    handle_window: int = 50
+
+
+@dataclass(frozen=True)
+class AgentProfile:
+    agent_id: str
+    display_name: str
+    badge: str
+    languages: frozenset[str]
+    skills: frozenset[str]
+
+
+@dataclass
+class Agent:
+    profile: AgentProfile
+    presence: Presence = Presence.AWAY
+    connected: bool = False
+    offer_id: str | None = None
+    sessions: set[str] = field(default_factory=set)
+    wrap_ups: set[str] = field(default_factory=set)
+    idle_since: float = 0.0
+
+    @property
+    def agent_id(self) -> str:
+        return self.profile.agent_id
+
+    def state(self) -> AgentState:
+        if not self.connected and not self.sessions:
+            return AgentState.OFFLINE
+        if self.offer_id:
+            return AgentState.OFFERED
+        if self.sessions:
+            return AgentState.BUSY
+        if self.wrap_ups:
+            return AgentState.WRAP_UP
+        return AgentState(self.presence.value)
+
+    def can_take_offer(self, capacity: int) -> bool:
+        return (
+            self.connected
+            and self.presence is Presence.AVAILABLE
+            and self.offer_id is None
+            and not self.wrap_ups
+            and len(self.sessions) < capacity
+        )
+
+
+@dataclass
+class HelpRequest:
+    request_id: str
+    customer_id: str
+    customer_name: str
+    topic: str
+    edition: Edition
+    language: str
+    page: str
+    created_at: float
+    seq: int
+    boost_s: float
+    transcript: tuple[str, ...] = ()
+    status: RequestStatus = RequestStatus.WAITING
+    offer_id: str | None = None
+    declined_by: set[str] = field(default_factory=set)
+    offered_at: float | None = None
+
+    @property
+    def queue_class(self) -> str:
+        """Routing class: priority band and language (FIFO holds within one class)."""
+        band = "elderly" if self.edition is Edition.ELDERLY else "standard"
+        return f"{band}:{self.language}"
+
+    @property
+    def sort_key(self) -> tuple[float, int]:
+        # Effective arrival: fixed at creation, so the order never needs re-sorting as time passes.
+        return (self.created_at - self.boost_s, self.seq)
+
+    def public(self, now: float) -> dict:
+        """What an agent or supervisor sees of a waiting request (no secrets, no transcript)."""
+        return {
+            "request_id": self.request_id,
+            "customer_name": self.customer_name,
+            "topic": self.topic,
+            "edition": self.edition.value,
+            "language": self.language,
+            "page": self.page,
+            "waited_s": round(max(0.0, now - self.created_at), 1),
+            "status": self.status.value,
+        }
+
+
+@dataclass
+class Offer:
+    offer_id: str
+    agent_id: str
+    expires_at: float
+    request_id: str | None = None  # a new help request …
+    session_id: str | None = None  # … or a transfer of a live session
+    from_agent: str | None = None
+
+
+@dataclass
+class Session:
+    session_id: str
+    request_id: str
+    customer_id: str
+    agent_id: str
+    code: str
+    accepted_at: float
+    state: SessionState = SessionState.AWAITING_CONSENT
+    consent_at: float | None = None
+    ended_at: float | None = None
+    end_reason: str | None = None
+    supervisors: dict[str, str] = field(default_factory=dict)  # supervisor id → mode
+    transfer_offer: str | None = None
+    last_seq: dict[str, int] = field(default_factory=dict)  # relay stream → last sequence
+    agents_seen: list[str] = field(default_factory=list)
+    context: dict = field(default_factory=dict)  # what agents see of the customer's request
+    language: str = "zh"
+
+    @property
+    def live(self) -> bool:
+        return self.state is not SessionState.ENDED

@@ -1,0 +1,45 @@
+"""What a command produces besides the new state: messages to people and lines for the record."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+AGENTS = "agents"  # every connected agent
+SUPERVISORS = "supervisors"  # every connected supervisor
+
+
+def user(user_id: str) -> str:
+    return f"user:{user_id}"
+
+
+@dataclass(frozen=True)
+class Notice:
+    to: str
+    event: str
+    data: dict
+
+
+@dataclass(frozen=True)
+class RecordUpdate:
+    """An upsert of the durable help-request row, plus an optional timeline entry."""
+
+    request_id: str
+    fields: dict = field(default_factory=dict)
+    timeline: str | None = None  # event name for the session timeline
+    at: float | None = None
+    detail: dict | None = None
+
+
+@dataclass
+class Effects:
+    notices: list[Notice] = field(default_factory=list)
+    records: list[RecordUpdate] = field(default_factory=list)
+    queue_changed: bool = False
+    pairings: list[float] = field(default_factory=list)  # request → first offer, seconds
+    answered: list[float] = field(default_factory=list)  # request → accepted, seconds
+
+    def notify(self, to: str, event: str, **data) -> None:
+        self.notices.append(Notice(to, event, data))
+
+    def record(self, request_id: str, timeline: str | None = None, at: float | None = None,
+               detail: dict | None = None, **fields) -> None:
+        self.records.append(RecordUpdate(request_id, fields, timeline, at, detail))

@@ -1,0 +1,152 @@
+"""The wire protocol: one pydantic model per inbound socket.io event.
+
+Every inbound payload is a single JSON object validated here before anything else looks at
+it; unknown fields are refused (a typo should fail loudly, not be silently ignored).
+docs/protocol.md documents the same events for people; tests check the two agree.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from .domain.model import Edition, Role
+
+PROTOCOL_VERSION = 1
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+ShortText = Annotated[str, StringConstraints(max_length=200)]
+
+
+class Inbound(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    v: Literal[1] = PROTOCOL_VERSION
+
+
+# ---- customer → server
+class HelpRequestIn(Inbound):
+    topic: Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[a-z_]+$")] = "transfer"
+    edition: Edition = Edition.STANDARD
+    language: Literal["zh", "en"] = "zh"
+    page: Annotated[str, StringConstraints(max_length=200)] = ""
+    transcript: Annotated[list[ShortText], Field(max_length=10)] = []
+
+
+class HelpCancelIn(Inbound):
+    request_id: Id
+
+
+class ConsentIn(Inbound):
+    session_id: Id
+    accept: bool
+
+
+class SessionRef(Inbound):
+    session_id: Id
+
+
+# ---- agent → server
+class AgentStateIn(Inbound):
+    state: Literal["available", "away", "offline"]
+
+
+class OfferRef(Inbound):
+    offer_id: Id
+
+
+class WrapUpIn(Inbound):
+    session_id: Id
+    outcome: Literal["resolved", "needs_follow_up", "transferred", "dropped", "customer_declined", "other"]
+    notes: Annotated[str, StringConstraints(max_length=2000)] = ""
+
+
+class TransferIn(Inbound):
+    session_id: Id
+    to_agent: Id
+
+
+class InviteSupervisorIn(Inbound):
+    session_id: Id
+    note: ShortText = ""
+
+
+# ---- supervisor → server
+class SupervisorJoinIn(Inbound):
+    session_id: Id
+    mode: Literal["monitor", "barge"] = "monitor"
+
+
+# ---- relays (mirror: customer → agent; annotation: agent → customer; rtc: both ways)
+class MirrorIn(Inbound):
+    session_id: Id
+    seq: Annotated[int, Field(ge=1)]
+    # rrweb events, relayed as they are: the server checks state, size and order, not content.
+    events: Annotated[list[Any], Field(max_length=500)]
+
+
+class Point(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    x: Annotated[float, Field(ge=0, le=1)]  # fractions of the customer's viewport
+    y: Annotated[float, Field(ge=0, le=1)]
+
+
+class AnnotationIn(Inbound):
+    """Guidance only: the customer's SDK draws these and nothing else (no remote control)."""
+
+    session_id: Id
+    seq: Annotated[int, Field(ge=1)]
+    kind: Literal["pointer", "highlight", "draw", "clear"]
+    point: Point | None = None
+    selector: Annotated[str, StringConstraints(max_length=300)] | None = None
+    caption: ShortText | None = None
+    path: Annotated[list[Point], Field(max_length=500)] | None = None
+
+
+class RtcSignalIn(Inbound):
+    session_id: Id
+    seq: Annotated[int, Field(ge=1)]
+    kind: Literal["offer", "answer", "candidate", "restart"]
+    sdp: Annotated[str, StringConstraints(max_length=60_000)] | None = None
+    candidate: dict[str, Any] | None = None
+
+
+class Empty(Inbound):
+    pass
+
+
+# event → (roles that may send it, payload model, whether it is a relay)
+INBOUND: dict[str, tuple[frozenset[Role], type[Inbound], bool]] = {
+    "help_request": (frozenset({Role.CUSTOMER}), HelpRequestIn, False),
+    "help_cancel": (frozenset({Role.CUSTOMER}), HelpCancelIn, False),
+    "consent": (frozenset({Role.CUSTOMER}), ConsentIn, False),
+    "stop_sharing": (frozenset({Role.CUSTOMER}), SessionRef, False),
+    "end_session": (frozenset({Role.CUSTOMER, Role.AGENT, Role.SUPERVISOR}), SessionRef, False),
+    "agent_state": (frozenset({Role.AGENT}), AgentStateIn, False),
+    "offer_accept": (frozenset({Role.AGENT}), OfferRef, False),
+    "offer_decline": (frozenset({Role.AGENT}), OfferRef, False),
+    "wrap_up": (frozenset({Role.AGENT}), WrapUpIn, False),
+    "transfer": (frozenset({Role.AGENT}), TransferIn, False),
+    "invite_supervisor": (frozenset({Role.AGENT}), InviteSupervisorIn, False),
+    "supervisor_join": (frozenset({Role.SUPERVISOR}), SupervisorJoinIn, False),
+    "supervisor_leave": (frozenset({Role.SUPERVISOR}), SessionRef, False),
+    "sync": (frozenset({Role.CUSTOMER, Role.AGENT, Role.SUPERVISOR}), Empty, False),
+    "mirror": (frozenset({Role.CUSTOMER}), MirrorIn, True),
+    "annotation": (frozenset({Role.AGENT}), AnnotationIn, True),
+    "rtc_signal": (frozenset({Role.CUSTOMER, Role.AGENT}), RtcSignalIn, True),
+}
+
+# Server → client events (documented in docs/protocol.md).
+OUTBOUND = (
+    "welcome", "queue_update", "request_ended", "offer", "offer_revoked", "agent_state",
+    "session_started", "session_state", "session_ended", "peer_status", "agent_changed",
+    "session_transferred", "transfer_failed", "supervisor_invited", "supervisor_joined",
+    "supervisor_left", "queue", "mirror", "annotation", "rtc_signal",
+)
+
+
+def ok(**data: Any) -> dict:
+    return {"ok": True, **data}
+
+
+def error(code: str, message: str) -> dict:
+    return {"ok": False, "error": {"code": code, "message": message}}

@@ -1,0 +1,208 @@
+"""Use cases: load the live state → run the domain command → deliver notices, write records.
+
+Transport-free: the socket.io adapter (sio.py) calls these with an authenticated principal,
+tests can call them directly. Effects are applied after the store transaction is left, so a
+slow socket never holds the state lock.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .domain.center import CallCenter
+from .domain.errors import DomainError
+from .domain.model import AgentProfile, Edition, Presence, Role
+from .domain.notices import AGENTS, SUPERVISORS, Effects, Notice, user
+from .ports import LiveStore, Publisher, RecordSink
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated user, as the token says."""
+
+    user_id: str
+    role: Role
+    display_name: str
+    badge: str = ""
+    languages: tuple[str, ...] = ()
+    skills: tuple[str, ...] = ()
+
+    def agent_profile(self) -> AgentProfile:
+        return AgentProfile(self.user_id, self.display_name, self.badge,
+                            frozenset(self.languages), frozenset(self.skills))
+
+
+QUEUE_VIEW_LIMIT = 100
+
+
+class Observer(Protocol):
+    """Metrics hooks (Prometheus in production; anything with these methods)."""
+
+    def pairing(self, seconds: float) -> None: ...
+    def answered(self, seconds: float) -> None: ...
+
+
+class SignalingService:
+    def __init__(self, store: LiveStore, records: RecordSink, publisher: Publisher,
+                 observer: Observer | None = None, clock: Callable[[], float] = time.time,
+                 tick_s: float = 0.2) -> None:
+        self.store = store
+        self.records = records
+        self.publisher = publisher
+        self.observer = observer
+        self.clock = clock
+        self.tick_s = tick_s
+        self._sent_positions: dict[str, tuple[int, int | None]] = {}
+        self._queue_dirty = False
+        self._ticker: asyncio.Task | None = None
+        # Gauges for /metrics, refreshed every tick so a scrape never touches the live store.
+        self.live_stats: dict = {"queue_by_class": {}, "agents_by_state": {}, "sessions_active": 0}
+
+    # ------------------------------------------------------------------ plumbing
+    async def _run(self, command: Callable[[CallCenter, float], Any]) -> Any:
+        """Run one domain command atomically; apply its effects; return its reply."""
+        try:
+            async with self.store.transaction() as center:
+                outcome = command(center, self.clock())
+        except DomainError as exc:
+            if exc.effects is not None:
+                await self._apply(exc.effects)
+            raise
+        reply, effects = outcome if isinstance(outcome, tuple) else (None, outcome)
+        await self._apply(effects)
+        return reply
+
+    async def _apply(self, effects: Effects) -> None:
+        if effects.records:
+            self.records.submit(effects.records)
+        if self.observer:
+            for seconds in effects.pairings:
+                self.observer.pairing(seconds)
+            for seconds in effects.answered:
+                self.observer.answered(seconds)
+        if effects.queue_changed:
+            self._queue_dirty = True
+        if effects.notices:
+            await self.publisher.publish(effects.notices)
+
+    # ------------------------------------------------------------------ presence
+    async def connected(self, p: Principal) -> dict:
+        profile = p.agent_profile() if p.role is Role.AGENT else None
+        await self._run(lambda c, now: c.user_connected(p.user_id, p.role, now, profile))
+        return await self.view(p)
+
+    async def disconnected(self, p: Principal) -> None:
+        await self._run(lambda c, now: c.user_disconnected(p.user_id, p.role, now))
+
+    async def view(self, p: Principal) -> dict:
+        """Everything the user's client needs to (re)draw itself: used on connect and resume."""
+        def look(c: CallCenter, now: float):
+            if p.role is Role.CUSTOMER:
+                return c.customer_view(p.user_id, now), Effects()
+            if p.role is Role.AGENT:
+                return c.agent_view(p.user_id, now) | {"queue": c.waiting_list(now)}, Effects()
+            return {"queue": c.waiting_list(now),
+                    "sessions": [c.session_view(s, Role.SUPERVISOR) for s in c.sessions.values()]}, Effects()
+        return await self._run(look)
+
+    # ------------------------------------------------------------------ customer
+    async def request_help(self, p: Principal, topic: str, edition: Edition, language: str,
+                           page: str, transcript: tuple[str, ...] = ()) -> dict:
+        return await self._run(lambda c, now: c.request_help(
+            p.user_id, p.display_name, topic, edition, language, page, now, transcript))
+
+    async def cancel(self, p: Principal, request_id: str) -> None:
+        await self._run(lambda c, now: c.cancel_request(p.user_id, request_id, now))
+
+    async def consent(self, p: Principal, session_id: str, accept: bool) -> None:
+        await self._run(lambda c, now: c.consent(p.user_id, session_id, accept, now))
+
+    async def stop_sharing(self, p: Principal, session_id: str) -> None:
+        await self._run(lambda c, now: c.stop_sharing(p.user_id, session_id, now))
+
+    async def end_session(self, p: Principal, session_id: str) -> None:
+        await self._run(lambda c, now: c.end_session(p.user_id, p.role, session_id, now))
+
+    # ------------------------------------------------------------------ agent
+    async def set_presence(self, p: Principal, presence: Presence) -> None:
+        await self._run(lambda c, now: c.set_presence(p.user_id, presence, now))
+
+    async def accept(self, p: Principal, offer_id: str, session_id: str) -> None:
+        await self._run(lambda c, now: c.accept_offer(p.user_id, offer_id, now, session_id))
+
+    async def decline(self, p: Principal, offer_id: str) -> None:
+        await self._run(lambda c, now: c.decline_offer(p.user_id, offer_id, now))
+
+    async def wrap_up(self, p: Principal, session_id: str, outcome: str, notes: str) -> None:
+        await self._run(lambda c, now: c.wrap_up(p.user_id, session_id, outcome, notes, now))
+
+    async def transfer(self, p: Principal, session_id: str, to_agent: str) -> None:
+        await self._run(lambda c, now: c.transfer(p.user_id, session_id, to_agent, now))
+
+    async def invite_supervisor(self, p: Principal, session_id: str, note: str) -> None:
+        await self._run(lambda c, now: c.invite_supervisor(p.user_id, session_id, note, now))
+
+    # ------------------------------------------------------------------ supervisor
+    async def supervisor_join(self, p: Principal, session_id: str, mode: str) -> dict:
+        return await self._run(lambda c, now: c.supervisor_join(p.user_id, p.display_name, session_id, mode, now))
+
+    async def supervisor_leave(self, p: Principal, session_id: str) -> None:
+        await self._run(lambda c, now: c.supervisor_leave(p.user_id, session_id, now))
+
+    # ------------------------------------------------------------------ relays
+    async def relay(self, p: Principal, session_id: str, stream: str, seq: int) -> list[str]:
+        """Recipients of one relayed message; raises DomainError when it must not flow."""
+        return await self._run(lambda c, now: (c.relay(p.user_id, p.role, session_id, stream, seq), Effects()))
+
+    # ------------------------------------------------------------------ the clock
+    def start(self) -> None:
+        self._ticker = asyncio.create_task(self._tick_forever(), name="signaling-ticker")
+
+    async def stop(self) -> None:
+        if self._ticker:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+
+    async def _tick_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.tick_s)
+            try:
+                await self.tick()
+            except Exception:  # the clock must keep running whatever one tick met
+                import structlog
+
+                structlog.get_logger("signaling").exception("tick_failed")
+
+    async def tick(self) -> None:
+        await self._run(lambda c, now: c.tick(now))
+        self.live_stats = await self._run(lambda c, now: ({
+            "queue_by_class": c.queue_by_class(), "agents_by_state": c.agents_by_state(),
+            "sessions_active": len(c.sessions)}, Effects()))
+        if self._queue_dirty:
+            self._queue_dirty = False
+            await self._publish_queue()
+
+    async def _publish_queue(self) -> None:
+        """Send each waiting customer their place when it changed, and the line to the staff.
+
+        Coalesced to once per tick: with hundreds waiting, every pairing moves everyone behind
+        it, and one update per tick is live enough for a person while costing one pass."""
+        def look(c: CallCenter, now: float):
+            return (c.queue_positions(), c.waiting_list(now)), Effects()
+        positions, waiting = await self._run(look)
+        notices = []
+        for request_id, (customer_id, position, eta) in positions.items():
+            if self._sent_positions.get(request_id) != (position, eta):
+                notices.append(Notice(user(customer_id), "queue_update", {
+                    "request_id": request_id, "status": "waiting", "position": position, "eta_s": eta}))
+        self._sent_positions = {rid: (pos, eta) for rid, (_, pos, eta) in positions.items()}
+        # The head of the line is what a console can show; the total says how long it is.
+        line = {"waiting": waiting[:QUEUE_VIEW_LIMIT], "total": len(waiting)}
+        notices.append(Notice(AGENTS, "queue", line))
+        notices.append(Notice(SUPERVISORS, "queue", line))
+        await self.publisher.publish(notices)

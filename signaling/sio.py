@@ -1,0 +1,214 @@
+"""The thin socket.io adapter: authenticate → limit → validate → service → acknowledge.
+
+Every inbound event goes through one catch-all handler, so unknown events, wrong arity and
+non-object payloads get the same clear acknowledgement `{"ok": false, "error": {...}}` as any
+other refusal; an exception never escapes to python-socketio (which would drop the ack).
+"""
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import socketio
+import structlog
+from pydantic import ValidationError
+
+from .domain.errors import DomainError
+from .domain.model import Presence, Role
+from .domain.notices import AGENTS, SUPERVISORS, Notice
+from .protocol import INBOUND, PROTOCOL_VERSION, Inbound, error, ok
+from .ratelimit import TokenBucket
+from .service import Principal, SignalingService
+
+log = structlog.get_logger("signaling")
+
+ROLE_ROOMS = {Role.AGENT: AGENTS, Role.SUPERVISOR: SUPERVISORS}
+
+
+@dataclass
+class SocketState:
+    principal: Principal
+    control: TokenBucket
+    relay: TokenBucket
+    connected_at: float = field(default_factory=time.time)
+
+
+class Refused(DomainError):
+    """Refused by the adapter before the domain saw it (limits, validation, roles)."""
+
+
+class SioPublisher:
+    def __init__(self, sio: socketio.AsyncServer) -> None:
+        self.sio = sio
+
+    async def publish(self, notices: Iterable[Notice]) -> None:
+        for notice in notices:
+            await self.sio.emit(notice.event, notice.data, room=notice.to)
+
+
+class SignalingAdapter:
+    def __init__(self, sio: socketio.AsyncServer, service: SignalingService,
+                 verify_token: Callable[[Any], Principal], limits, metrics,
+                 ice_servers: Callable[[Principal], list[dict]]) -> None:
+        self.sio = sio
+        self.service = service
+        self.verify_token = verify_token
+        self.limits = limits
+        self.metrics = metrics
+        self.ice_servers = ice_servers
+        self.sockets: dict[str, SocketState] = {}
+        self.by_user: dict[str, set[str]] = {}
+        self.handlers: dict[str, Callable[[SocketState, Inbound, dict], Awaitable[dict]]] = {
+            "help_request": self._help_request,
+            "help_cancel": lambda s, m, raw: self._done(self.service.cancel(s.principal, m.request_id)),
+            "consent": lambda s, m, raw: self._done(self.service.consent(s.principal, m.session_id, m.accept)),
+            "stop_sharing": lambda s, m, raw: self._done(self.service.stop_sharing(s.principal, m.session_id)),
+            "end_session": lambda s, m, raw: self._done(self.service.end_session(s.principal, m.session_id)),
+            "agent_state": lambda s, m, raw: self._done(self.service.set_presence(s.principal, Presence(m.state))),
+            "offer_accept": self._offer_accept,
+            "offer_decline": lambda s, m, raw: self._done(self.service.decline(s.principal, m.offer_id)),
+            "wrap_up": lambda s, m, raw: self._done(
+                self.service.wrap_up(s.principal, m.session_id, m.outcome, m.notes)),
+            "transfer": lambda s, m, raw: self._done(self.service.transfer(s.principal, m.session_id, m.to_agent)),
+            "invite_supervisor": lambda s, m, raw: self._done(
+                self.service.invite_supervisor(s.principal, m.session_id, m.note)),
+            "supervisor_join": self._supervisor_join,
+            "supervisor_leave": lambda s, m, raw: self._done(
+                self.service.supervisor_leave(s.principal, m.session_id)),
+            "sync": self._sync,
+            "mirror": self._relay,
+            "annotation": self._relay,
+            "rtc_signal": self._relay,
+        }
+        assert set(self.handlers) == set(INBOUND), "every protocol event needs a handler"
+        sio.on("connect", self.on_connect)
+        sio.on("disconnect", self.on_disconnect)
+        sio.on("*", self.on_event)
+
+    # ------------------------------------------------------------------ connection
+    async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        try:
+            principal = self.verify_token(token)
+        except Exception as exc:  # AuthError carries a code; anything else is still a refusal
+            code = getattr(exc, "code", "unauthorized")
+            self.metrics.connect_refused.labels(code).inc()
+            message = getattr(exc, "message", "A valid access token is required.")
+            raise socketio.exceptions.ConnectionRefusedError({"code": code, "message": message}) from None
+        limits = self.limits
+        state = SocketState(principal, TokenBucket(limits.control_rate, limits.control_burst),
+                            TokenBucket(limits.relay_rate, limits.relay_burst))
+        self.sockets[sid] = state
+        await self.sio.enter_room(sid, f"user:{principal.user_id}")
+        if principal.role in ROLE_ROOMS:
+            await self.sio.enter_room(sid, ROLE_ROOMS[principal.role])
+        self.metrics.connections.labels(principal.role.value).inc()
+        first = not self.by_user.get(principal.user_id)
+        self.by_user.setdefault(principal.user_id, set()).add(sid)
+        if first:  # a second tab of the same user is not a reconnect
+            await self.service.connected(principal)
+        log.info("connected", user=principal.user_id, role=principal.role.value, sid=sid)
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        state = self.sockets.pop(sid, None)
+        if state is None:
+            return
+        principal = state.principal
+        self.metrics.connections.labels(principal.role.value).dec()
+        sids = self.by_user.get(principal.user_id, set())
+        sids.discard(sid)
+        if not sids:
+            self.by_user.pop(principal.user_id, None)
+            try:
+                await self.service.disconnected(principal)
+            except Exception:
+                log.exception("disconnect_failed", user=principal.user_id)
+        log.info("disconnected", user=principal.user_id, role=principal.role.value, sid=sid)
+
+    # ------------------------------------------------------------------ events
+    async def on_event(self, event: str, sid: str, *args: Any) -> dict:
+        state = self.sockets.get(sid)
+        if state is None:
+            return error("unauthorized", "Connect with a valid access token first.")
+        spec = INBOUND.get(event)
+        label = event if spec else "unknown"
+        self.metrics.events_received.labels(label).inc()
+        try:
+            return await self._handle(state, event, spec, args)
+        except DomainError as exc:
+            self.metrics.events_rejected.labels(label, exc.code).inc()
+            log.info("refused", event=label, code=exc.code, user=state.principal.user_id)
+            return error(exc.code, exc.message)
+        except Exception:
+            self.metrics.events_rejected.labels(label, "internal").inc()
+            log.exception("handler_failed", event=label, user=state.principal.user_id)
+            return error("internal", "Something went wrong on our side; please try again.")
+
+    async def _handle(self, state: SocketState, event: str, spec, args: tuple) -> dict:
+        is_relay = bool(spec and spec[2])
+        if not (state.relay if is_relay else state.control).take():
+            raise Refused("rate_limited", "Too many messages; please slow down.")
+        if spec is None:
+            raise Refused("unknown_event", "Unknown event.")
+        roles, model, _ = spec
+        if state.principal.role not in roles:
+            raise Refused("forbidden", f"Your role may not send {event}.")
+        if len(args) != 1 or not isinstance(args[0], dict):
+            raise Refused("bad_payload", "The payload must be a single JSON object.")
+        raw = args[0]
+        cap = self.limits.relay_bytes if is_relay else self.limits.control_bytes
+        if len(json.dumps(raw, separators=(",", ":"), ensure_ascii=False).encode()) > cap:
+            raise Refused("payload_too_large", f"The payload is larger than {cap} bytes.")
+        try:
+            message = model.model_validate(raw)
+        except ValidationError as exc:
+            raise Refused("bad_payload", _describe(exc)) from None
+        return await self.handlers[event](state, message, raw)
+
+    @staticmethod
+    async def _done(call: Awaitable[Any]) -> dict:
+        await call
+        return ok()
+
+    async def _help_request(self, s: SocketState, m, raw: dict) -> dict:
+        view = await self.service.request_help(s.principal, m.topic, m.edition, m.language, m.page,
+                                               tuple(m.transcript))
+        return ok(**view)
+
+    async def _offer_accept(self, s: SocketState, m, raw: dict) -> dict:
+        # Session ids are unguessable (not that guessing helps: every use checks the party).
+        await self.service.accept(s.principal, m.offer_id, secrets.token_urlsafe(12))
+        return ok()
+
+    async def _supervisor_join(self, s: SocketState, m, raw: dict) -> dict:
+        return ok(session=await self.service.supervisor_join(s.principal, m.session_id, m.mode))
+
+    async def _sync(self, s: SocketState, m, raw: dict) -> dict:
+        p = s.principal
+        return ok(protocol=PROTOCOL_VERSION, user=p.user_id, role=p.role.value, display_name=p.display_name,
+                  ice_servers=self.ice_servers(p), view=await self.service.view(p))
+
+    async def _relay(self, s: SocketState, m, raw: dict) -> dict:
+        event = {"MirrorIn": "mirror", "AnnotationIn": "annotation", "RtcSignalIn": "rtc_signal"}[type(m).__name__]
+        stream = "rtc" if event == "rtc_signal" else event
+        recipients = await self.service.relay(s.principal, m.session_id, stream, m.seq)
+        # Mirror batches pass on as received (validated, not re-encoded); the others pass on
+        # as the validated model, so nothing the schema does not know reaches the other side.
+        payload = raw if event == "mirror" else m.model_dump(mode="json", exclude_none=True)
+        payload = {**payload, "from": s.principal.role.value}
+        for recipient in recipients:
+            await self.sio.emit(event, payload, room=f"user:{recipient}")
+        return ok()
+
+
+def _describe(exc: ValidationError) -> str:
+    """Which fields are wrong and why, without echoing the values sent."""
+    problems = []
+    for err in exc.errors(include_url=False, include_input=False)[:5]:
+        where = ".".join(str(part) for part in err["loc"]) or "payload"
+        problems.append(f"{where}: {err['msg']}")
+    return "Invalid payload — " + "; ".join(problems)
