@@ -141,11 +141,11 @@ class SignalingAdapter:
             return await self._handle(state, event, spec, args)
         except DomainError as exc:
             self.metrics.events_rejected.labels(label, exc.code).inc()
-            log.info("refused", event=label, code=exc.code, user=state.principal.user_id)
+            log.info("refused", socket_event=label, code=exc.code, user=state.principal.user_id)
             return error(exc.code, exc.message)
         except Exception:
             self.metrics.events_rejected.labels(label, "internal").inc()
-            log.exception("handler_failed", event=label, user=state.principal.user_id)
+            log.exception("handler_failed", socket_event=label, user=state.principal.user_id)
             return error("internal", "Something went wrong on our side; please try again.")
 
     async def _handle(self, state: SocketState, event: str, spec, args: tuple) -> dict:

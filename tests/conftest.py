@@ -1,0 +1,162 @@
+"""Shared fixtures: a real Assist server on a free loopback port and real socket.io clients."""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from pathlib import Path
+
+import aiohttp
+import pytest
+import socketio
+
+from assist.config import Config, Limits
+from assist.server import create_app
+from signaling.domain.model import Policy
+
+TEST_SECRET = "test-secret-" + "x" * 40
+
+
+def make_config(var_dir: Path, **overrides) -> Config:
+    """Short timers so timeouts and grace windows are exercised in a fraction of a second."""
+    policy = overrides.pop("policy", Policy(offer_timeout_s=1.0, grace_s=1.0, queue_cap=50))
+    return Config(var_dir=var_dir, jwt_secret=TEST_SECRET, policy=policy, tick_s=0.05,
+                  limits=overrides.pop("limits", Limits()), **overrides)
+
+
+class Client:
+    """A python-socketio client that records every event it receives, in order."""
+
+    def __init__(self, base_url: str, token: str | None, username: str = "") -> None:
+        self.base_url = base_url
+        self.token = token
+        self.username = username
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.events: list[tuple[str, object]] = []
+        self._arrived = asyncio.Condition()
+        self.sio.on("*", self._record)
+
+    async def _record(self, event: str, data=None) -> None:
+        async with self._arrived:
+            self.events.append((event, data))
+            self._arrived.notify_all()
+
+    async def connect(self) -> None:
+        await self.sio.connect(self.base_url, auth={"token": self.token}, transports=["websocket"],
+                               wait_timeout=5)
+
+    async def call(self, event: str, data=None, *extra, timeout: float = 5.0):
+        args = (data, *extra) if extra else data
+        return await self.sio.call(event, args, timeout=timeout)
+
+    async def expect(self, event: str, timeout: float = 5.0, **match) -> dict:
+        """Wait for (and consume) the first `event` whose payload contains `match`."""
+        found: list = []
+
+        def take() -> bool:
+            for i, (name, data) in enumerate(self.events):
+                if name == event and all(isinstance(data, dict) and data.get(k) == v for k, v in match.items()):
+                    del self.events[i]
+                    found.append(data)
+                    return True
+            return False
+
+        async with self._arrived:
+            try:
+                await asyncio.wait_for(self._arrived.wait_for(take), timeout)
+            except TimeoutError:
+                raise AssertionError(f"{self.username}: no {event} {match or ''} within {timeout}s; "
+                                     f"got {[n for n, _ in self.events]}") from None
+        return found[0]
+
+    def seen(self, event: str) -> list:
+        return [data for name, data in self.events if name == event]
+
+    async def close(self) -> None:
+        if self.sio.connected:
+            await self.sio.disconnect()
+
+
+
+class Harness:
+    """One running server plus helpers to sign in and connect as anybody."""
+
+    def __init__(self, server, config: Config) -> None:
+        self.server = server
+        self.config = config
+        self.app = server.app
+        self.base_url = str(server.make_url("/")).rstrip("/")
+        self.clients: list[Client] = []
+        self._http = aiohttp.ClientSession()
+
+    async def login(self, username: str, password: str = "demo1234") -> str:
+        async with self._http.post(f"{self.base_url}/api/auth/login",
+                                   json={"username": username, "password": password}) as resp:
+            body = await resp.json()
+            assert resp.status == 200, body
+            return body["token"]
+
+    async def http(self, method: str, path: str, token: str | None = None, **kwargs):
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        async with self._http.request(method, f"{self.base_url}{path}", headers=headers, **kwargs) as resp:
+            try:
+                body = await resp.json(content_type=None)
+            except ValueError:
+                body = await resp.text()
+            return resp.status, body
+
+    async def client(self, username: str, connect: bool = True, token: str | None = None) -> Client:
+        client = Client(self.base_url, token or await self.login(username), username)
+        self.clients.append(client)
+        if connect:
+            await client.connect()
+        return client
+
+    async def agent(self, username: str = "agent01", available: bool = True) -> Client:
+        client = await self.client(username)
+        if available:
+            assert (await client.call("agent_state", {"state": "available"}))["ok"]
+            await client.expect("agent_state", state="available")
+        return client
+
+    def add_customers(self, *names: str) -> None:
+        """More customers than the two demo ones, for queue tests (same demo password)."""
+        from assist.server import RECORDS, demo_accounts
+
+        template = next(a for a in demo_accounts() if a["role"] == "customer")
+        self.app[RECORDS].ensure_users([template | {"username": n, "display_name": n} for n in names])
+
+    def center(self):
+        from assist.server import SERVICE
+
+        return self.app[SERVICE].store.center
+
+    async def close(self) -> None:
+        for client in self.clients:
+            await client.close()
+        await self._http.close()
+
+
+@pytest.fixture
+async def start_server(aiohttp_server, tmp_path):
+    """Start a server (optionally with config overrides, or on a given var dir for restarts)."""
+    harnesses: list[Harness] = []
+
+    async def start(var_dir: Path | None = None, **overrides) -> Harness:
+        config = make_config(var_dir or tmp_path / "var", **overrides)
+        server = await aiohttp_server(create_app(config))
+        harness = Harness(server, config)
+        harnesses.append(harness)
+        return harness
+
+    yield start
+    for harness in harnesses:
+        await harness.close()
+
+
+@pytest.fixture
+async def harness(start_server) -> Harness:
+    return await start_server()
+
+
+def with_policy(config: Config, **changes) -> Config:
+    return replace(config, policy=replace(config.policy, **changes))

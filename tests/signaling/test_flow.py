@@ -1,0 +1,363 @@
+"""The help flow end to end on a real server with real socket.io clients."""
+from __future__ import annotations
+
+import asyncio
+
+from signaling.domain.model import Policy
+
+HELP = {"topic": "transfer", "edition": "standard", "language": "zh", "page": "/transfer/amount"}
+
+
+async def pair(harness, customer="zhangsan", agent="agent01", help=HELP):
+    """Customer asks, agent accepts: returns (customer, agent, session_started payloads)."""
+    a = await harness.agent(agent)
+    c = await harness.client(customer)
+    assert (await c.call("help_request", help))["ok"]
+    offer = await a.expect("offer")
+    assert (await a.call("offer_accept", {"offer_id": offer["offer_id"]}))["ok"]
+    return c, a, await c.expect("session_started"), await a.expect("session_started")
+
+
+async def test_full_flow_with_consent_relay_and_record(harness):
+    customer = await harness.client("zhangsan")
+    reply = await customer.call("help_request", HELP)
+    # Nobody is on shift: a place in line, and no made-up estimate.
+    assert reply["ok"] and reply["request"]["position"] == 1 and reply["request"]["eta_s"] is None
+    request_id = reply["request"]["request_id"]
+
+    agent = await harness.agent("agent01")
+    offer = await agent.expect("offer")
+    assert offer["kind"] == "help" and offer["request"]["request_id"] == request_id
+    assert offer["request"]["customer_name"] == "张三" and offer["request"]["page"] == "/transfer/amount"
+    await customer.expect("queue_update", status="offered")
+    assert (await agent.call("offer_accept", {"offer_id": offer["offer_id"]}))["ok"]
+
+    mine = await customer.expect("session_started")
+    theirs = await agent.expect("session_started")
+    assert mine["agent"] == {"name": "王晓敏", "badge": "A1024"}
+    assert len(mine["code"]) == 4 and mine["code"].isdigit() and mine["code"] == theirs["code"]
+    assert mine["state"] == "awaiting_consent" and "customer" not in mine
+    sid = mine["session_id"]
+
+    # Before consent nothing flows, in either direction.
+    refused = await customer.call("mirror", {"session_id": sid, "seq": 1, "events": [{"type": 2}]})
+    assert refused["error"]["code"] == "not_sharing"
+    refused = await agent.call("rtc_signal", {"session_id": sid, "seq": 1, "kind": "offer", "sdp": "v=0"})
+    assert refused["error"]["code"] == "not_sharing"
+
+    assert (await customer.call("consent", {"session_id": sid, "accept": True}))["ok"]
+    await agent.expect("session_state", state="sharing")
+    assert (await customer.call("mirror", {"session_id": sid, "seq": 1, "events": [{"type": 2, "data": {}}]}))["ok"]
+    relayed = await agent.expect("mirror", seq=1)
+    assert relayed["events"] == [{"type": 2, "data": {}}] and relayed["from"] == "customer"
+    assert (await agent.call("annotation", {"session_id": sid, "seq": 1, "kind": "highlight",
+                                            "selector": "#next", "caption": "点这里"}))["ok"]
+    note = await customer.expect("annotation", seq=1)
+    assert note["kind"] == "highlight" and note["caption"] == "点这里"
+    assert (await agent.call("rtc_signal", {"session_id": sid, "seq": 1, "kind": "offer", "sdp": "v=0"}))["ok"]
+    assert (await customer.expect("rtc_signal", seq=1))["sdp"] == "v=0"
+    assert (await customer.call("rtc_signal", {"session_id": sid, "seq": 1, "kind": "answer", "sdp": "v=0"}))["ok"]
+    await agent.expect("rtc_signal", kind="answer")
+
+    # One tap stops sharing: from then on the server relays nothing.
+    assert (await customer.call("stop_sharing", {"session_id": sid}))["ok"]
+    await agent.expect("session_state", state="stopped")
+    refused = await customer.call("mirror", {"session_id": sid, "seq": 2, "events": []})
+    assert refused["error"]["code"] == "not_sharing"
+    refused = await agent.call("annotation", {"session_id": sid, "seq": 2, "kind": "clear"})
+    assert refused["error"]["code"] == "not_sharing"
+    assert not customer.seen("annotation") and not agent.seen("mirror")
+
+    assert (await agent.call("end_session", {"session_id": sid}))["ok"]
+    assert (await customer.expect("session_ended"))["reason"] == "agent_ended"
+    await agent.expect("agent_state", state="wrap_up")
+    assert (await agent.call("wrap_up", {"session_id": sid, "outcome": "resolved", "notes": "帮客户完成转账"}))["ok"]
+    await agent.expect("agent_state", state="available")
+
+    token = await harness.login("super01")
+    status, row = await harness.http("GET", f"/api/requests/{request_id}", token)
+    assert status == 200
+    assert row["status"] == "served" and row["agent_id"] == "agent01" and row["session_id"] == sid
+    assert row["end_reason"] == "agent_ended" and row["outcome"] == "resolved"
+    assert row["notes"] == "帮客户完成转账"
+    times = [row[k] for k in ("requested_at", "offered_at", "accepted_at", "consent_at", "ended_at", "wrapped_at")]
+    assert all(times) and times == sorted(times)
+    assert row["wait_s"] >= 0 and row["handle_s"] >= 0
+    events = [e["event"] for e in row["timeline"]]
+    assert events[:4] == ["requested", "offered", "accepted", "consent"]
+    assert "sharing_stopped" in events and events[-2:] == ["ended", "wrap_up"]
+
+
+async def test_queue_positions_update_live_and_cancel(harness):
+    harness.add_customers("c1", "c2", "c3")
+    c1, c2, c3 = [await harness.client(n) for n in ("c1", "c2", "c3")]
+    replies = [await c.call("help_request", HELP) for c in (c1, c2, c3)]
+    assert [r["request"]["position"] for r in replies] == [1, 2, 3]
+    # c1 leaves the line: the others move up, and are told so without asking.
+    assert (await c1.call("help_cancel", {"request_id": replies[0]["request"]["request_id"]}))["ok"]
+    assert (await c1.expect("request_ended"))["reason"] == "cancelled"
+    assert (await c2.expect("queue_update", position=1))["status"] == "waiting"
+    await c3.expect("queue_update", position=2)
+    # Someone comes on shift: now there is an estimate (position × AHT / staffed agents).
+    await harness.agent("agent02")
+    # c2 went to agent02; c3 is next, with one agent on shift and no handle times yet (180 s).
+    await c3.expect("queue_update", position=1, eta_s=180)
+    # Cancelling somebody else's request is the same answer as an unknown one.
+    other = await c3.call("help_cancel", {"request_id": replies[1]["request"]["request_id"]})
+    assert other["error"]["code"] == "not_found"
+
+
+async def test_double_tap_is_one_request(harness):
+    customer = await harness.client("zhangsan")
+    first = await customer.call("help_request", HELP)
+    second = await customer.call("help_request", HELP)
+    assert first["request"]["request_id"] == second["request"]["request_id"]
+    assert len(harness.center().requests) == 1
+
+
+async def test_ring_no_answer_passes_the_request_on_and_sets_agent_away(harness):
+    slow = await harness.agent("agent01")
+    customer = await harness.client("zhangsan")
+    await customer.call("help_request", HELP)
+    first = await slow.expect("offer")
+    revoked = await slow.expect("offer_revoked", timeout=5)
+    assert revoked == {"offer_id": first["offer_id"], "reason": "timeout"}
+    await slow.expect("agent_state", state="away")
+    # Late acceptance of the lapsed offer is refused and changes nothing.
+    late = await slow.call("offer_accept", {"offer_id": first["offer_id"]})
+    assert late["error"]["code"] == "not_found"
+    other = await harness.agent("agent02")
+    offer = await other.expect("offer")
+    assert offer["request"]["customer_name"] == "张三"
+
+
+async def test_decline_goes_to_the_next_agent(harness):
+    a1 = await harness.agent("agent01")
+    customer = await harness.client("zhangsan")
+    await customer.call("help_request", HELP)
+    offer = await a1.expect("offer")
+    a2 = await harness.agent("agent02")
+    assert (await a1.call("offer_decline", {"offer_id": offer["offer_id"]}))["ok"]
+    moved = await a2.expect("offer")
+    assert moved["request"]["customer_name"] == "张三"
+    assert not a1.seen("offer")  # not offered straight back to the agent who declined
+
+
+async def test_cancel_while_offered_revokes_the_offer(harness):
+    agent = await harness.agent("agent01")
+    customer = await harness.client("zhangsan")
+    reply = await customer.call("help_request", HELP)
+    offer = await agent.expect("offer")
+    assert (await customer.call("help_cancel", {"request_id": reply["request"]["request_id"]}))["ok"]
+    assert (await agent.expect("offer_revoked"))["reason"] == "cancelled"
+    await agent.expect("agent_state", state="available")
+    assert (await agent.call("offer_accept", {"offer_id": offer["offer_id"]}))["error"]["code"] == "not_found"
+
+
+async def test_elderly_edition_is_served_first_and_by_elderly_care_agent(harness):
+    harness.add_customers("std1", "old1")
+    std = await harness.client("std1")
+    old = await harness.client("old1")
+    await std.call("help_request", HELP)
+    await old.call("help_request", HELP | {"edition": "elderly"})
+    assert (await old.expect("queue_update", position=1))["status"] == "waiting"
+    await std.expect("queue_update", position=2)
+    # Both agents come on shift: the elderly customer goes to agent01 (elderly-care skill).
+    a2 = await harness.agent("agent02")
+    offer2 = await a2.expect("offer")
+    assert offer2["request"]["customer_name"] == "old1"  # served first, even by agent02 alone
+    assert (await a2.call("offer_decline", {"offer_id": offer2["offer_id"]}))["ok"]
+    a1 = await harness.agent("agent01")
+    assert (await a1.expect("offer"))["request"]["customer_name"] == "old1"
+
+
+async def test_english_request_waits_for_an_english_speaking_agent(harness):
+    customer = await harness.client("zhangsan")
+    await customer.call("help_request", HELP | {"edition": "english", "language": "en"})
+    zh_only = await harness.agent("agent02")
+    await asyncio.sleep(0.3)
+    assert not zh_only.seen("offer")
+    bilingual = await harness.agent("agent01")
+    assert (await bilingual.expect("offer"))["request"]["language"] == "en"
+
+
+async def test_full_queue_says_try_later(start_server):
+    harness = await start_server(policy=Policy(queue_cap=2, offer_timeout_s=1, grace_s=1))
+    harness.add_customers("q1", "q2", "q3")
+    for name in ("q1", "q2"):
+        assert (await (await harness.client(name)).call("help_request", HELP))["ok"]
+    full = await (await harness.client("q3")).call("help_request", HELP)
+    assert full["error"]["code"] == "queue_full" and "try again later" in full["error"]["message"]
+    assert len(harness.center().requests) == 2
+
+
+async def test_customer_dropping_while_waiting_is_abandoned_after_grace(harness):
+    customer = await harness.client("zhangsan")
+    reply = await customer.call("help_request", HELP)
+    await customer.close()
+    await asyncio.sleep(1.6)
+    assert not harness.center().requests
+    token = await harness.login("super01")
+    _, row = await harness.http("GET", f"/api/requests/{reply['request']['request_id']}", token)
+    assert row["status"] == "abandoned" and row["end_reason"] == "abandoned"
+
+
+async def test_customer_reconnecting_inside_grace_keeps_place_in_line(harness):
+    customer = await harness.client("zhangsan")
+    reply = await customer.call("help_request", HELP)
+    await customer.close()
+    await asyncio.sleep(0.3)
+    again = await harness.client("zhangsan", token=customer.token)
+    synced = await again.call("sync", {})
+    assert synced["view"]["request"]["request_id"] == reply["request"]["request_id"]
+    assert synced["view"]["request"]["position"] == 1
+    await asyncio.sleep(1.2)  # past the grace window: still there, since they came back
+    assert reply["request"]["request_id"] in harness.center().requests
+
+
+async def test_session_survives_a_blip_inside_grace(harness):
+    customer, agent, started, _ = await pair(harness)
+    sid = started["session_id"]
+    await customer.call("consent", {"session_id": sid, "accept": True})
+    await customer.close()
+    assert (await agent.expect("peer_status"))["status"] == "reconnecting"
+    back = await harness.client("zhangsan", token=customer.token)
+    assert (await agent.expect("peer_status"))["status"] == "back"
+    view = (await back.call("sync", {}))["view"]["session"]
+    assert view["session_id"] == sid and view["state"] == "sharing" and view["code"] == started["code"]
+    assert (await back.call("mirror", {"session_id": sid, "seq": 1, "events": []}))["ok"]
+    await agent.expect("mirror")
+
+
+async def test_session_past_grace_ends_as_dropped(harness):
+    customer, agent, started, _ = await pair(harness)
+    await customer.close()
+    ended = await agent.expect("session_ended", timeout=5)
+    assert ended == {"session_id": started["session_id"], "reason": "dropped"}
+
+
+async def test_agent_dropping_past_grace_ends_session_for_customer(harness):
+    customer, agent, started, _ = await pair(harness)
+    await agent.close()
+    assert (await customer.expect("peer_status"))["status"] == "reconnecting"
+    ended = await customer.expect("session_ended", timeout=5)
+    assert ended["reason"] == "dropped"
+
+
+async def test_transfer_to_another_agent_keeps_consent(harness):
+    customer, a1, started, _ = await pair(harness)
+    sid = started["session_id"]
+    await customer.call("consent", {"session_id": sid, "accept": True})
+    a2 = await harness.agent("agent02")
+    assert (await a1.call("transfer", {"session_id": sid, "to_agent": "agent02"}))["ok"]
+    offer = await a2.expect("offer", kind="transfer")
+    assert offer["from_agent"] == "王晓敏"
+    assert (await a2.call("offer_accept", {"offer_id": offer["offer_id"]}))["ok"]
+    changed = await customer.expect("agent_changed")
+    assert changed["agent"] == {"name": "陈立", "badge": "A2048"} and changed["state"] == "sharing"
+    assert (await a2.expect("session_started"))["code"] == changed["code"]
+    await a1.expect("session_transferred")
+    # The mirror now goes to the new agent only.
+    assert (await customer.call("mirror", {"session_id": sid, "seq": 1, "events": []}))["ok"]
+    await a2.expect("mirror")
+    assert not a1.seen("mirror")
+    assert (await a1.call("wrap_up", {"session_id": sid, "outcome": "transferred"}))["ok"]
+    refused = await a1.call("end_session", {"session_id": sid})
+    assert refused["error"]["code"] == "not_found"
+
+
+async def test_transfer_to_busy_agent_is_refused(harness):
+    customer, a1, started, _ = await pair(harness)
+    await harness.agent("agent02", available=False)
+    reply = await a1.call("transfer", {"session_id": started["session_id"], "to_agent": "agent02"})
+    assert reply["error"]["code"] == "agent_unavailable"
+
+
+async def test_invite_supervisor_and_barge_in(harness):
+    customer, agent, started, _ = await pair(harness)
+    sid = started["session_id"]
+    supervisor = await harness.client("super01")
+    assert (await agent.call("invite_supervisor", {"session_id": sid, "note": "客户要求投诉"}))["ok"]
+    invite = await supervisor.expect("supervisor_invited")
+    assert invite["session_id"] == sid and invite["note"] == "客户要求投诉"
+    joined = await supervisor.call("supervisor_join", {"session_id": sid, "mode": "barge"})
+    assert joined["ok"] and joined["session"]["customer"]["customer_name"] == "张三"
+    assert (await customer.expect("supervisor_joined"))["name"] == "刘主管"
+    await agent.expect("supervisor_joined")
+    await customer.call("consent", {"session_id": sid, "accept": True})
+    await customer.call("mirror", {"session_id": sid, "seq": 1, "events": [{"type": 3}]})
+    await supervisor.expect("mirror")
+
+
+async def test_consent_declined_ends_the_session(harness):
+    customer, agent, started, _ = await pair(harness)
+    assert (await customer.call("consent", {"session_id": started["session_id"], "accept": False}))["ok"]
+    assert (await agent.expect("session_ended"))["reason"] == "consent_declined"
+
+
+async def test_records_survive_a_restart(start_server, tmp_path):
+    var = tmp_path / "persist"
+    first = await start_server(var_dir=var)
+    customer, agent, started, _ = await pair(first)
+    await agent.call("end_session", {"session_id": started["session_id"]})
+    await agent.call("wrap_up", {"session_id": started["session_id"], "outcome": "needs_follow_up", "notes": "回访"})
+    waiting = await first.client("lisi")
+    pending = await waiting.call("help_request", HELP)
+    await first.close()
+    await first.server.close()  # the process goes away, the database stays
+
+    second = await start_server(var_dir=var)
+    token = await second.login("super01")
+    _, listing = await second.http("GET", "/api/requests", token)
+    rows = {r["customer_id"]: r for r in listing["requests"]}
+    assert rows["zhangsan"]["outcome"] == "needs_follow_up" and rows["zhangsan"]["notes"] == "回访"
+    assert rows["zhangsan"]["session_id"] == started["session_id"]
+    # The request that was waiting when the old process died is closed, not left dangling.
+    assert rows["lisi"]["request_id"] == pending["request"]["request_id"]
+    assert rows["lisi"]["status"] == "abandoned" and rows["lisi"]["end_reason"] == "server_restart"
+
+
+async def test_agents_see_only_their_own_records(harness):
+    customer, agent, started, _ = await pair(harness)
+    await agent.call("end_session", {"session_id": started["session_id"]})
+    mine = await harness.login("agent01")
+    other = await harness.login("agent02")
+    _, listing = await harness.http("GET", "/api/requests", mine)
+    request_id = listing["requests"][0]["request_id"]
+    assert (await harness.http("GET", f"/api/requests/{request_id}", mine))[0] == 200
+    status, body = await harness.http("GET", f"/api/requests/{request_id}", other)
+    assert status == 404 and "zhangsan" not in str(body)
+    assert (await harness.http("GET", "/api/requests", other))[1]["requests"] == []
+    customer_token = await harness.login("zhangsan")
+    assert (await harness.http("GET", "/api/requests", customer_token))[0] == 403
+    assert (await harness.http("GET", "/api/requests", None))[0] == 401
+
+
+async def test_ice_servers_carry_time_limited_turn_credentials(start_server):
+    from assist.config import IceConfig
+    from signaling.ice import turn_credential
+
+    harness = await start_server(ice=IceConfig(stun_urls=("stun:127.0.0.1:3478",),
+                                               turn_urls=("turn:127.0.0.1:3478",),
+                                               turn_secret="coturn-shared", turn_ttl_s=600))
+    client = await harness.client("zhangsan")
+    servers = (await client.call("sync", {}))["ice_servers"]
+    turn = servers[1]
+    expiry, user = turn["username"].split(":")
+    assert user == "zhangsan" and int(expiry) > 0
+    assert turn["credential"] == turn_credential("coturn-shared", "zhangsan", int(expiry) - 600, 600)[1]
+    assert "coturn-shared" not in str(servers)
+
+
+async def test_health_and_metrics(harness):
+    customer, agent, started, _ = await pair(harness)
+    await customer.call("no_such_event", {})
+    await asyncio.sleep(0.3)  # one tick refreshes the live gauges
+    status, body = await harness.http("GET", "/healthz")
+    assert status == 200 and body == {"status": "ok"}
+    status, text = await harness.http("GET", "/metrics")
+    assert 'assist_agents{state="busy"} 1.0' in text
+    assert "assist_sessions_active 1.0" in text
+    assert "assist_pairing_seconds_count 1.0" in text and "assist_wait_seconds_count 1.0" in text
+    assert 'assist_events_rejected_total{code="unknown_event",event="unknown"} 1.0' in text
+    assert 'assist_events_received_total{event="help_request"} 1.0' in text
