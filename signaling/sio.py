@@ -98,7 +98,8 @@ class SignalingAdapter:
             code = getattr(exc, "code", "unauthorized")
             self.metrics.connect_refused.labels(code).inc()
             message = getattr(exc, "message", "A valid access token is required.")
-            raise socketio.exceptions.ConnectionRefusedError({"code": code, "message": message}) from None
+            # The client's connect_error gets {"message": ..., "data": {"code": ...}}.
+            raise socketio.exceptions.ConnectionRefusedError(message, {"code": code}) from None
         limits = self.limits
         state = SocketState(principal, TokenBucket(limits.control_rate, limits.control_burst),
                             TokenBucket(limits.relay_rate, limits.relay_burst))

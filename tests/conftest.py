@@ -32,8 +32,13 @@ class Client:
         self.username = username
         self.sio = socketio.AsyncClient(reconnection=False)
         self.events: list[tuple[str, object]] = []
+        self.refusal: object = None  # what the server said when it refused the connection
         self._arrived = asyncio.Condition()
         self.sio.on("*", self._record)
+        self.sio.on("connect_error", self._refused)
+
+    async def _refused(self, data=None) -> None:
+        self.refusal = data
 
     async def _record(self, event: str, data=None) -> None:
         async with self._arrived:
