@@ -65,7 +65,6 @@ class CallCenter:
         self.agents: dict[str, Agent] = {}
         self.offers: dict[str, Offer] = {}
         self.sessions: dict[str, Session] = {}  # live sessions only
-        self.pending_wrap_up: dict[str, str] = {}  # ended session id → its request id
         self.by_customer: dict[str, tuple[str, str]] = {}  # customer → ("request"|"session", id)
         self.dropped_at: dict[str, float] = {}  # user → when their last socket went away
         self.handle_times: deque[float] = deque(maxlen=self.policy.handle_window)
@@ -259,8 +258,7 @@ class CallCenter:
         if outcome not in OUTCOMES:
             raise DomainError("bad_outcome", f"Outcome must be one of: {', '.join(OUTCOMES)}.")
         eff = Effects()
-        agent.wrap_ups.discard(session_id)
-        request_id = self.pending_wrap_up.pop(session_id)
+        request_id = agent.wrap_ups.pop(session_id)
         agent.idle_since = now
         eff.record(request_id, timeline="wrap_up", at=now, outcome=outcome, notes=notes or None, wrapped_at=now)
         eff.notify(user(agent_id), "agent_state", state=agent.state().value)
@@ -371,9 +369,9 @@ class CallCenter:
         for offer in [o for o in self.offers.values() if now >= o.expires_at]:
             self._lapse(offer, now, eff)
         for user_id, since in list(self.dropped_at.items()):
-            if now - since < self.policy.grace_s:
+            # An earlier expiry in this same pass may already have settled this user.
+            if now - since < self.policy.grace_s or self.dropped_at.pop(user_id, None) is None:
                 continue
-            del self.dropped_at[user_id]
             agent = self.agents.get(user_id)
             if agent is not None:
                 for sid in list(agent.sessions):
@@ -561,8 +559,7 @@ class CallCenter:
         previous = self.agents[session.agent_id]
         previous.sessions.discard(session.session_id)
         # The agent who handed over still wraps up their part, with the outcome "transferred".
-        previous.wrap_ups.add(session.session_id)
-        self.pending_wrap_up[session.session_id] = session.request_id
+        previous.wrap_ups[session.session_id] = session.request_id
         session.agent_id = agent.agent_id
         session.transfer_offer = None
         session.code = self.new_code()  # the customer verifies the new agent afresh
@@ -587,8 +584,7 @@ class CallCenter:
         self.dropped_at.pop(session.customer_id, None)
         agent = self.agents[session.agent_id]
         agent.sessions.discard(session.session_id)
-        agent.wrap_ups.add(session.session_id)
-        self.pending_wrap_up[session.session_id] = session.request_id
+        agent.wrap_ups[session.session_id] = session.request_id
         self.handle_times.append(now - session.accepted_at)
         for to in [session.customer_id, session.agent_id, *session.supervisors]:
             eff.notify(user(to), "session_ended", session_id=session.session_id, reason=reason)

@@ -93,7 +93,7 @@ class Agent:
     connected: bool = False
     offer_id: str | None = None
     sessions: set[str] = field(default_factory=set)
-    wrap_ups: set[str] = field(default_factory=set)
+    wrap_ups: dict[str, str] = field(default_factory=dict)  # ended session id → its request id
     idle_since: float = 0.0
 
     @property
