@@ -181,19 +181,20 @@ def _token(secret: str, **claims) -> str:
     return jwt.encode(base | claims, secret, algorithm="HS256")
 
 
-@pytest.mark.parametrize("token,code", [
-    (None, "unauthorized"),
-    ("", "unauthorized"),
-    ("not-a-jwt", "token_invalid"),
-    (_token("another-secret-that-is-long-enough-000000"), "token_invalid"),
-    (_token(TEST_SECRET, exp=int(time.time()) - 10), "token_expired"),
-    (_token(TEST_SECRET, role="admin"), "token_invalid"),
-    (_token(TEST_SECRET, iss="someone-else"), "token_invalid"),
+# Tokens are built when the test runs (not at import), so "expired" means what it says.
+@pytest.mark.parametrize("make_token,code", [
+    (lambda: None, "unauthorized"),
+    (lambda: "", "unauthorized"),
+    (lambda: "not-a-jwt", "token_invalid"),
+    (lambda: _token("another-secret-that-is-long-enough-000000"), "token_invalid"),
+    (lambda: _token(TEST_SECRET, exp=int(time.time()) - 10), "token_expired"),
+    (lambda: _token(TEST_SECRET, role="admin"), "token_invalid"),
+    (lambda: _token(TEST_SECRET, iss="someone-else"), "token_invalid"),
     # {"alg":"none"} with customer claims and no signature
-    ("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ6aGFuZ3NhbiIsInJvbGUiOiJjdXN0b21lciJ9.", "token_invalid"),
+    (lambda: "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ6aGFuZ3NhbiIsInJvbGUiOiJjdXN0b21lciJ9.", "token_invalid"),
 ], ids=["missing", "empty", "garbage", "forged", "expired", "bad-role", "wrong-issuer", "alg-none"])
-async def test_connection_without_a_valid_token_is_refused(harness, token, code):
-    client = Client(harness.base_url, token, "intruder")
+async def test_connection_without_a_valid_token_is_refused(harness, make_token, code):
+    client = Client(harness.base_url, make_token(), "intruder")
     with pytest.raises(socketio.exceptions.ConnectionError):
         await client.connect()
     assert client.refusal["data"]["code"] == code and client.refusal["message"]
