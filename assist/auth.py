@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from functools import lru_cache
 
 import jwt
 from argon2 import PasswordHasher
@@ -12,9 +13,13 @@ from signaling.domain.model import Role
 from signaling.service import Principal
 
 _hasher = PasswordHasher()
-# A hash of nothing anybody knows, verified when the user does not exist, so a wrong
-# username costs the same time as a wrong password (no account enumeration by timing).
-_DUMMY_HASH = _hasher.hash(uuid.uuid4().hex)
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """A hash of nothing anybody knows, verified when the user does not exist, so a wrong
+    username costs the same time as a wrong password (no account enumeration by timing)."""
+    return _hasher.hash(uuid.uuid4().hex)
 
 
 class AuthError(Exception):
@@ -33,7 +38,7 @@ def hash_password(password: str) -> str:
 
 def check_password(stored_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+        return _hasher.verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

@@ -49,13 +49,16 @@ class Observer(Protocol):
 class SignalingService:
     def __init__(self, store: LiveStore, records: RecordSink, publisher: Publisher,
                  observer: Observer | None = None, clock: Callable[[], float] = time.time,
-                 tick_s: float = 0.2) -> None:
+                 tick_s: float = 0.2, staff_view_s: float = 1.0) -> None:
         self.store = store
         self.records = records
         self.publisher = publisher
         self.observer = observer
         self.clock = clock
         self.tick_s = tick_s
+        self.staff_view_s = staff_view_s
+        self._staff_dirty = False
+        self._staff_pushed_at = 0.0
         self._sent_positions: dict[str, tuple[int, int | None]] = {}
         self._queue_dirty = False
         self._ticker: asyncio.Task | None = None
@@ -185,24 +188,30 @@ class SignalingService:
             "sessions_active": len(c.sessions)}, Effects()))
         if self._queue_dirty:
             self._queue_dirty = False
-            await self._publish_queue()
+            self._staff_dirty = True
+            await self._publish_positions()
+        if self._staff_dirty and time.monotonic() - self._staff_pushed_at >= self.staff_view_s:
+            self._staff_dirty = False
+            self._staff_pushed_at = time.monotonic()
+            await self._publish_waiting_line()
 
-    async def _publish_queue(self) -> None:
-        """Send each waiting customer their place when it changed, and the line to the staff.
+    async def _publish_positions(self) -> None:
+        """Send each waiting customer their place and estimate, when it changed.
 
         Coalesced to once per tick: with hundreds waiting, every pairing moves everyone behind
         it, and one update per tick is live enough for a person while costing one pass."""
-        def look(c: CallCenter, now: float):
-            return (c.queue_positions(), c.waiting_list(now)), Effects()
-        positions, waiting = await self._run(look)
+        positions = await self._run(lambda c, now: (c.queue_positions(), Effects()))
         notices = []
         for request_id, (customer_id, position, eta) in positions.items():
             if self._sent_positions.get(request_id) != (position, eta):
                 notices.append(Notice(user(customer_id), "queue_update", {
                     "request_id": request_id, "status": "waiting", "position": position, "eta_s": eta}))
         self._sent_positions = {rid: (pos, eta) for rid, (_, pos, eta) in positions.items()}
-        # The head of the line is what a console can show; the total says how long it is.
-        line = {"waiting": waiting[:QUEUE_VIEW_LIMIT], "total": len(waiting)}
-        notices.append(Notice(AGENTS, "queue", line))
-        notices.append(Notice(SUPERVISORS, "queue", line))
         await self.publisher.publish(notices)
+
+    async def _publish_waiting_line(self) -> None:
+        """The line as agents and supervisors see it: at most once per staff_view_s, since
+        every console receives all of it (the head of the line, and how long it is)."""
+        waiting = await self._run(lambda c, now: (c.waiting_list(now), Effects()))
+        line = {"waiting": waiting[:QUEUE_VIEW_LIMIT], "total": len(waiting)}
+        await self.publisher.publish([Notice(AGENTS, "queue", line), Notice(SUPERVISORS, "queue", line)])

@@ -1,0 +1,12 @@
+"""`make bench`: every benchmark, each printed as a table."""
+from __future__ import annotations
+
+import importlib
+
+BENCHES = ["bench.signaling_bench", "bench.voice_bench"]
+
+if __name__ == "__main__":
+    for name in BENCHES:
+        module = importlib.import_module(name)
+        print(f"\n=== {name} ===", flush=True)
+        module.run()
