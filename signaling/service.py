@@ -13,11 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import structlog
+
 from .domain.center import CallCenter
 from .domain.errors import DomainError
 from .domain.model import AgentProfile, Edition, Presence, Role
 from .domain.notices import AGENTS, SUPERVISORS, Effects, Notice, user
 from .ports import LiveStore, Publisher, RecordSink
+
+log = structlog.get_logger("signaling")
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,10 @@ class SignalingService:
     async def _apply(self, effects: Effects) -> None:
         if effects.records:
             self.records.submit(effects.records)
+            for update in effects.records:
+                if update.timeline:  # ids and the step only: no names, notes or transcripts
+                    log.info(update.timeline, request_id=update.request_id,
+                             session_id=update.fields.get("session_id"))
         if self.observer:
             for seconds in effects.pairings:
                 self.observer.pairing(seconds)
@@ -177,9 +185,7 @@ class SignalingService:
             try:
                 await self.tick()
             except Exception:  # the clock must keep running whatever one tick met
-                import structlog
-
-                structlog.get_logger("signaling").exception("tick_failed")
+                log.exception("tick_failed")
 
     async def tick(self) -> None:
         await self._run(lambda c, now: c.tick(now))
