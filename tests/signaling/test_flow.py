@@ -361,3 +361,9 @@ async def test_health_and_metrics(harness):
     assert "assist_pairing_seconds_count 1.0" in text and "assist_wait_seconds_count 1.0" in text
     assert 'assist_events_rejected_total{code="unknown_event",event="unknown"} 1.0' in text
     assert 'assist_events_received_total{event="help_request"} 1.0' in text
+
+
+async def test_production_config_has_no_demo_accounts(start_server):
+    harness = await start_server(demo=False)
+    status, body = await harness.http("POST", "/api/auth/login", json={"username": "agent01", "password": "demo1234"})
+    assert status == 401 and body["error"]["code"] == "bad_credentials"
