@@ -3,8 +3,17 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+NODE_STAMP  := node_modules/.installed
+BUILD_STAMP := assist/web/dist/.built
+WEB_SOURCES := $(shell find assist/web agent_console/web -name '*.js' -not -path '*/dist/*' 2>/dev/null) build.mjs
 
-.PHONY: setup run test bench clean
+.PHONY: setup system-deps system-deps-test run test bench clean
+
+system-deps:
+	bash scripts/system-deps.sh
+
+system-deps-test:
+	bash scripts/system-deps.sh test
 
 # The venv is rebuilt whenever the pins or the package metadata change.
 $(STAMP): requirements.lock pyproject.toml
@@ -13,16 +22,25 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
-setup: $(STAMP)
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The front-end bundles (rrweb, socket.io-client and our sources), rebuilt when a source changes.
+$(BUILD_STAMP): $(NODE_STAMP) $(WEB_SOURCES)
+	node build.mjs
+	touch $@
+
+setup: system-deps $(STAMP) $(BUILD_STAMP)
 
 run: setup
 	$(BIN)/assist serve --port $${PORT:-8080}
 
-test: setup
+test: system-deps-test setup
 	$(BIN)/python -m pytest
 
-bench: setup
+bench: system-deps-test setup
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .hypothesis
+	rm -rf $(VENV) node_modules assist/web/dist agent_console/dist var .pytest_cache .hypothesis

@@ -124,23 +124,10 @@ def add_routes(app: web.Application) -> None:
             return json_error(404, "not_found", "No such request for you.")
         return web.json_response(row)
 
-    async def index(request: web.Request) -> web.Response:
-        return web.Response(text=INDEX_HTML, content_type="text/html")
-
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     app.router.add_post("/api/auth/login", login)
     app.router.add_post("/api/auth/refresh", refresh)
     app.router.add_get("/api/requests", list_requests)
     app.router.add_get("/api/requests/{request_id}", get_request)
-    app.router.add_get("/", index)
 
-
-INDEX_HTML = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Assist</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body><main><h1>Assist</h1>
-<p>Remote assistance for mobile banking. The signaling server is running:
-socket.io at <code>/socket.io/</code>, health at <a href="/healthz">/healthz</a>,
-metrics at <a href="/metrics">/metrics</a>.</p></main></body></html>
-"""

@@ -14,7 +14,8 @@ from signaling.ice import ice_servers
 from signaling.service import SignalingService
 from signaling.sio import SignalingAdapter, SioPublisher
 
-from . import demo, http_api
+from . import bank, demo, http_api
+from .web import routes as web_routes
 from .auth import Tokens, hash_password
 from .config import Config
 from .logs import configure as configure_logs
@@ -78,6 +79,8 @@ def create_app(config: Config) -> web.Application:
     app[CONFIG], app[TOKENS], app[RECORDS] = config, tokens, records
     app[SERVICE], app[METRICS], app[ADAPTER] = service, metrics, adapter
     http_api.add_routes(app)
+    bank.add_routes(app)
+    web_routes.add_routes(app)
 
     async def startup(app: web.Application) -> None:
         loop = asyncio.get_running_loop()
