@@ -7,6 +7,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp import web
 import socketio
 
 from assist.config import Config, Limits
@@ -146,9 +147,13 @@ async def start_server(aiohttp_server, tmp_path):
     """Start a server (optionally with config overrides, or on a given var dir for restarts)."""
     harnesses: list[Harness] = []
 
-    async def start(var_dir: Path | None = None, **overrides) -> Harness:
+    async def start(var_dir: Path | None = None, pages: dict[str, str] | None = None, **overrides) -> Harness:
+        """`pages` adds test-only HTML pages (path → markup) served from the server's own origin."""
         config = make_config(var_dir or tmp_path / "var", **overrides)
-        server = await aiohttp_server(create_app(config))
+        app = create_app(config)
+        for path, html in (pages or {}).items():
+            app.router.add_get(path, _page(html))
+        server = await aiohttp_server(app)
         harness = Harness(server, config)
         harnesses.append(harness)
         return harness
@@ -156,6 +161,13 @@ async def start_server(aiohttp_server, tmp_path):
     yield start
     for harness in harnesses:
         await harness.close()
+
+
+def _page(body: str):
+    async def handler(request: web.Request) -> web.Response:
+        kind = "text/javascript" if request.path.endswith(".js") else "text/html"
+        return web.Response(text=body, content_type=kind)
+    return handler
 
 
 @pytest.fixture

@@ -1,0 +1,351 @@
+// The agent console: sign in, go available, take an offer, read the code aloud, watch the
+// customer's masked mirror (rrweb replay in a sandboxed iframe), guide with pointer, highlight
+// and pen, talk over WebRTC, end and wrap up. It has no way to act on the customer's device.
+import { EventType, Replayer } from "rrweb";
+import { call, connect, sequence } from "../../assist/web/protocol.js";
+import { Call } from "../../assist/web/call.js";
+
+const $ = (id) => document.getElementById(id);
+const TOKEN_KEY = "assist.agent.token";
+const POINTER_EVERY_MS = 50;
+const EDITIONS = { standard: "标准版", elderly: "幸福生活版", english: "English" };
+
+const st = {
+  token: sessionStorage.getItem(TOKEN_KEY), socket: null, offer: null, offerTimer: null,
+  session: null, replayer: null, chunks: new Map(), tool: "pointer", call: null, muted: false,
+  seq: { annotation: sequence(), rtc: sequence() }, iceServers: [], lastPointer: 0, drawing: null,
+  wrapUp: null, mirrorSeen: 0,
+};
+window.assistConsole = st; // for tests and debugging: read-only use
+
+// ---------------------------------------------------------------- sign-in
+$("login-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  $("login-error").textContent = "";
+  const res = await fetch("/api/auth/login", {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ username: $("username").value, password: $("password").value }),
+  });
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok || body.role !== "agent") {
+    $("login-error").textContent = res.ok ? "此账户不是坐席账户。" : (body.error && body.error.message) || "登录失败";
+    return;
+  }
+  st.token = body.token;
+  sessionStorage.setItem(TOKEN_KEY, st.token);
+  start();
+});
+
+function start() {
+  $("login-view").hidden = true;
+  $("desk-view").hidden = false;
+  st.socket = connect(st.token, {
+    onRefused: () => { sessionStorage.removeItem(TOKEN_KEY); location.reload(); },
+  });
+  wire(st.socket);
+}
+
+// ---------------------------------------------------------------- server events
+function wire(socket) {
+  socket.on("connect", async () => {
+    const reply = await call(socket, "sync", {});
+    st.iceServers = reply.ice_servers || [];
+    $("who").textContent = `${reply.display_name}（${reply.user}）`;
+    const view = reply.view;
+    showState(view.state);
+    renderQueue({ waiting: view.queue, total: view.queue.length });
+    if (view.offer) showOffer(view.offer);
+    if (view.sessions.length) openSession(view.sessions[0], true);
+    else if (view.wrap_ups.length) showWrapUp(view.wrap_ups[0]);
+  });
+  socket.on("agent_state", (msg) => showState(msg.state));
+  socket.on("queue", renderQueue);
+  socket.on("offer", showOffer);
+  socket.on("offer_revoked", (msg) => { if (st.offer && st.offer.offer_id === msg.offer_id) hideOffer(); });
+  socket.on("session_started", (msg) => openSession(msg, false));
+  socket.on("session_state", (msg) => {
+    if (!st.session || msg.session_id !== st.session.session_id) return;
+    st.session.state = msg.state;
+    renderSession();
+    if (msg.state === "sharing") startCall();
+  });
+  socket.on("session_ended", (msg) => {
+    if (!st.session || msg.session_id !== st.session.session_id) return;
+    closeSession();
+    showWrapUp(msg.session_id);
+  });
+  socket.on("session_transferred", (msg) => {
+    if (!st.session || msg.session_id !== st.session.session_id) return;
+    closeSession();
+    showWrapUp(msg.session_id, "transferred");
+  });
+  socket.on("peer_status", (msg) => {
+    if (st.session && msg.session_id === st.session.session_id) $("ctx-state").textContent = msg.status === "back" ? "客户已重新连接" : "客户网络中断，等待重连…";
+  });
+  socket.on("mirror", (msg) => {
+    if (st.session && msg.session_id === st.session.session_id) replay(msg.events);
+  });
+  socket.on("rtc_signal", (msg) => {
+    if (st.session && msg.session_id === st.session.session_id && st.call) st.call.handle(msg).catch(() => {});
+  });
+}
+
+function showState(state) {
+  $("agent-state").textContent = { offline: "离线", available: "就绪", offered: "振铃中", busy: "通话中", wrap_up: "小结中", away: "小休" }[state] || state;
+  document.body.dataset.agentState = state;
+}
+
+function renderQueue({ waiting, total }) {
+  $("queue-total").textContent = `（${total}）`;
+  $("queue-list").replaceChildren(...waiting.map((r) => {
+    const li = document.createElement("li");
+    li.textContent = `${r.customer_name} · ${EDITIONS[r.edition] || r.edition} · ${r.language} · ${r.topic} · 已等待 ${Math.round(r.waited_s)} 秒`;
+    return li;
+  }));
+}
+
+// ---------------------------------------------------------------- offers
+function showOffer(offer) {
+  st.offer = offer;
+  const r = offer.request;
+  $("offer-detail").textContent = offer.kind === "transfer"
+    ? `${offer.from_agent} 转来的会话：${r.customer_name}`
+    : `${r.customer_name} · ${EDITIONS[r.edition] || r.edition} · ${r.language} · ${r.page}`;
+  $("offer-view").hidden = false;
+  let left = Math.round(offer.expires_in_s);
+  $("offer-countdown").textContent = left;
+  clearInterval(st.offerTimer);
+  st.offerTimer = setInterval(() => { $("offer-countdown").textContent = Math.max(0, --left); }, 1000);
+  $("accept-offer").focus();
+}
+
+function hideOffer() {
+  st.offer = null;
+  clearInterval(st.offerTimer);
+  $("offer-view").hidden = true;
+}
+
+$("accept-offer").addEventListener("click", async () => {
+  if (!st.offer) return;
+  const id = st.offer.offer_id;
+  hideOffer();
+  await call(st.socket, "offer_accept", { offer_id: id }).catch((e) => alert(e.message));
+});
+$("decline-offer").addEventListener("click", async () => {
+  if (!st.offer) return;
+  const id = st.offer.offer_id;
+  hideOffer();
+  await call(st.socket, "offer_decline", { offer_id: id }).catch(() => {});
+});
+$("go-available").addEventListener("click", () => call(st.socket, "agent_state", { state: "available" }));
+$("go-away").addEventListener("click", () => call(st.socket, "agent_state", { state: "away" }));
+
+// ---------------------------------------------------------------- the session
+function openSession(session, resumed) {
+  st.session = session;
+  $("session-view").hidden = false;
+  $("wrapup-view").hidden = true;
+  renderSession();
+  if (resumed && session.state === "sharing") startCall();
+  $("session-title").focus?.();
+}
+
+function renderSession() {
+  const s = st.session;
+  const c = s.customer || {};
+  $("ctx-customer").textContent = c.customer_name || "";
+  $("ctx-edition").textContent = EDITIONS[c.edition] || c.edition || "";
+  $("ctx-language").textContent = c.language || "";
+  $("ctx-page").textContent = c.page || "";
+  $("ctx-code").textContent = s.code;
+  $("ctx-state").textContent = { awaiting_consent: "等待客户同意", sharing: "共享中", stopped: "客户已停止共享" }[s.state] || s.state;
+  $("replay-waiting").hidden = s.state === "sharing" && st.mirrorSeen > 0;
+  document.body.dataset.sessionState = s.state;
+}
+
+function closeSession() {
+  if (st.call) st.call.close();
+  st.call = null;
+  st.session = null;
+  st.mirrorSeen = 0;
+  $("session-view").hidden = true;
+  // The last frame stays frozen in memory only; the replay is removed from the page.
+  if (st.replayer) st.replayer.destroy?.();
+  st.replayer = null;
+  $("replay-root").replaceChildren();
+  delete document.body.dataset.sessionState;
+}
+
+function showWrapUp(sessionId, outcome = "resolved") {
+  st.wrapUp = sessionId;
+  $("outcome").value = outcome;
+  $("wrapup-view").hidden = false;
+  $("outcome").focus();
+}
+
+$("wrapup-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  await call(st.socket, "wrap_up", { session_id: st.wrapUp, outcome: $("outcome").value, notes: $("notes").value });
+  $("wrapup-view").hidden = true;
+  $("notes").value = "";
+  st.wrapUp = null;
+});
+
+$("end-session").addEventListener("click", () => {
+  if (st.session) call(st.socket, "end_session", { session_id: st.session.session_id }).catch(() => {});
+});
+
+// ---------------------------------------------------------------- the mirror
+function replay(events) {
+  for (const raw of events) {
+    const event = raw && raw.assistChunk ? joinChunk(raw.assistChunk) : [raw];
+    if (!event) continue;
+    for (const e of event) apply(e);
+  }
+}
+
+function joinChunk({ id, index, total, data }) {
+  const parts = st.chunks.get(id) || [];
+  parts[index] = data;
+  st.chunks.set(id, parts);
+  if (parts.filter((p) => p !== undefined).length < total) return null;
+  st.chunks.delete(id);
+  return JSON.parse(parts.join(""));
+}
+
+function apply(event) {
+  if (!event || typeof event !== "object") return;
+  if (event.type === EventType.Custom && event.data && event.data.tag === "assist-paused") {
+    $("replay-paused").hidden = false;
+    return;
+  }
+  if (event.type === EventType.Meta) {
+    // A new recording (consent, reload, resume): start a fresh replay from its snapshot.
+    if (st.replayer) st.replayer.destroy?.();
+    $("replay-root").replaceChildren();
+    st.replayer = new Replayer([], { root: $("replay-root"), liveMode: true, mouseTail: false, triggerFocus: false,
+                                     insertStyleRules: [], UNSAFE_replayCanvas: false });
+    st.replayer.startLive();
+    fit(event.data.width, event.data.height);
+  }
+  if (event.type === EventType.FullSnapshot) $("replay-paused").hidden = true;
+  if (!st.replayer) return;
+  st.mirrorSeen += 1;
+  $("replay-waiting").hidden = true;
+  // Our clock, not the phone's: live events play as soon as they arrive.
+  st.replayer.addEvent({ ...event, timestamp: Date.now() });
+}
+
+function fit(width, height) {
+  const stage = $("replay-stage");
+  const scale = Math.min(1, (stage.clientWidth || width) / width, 760 / height);
+  st.scale = scale;
+  const root = $("replay-root");
+  root.style.transform = `scale(${scale})`;
+  root.style.transformOrigin = "0 0";
+  root.style.width = `${width}px`;
+  root.style.height = `${height}px`;
+  stage.style.height = `${height * scale}px`;
+  stage.style.width = `${width * scale}px`;
+}
+
+function iframe() {
+  return $("replay-root").querySelector("iframe");
+}
+
+// ---------------------------------------------------------------- guidance
+function annotate(payload) {
+  if (!st.session || st.session.state !== "sharing") return;
+  call(st.socket, "annotation", { session_id: st.session.session_id, seq: st.seq.annotation(), ...payload }).catch(() => {});
+}
+
+function fraction(e) {
+  const frame = iframe();
+  if (!frame) return null;
+  const r = frame.getBoundingClientRect();
+  const x = (e.clientX - r.left) / r.width;
+  const y = (e.clientY - r.top) / r.height;
+  if (x < 0 || x > 1 || y < 0 || y > 1) return null;
+  return { x: Math.round(x * 10000) / 10000, y: Math.round(y * 10000) / 10000 };
+}
+
+// A CSS selector for the replayed element under the agent's click: by id when it has one,
+// else by its position among siblings, so the customer's page finds the same element.
+function selectorFor(el) {
+  const parts = [];
+  while (el && el.nodeType === 1 && el.tagName !== "HTML") {
+    if (el.id) { parts.unshift(`#${CSS.escape(el.id)}`); break; }
+    const tag = el.tagName.toLowerCase();
+    const same = [...el.parentElement.children].filter((c) => c.tagName === el.tagName);
+    parts.unshift(same.length > 1 ? `${tag}:nth-of-type(${same.indexOf(el) + 1})` : tag);
+    el = el.parentElement;
+  }
+  return parts.join(" > ");
+}
+
+const input = $("replay-input");
+input.addEventListener("mousemove", (e) => {
+  const p = fraction(e);
+  if (!p) return;
+  if (st.tool === "draw" && st.drawing) {
+    if (st.drawing.length < 500) st.drawing.push(p);
+  } else if (st.tool === "pointer" && Date.now() - st.lastPointer >= POINTER_EVERY_MS) {
+    st.lastPointer = Date.now();
+    annotate({ kind: "pointer", point: p });
+  }
+});
+input.addEventListener("mousedown", (e) => {
+  const p = fraction(e);
+  if (!p) return;
+  if (st.tool === "draw") st.drawing = [p];
+  if (st.tool === "highlight") {
+    const frame = iframe();
+    const r = frame.getBoundingClientRect();
+    const target = frame.contentDocument.elementFromPoint((e.clientX - r.left) / st.scale, (e.clientY - r.top) / st.scale);
+    if (target) annotate({ kind: "highlight", selector: selectorFor(target), caption: $("caption").value.slice(0, 200) });
+  }
+});
+window.addEventListener("mouseup", () => {
+  if (st.drawing && st.drawing.length > 1) annotate({ kind: "draw", path: st.drawing });
+  st.drawing = null;
+});
+
+function setTool(tool) {
+  st.tool = tool;
+  document.querySelectorAll("[data-tool]").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.tool === tool)));
+}
+document.querySelectorAll("[data-tool]").forEach((b) => b.addEventListener("click", () => setTool(b.dataset.tool)));
+$("clear-annotations").addEventListener("click", () => annotate({ kind: "clear" }));
+
+// ---------------------------------------------------------------- the call
+function startCall() {
+  if (st.call || !st.session) return;
+  st.call = new Call({
+    role: "offerer", iceServers: st.iceServers,
+    signal: (payload) => call(st.socket, "rtc_signal", { session_id: st.session.session_id, seq: st.seq.rtc(), ...payload }).catch(() => {}),
+    onState: (state) => { $("ctx-call").textContent = state; document.body.dataset.callState = state; },
+  });
+  st.call.start().catch(() => {});
+}
+
+$("mute").addEventListener("click", () => {
+  st.muted = !st.muted;
+  if (st.call) st.call.setMuted(st.muted);
+  $("mute").textContent = st.muted ? "取消静音 (M)" : "静音 (M)";
+  $("mute").setAttribute("aria-pressed", String(st.muted));
+});
+
+// ---------------------------------------------------------------- keyboard
+document.addEventListener("keydown", (e) => {
+  const typing = ["INPUT", "TEXTAREA", "SELECT"].includes(document.activeElement.tagName);
+  if (e.altKey && e.key.toLowerCase() === "r") $("go-available").click();
+  else if (e.altKey && e.key.toLowerCase() === "a") $("accept-offer").click();
+  else if (typing || e.altKey || e.ctrlKey || e.metaKey) return;
+  else if (e.key === "p") setTool("pointer");
+  else if (e.key === "h") setTool("highlight");
+  else if (e.key === "d") setTool("draw");
+  else if (e.key === "c") annotate({ kind: "clear" });
+  else if (e.key === "m") $("mute").click();
+});
+
+if (st.token) start();

@@ -1,0 +1,236 @@
+// The assist SDK, served at /sdk/assist.js as the global `Assist`. Any bank page can include it:
+//   Assist.init({token, edition, language, page: () => location.hash})
+//   Assist.requestHelp({topic: "transfer"})
+// It asks for help, shows who is coming, asks consent, mirrors the masked page, carries the
+// call and draws the agent's guidance. It accepts nothing else from the agent.
+import { call, connect, sequence } from "../protocol.js";
+import { Call } from "../call.js";
+import { Mirror } from "./mirror.js";
+import { Overlay } from "./overlay.js";
+import { Ui } from "./ui.js";
+
+const listeners = new Set();
+let s = null; // the live state of this page's SDK, or null before init / after shutdown
+
+function emitState() {
+  const snapshot = state();
+  listeners.forEach((fn) => { try { fn(snapshot); } catch { /* a host bug must not stop us */ } });
+}
+
+// What the host page (and tests) may know: never the token.
+export function state() {
+  if (!s) return { phase: "off" };
+  return { phase: s.phase, requestId: s.requestId, sessionId: s.sessionId, agent: s.agent, code: s.code,
+           position: s.position, etaSeconds: s.eta, sharing: s.sharing, paused: s.mirror.paused, callState: s.callState,
+           connected: s.socket.connected };
+}
+
+export function onChange(fn) {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+export function init({ token, edition = "standard", language = "zh", page = () => location.hash || location.pathname,
+                       server = "/", audio = true } = {}) {
+  if (s && s.token === token) return configure({ edition, language });
+  if (s) shutdown();
+  const ui = new Ui();
+  ui.configure({ edition, language });
+  const socket = connect(token, { url: server, onRefused: () => setPhase("off") });
+  s = { token, edition, language, page, audio, ui, socket, phase: "idle", requestId: null, sessionId: null,
+        agent: null, code: null, position: null, eta: null, sharing: false, muted: false, callState: "idle",
+        iceServers: [], nextSeq: { mirror: sequence(), rtc: sequence() } };
+  s.mirror = new Mirror((events) => relay("mirror", { events }));
+  s.overlay = new Overlay(ui.root, (text) => ui.announce(text));
+  wire(socket);
+  return state();
+}
+
+export function configure({ edition, language } = {}) {
+  if (!s) return state();
+  if (edition) s.edition = edition;
+  if (language) s.language = language;
+  s.ui.configure({ edition: s.edition, language: s.language });
+  render();
+  return state();
+}
+
+export async function requestHelp({ topic = "transfer", transcript = [] } = {}) {
+  if (!s) throw new Error("Assist.init() first");
+  try {
+    const reply = await call(s.socket, "help_request", {
+      topic, edition: s.edition, language: s.language, page: String(s.page()).slice(0, 200),
+      transcript: transcript.slice(-10).map((line) => String(line).slice(0, 200)),
+    });
+    applyView({ request: reply.request });
+    return state();
+  } catch (err) {
+    s.ui.notice(s.ui.t(err.code === "queue_full" ? "busy" : "failed"));
+    throw err;
+  }
+}
+
+export async function cancelHelp() {
+  if (s && s.requestId) await call(s.socket, "help_cancel", { request_id: s.requestId }).catch(() => {});
+}
+
+export async function stopSharing() {
+  if (s && s.sessionId && s.sharing) {
+    s.mirror.stop(); // stop on the device first: nothing more leaves it, whatever the network does
+    s.sharing = false;
+    render();
+    await call(s.socket, "stop_sharing", { session_id: s.sessionId }).catch(() => {});
+  }
+}
+
+export async function shareAgain() {
+  if (s && s.sessionId && !s.sharing) await call(s.socket, "consent", { session_id: s.sessionId, accept: true }).catch(() => {});
+}
+
+export async function endSession() {
+  if (s && s.sessionId) {
+    s.mirror.stop();
+    await call(s.socket, "end_session", { session_id: s.sessionId }).catch(() => {});
+  }
+}
+
+export function shutdown() {
+  if (!s) return;
+  s.mirror.stop();
+  if (s.call) s.call.close();
+  s.overlay.destroy();
+  s.socket.disconnect();
+  s.ui.destroy();
+  s = null;
+  emitState();
+}
+
+// ---------------------------------------------------------------- internals
+function setPhase(phase) {
+  if (s) s.phase = phase;
+  render();
+}
+
+function relay(event, payload) {
+  const stream = event === "rtc_signal" ? "rtc" : event;
+  return call(s.socket, event, { session_id: s.sessionId, seq: s.nextSeq[stream](), ...payload });
+}
+
+function wire(socket) {
+  socket.on("connect", async () => {
+    try {
+      const reply = await call(socket, "sync", {});
+      s.iceServers = reply.ice_servers || [];
+      applyView(reply.view, true);
+    } catch { /* the next reconnect will try again */ }
+  });
+  socket.on("queue_update", (msg) => {
+    if (msg.request_id !== s.requestId) return;
+    if (msg.status === "offered") setPhase("connecting");
+    else { s.position = msg.position; s.eta = msg.eta_s; setPhase("waiting"); }
+  });
+  socket.on("request_ended", (msg) => {
+    if (msg.request_id !== s.requestId) return;
+    s.requestId = null;
+    s.ui.notice(s.ui.t("cancelled"));
+    setPhase("idle");
+  });
+  socket.on("session_started", (msg) => startSession(msg));
+  socket.on("agent_changed", (msg) => {
+    s.agent = msg.agent;
+    s.code = msg.code;
+    s.ui.notice(s.ui.t("agentChanged", { name: msg.agent.name, badge: msg.agent.badge, code: msg.code }), 8000);
+    s.mirror.restart(); // the new agent needs a full snapshot
+    render();
+  });
+  socket.on("session_state", (msg) => {
+    if (msg.session_id !== s.sessionId) return;
+    s.sharing = msg.state === "sharing";
+    if (s.sharing) s.mirror.start();
+    else s.mirror.stop();
+    setPhase(msg.state === "awaiting_consent" ? "consent" : "in_session");
+  });
+  socket.on("session_ended", (msg) => {
+    if (msg.session_id !== s.sessionId) return;
+    endLocally();
+    s.ui.notice(s.ui.t("ended"));
+  });
+  socket.on("peer_status", (msg) => {
+    if (msg.session_id !== s.sessionId || msg.role !== "agent") return;
+    if (msg.status === "back") {
+      s.ui.notice(s.ui.t("back"));
+      s.mirror.restart(); // the agent's replay starts from nothing after a reload
+    } else s.ui.notice(s.ui.t("reconnecting"), 8000);
+  });
+  socket.on("supervisor_joined", (msg) => s.ui.notice(s.ui.t("supervisorJoined", { name: msg.name }), 6000));
+  socket.on("annotation", (msg) => {
+    if (msg.session_id === s.sessionId && s.sharing) s.overlay.apply(msg);
+  });
+  socket.on("rtc_signal", (msg) => {
+    if (msg.session_id === s.sessionId && s.call) s.call.handle(msg).catch(() => {});
+  });
+}
+
+function applyView(view, resumed = false) {
+  if (view && view.request) {
+    s.requestId = view.request.request_id;
+    s.position = view.request.position ?? null;
+    s.eta = view.request.eta_s ?? null;
+    setPhase(view.request.status === "offered" ? "connecting" : "waiting");
+  } else if (view && view.session) {
+    startSession(view.session, resumed);
+  } else if (s.phase !== "idle" && resumed) {
+    endLocally();
+  }
+}
+
+function startSession(session, resumed = false) {
+  s.requestId = null;
+  s.sessionId = session.session_id;
+  s.agent = session.agent;
+  s.code = session.code;
+  s.sharing = session.state === "sharing";
+  if (!s.call) {
+    s.call = new Call({ role: "answerer", iceServers: s.iceServers, audio: s.audio, container: s.ui.root,
+                        signal: (payload) => relay("rtc_signal", payload).catch(() => {}),
+                        onState: (st) => { s.callState = st; emitState(); } });
+  }
+  if (s.sharing) {
+    s.mirror.start();
+    if (resumed) s.call.start(); // ask the agent for a fresh offer: our old peer died with the page
+  }
+  setPhase(session.state === "awaiting_consent" ? "consent" : "in_session");
+}
+
+function endLocally() {
+  s.mirror.stop();
+  s.overlay.clear();
+  if (s.call) s.call.close();
+  s.call = null;
+  Object.assign(s, { sessionId: null, agent: null, code: null, sharing: false, requestId: null, callState: "idle" });
+  setPhase("idle");
+}
+
+function render() {
+  if (!s) return emitState();
+  const { ui } = s;
+  const answer = (accept) => () => {
+    ui.closeDialog();
+    call(s.socket, "consent", { session_id: s.sessionId, accept }).catch(() => {});
+  };
+  if (s.phase === "waiting") ui.showWaiting({ position: s.position, eta_s: s.eta }, () => cancelHelp());
+  else if (s.phase === "connecting") ui.showConnecting(() => cancelHelp());
+  else if (s.phase === "consent") ui.showConsent({ agent: s.agent, code: s.code }, answer(true), answer(false));
+  else if (ui.panelSlot.querySelector("[role=dialog]")) ui.closeDialog();
+  else ui.clearPanel();
+
+  if (s.phase === "in_session") {
+    ui.showBanner({ sharing: s.sharing, muted: s.muted, agent: s.agent, code: s.code }, {
+      stop: () => stopSharing(),
+      share: () => shareAgain(),
+      mute: () => { s.muted = !s.muted; if (s.call) s.call.setMuted(s.muted); render(); },
+      hangUp: () => endSession(),
+    });
+  } else ui.clearBanner();
+  emitState();
+}

@@ -1,0 +1,169 @@
+// What the customer sees of the SDK: the waiting panel, the agent's identity with the consent
+// question, the sharing banner with one-tap stop, call controls and short notices. It lives in
+// #assist-sdk, which is never mirrored. Built with DOM calls only (no HTML strings).
+import { translate } from "./messages.js";
+
+const STYLE = `
+#assist-sdk { font-family: system-ui, "Noto Sans CJK SC", sans-serif; color: #111; }
+#assist-sdk .assist-panel { position: fixed; left: 12px; right: 12px; bottom: 12px; z-index: 2147483000;
+  background: #fff; border: 2px solid #0b4f9c; border-radius: 14px; padding: 16px; box-shadow: 0 8px 30px rgba(0,0,0,.25); }
+#assist-sdk .assist-panel h2 { margin: 0 0 8px; font-size: 1.25rem; }
+#assist-sdk .assist-panel p { margin: 6px 0; font-size: 1rem; line-height: 1.5; }
+#assist-sdk .assist-big { font-size: 1.6rem; font-weight: 700; color: #0b4f9c; }
+#assist-sdk .assist-code { font-size: 2.2rem; letter-spacing: .4em; font-weight: 800; color: #111; }
+#assist-sdk .assist-actions { display: flex; gap: 10px; margin-top: 12px; flex-wrap: wrap; }
+#assist-sdk button { font: inherit; font-size: 1rem; min-height: 48px; min-width: 48px; padding: 8px 16px;
+  border-radius: 10px; border: 2px solid #0b4f9c; background: #fff; color: #0b4f9c; cursor: pointer; }
+#assist-sdk button.assist-primary { background: #0b4f9c; color: #fff; }
+#assist-sdk button.assist-danger { background: #b3261e; border-color: #b3261e; color: #fff; }
+#assist-sdk button:focus-visible { outline: 3px solid #f5a623; outline-offset: 2px; }
+#assist-sdk .assist-banner { position: fixed; top: 0; left: 0; right: 0; z-index: 2147483001; display: flex;
+  align-items: center; gap: 8px; flex-wrap: wrap; padding: 6px 10px; background: #b3261e; color: #fff; font-weight: 700; }
+#assist-sdk .assist-banner.assist-stopped { background: #444; }
+#assist-sdk .assist-banner span { flex: 1 1 auto; }
+#assist-sdk .assist-banner button { background: #fff; color: #b3261e; border-color: #fff; }
+#assist-sdk .assist-notice { position: fixed; left: 12px; right: 12px; top: 64px; z-index: 2147483002;
+  background: #222; color: #fff; padding: 12px 16px; border-radius: 10px; font-size: 1rem; }
+#assist-sdk .assist-dialog-backdrop { position: fixed; inset: 0; z-index: 2147483003; background: rgba(0,0,0,.55);
+  display: flex; align-items: flex-end; }
+#assist-sdk .assist-dialog-backdrop .assist-panel { position: static; margin: 12px; flex: 1; }
+#assist-sdk .assist-overlay { position: fixed; inset: 0; pointer-events: none; z-index: 2147482000; }
+#assist-sdk .assist-drawing { position: absolute; inset: 0; width: 100%; height: 100%; }
+#assist-sdk .assist-drawing polyline { fill: none; stroke: #e4007c; stroke-width: 4; stroke-linecap: round; stroke-linejoin: round; }
+#assist-sdk .assist-pointer { position: absolute; width: 22px; height: 22px; margin: -11px 0 0 -11px; border-radius: 50%;
+  background: rgba(228,0,124,.85); box-shadow: 0 0 0 6px rgba(228,0,124,.3); }
+#assist-sdk .assist-highlight { position: absolute; border: 4px solid #e4007c; border-radius: 10px;
+  box-shadow: 0 0 0 4000px rgba(0,0,0,.15); }
+#assist-sdk .assist-caption { position: absolute; left: 0; top: calc(100% + 8px); background: #e4007c; color: #fff;
+  padding: 6px 10px; border-radius: 8px; font-size: 1rem; font-weight: 700; max-width: 80vw; white-space: normal; }
+#assist-sdk .assist-sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+#assist-sdk.assist-elderly .assist-panel p, #assist-sdk.assist-elderly button, #assist-sdk.assist-elderly .assist-banner,
+#assist-sdk.assist-elderly .assist-notice { font-size: 24px; }
+#assist-sdk.assist-elderly .assist-panel h2 { font-size: 28px; }
+#assist-sdk.assist-elderly button { min-height: 60px; min-width: 60px; }
+#assist-sdk.assist-elderly .assist-caption { font-size: 28px; }
+#assist-sdk.assist-elderly .assist-big { font-size: 2rem; }
+`;
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === "class") node.className = v;
+    else if (k === "on") Object.entries(v).forEach(([evt, fn]) => node.addEventListener(evt, fn));
+    else if (k.startsWith("aria-") || k === "role" || k.startsWith("data-")) node.setAttribute(k, v);
+    else node[k] = v;
+  }
+  node.append(...children.filter((c) => c !== null && c !== undefined));
+  return node;
+}
+
+export class Ui {
+  constructor() {
+    this.language = "zh";
+    this.root = el("div", { id: "assist-sdk", "data-assist-block": "" });
+    this.root.append(el("style", { textContent: STYLE }));
+    this.live = el("div", { class: "assist-sr", role: "status", "aria-live": "polite" });
+    this.panelSlot = el("div");
+    this.bannerSlot = el("div");
+    this.noticeSlot = el("div");
+    this.root.append(this.live, this.bannerSlot, this.panelSlot, this.noticeSlot);
+    document.body.append(this.root);
+    this.noticeTimer = null;
+    this.returnFocus = null;
+  }
+
+  t(key, vars) {
+    return translate(this.language, key, vars);
+  }
+
+  configure({ edition, language }) {
+    if (language) this.language = language;
+    this.root.classList.toggle("assist-elderly", edition === "elderly");
+  }
+
+  announce(text) {
+    this.live.textContent = "";
+    setTimeout(() => (this.live.textContent = text), 30);
+  }
+
+  notice(text, ms = 4000) {
+    this.noticeSlot.replaceChildren(el("div", { class: "assist-notice", role: "status" }, text));
+    clearTimeout(this.noticeTimer);
+    this.noticeTimer = setTimeout(() => this.noticeSlot.replaceChildren(), ms);
+  }
+
+  clearPanel() {
+    this.panelSlot.replaceChildren();
+  }
+
+  showWaiting({ position, eta_s: eta }, onCancel) {
+    const ahead = Math.max(0, (position || 1) - 1);
+    const wait = eta === null || eta === undefined ? this.t("etaUnknown") : this.t("eta", { minutes: Math.max(1, Math.ceil(eta / 60)) });
+    const panel = el("section", { class: "assist-panel", "aria-labelledby": "assist-wait-title" },
+      el("h2", { id: "assist-wait-title" }, this.t("waiting")),
+      el("p", { class: "assist-big" }, ahead ? this.t("position", { ahead }) : this.t("positionFirst")),
+      el("p", {}, wait),
+      el("div", { class: "assist-actions" },
+        el("button", { type: "button", "data-assist-action": "cancel", on: { click: onCancel } }, this.t("cancel"))));
+    this.panelSlot.replaceChildren(panel);
+    this.announce(`${this.t("waiting")}. ${ahead ? this.t("position", { ahead }) : this.t("positionFirst")}. ${wait}`);
+  }
+
+  showConnecting(onCancel) {
+    this.panelSlot.replaceChildren(el("section", { class: "assist-panel", "aria-labelledby": "assist-wait-title" },
+      el("h2", { id: "assist-wait-title" }, this.t("connecting")),
+      el("div", { class: "assist-actions" },
+        el("button", { type: "button", "data-assist-action": "cancel", on: { click: onCancel } }, this.t("cancel")))));
+    this.announce(this.t("connecting"));
+  }
+
+  showConsent({ agent, code }, onAgree, onDecline) {
+    this.returnFocus = document.activeElement;
+    const agree = el("button", { type: "button", class: "assist-primary", "data-assist-action": "agree", on: { click: onAgree } }, this.t("agree"));
+    const decline = el("button", { type: "button", "data-assist-action": "decline", on: { click: onDecline } }, this.t("decline"));
+    const dialog = el("section", { class: "assist-panel", role: "dialog", "aria-modal": "true",
+      "aria-labelledby": "assist-consent-title", "aria-describedby": "assist-consent-text" },
+      el("h2", { id: "assist-consent-title" }, this.t("identityTitle")),
+      el("p", { "data-assist-agent": "" }, this.t("identity", { name: agent.name, badge: agent.badge })),
+      el("p", {}, this.t("code")),
+      el("p", { class: "assist-code", "data-assist-code": "" }, code),
+      el("p", {}, this.t("codeHint")),
+      el("p", { id: "assist-consent-text" }, this.t("consentText")),
+      el("div", { class: "assist-actions" }, agree, decline));
+    // Keep Tab inside the dialog until the customer answers.
+    dialog.addEventListener("keydown", (e) => {
+      if (e.key !== "Tab") return;
+      const first = agree, last = decline;
+      if (e.shiftKey && document.activeElement === first) { e.preventDefault(); last.focus(); }
+      else if (!e.shiftKey && document.activeElement === last) { e.preventDefault(); first.focus(); }
+    });
+    this.panelSlot.replaceChildren(el("div", { class: "assist-dialog-backdrop" }, dialog));
+    agree.focus();
+  }
+
+  closeDialog() {
+    this.clearPanel();
+    if (this.returnFocus && this.returnFocus.focus) this.returnFocus.focus();
+    this.returnFocus = null;
+  }
+
+  showBanner({ sharing, muted, agent, code }, actions) {
+    const label = sharing ? this.t("sharing") : this.t("stopped");
+    const who = agent ? ` · ${agent.name} ${agent.badge} · ${code}` : "";
+    const children = [el("span", {}, `${label}${who}`)];
+    if (sharing) children.push(el("button", { type: "button", "data-assist-action": "stop", on: { click: actions.stop } }, this.t("stopSharing")));
+    else children.push(el("button", { type: "button", "data-assist-action": "share", on: { click: actions.share } }, this.t("resumeSharing")));
+    children.push(el("button", { type: "button", "aria-pressed": String(!!muted), "data-assist-action": "mute", on: { click: actions.mute } },
+      muted ? this.t("unmute") : this.t("mute")));
+    children.push(el("button", { type: "button", class: "assist-danger", "data-assist-action": "hangup", on: { click: actions.hangUp } }, this.t("hangUp")));
+    this.bannerSlot.replaceChildren(el("div", { class: `assist-banner${sharing ? "" : " assist-stopped"}`, role: "region", "aria-label": this.t("title") }, ...children));
+  }
+
+  clearBanner() {
+    this.bannerSlot.replaceChildren();
+  }
+
+  destroy() {
+    this.root.remove();
+  }
+}
