@@ -91,3 +91,152 @@ async def test_help_consent_mirror_guidance_call_and_stop(start_server):
         assert await mirror_count(harness) == received  # the device sent nothing more
         await customer.click("[data-assist-action=hangup]")
         await agent.wait_for_selector("#wrapup-view:not([hidden])")
+
+
+PLANTED = {
+    "password": "Qz7781Secret",
+    "password_attr": "AttrPw-6613",
+    "otp": "493027",
+    "card": "6222 0202 9988 7766 554",
+    "card_placeholder": "6217 0000 1111 2222 333",
+    "hidden": "HiddenTok-5521",
+    "account": "6228-4800-1020-3040-506",
+    "masked": "MaskedNote-8842",
+    "blocked": "BlockedText-9931",
+    "memo": "MemoSecret-7702",
+    "sensitive": "SensitivePage-4410",
+}
+
+
+def variants(value: str) -> set[str]:
+    """The value as typed and as bare digits (a card number leaks just as well without spaces)."""
+    bare = re.sub(r"[ -]", "", value)
+    return {value, bare} | ({bare[:12]} if bare.isdigit() else set())
+
+
+async def test_masking_every_byte_the_server_and_agent_see(start_server):
+    harness = await serve(start_server, password_attr=PLANTED["password_attr"], card_placeholder=PLANTED["card_placeholder"],
+                          hidden_value=PLANTED["hidden"], account_text=PLANTED["account"],
+                          masked_text=PLANTED["masked"], blocked_text=PLANTED["blocked"])
+    wire: list[str] = []
+
+    def capture(page):
+        page.on("websocket", lambda ws: (ws.on("framesent", lambda f: wire.append(str(f))),
+                                         ws.on("framereceived", lambda f: wire.append(str(f)))))
+        page.on("request", lambda r: wire.append(r.post_data or "") if "/socket.io/" in r.url else None)
+
+    async with chromium(*WEBRTC_ARGS) as browser:
+        agent_ctx = await browser.new_context(viewport={"width": 1280, "height": 900})
+        customer_ctx = await browser.new_context(**PHONE)
+        agent = await open_agent(agent_ctx, harness.base_url)
+        capture(agent)
+        customer_page = await customer_ctx.new_page()
+        capture(customer_page)
+        await customer_page.goto(f"{harness.base_url}/sdk-test")
+        await customer_page.evaluate("([t]) => Assist.init({token: t, audio: false})", [await harness.login("zhangsan")])
+        await customer_page.evaluate("Assist.requestHelp({topic: 'transfer'})")
+        await agent.click("#accept-offer")
+        await customer_page.click("[data-assist-action=agree]")
+        await agent.frame_locator(REPLAY).locator("#heading").wait_for()
+
+        await customer_page.type("#amount", "500")
+        await customer_page.type("#pw", PLANTED["password"])
+        await customer_page.type("#otp", PLANTED["otp"])
+        await customer_page.type("#card", PLANTED["card"])
+        await customer_page.type("#memo", PLANTED["memo"])
+        # Text written after submit, an attribute set by script: both must be masked too.
+        await customer_page.evaluate("""([card]) => {
+            document.getElementById('after').textContent = '已提交 ' + card;
+            document.getElementById('card').setAttribute('value', card);
+        }""", [PLANTED["card"]])
+        await expect(agent.frame_locator(REPLAY).locator("#amount")).to_have_value("500")
+        await expect(agent.frame_locator(REPLAY).locator("#after")).to_contain_text("已提交")
+        # A sensitive page: mirroring pauses, the agent sees a placeholder, nothing of it leaves.
+        await customer_page.evaluate("""([text]) => {
+            const slot = document.getElementById('sensitive-slot');
+            slot.setAttribute('data-assist-sensitive', '');
+            slot.textContent = text;
+        }""", [PLANTED["sensitive"]])
+        await agent.wait_for_selector("#replay-paused:not([hidden])")
+        await customer_page.evaluate("""() => {
+            const slot = document.getElementById('sensitive-slot');
+            slot.removeAttribute('data-assist-sensitive');
+            slot.textContent = '';
+        }""")
+        await agent.wait_for_selector("#replay-paused", state="hidden")
+        await customer_page.wait_for_timeout(300)
+        agent_dom = await agent.content() + await agent.frame_locator(REPLAY).locator("html").inner_html()
+
+    everything = "\n".join(wire) + agent_dom
+    assert "转账给李四" in everything and "500" in everything  # the capture saw the mirror
+    assert "data-assist-sensitive" not in "\n".join(wire) or PLANTED["sensitive"] not in everything
+    leaks = [(name, v) for name, value in PLANTED.items() for v in variants(value) if v in everything]
+    assert not leaks, leaks
+
+
+async def test_agent_cannot_control_the_customer_page(start_server):
+    harness = await serve(start_server)
+    async with chromium(*WEBRTC_ARGS) as browser:
+        agent, customer, _ = await start_session(harness, browser)
+        await customer.click("[data-assist-action=agree]")
+        await agent.frame_locator(REPLAY).locator("#heading").wait_for()
+        await customer.fill("#amount", "500")
+        before = await customer.evaluate("""() => ({
+            url: location.href, main: document.getElementById('page').outerHTML,
+            amount: document.getElementById('amount').value, scripts: document.scripts.length,
+            focused: document.activeElement && document.activeElement.id })""")
+        send = """async ([event, payload]) => await new Promise((resolve) =>
+            window.assistConsole.socket.timeout(5000).emit(event, payload, (err, reply) => resolve(err ? 'timeout' : reply)))"""
+        sid = await agent.evaluate("window.assistConsole.session.session_id")
+        crafted = [
+            # Things the protocol has no words for: the server refuses them outright.
+            {"kind": "click", "selector": "#next"},
+            {"kind": "highlight", "selector": "#amount", "value": "100000"},
+            {"kind": "highlight", "selector": "#next", "navigate": "https://evil.example/"},
+            {"kind": "pointer", "point": {"x": 0.5, "y": 0.5}, "script": "alert(1)"},
+        ]
+        for i, payload in enumerate(crafted, start=1):
+            reply = await agent.evaluate(send, ["annotation", {"session_id": sid, "seq": 10**15 + i, **payload}])
+            assert reply["ok"] is False and reply["error"]["code"] == "bad_payload", reply
+        for event in ("mirror", "help_request", "consent", "stop_sharing"):
+            reply = await agent.evaluate(send, [event, {"session_id": sid}])
+            assert reply["ok"] is False and reply["error"]["code"] in ("forbidden", "bad_payload"), (event, reply)
+        # Well-formed guidance with hostile content: drawn as text, aimed at our own controls, …
+        harmless = [
+            {"kind": "highlight", "selector": "#next", "caption": "<img src=x onerror=alert(1)><script>alert(2)</script>"},
+            {"kind": "highlight", "selector": "#assist-sdk [data-assist-action=stop]", "caption": "点我"},
+            {"kind": "highlight", "selector": "}{ not a selector", "caption": "x"},
+            {"kind": "pointer", "point": {"x": 0.5, "y": 0.3}},
+        ]
+        for i, payload in enumerate(harmless, start=100):
+            reply = await agent.evaluate(send, ["annotation", {"session_id": sid, "seq": 10**15 + i, **payload}])
+            assert reply["ok"], reply
+        await customer.locator("#assist-sdk .assist-caption").first.wait_for()
+        await customer.wait_for_timeout(300)
+        after = await customer.evaluate("""() => ({
+            url: location.href, main: document.getElementById('page').outerHTML,
+            amount: document.getElementById('amount').value, scripts: document.scripts.length,
+            focused: document.activeElement && document.activeElement.id })""")
+        assert after == before
+        assert await customer.evaluate("window.alertsFired") == 0
+        assert await customer.locator("#clicks").text_content() == "0"
+        assert await customer.locator("#assist-sdk img, #assist-sdk script").count() == 0
+        captions = await customer.locator("#assist-sdk .assist-caption").all_text_contents()
+        assert captions == ["<img src=x onerror=alert(1)><script>alert(2)</script>"]  # shown as text
+        assert (await customer.evaluate("Assist.state()"))["sharing"] is True  # still sharing
+
+
+async def test_reload_resumes_the_session_mirror_and_call(start_server):
+    harness = await serve(start_server)
+    async with chromium(*WEBRTC_ARGS) as browser:
+        agent, customer, _ = await start_session(harness, browser)
+        await customer.click("[data-assist-action=agree]")
+        await agent.wait_for_function("() => document.body.dataset.callState === 'connected'", timeout=20_000)
+        token = await harness.login("zhangsan")
+        await customer.reload()
+        await customer.evaluate("([t]) => Assist.init({token: t, audio: {echoCancellation: false}})", [token])
+        await customer.wait_for_function("() => Assist.state().phase === 'in_session' && Assist.state().sharing")
+        await customer.evaluate("document.getElementById('heading').textContent = '刷新之后'")
+        await expect(agent.frame_locator(REPLAY).locator("#heading")).to_have_text("刷新之后", timeout=10_000)
+        await customer.wait_for_function("() => Assist.state().callState === 'connected'", timeout=20_000)
+        assert await customer.locator("[data-assist-action=stop]").count() == 1  # the banner is back
