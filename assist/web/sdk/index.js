@@ -197,7 +197,8 @@ function startSession(session, resumed = false) {
   }
   if (s.sharing) {
     s.mirror.start();
-    if (resumed) s.call.start(); // ask the agent for a fresh offer: our old peer died with the page
+    // After a reload (or a long blip) our old peer is gone: ask the agent for a fresh offer.
+    if (resumed && s.callState !== "connected") s.call.start();
   }
   setPhase(session.state === "awaiting_consent" ? "consent" : "in_session");
 }

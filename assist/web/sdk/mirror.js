@@ -4,7 +4,7 @@
 import { record, EventType } from "rrweb";
 import { recordOptions, scrubEvents } from "./masking.js";
 
-const FLUSH_MS = 16; // one frame: batching without adding visible delay
+const FLUSH_MS = 0; // next task: batches one burst of mutations, adds no visible delay
 // Under the server's 600 kB relay cap even when every character is 3-byte UTF-8 (Chinese).
 const CHUNK_CHARS = 120_000;
 const MAX_EVENTS = 400; // the protocol allows 500 events per batch
