@@ -48,6 +48,7 @@ class Config:
     ice: IceConfig = field(default_factory=IceConfig)
     tick_s: float = 0.2
     log_level: str = "info"
+    recording_retention_days: float = 90.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Config:
@@ -77,6 +78,8 @@ class Config:
             policy=policy,
             ice=ice,
             log_level=env.get("ASSIST_LOG_LEVEL", base.log_level),
+            recording_retention_days=float(env.get("ASSIST_RECORDING_RETENTION_DAYS",
+                                                   base.recording_retention_days)),
         )
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

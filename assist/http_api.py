@@ -15,6 +15,8 @@ from .auth import AuthError, check_password
 
 LOGIN_FAILURES_ALLOWED = 5  # per username per window, then 429 until the window passes
 LOGIN_WINDOW_S = 300
+HTTP_CODES = {400: "bad_payload", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+              405: "method_not_allowed", 413: "payload_too_large", 429: "too_many_attempts"}
 
 
 class LoginIn(BaseModel):
@@ -34,7 +36,7 @@ async def security_headers(request: web.Request, handler):
     except web.HTTPException as exc:
         if not request.path.startswith("/api/"):
             raise
-        response = json_error(exc.status, exc.reason.lower().replace(" ", "_"), exc.reason)
+        response = json_error(exc.status, HTTP_CODES.get(exc.status, "http_error"), exc.reason)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "no-referrer")
     response.headers.setdefault("X-Frame-Options", "DENY")
@@ -47,15 +49,30 @@ async def security_headers(request: web.Request, handler):
     return response
 
 
+def principal_of(request: web.Request) -> Principal:
+    """The caller, from `Authorization: Bearer <token>`; raises AuthError."""
+    from .server import TOKENS
+
+    header = request.headers.get("Authorization", "")
+    token = header[7:] if header.startswith("Bearer ") else None
+    return request.app[TOKENS].verify(token)
+
+
+def staff(request: web.Request) -> Principal:
+    """An agent or a supervisor (401 without a valid token, 403 for customers)."""
+    try:
+        principal = principal_of(request)
+    except AuthError as exc:
+        raise web.HTTPUnauthorized(reason=exc.message) from None
+    if principal.role is Role.CUSTOMER:
+        raise web.HTTPForbidden(reason="Forbidden")
+    return principal
+
+
 def add_routes(app: web.Application) -> None:
     from .server import CONFIG, METRICS, RECORDS, TOKENS  # keys live with the composition root
 
     failures: dict[str, deque[float]] = {}
-
-    def principal_of(request: web.Request) -> Principal:
-        header = request.headers.get("Authorization", "")
-        token = header[7:] if header.startswith("Bearer ") else None
-        return app[TOKENS].verify(token)
 
     async def healthz(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
@@ -96,15 +113,6 @@ def add_routes(app: web.Application) -> None:
         return web.json_response({"token": app[TOKENS].issue(account), "role": account["role"],
                                   "display_name": account["display_name"],
                                   "expires_in": app[CONFIG].token_ttl_s})
-
-    def staff(request: web.Request) -> Principal:
-        try:
-            principal = principal_of(request)
-        except AuthError as exc:
-            raise web.HTTPUnauthorized(reason=exc.message) from None
-        if principal.role is Role.CUSTOMER:
-            raise web.HTTPForbidden(reason="Forbidden")
-        return principal
 
     async def list_requests(request: web.Request) -> web.Response:
         principal = staff(request)

@@ -14,13 +14,14 @@ from signaling.ice import ice_servers
 from signaling.service import SignalingService
 from signaling.sio import SignalingAdapter, SioPublisher
 
-from . import bank, demo, http_api
+from . import bank, demo, http_api, recordings_api
 from .web import routes as web_routes
 from .auth import Tokens, hash_password
 from .config import Config
 from .logs import configure as configure_logs
 from .metrics import Metrics
 from .storage.memory import MemoryLiveStore
+from .storage.recordings import RecordingStore
 from .storage.sql import SqlRecords
 
 log = structlog.get_logger("assist")
@@ -31,6 +32,19 @@ RECORDS = web.AppKey("records", SqlRecords)
 SERVICE = web.AppKey("service", SignalingService)
 METRICS = web.AppKey("metrics", Metrics)
 ADAPTER = web.AppKey("adapter", SignalingAdapter)
+RECORDINGS = web.AppKey("recordings", RecordingStore)
+HOUSEKEEPING = web.AppKey("housekeeping", asyncio.Task)
+HOUSEKEEPING_EVERY_S = 3600
+
+
+async def housekeeping(recordings: RecordingStore) -> None:
+    """Hourly: delete recordings past their retention period."""
+    loop = asyncio.get_running_loop()
+    while True:
+        deleted = await loop.run_in_executor(None, recordings.delete_expired)
+        if deleted:
+            log.info("recordings_expired", count=deleted)
+        await asyncio.sleep(HOUSEKEEPING_EVERY_S)
 
 
 @lru_cache(maxsize=1)
@@ -73,13 +87,15 @@ def create_app(config: Config) -> web.Application:
         return ice_servers(ice.stun_urls, ice.turn_urls, ice.turn_secret, ice.turn_ttl_s,
                            principal.user_id, time.time())
 
-    adapter = SignalingAdapter(sio, service, tokens.verify, config.limits, metrics, ice_for)
+    recordings = RecordingStore(records.engine, config.var_dir / "recordings", config.recording_retention_days)
+    adapter = SignalingAdapter(sio, service, tokens.verify, config.limits, metrics, ice_for, recorder=recordings)
     sio.attach(app, socketio_path="socket.io")
 
     app[CONFIG], app[TOKENS], app[RECORDS] = config, tokens, records
-    app[SERVICE], app[METRICS], app[ADAPTER] = service, metrics, adapter
+    app[SERVICE], app[METRICS], app[ADAPTER], app[RECORDINGS] = service, metrics, adapter, recordings
     http_api.add_routes(app)
     bank.add_routes(app)
+    recordings_api.add_routes(app)
     web_routes.add_routes(app)
 
     async def startup(app: web.Application) -> None:
@@ -91,10 +107,14 @@ def create_app(config: Config) -> web.Application:
         if config.demo:
             await loop.run_in_executor(None, records.ensure_users, demo_accounts())
         records.start()
+        recordings.start()
         service.start()
+        app[HOUSEKEEPING] = asyncio.create_task(housekeeping(recordings), name="housekeeping")
 
     async def cleanup(app: web.Application) -> None:
+        app[HOUSEKEEPING].cancel()
         await service.stop()
+        await recordings.stop()
         await records.stop()
 
     app.on_startup.append(startup)

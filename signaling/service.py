@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import structlog
 
-from .domain.center import CallCenter
+from .domain.center import CallCenter, Route
 from .domain.errors import DomainError
 from .domain.model import AgentProfile, Edition, Presence, Role
 from .domain.notices import AGENTS, SUPERVISORS, Effects, Notice, user
@@ -165,7 +165,7 @@ class SignalingService:
         await self._run(lambda c, now: c.supervisor_leave(p.user_id, session_id, now))
 
     # ------------------------------------------------------------------ relays
-    async def relay(self, p: Principal, session_id: str, stream: str, seq: int) -> list[str]:
+    async def relay(self, p: Principal, session_id: str, stream: str, seq: int) -> Route:
         """Recipients of one relayed message; raises DomainError when it must not flow."""
         return await self._run(lambda c, now: (c.relay(p.user_id, p.role, session_id, stream, seq), Effects()))
 

@@ -11,7 +11,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import socketio
 import structlog
@@ -27,6 +27,12 @@ from .service import Principal, SignalingService
 log = structlog.get_logger("signaling")
 
 ROLE_ROOMS = {Role.AGENT: AGENTS, Role.SUPERVISOR: SUPERVISORS}
+RECORDED_STREAMS = ("mirror", "annotation")  # what the agent saw and showed; call audio is not relayed
+
+
+class Recorder(Protocol):
+    def append(self, session_id: str, kind: str, data: dict, *, request_id: str, customer_id: str,
+               agent_id: str) -> None: ...
 
 
 @dataclass
@@ -53,8 +59,9 @@ class SioPublisher:
 class SignalingAdapter:
     def __init__(self, sio: socketio.AsyncServer, service: SignalingService,
                  verify_token: Callable[[Any], Principal], limits, metrics,
-                 ice_servers: Callable[[Principal], list[dict]]) -> None:
+                 ice_servers: Callable[[Principal], list[dict]], recorder: Recorder | None = None) -> None:
         self.sio = sio
+        self.recorder = recorder
         self.service = service
         self.verify_token = verify_token
         self.limits = limits
@@ -196,13 +203,16 @@ class SignalingAdapter:
     async def _relay(self, s: SocketState, m, raw: dict) -> dict:
         event = {"MirrorIn": "mirror", "AnnotationIn": "annotation", "RtcSignalIn": "rtc_signal"}[type(m).__name__]
         stream = "rtc" if event == "rtc_signal" else event
-        recipients = await self.service.relay(s.principal, m.session_id, stream, m.seq)
+        route = await self.service.relay(s.principal, m.session_id, stream, m.seq)
         # Mirror batches pass on as received (validated, not re-encoded); the others pass on
         # as the validated model, so nothing the schema does not know reaches the other side.
         payload = raw if event == "mirror" else m.model_dump(mode="json", exclude_none=True)
         payload = {**payload, "from": s.principal.role.value}
-        for recipient in recipients:
+        for recipient in route.recipients:
             await self.sio.emit(event, payload, room=f"user:{recipient}")
+        if self.recorder is not None and stream in RECORDED_STREAMS:
+            self.recorder.append(m.session_id, stream, payload, request_id=route.request_id,
+                                 customer_id=route.customer_id, agent_id=route.agent_id)
         return ok()
 
 

@@ -10,6 +10,7 @@ import itertools
 import secrets
 from collections import deque
 from collections.abc import Callable
+from typing import NamedTuple
 
 from . import session as session_machine
 from .errors import DomainError, forbidden, invalid_state, not_found
@@ -39,6 +40,15 @@ STREAMS = {
     "annotation": ({Role.AGENT}, "customer+supervisors"),
     "rtc": ({Role.CUSTOMER, Role.AGENT}, "other_party"),
 }
+
+
+class Route(NamedTuple):
+    """Where a relayed message goes, and whose session it belongs to (for the recording)."""
+
+    recipients: list[str]
+    request_id: str
+    customer_id: str
+    agent_id: str
 
 
 def _counter_ids() -> Callable[[str], str]:
@@ -339,7 +349,7 @@ class CallCenter:
         self._end_session(session, reason, now, eff)
         return eff
 
-    def relay(self, sender: str, role: Role, session_id: str, stream: str, seq: int) -> list[str]:
+    def relay(self, sender: str, role: Role, session_id: str, stream: str, seq: int) -> Route:
         """Who receives this mirror / annotation / WebRTC message; raises if it must not flow."""
         if stream not in STREAMS:
             raise DomainError("bad_payload", "Unknown relay stream.")
@@ -357,10 +367,12 @@ class CallCenter:
             raise DomainError("out_of_sequence", "That message was already received (sequence too low).")
         session.last_seq[key] = seq
         if audience == "agent+supervisors":
-            return [session.agent_id, *session.supervisors]
-        if audience == "customer+supervisors":
-            return [session.customer_id, *session.supervisors]
-        return [session.agent_id if role is Role.CUSTOMER else session.customer_id]
+            recipients = [session.agent_id, *session.supervisors]
+        elif audience == "customer+supervisors":
+            recipients = [session.customer_id, *session.supervisors]
+        else:
+            recipients = [session.agent_id if role is Role.CUSTOMER else session.customer_id]
+        return Route(recipients, session.request_id, session.customer_id, session.agent_id)
 
     # ------------------------------------------------------------------ the clock
     def tick(self, now: float) -> Effects:

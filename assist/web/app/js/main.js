@@ -1,0 +1,230 @@
+// The demo bank app: hash routes (#/home, #/transfer, …), three editions, the assist SDK hooks.
+import { h, icon } from './dom.js';
+import { loadCatalogs, setLocale, t } from './i18n.js';
+import { api, whenSignInExpires } from './api.js';
+import * as session from './session.js';
+import * as sdk from './sdk.js';
+import * as login from './pages/login.js';
+import * as home from './pages/home.js';
+import * as records from './pages/records.js';
+import * as payees from './pages/payees.js';
+import * as limits from './pages/limits.js';
+import * as settings from './pages/settings.js';
+import * as transfer from './pages/transfer.js';
+
+const ROUTES = {
+  '/login': { render: login.render, public: true },
+  '/home': { render: home.render, tab: 'home' },
+  '/transfer': { render: transfer.choosePayee, tab: 'transfer' },
+  '/transfer/new': { render: transfer.newPayee },
+  '/transfer/amount': { render: transfer.amount },
+  '/transfer/purpose': { render: transfer.purpose },
+  '/transfer/confirm': { render: transfer.confirm },
+  '/transfer/password': { render: transfer.password },
+  '/transfer/result': { render: transfer.result },
+  '/records': { render: records.render, tab: 'records' },
+  '/payees': { render: payees.render },
+  '/limits': { render: limits.render },
+  '/settings': { render: settings.render, public: true, tab: 'settings' },
+};
+
+const TABS = [
+  { key: 'home', hash: '#/home', icon: 'home' },
+  { key: 'transfer', hash: '#/transfer', icon: 'transfer' },
+  { key: 'records', hash: '#/records', icon: 'records' },
+  { key: 'settings', hash: '#/settings', icon: 'settings' },
+];
+
+const root = document.documentElement;
+const main = document.getElementById('main');
+let edition = session.edition();
+let renderCount = 0;
+let toastTimer = 0;
+
+function applyEdition(next) {
+  edition = next;
+  const language = session.languageOf(next);
+  setLocale(language, next);
+  root.lang = language === 'en' ? 'en' : 'zh-CN';
+  for (const name of session.EDITIONS) root.classList.toggle(`edition-${name}`, name === next);
+}
+
+function toast(text) {
+  const box = document.getElementById('toast');
+  clearTimeout(toastTimer);
+  box.replaceChildren(h('p', { class: 'toast-text' }, text));
+  box.classList.add('visible');
+  toastTimer = setTimeout(() => {
+    box.classList.remove('visible');
+    box.replaceChildren();
+  }, 8000);
+}
+
+function helpTopic() {
+  return location.hash.startsWith('#/transfer') ? 'transfer' : 'general';
+}
+
+function requestHelp() {
+  if (!session.token()) {
+    toast(t('help.signInFirst'));
+    return;
+  }
+  if (!sdk.available()) {
+    toast(t('help.unavailable'));
+    return;
+  }
+  const outcome = sdk.requestHelp(helpTopic());
+  if (!outcome.ok) {
+    toast(t('help.failed'));
+  } else if (outcome.value && typeof outcome.value.then === 'function') {
+    // The SDK tells the customer itself when a request fails.
+    outcome.value.catch((error) => console.warn('help request failed', error));
+  }
+}
+
+function voice() {
+  toast(t('voice.unavailable'));
+}
+
+const ctx = {
+  get edition() { return edition; },
+  get language() { return session.languageOf(edition); },
+  get elderly() { return edition === 'elderly'; },
+  api,
+  toast,
+  requestHelp,
+  go(hash) {
+    if (location.hash === hash) render();
+    else location.hash = hash;
+  },
+  replace(hash) {
+    location.replace(hash);
+  },
+  signedIn(answer) {
+    session.signIn(answer);
+    sdk.init(answer.token, edition, ctx.language);
+  },
+  signOut(message) {
+    session.signOut();
+    sdk.shutdown();
+    if (message) toast(message);
+    ctx.go('#/login');
+  },
+  setEdition(next) {
+    session.setEdition(next);
+    applyEdition(next);
+    sdk.configure(next, ctx.language);
+  },
+};
+
+function chrome(route, page) {
+  const start = document.getElementById('topbar-start');
+  const end = document.getElementById('topbar-end');
+  start.replaceChildren(page.back
+    ? h('button', { type: 'button', class: 'back-button', onclick: () => ctx.go(page.back) },
+      icon('back'), h('span', { class: edition === 'elderly' ? '' : 'visually-hidden' }, t('nav.back')))
+    : h('span', { class: 'logo', 'aria-hidden': 'true' }, icon('shield', 'logo-icon')));
+  document.getElementById('brand').textContent = t('brand.name');
+  end.replaceChildren(edition === 'elderly' ? '' : h('button', {
+    type: 'button', class: 'help-chip', 'data-help': true, onclick: requestHelp,
+  }, icon('help'), h('span', {}, t('help.short'))));
+
+  const tabbar = document.getElementById('tabbar');
+  const showTabs = edition !== 'elderly' && route.tab && session.token();
+  tabbar.hidden = !showTabs;
+  tabbar.setAttribute('aria-label', t('nav.tabs'));
+  tabbar.replaceChildren(showTabs ? h('ul', { class: 'tabs' }, TABS.map((tab) => h('li', {},
+    h('a', { href: tab.hash, class: 'tab', 'aria-current': tab.key === route.tab ? 'page' : null },
+      icon(tab.icon), h('span', {}, t(`tab.${tab.key}`)))))) : '');
+
+  const dock = document.getElementById('dock-buttons');
+  dock.replaceChildren(...(edition === 'elderly' ? [
+    h('button', { type: 'button', class: 'voice-button', 'data-voice-button': true, onclick: voice },
+      icon('mic'), h('span', {}, t('voice.button'))),
+    h('button', { type: 'button', class: 'help-button', 'data-help': true, onclick: requestHelp },
+      icon('help'), h('span', {}, t('help.big'))),
+  ] : []));
+  document.getElementById('dock').setAttribute('aria-label', t('nav.dock'));
+}
+
+async function render() {
+  const count = ++renderCount;
+  let path = location.hash.replace(/^#/, '') || '';
+  if (!path) {
+    location.replace(session.token() ? '#/home' : '#/login');
+    return;
+  }
+  const route = ROUTES[path];
+  if (!route) {
+    location.replace('#/home');
+    return;
+  }
+  if (!route.public && !session.token()) {
+    location.replace('#/login');
+    return;
+  }
+  if (path === '/login' && session.token()) {
+    location.replace('#/home');
+    return;
+  }
+  main.setAttribute('aria-busy', 'true');
+  let page;
+  try {
+    page = await route.render(ctx);
+  } catch (error) {
+    if (count !== renderCount) return;
+    if (error && error.status === 401) return; // signed out already
+    console.error(error);
+    page = {
+      title: t('error.title'),
+      back: '#/home',
+      node: h('div', { class: 'page' },
+        h('h1', { tabindex: '-1' }, t('error.title')),
+        h('div', { class: 'alert alert-error', role: 'alert' }, h('p', {}, (error && error.message) || t('error.server'))),
+        h('button', { type: 'button', class: 'button primary', onclick: () => render() }, t('action.retry'))),
+    };
+  }
+  if (count !== renderCount || !page) return; // a newer navigation took over, or a redirect
+  main.removeAttribute('aria-busy');
+  main.replaceChildren(page.node);
+  document.title = `${page.title} - ${t('brand.name')}`;
+  chrome(route, page);
+  window.scrollTo(0, 0);
+  const heading = main.querySelector('h1');
+  if (heading) {
+    if (!heading.hasAttribute('tabindex')) heading.setAttribute('tabindex', '-1');
+    heading.focus();
+  }
+}
+
+// Fixed bars (tab bar, elderly dock) never cover content or the focused element.
+function trackBottomBars() {
+  const update = () => {
+    const tabbar = document.getElementById('tabbar');
+    const dock = document.getElementById('dock-buttons');
+    const space = (tabbar.hidden ? 0 : tabbar.offsetHeight) + dock.offsetHeight;
+    root.style.setProperty('--bottom-space', `${space}px`);
+  };
+  const observer = new ResizeObserver(update);
+  observer.observe(document.getElementById('tabbar'));
+  observer.observe(document.getElementById('dock-buttons'));
+  update();
+}
+
+async function boot() {
+  applyEdition(edition);
+  await loadCatalogs();
+  whenSignInExpires((error) => {
+    if (session.token()) ctx.signOut(error.message || t('login.expired'));
+  });
+  const signed = session.current();
+  if (signed) {
+    if (signed.expiresAt && signed.expiresAt < Date.now()) session.signOut();
+    else sdk.init(signed.token, edition, ctx.language);
+  }
+  window.addEventListener('hashchange', render);
+  trackBottomBars();
+  await render();
+}
+
+boot();

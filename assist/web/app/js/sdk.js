@@ -1,0 +1,33 @@
+// The assist SDK (window.Assist, from /sdk/assist.js). Every call is guarded: the bank app
+// works the same when the SDK failed to load or throws.
+
+function call(name, ...args) {
+  try {
+    const sdk = window.Assist;
+    if (sdk && typeof sdk[name] === 'function') return { ok: true, value: sdk[name](...args) };
+  } catch (error) {
+    console.warn(`Assist.${name} failed`, error);
+    return { ok: false, error };
+  }
+  return { ok: false, error: null };
+}
+
+export function available() {
+  return Boolean(window.Assist && typeof window.Assist.requestHelp === 'function');
+}
+
+export function init(token, edition, language) {
+  return call('init', { token, edition, language, page: () => location.hash || '#/home' });
+}
+
+export function configure(edition, language) {
+  return call('configure', { edition, language });
+}
+
+export function requestHelp(topic) {
+  return call('requestHelp', { topic });
+}
+
+export function shutdown() {
+  return call('shutdown');
+}
