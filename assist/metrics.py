@@ -44,6 +44,15 @@ class Metrics:
         return generate_latest(self.registry)
 
 
+WALL_GAUGES = (
+    ("service_level", "assist_service_level", "Share answered within the threshold (rolling window)"),
+    ("abandonment_rate", "assist_abandonment_rate", "Share of customers who left before an answer"),
+    ("average_speed_of_answer_s", "assist_average_speed_of_answer_seconds", "Mean wait of answered requests"),
+    ("average_handle_time_s", "assist_average_handle_time_seconds", "Mean talk plus wrap-up time"),
+    ("longest_wait_s", "assist_longest_wait_seconds", "Longest current wait"),
+)
+
+
 class _LiveCollector:
     """Gauges of the live state (queue, agents, sessions) computed when scraped."""
 
@@ -54,7 +63,7 @@ class _LiveCollector:
         stats = self.live_stats()
         queue = GaugeMetricFamily("assist_queue_length", "Customers waiting, by routing class",
                                   labels=["queue_class"])
-        for cls, n in sorted(stats["queue_by_class"].items()):
+        for cls, n in sorted(stats["waiting_by_class"].items()):
             queue.add_metric([cls], n)
         yield queue
         agents = GaugeMetricFamily("assist_agents", "Agents by state", labels=["state"])
@@ -62,3 +71,7 @@ class _LiveCollector:
             agents.add_metric([state], n)
         yield agents
         yield GaugeMetricFamily("assist_sessions_active", "Sessions in progress", value=stats["sessions_active"])
+        # The supervisor wall's rolling figures (docs/metrics.md); absent until there is data.
+        for key, name, text in WALL_GAUGES:
+            if stats.get(key) is not None:
+                yield GaugeMetricFamily(name, text, value=stats[key])

@@ -137,7 +137,7 @@ INBOUND: dict[str, tuple[frozenset[Role], type[Inbound], bool]] = {
 
 # Server → client events (documented in docs/protocol.md).
 OUTBOUND = (
-    "queue_update", "request_ended", "offer", "offer_revoked", "agent_state",
+    "queue_update", "request_ended", "wall", "offer", "offer_revoked", "agent_state",
     "session_started", "session_state", "session_ended", "peer_status", "agent_changed",
     "session_transferred", "transfer_failed", "supervisor_invited", "supervisor_joined",
     "supervisor_left", "queue", "mirror", "annotation", "rtc_signal",

@@ -63,11 +63,12 @@ class SignalingService:
         self.staff_view_s = staff_view_s
         self._staff_dirty = False
         self._staff_pushed_at = 0.0
+        self._wall_sent: dict = {}
         self._sent_positions: dict[str, tuple[int, int | None]] = {}
         self._queue_dirty = False
         self._ticker: asyncio.Task | None = None
         # Gauges for /metrics, refreshed every tick so a scrape never touches the live store.
-        self.live_stats: dict = {"queue_by_class": {}, "agents_by_state": {}, "sessions_active": 0}
+        self.live_stats: dict = {"waiting_by_class": {}, "agents_by_state": {}, "sessions_active": 0}
 
     # ------------------------------------------------------------------ plumbing
     async def _run(self, command: Callable[[CallCenter, float], Any]) -> Any:
@@ -189,17 +190,19 @@ class SignalingService:
 
     async def tick(self) -> None:
         await self._run(lambda c, now: c.tick(now))
-        self.live_stats = await self._run(lambda c, now: ({
-            "queue_by_class": c.queue_by_class(), "agents_by_state": c.agents_by_state(),
-            "sessions_active": len(c.sessions)}, Effects()))
+        self.live_stats = await self._run(lambda c, now: (c.wall(now), Effects()))
         if self._queue_dirty:
             self._queue_dirty = False
             self._staff_dirty = True
             await self._publish_positions()
-        if self._staff_dirty and time.monotonic() - self._staff_pushed_at >= self.staff_view_s:
-            self._staff_dirty = False
+        if time.monotonic() - self._staff_pushed_at >= self.staff_view_s:
             self._staff_pushed_at = time.monotonic()
-            await self._publish_waiting_line()
+            if self._staff_dirty:
+                self._staff_dirty = False
+                await self._publish_waiting_line()
+            if self.live_stats != self._wall_sent:  # the supervisor wall, within a second
+                self._wall_sent = self.live_stats
+                await self.publisher.publish([Notice(SUPERVISORS, "wall", self.live_stats)])
 
     async def _publish_positions(self) -> None:
         """Send each waiting customer their place and estimate, when it changed.

@@ -33,6 +33,7 @@ from .model import (
 from .notices import SUPERVISORS, Effects, user
 from .queue import WaitingQueue, estimated_wait_s
 from .routing import pick_agent, staffed
+from .stats import ContactStats
 
 STREAMS = {
     # stream → (roles that may send it, who receives it)
@@ -78,6 +79,8 @@ class CallCenter:
         self.by_customer: dict[str, tuple[str, str]] = {}  # customer → ("request"|"session", id)
         self.dropped_at: dict[str, float] = {}  # user → when their last socket went away
         self.handle_times: deque[float] = deque(maxlen=self.policy.handle_window)
+        self.stats = ContactStats(self.policy.stats_window_s, self.policy.service_level_s)
+        self.talk_times: dict[str, tuple[float, float]] = {}  # ended session → (talk s, ended at)
         self._arrivals = itertools.count(1)
 
     # ------------------------------------------------------------------ presence
@@ -180,6 +183,7 @@ class CallCenter:
         else:
             self.queue.remove(request)
         request.status = status
+        self.stats.record_abandoned(now, now - request.created_at)
         del self.requests[request.request_id]
         self.by_customer.pop(request.customer_id, None)
         self.dropped_at.pop(request.customer_id, None)
@@ -269,6 +273,9 @@ class CallCenter:
             raise DomainError("bad_outcome", f"Outcome must be one of: {', '.join(OUTCOMES)}.")
         eff = Effects()
         request_id = agent.wrap_ups.pop(session_id)
+        talk = self.talk_times.pop(session_id, None)
+        if talk is not None:  # the agent who ended it; a hand-over's first part is not a handle
+            self.stats.record_handled(now, talk[0], now - talk[1])
         agent.idle_since = now
         eff.record(request_id, timeline="wrap_up", at=now, outcome=outcome, notes=notes or None, wrapped_at=now)
         eff.notify(user(agent_id), "agent_state", state=agent.state().value)
@@ -454,17 +461,24 @@ class CallCenter:
         on_shift = sum(1 for a in self.agents.values() if language in a.profile.languages and staffed(a))
         return estimated_wait_s(position, on_shift, self.average_handle_s())
 
+    def wall(self, now: float) -> dict:
+        """The supervisor wall: the rolling figures plus the live state, in one consistent view."""
+        waits = [now - r.created_at for r in self.requests.values()]
+        by_class: dict[str, int] = {}
+        for request in self.requests.values():  # ringing customers are still waiting
+            by_class[request.queue_class] = by_class.get(request.queue_class, 0) + 1
+        return self.stats.figures(now) | {
+            "waiting": len(self.requests),
+            "waiting_by_class": by_class,
+            "longest_wait_s": round(max(waits), 1) if waits else 0.0,
+            "agents_by_state": self.agents_by_state(),
+            "sessions_active": len(self.sessions),
+        }
+
     def agents_by_state(self) -> dict[str, int]:
         counts = {state.value: 0 for state in AgentState}
         for agent in self.agents.values():
             counts[agent.state().value] += 1
-        return counts
-
-    def queue_by_class(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for rid in self.queue:
-            cls = self.requests[rid].queue_class
-            counts[cls] = counts.get(cls, 0) + 1
         return counts
 
     # ------------------------------------------------------------------ internals
@@ -562,6 +576,7 @@ class CallCenter:
         eff.notify(user(request.customer_id), "session_started", **self.session_view(session, Role.CUSTOMER))
         eff.notify(user(agent.agent_id), "session_started", **self.session_view(session, Role.AGENT))
         eff.answered.append(now - request.created_at)
+        self.stats.record_answered(now, now - request.created_at)
         eff.record(request.request_id, timeline="accepted", at=now, status=RequestStatus.SERVED.value,
                    accepted_at=now, session_id=session_id, agent_id=agent.agent_id,
                    wait_s=round(now - request.created_at, 3), detail={"agent": agent.agent_id})
@@ -598,6 +613,7 @@ class CallCenter:
         agent.sessions.discard(session.session_id)
         agent.wrap_ups[session.session_id] = session.request_id
         self.handle_times.append(now - session.accepted_at)
+        self.talk_times[session.session_id] = (now - session.accepted_at, now)
         for to in [session.customer_id, session.agent_id, *session.supervisors]:
             eff.notify(user(to), "session_ended", session_id=session.session_id, reason=reason)
         eff.notify(user(agent.agent_id), "agent_state", state=agent.state().value)

@@ -75,6 +75,8 @@ class Policy:
     capacity: int = 1
     default_handle_s: float = 180.0
     handle_window: int = 50
+    service_level_s: float = 20.0  # answered within this counts toward the service level
+    stats_window_s: float = 3600.0  # the supervisor wall's rolling window
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,58 @@
+"""The supervisor wall: a scripted scenario whose figures are worked out by hand."""
+from __future__ import annotations
+
+import re
+
+from signaling.domain.center import CallCenter
+from signaling.domain.model import AgentProfile, Edition, Policy, Presence, Role
+
+AGENT = AgentProfile("a1", "A1", "B1", frozenset({"zh"}), frozenset())
+
+
+def test_scripted_scenario_matches_hand_computation():
+    c = CallCenter(Policy(offer_timeout_s=600, grace_s=10, service_level_s=20, stats_window_s=3600))
+    c.user_connected("a1", Role.AGENT, 0, AGENT)
+    # Four customers arrive at t=0; the agent is away, so they wait.
+    for name in ("c1", "c2", "c3", "c4"):
+        c.request_help(name, name, "transfer", Edition.STANDARD, "zh", "/", 0)
+    c.cancel_request("c4", c.by_customer["c4"][1], 5)  # abandons after 5 s: a short abandon
+    c.set_presence("a1", Presence.AVAILABLE, 10)  # c1 is offered at t=10 …
+    c.accept_offer("a1", c.agents["a1"].offer_id, 12)  # … answered after 12 s (within 20)
+    c.end_session("a1", Role.AGENT, c.by_customer["c1"][1], 72)  # talk 60 s
+    c.wrap_up("a1", next(iter(c.agents["a1"].wrap_ups)), "resolved", "", 82)  # wrap 10 s; c2 offered
+    c.accept_offer("a1", c.agents["a1"].offer_id, 90)  # c2 answered after 90 s (late)
+    c.user_disconnected("c3", Role.CUSTOMER, 95)
+    c.tick(106)  # c3 gone past the 10 s grace: abandoned after 106 s (a late abandon)
+    c.end_session("a1", Role.AGENT, c.by_customer["c2"][1], 130)  # talk 40 s
+    c.wrap_up("a1", next(iter(c.agents["a1"].wrap_ups)), "resolved", "", 150)  # wrap 20 s
+
+    wall = c.wall(150)
+    # By hand: answered 2 (waits 12 and 90); abandoned 2 (after 5 s and 106 s).
+    assert wall["answered"] == 2 and wall["abandoned"] == 2
+    assert wall["service_level"] == round(1 / (2 + 1), 4)  # 1 within 20 s; 1 late abandon counts against
+    assert wall["abandonment_rate"] == 0.5
+    assert wall["average_speed_of_answer_s"] == (12 + 90) / 2
+    assert wall["average_handle_time_s"] == ((60 + 10) + (40 + 20)) / 2
+    assert wall["waiting"] == 0 and wall["sessions_active"] == 0 and wall["longest_wait_s"] == 0.0
+    assert wall["agents_by_state"]["available"] == 1
+    # An hour later the window has moved on: no data is no figure, not 0 %.
+    later = c.wall(150 + 3601)
+    assert later["answered"] == 0 and later["service_level"] is None and later["average_handle_time_s"] is None
+
+
+async def test_supervisor_sees_the_wall_move_and_metrics_agree(harness):
+    supervisor = await harness.client("super01")
+    customer = await harness.client("zhangsan")
+    await customer.call("help_request", {"edition": "elderly"})
+    wall = await supervisor.expect("wall", waiting=1, timeout=3)
+    assert wall["waiting_by_class"] == {"elderly:zh": 1}
+    agent = await harness.agent("agent01")
+    offer = await agent.expect("offer")
+    await agent.call("offer_accept", {"offer_id": offer["offer_id"]})
+    wall = await supervisor.expect("wall", sessions_active=1, timeout=3)
+    assert wall["answered"] == 1 and wall["service_level"] == 1.0 and wall["agents_by_state"]["busy"] == 1
+    _, text = await harness.http("GET", "/metrics")
+    assert "assist_service_level 1.0" in text
+    asa = float(re.search(r"^assist_average_speed_of_answer_seconds (\S+)$", text, re.M).group(1))
+    assert abs(asa - wall["average_speed_of_answer_s"]) < 1e-9
+
