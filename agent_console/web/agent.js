@@ -1,9 +1,9 @@
 // The agent console: sign in, go available, take an offer, read the code aloud, watch the
 // customer's masked mirror (rrweb replay in a sandboxed iframe), guide with pointer, highlight
 // and pen, talk over WebRTC, end and wrap up. It has no way to act on the customer's device.
-import { EventType, Replayer } from "rrweb";
 import { call, connect, sequence } from "../../assist/web/protocol.js";
 import { Call } from "../../assist/web/call.js";
+import { LiveMirror, fit } from "./replay.js";
 
 const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = "assist.agent.token";
@@ -12,9 +12,10 @@ const EDITIONS = { standard: "标准版", elderly: "幸福生活版", english: "
 
 const st = {
   token: sessionStorage.getItem(TOKEN_KEY), socket: null, offer: null, offerTimer: null,
-  session: null, replayer: null, chunks: new Map(), tool: "pointer", call: null, muted: false,
+  session: null, mirror: null, tool: "pointer", call: null, muted: false,
   seq: { annotation: sequence(), rtc: sequence() }, iceServers: [], lastPointer: 0, drawing: null,
-  wrapUp: null, mirrorSeen: 0,
+  wrapUp: null, scale: 1,
+  get mirrorSeen() { return this.mirror ? this.mirror.applied : 0; },
 };
 window.assistConsole = st; // for tests and debugging: read-only use
 
@@ -167,12 +168,9 @@ function closeSession() {
   if (st.call) st.call.close();
   st.call = null;
   st.session = null;
-  st.mirrorSeen = 0;
   $("session-view").hidden = true;
-  // The last frame stays frozen in memory only; the replay is removed from the page.
-  if (st.replayer) st.replayer.destroy?.();
-  st.replayer = null;
-  $("replay-root").replaceChildren();
+  if (st.mirror) st.mirror.destroy();
+  st.mirror = null;
   delete document.body.dataset.sessionState;
 }
 
@@ -197,60 +195,17 @@ $("end-session").addEventListener("click", () => {
 
 // ---------------------------------------------------------------- the mirror
 function replay(events) {
-  for (const raw of events) {
-    const event = raw && raw.assistChunk ? joinChunk(raw.assistChunk) : [raw];
-    if (!event) continue;
-    for (const e of event) apply(e);
+  if (!st.mirror) {
+    st.mirror = new LiveMirror($("replay-root"), (status) => { $("replay-paused").hidden = status !== "paused"; });
   }
-}
-
-function joinChunk({ id, index, total, data }) {
-  const parts = st.chunks.get(id) || [];
-  parts[index] = data;
-  st.chunks.set(id, parts);
-  if (parts.filter((p) => p !== undefined).length < total) return null;
-  st.chunks.delete(id);
-  return JSON.parse(parts.join(""));
-}
-
-function apply(event) {
-  if (!event || typeof event !== "object") return;
-  if (event.type === EventType.Custom && event.data && event.data.tag === "assist-paused") {
-    $("replay-paused").hidden = false;
-    return;
-  }
-  if (event.type === EventType.Meta) {
-    // A new recording (consent, reload, resume): start a fresh replay from its snapshot.
-    if (st.replayer) st.replayer.destroy?.();
-    $("replay-root").replaceChildren();
-    st.replayer = new Replayer([], { root: $("replay-root"), liveMode: true, mouseTail: false, triggerFocus: false,
-                                     insertStyleRules: [], UNSAFE_replayCanvas: false });
-    st.replayer.startLive();
-    fit(event.data.width, event.data.height);
-  }
-  if (event.type === EventType.FullSnapshot) $("replay-paused").hidden = true;
-  if (!st.replayer) return;
-  st.mirrorSeen += 1;
-  $("replay-waiting").hidden = true;
-  // Our clock, not the phone's: live events play as soon as they arrive.
-  st.replayer.addEvent({ ...event, timestamp: Date.now() });
-}
-
-function fit(width, height) {
-  const stage = $("replay-stage");
-  const scale = Math.min(1, (stage.clientWidth || width) / width, 760 / height);
-  st.scale = scale;
-  const root = $("replay-root");
-  root.style.transform = `scale(${scale})`;
-  root.style.transformOrigin = "0 0";
-  root.style.width = `${width}px`;
-  root.style.height = `${height}px`;
-  stage.style.height = `${height * scale}px`;
-  stage.style.width = `${width * scale}px`;
+  const before = st.mirror.viewport;
+  st.mirror.push(events);
+  if (st.mirror.viewport && st.mirror.viewport !== before) st.scale = fit($("replay-stage"), $("replay-root"), st.mirror.viewport);
+  if (st.mirror.applied) $("replay-waiting").hidden = true;
 }
 
 function iframe() {
-  return $("replay-root").querySelector("iframe");
+  return st.mirror && st.mirror.iframe();
 }
 
 // ---------------------------------------------------------------- guidance
