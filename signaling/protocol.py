@@ -110,6 +110,17 @@ class RtcSignalIn(Inbound):
     candidate: dict[str, Any] | None = None
 
 
+class WhisperIn(Inbound):
+    session_id: Id
+    text: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
+class MonitorSignalIn(RtcSignalIn):
+    """WebRTC signaling between the agent's console and a monitoring supervisor."""
+
+    supervisor: Id | None = None  # required from the agent: which supervisor it is for
+
+
 class Empty(Inbound):
     pass
 
@@ -129,10 +140,12 @@ INBOUND: dict[str, tuple[frozenset[Role], type[Inbound], bool]] = {
     "invite_supervisor": (frozenset({Role.AGENT}), InviteSupervisorIn, False),
     "supervisor_join": (frozenset({Role.SUPERVISOR}), SupervisorJoinIn, False),
     "supervisor_leave": (frozenset({Role.SUPERVISOR}), SessionRef, False),
+    "whisper": (frozenset({Role.SUPERVISOR}), WhisperIn, False),
     "sync": (frozenset({Role.CUSTOMER, Role.AGENT, Role.SUPERVISOR}), Empty, False),
     "mirror": (frozenset({Role.CUSTOMER}), MirrorIn, True),
     "annotation": (frozenset({Role.AGENT}), AnnotationIn, True),
     "rtc_signal": (frozenset({Role.CUSTOMER, Role.AGENT}), RtcSignalIn, True),
+    "monitor_signal": (frozenset({Role.AGENT, Role.SUPERVISOR}), MonitorSignalIn, True),
 }
 
 # Server → client events (documented in docs/protocol.md).
@@ -140,7 +153,7 @@ OUTBOUND = (
     "queue_update", "request_ended", "wall", "offer", "offer_revoked", "agent_state",
     "session_started", "session_state", "session_ended", "peer_status", "agent_changed",
     "session_transferred", "transfer_failed", "supervisor_invited", "supervisor_joined",
-    "supervisor_left", "queue", "mirror", "annotation", "rtc_signal",
+    "supervisor_left", "queue", "mirror", "annotation", "rtc_signal", "whisper", "monitor_signal",
 )
 
 

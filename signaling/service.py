@@ -166,9 +166,12 @@ class SignalingService:
         await self._run(lambda c, now: c.supervisor_leave(p.user_id, session_id, now))
 
     # ------------------------------------------------------------------ relays
-    async def relay(self, p: Principal, session_id: str, stream: str, seq: int) -> Route:
+    async def relay(self, p: Principal, session_id: str, stream: str, seq: int, target: str | None = None) -> Route:
         """Recipients of one relayed message; raises DomainError when it must not flow."""
-        return await self._run(lambda c, now: (c.relay(p.user_id, p.role, session_id, stream, seq), Effects()))
+        return await self._run(lambda c, now: (c.relay(p.user_id, p.role, session_id, stream, seq, target), Effects()))
+
+    async def whisper(self, p: Principal, session_id: str, text: str) -> None:
+        await self._run(lambda c, now: c.whisper(p.user_id, p.display_name, session_id, text, now))
 
     # ------------------------------------------------------------------ the clock
     def start(self) -> None:

@@ -27,6 +27,10 @@ from .service import Principal, SignalingService
 log = structlog.get_logger("signaling")
 
 ROLE_ROOMS = {Role.AGENT: AGENTS, Role.SUPERVISOR: SUPERVISORS}
+RELAYS = {  # payload model → (event name, relay stream)
+    "MirrorIn": ("mirror", "mirror"), "AnnotationIn": ("annotation", "annotation"),
+    "RtcSignalIn": ("rtc_signal", "rtc"), "MonitorSignalIn": ("monitor_signal", "monitor"),
+}
 RECORDED_STREAMS = ("mirror", "annotation")  # what the agent saw and showed; call audio is not relayed
 
 
@@ -90,6 +94,8 @@ class SignalingAdapter:
             "mirror": self._relay,
             "annotation": self._relay,
             "rtc_signal": self._relay,
+            "monitor_signal": self._relay,
+            "whisper": lambda s, m, raw: self._done(self.service.whisper(s.principal, m.session_id, m.text)),
         }
         assert set(self.handlers) == set(INBOUND), "every protocol event needs a handler"
         sio.on("connect", self.on_connect)
@@ -201,13 +207,14 @@ class SignalingAdapter:
                   ice_servers=self.ice_servers(p), view=await self.service.view(p))
 
     async def _relay(self, s: SocketState, m, raw: dict) -> dict:
-        event = {"MirrorIn": "mirror", "AnnotationIn": "annotation", "RtcSignalIn": "rtc_signal"}[type(m).__name__]
-        stream = "rtc" if event == "rtc_signal" else event
-        route = await self.service.relay(s.principal, m.session_id, stream, m.seq)
+        event, stream = RELAYS[type(m).__name__]
+        route = await self.service.relay(s.principal, m.session_id, stream, m.seq, getattr(m, "supervisor", None))
         # Mirror batches pass on as received (validated, not re-encoded); the others pass on
         # as the validated model, so nothing the schema does not know reaches the other side.
         payload = raw if event == "mirror" else m.model_dump(mode="json", exclude_none=True)
         payload = {**payload, "from": s.principal.role.value}
+        if stream == "monitor":  # the agent's console answers each monitoring supervisor separately
+            payload["sender"] = s.principal.user_id
         for recipient in route.recipients:
             await self.sio.emit(event, payload, room=f"user:{recipient}")
         if self.recorder is not None and stream in RECORDED_STREAMS:

@@ -40,6 +40,8 @@ STREAMS = {
     "mirror": ({Role.CUSTOMER}, "agent+supervisors"),
     "annotation": ({Role.AGENT}, "customer+supervisors"),
     "rtc": ({Role.CUSTOMER, Role.AGENT}, "other_party"),
+    # The agent's console forwards the call's audio to a monitoring supervisor (WebRTC).
+    "monitor": ({Role.AGENT, Role.SUPERVISOR}, "agent<->supervisor"),
 }
 
 
@@ -356,20 +358,24 @@ class CallCenter:
         self._end_session(session, reason, now, eff)
         return eff
 
-    def relay(self, sender: str, role: Role, session_id: str, stream: str, seq: int) -> Route:
+    def relay(self, sender: str, role: Role, session_id: str, stream: str, seq: int,
+              target: str | None = None) -> Route:
         """Who receives this mirror / annotation / WebRTC message; raises if it must not flow."""
         if stream not in STREAMS:
             raise DomainError("bad_payload", "Unknown relay stream.")
         session = self.sessions.get(session_id)
-        if session is None or sender not in (session.customer_id, session.agent_id):
+        parties = (session.customer_id, session.agent_id) if session else ()
+        if session is None or (sender not in parties and not (role is Role.SUPERVISOR and sender in session.supervisors)):
             raise not_found("session")
         senders, audience = STREAMS[stream]
         if role not in senders:
             raise forbidden(f"send {stream} messages")
+        if audience == "agent<->supervisor" and role is Role.AGENT and target not in session.supervisors:
+            raise not_found("supervisor in this session")
         if session.state not in session_machine.RELAY_STATES:
             raise DomainError("not_sharing", "Nothing is relayed before the customer agrees to share, "
                                              "or after sharing stops.")
-        key = f"{stream}:{role.value}"
+        key = f"{stream}:{role.value}:{sender}"
         if seq <= session.last_seq.get(key, 0):
             raise DomainError("out_of_sequence", "That message was already received (sequence too low).")
         session.last_seq[key] = seq
@@ -377,9 +383,21 @@ class CallCenter:
             recipients = [session.agent_id, *session.supervisors]
         elif audience == "customer+supervisors":
             recipients = [session.customer_id, *session.supervisors]
+        elif audience == "agent<->supervisor":
+            recipients = [target] if role is Role.AGENT else [session.agent_id]
         else:
             recipients = [session.agent_id if role is Role.CUSTOMER else session.customer_id]
         return Route(recipients, session.request_id, session.customer_id, session.agent_id)
+
+    def whisper(self, supervisor_id: str, supervisor_name: str, session_id: str, text: str, now: float) -> Effects:
+        """A private line from a supervisor in the session to its agent; the customer never sees it."""
+        session = self.sessions.get(session_id)
+        if session is None or supervisor_id not in session.supervisors:
+            raise not_found("session")
+        eff = Effects()
+        eff.notify(user(session.agent_id), "whisper", session_id=session_id, name=supervisor_name, text=text)
+        eff.record(session.request_id, timeline="whisper", at=now, detail={"supervisor": supervisor_id})
+        return eff
 
     # ------------------------------------------------------------------ the clock
     def tick(self, now: float) -> Effects:
