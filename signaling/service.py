@@ -117,7 +117,7 @@ class SignalingService:
                 return c.customer_view(p.user_id, now), Effects()
             if p.role is Role.AGENT:
                 return c.agent_view(p.user_id, now) | {"queue": c.waiting_list(now)}, Effects()
-            return {"queue": c.waiting_list(now),
+            return {"queue": c.waiting_list(now), "wall": c.wall(now),
                     "sessions": [c.session_view(s, Role.SUPERVISOR) for s in c.sessions.values()]}, Effects()
         return await self._run(look)
 

@@ -4,6 +4,7 @@
 import { call, connect, sequence } from "../../assist/web/protocol.js";
 import { Call } from "../../assist/web/call.js";
 import { LiveMirror, fit } from "./replay.js";
+import { signIn, signOut } from "./signin.js";
 
 const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = "assist.agent.token";
@@ -11,38 +12,20 @@ const POINTER_EVERY_MS = 50;
 const EDITIONS = { standard: "标准版", elderly: "幸福生活版", english: "English" };
 
 const st = {
-  token: sessionStorage.getItem(TOKEN_KEY), socket: null, offer: null, offerTimer: null,
+  token: null, socket: null, offer: null, offerTimer: null,
   session: null, mirror: null, tool: "pointer", call: null, muted: false,
   seq: { annotation: sequence(), rtc: sequence() }, iceServers: [], lastPointer: 0, drawing: null,
-  wrapUp: null, scale: 1,
+  wrapUp: null, scale: 1, feeds: new Map(), monitorSeq: sequence(),
   get mirrorSeen() { return this.mirror ? this.mirror.applied : 0; },
 };
 window.assistConsole = st; // for tests and debugging: read-only use
 
 // ---------------------------------------------------------------- sign-in
-$("login-form").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  $("login-error").textContent = "";
-  const res = await fetch("/api/auth/login", {
-    method: "POST", headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ username: $("username").value, password: $("password").value }),
-  });
-  const body = await res.json().catch(() => ({}));
-  if (!res.ok || body.role !== "agent") {
-    $("login-error").textContent = res.ok ? "此账户不是坐席账户。" : (body.error && body.error.message) || "登录失败";
-    return;
-  }
-  st.token = body.token;
-  sessionStorage.setItem(TOKEN_KEY, st.token);
-  start();
-});
+signIn({ role: "agent", tokenKey: TOKEN_KEY, wrongRole: "此账户不是坐席账户。", onToken: start });
 
-function start() {
-  $("login-view").hidden = true;
-  $("desk-view").hidden = false;
-  st.socket = connect(st.token, {
-    onRefused: () => { sessionStorage.removeItem(TOKEN_KEY); location.reload(); },
-  });
+function start(token) {
+  st.token = token;
+  st.socket = connect(st.token, { onRefused: () => signOut(TOKEN_KEY) });
   wire(st.socket);
 }
 
@@ -86,6 +69,18 @@ function wire(socket) {
   socket.on("mirror", (msg) => {
     if (st.session && msg.session_id === st.session.session_id) replay(msg.events);
   });
+  socket.on("whisper", (msg) => {
+    if (!st.session || msg.session_id !== st.session.session_id) return;
+    const li = document.createElement("li");
+    li.textContent = `${msg.name}：${msg.text}`;
+    $("whispers").append(li);
+  });
+  socket.on("monitor_signal", (msg) => {
+    if (st.session && msg.session_id === st.session.session_id) forwardToSupervisor(msg).catch(() => {});
+  });
+  socket.on("transfer_failed", (msg) => {
+    if (st.session && msg.session_id === st.session.session_id) $("session-message").textContent = `转接未成功（${msg.reason}）`;
+  });
   socket.on("rtc_signal", (msg) => {
     if (st.session && msg.session_id === st.session.session_id && st.call) st.call.handle(msg).catch(() => {});
   });
@@ -113,6 +108,7 @@ function showOffer(offer) {
     ? `${offer.from_agent} 转来的会话：${r.customer_name}`
     : `${r.customer_name} · ${EDITIONS[r.edition] || r.edition} · ${r.language} · ${r.page}`;
   $("offer-view").hidden = false;
+  ring();
   let left = Math.round(offer.expires_in_s);
   $("offer-countdown").textContent = left;
   clearInterval(st.offerTimer);
@@ -168,6 +164,10 @@ function closeSession() {
   if (st.call) st.call.close();
   st.call = null;
   st.session = null;
+  st.feeds.forEach((pc) => pc.close());
+  st.feeds.clear();
+  $("whispers").replaceChildren();
+  $("session-message").textContent = "";
   $("session-view").hidden = true;
   if (st.mirror) st.mirror.destroy();
   st.mirror = null;
@@ -177,6 +177,8 @@ function closeSession() {
 function showWrapUp(sessionId, outcome = "resolved") {
   st.wrapUp = sessionId;
   $("outcome").value = outcome;
+  $("notes").value = $("session-notes").value;
+  $("session-notes").value = "";
   $("wrapup-view").hidden = false;
   $("outcome").focus();
 }
@@ -283,6 +285,67 @@ function startCall() {
   st.call.start().catch(() => {});
 }
 
+$("transfer").addEventListener("click", async () => {
+  if (!st.session) return;
+  const to = $("transfer-to").value.trim();
+  try {
+    await call(st.socket, "transfer", { session_id: st.session.session_id, to_agent: to });
+    $("session-message").textContent = `已发起转接，等待 ${to} 接听…`;
+  } catch (err) {
+    $("session-message").textContent = err.message;
+  }
+});
+$("invite").addEventListener("click", async () => {
+  if (!st.session) return;
+  await call(st.socket, "invite_supervisor", { session_id: st.session.session_id, note: $("session-notes").value.slice(0, 200) })
+    .then(() => { $("session-message").textContent = "已通知主管"; })
+    .catch((err) => { $("session-message").textContent = err.message; });
+});
+
+// A monitoring supervisor hears the call: this console sends them the customer's voice and
+// the agent's own over a separate, send-only connection. Nothing changes for either party.
+async function forwardToSupervisor(msg) {
+  const supervisor = msg.sender;
+  const signal = (payload) => call(st.socket, "monitor_signal", {
+    session_id: st.session.session_id, seq: st.monitorSeq(), supervisor, ...payload }).catch(() => {});
+  if (msg.kind === "restart") {
+    if (st.feeds.has(supervisor)) st.feeds.get(supervisor).close();
+    const pc = new RTCPeerConnection({ iceServers: st.iceServers });
+    st.feeds.set(supervisor, pc);
+    pc.onicecandidate = (e) => { if (e.candidate) signal({ kind: "candidate", candidate: e.candidate.toJSON() }); };
+    const tracks = [];
+    if (st.call && st.call.pc) st.call.pc.getReceivers().forEach((r) => r.track && tracks.push(r.track));
+    if (st.call && st.call.local) tracks.push(...st.call.local.getAudioTracks());
+    const stream = new MediaStream(tracks);
+    tracks.forEach((t) => pc.addTrack(t, stream));
+    if (!tracks.length) pc.addTransceiver("audio", { direction: "sendonly" });
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    signal({ kind: "offer", sdp: offer.sdp });
+  } else if (msg.kind === "answer" && st.feeds.has(supervisor)) {
+    await st.feeds.get(supervisor).setRemoteDescription({ type: "answer", sdp: msg.sdp });
+  } else if (msg.kind === "candidate" && st.feeds.has(supervisor) && msg.candidate) {
+    await st.feeds.get(supervisor).addIceCandidate(msg.candidate).catch(() => {});
+  }
+}
+
+// A short two-tone ring for a new offer (the countdown is on screen too).
+function ring() {
+  try {
+    const ctx = new AudioContext();
+    [0, 0.25].forEach((at, i) => {
+      const osc = ctx.createOscillator();
+      const gain = ctx.createGain();
+      osc.frequency.value = i ? 660 : 880;
+      gain.gain.value = 0.15;
+      osc.connect(gain).connect(ctx.destination);
+      osc.start(ctx.currentTime + at);
+      osc.stop(ctx.currentTime + at + 0.2);
+    });
+    setTimeout(() => ctx.close(), 1000);
+  } catch { /* no audio output: the visual offer is enough */ }
+}
+
 $("mute").addEventListener("click", () => {
   st.muted = !st.muted;
   if (st.call) st.call.setMuted(st.muted);
@@ -303,4 +366,3 @@ document.addEventListener("keydown", (e) => {
   else if (e.key === "m") $("mute").click();
 });
 
-if (st.token) start();
