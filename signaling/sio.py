@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -45,10 +46,47 @@ class SocketState:
     control: TokenBucket
     relay: TokenBucket
     connected_at: float = field(default_factory=time.time)
+    last_size: int = 0  # bytes of the event being handled
 
 
 class Refused(DomainError):
     """Refused by the adapter before the domain saw it (limits, validation, roles)."""
+
+
+class Keyframes:
+    """Each live session's mirror since its last full snapshot, so a supervisor who joins
+    mid-session sees the page at once, without asking the customer's device for anything."""
+
+    MAX_SESSIONS = 1000
+    MAX_BYTES = 4_000_000  # past this the buffer is dropped; a joiner then waits for the next snapshot
+
+    def __init__(self) -> None:
+        self.buffers: OrderedDict[str, tuple[list[dict], int]] = OrderedDict()
+
+    @staticmethod
+    def starts_recording(payload: dict) -> bool:
+        first = (payload.get("events") or [None])[0]
+        if not isinstance(first, dict):
+            return False
+        chunk = first.get("assistChunk")
+        if isinstance(chunk, dict):  # a snapshot sent in pieces starts with its Meta event
+            return chunk.get("index") == 0 and str(chunk.get("data", "")).startswith('[{"type":4')
+        return first.get("type") == 4  # rrweb Meta: a new recording begins
+
+    def add(self, session_id: str, payload: dict, size: int) -> None:
+        if self.starts_recording(payload):
+            self.buffers[session_id] = ([], 0)
+        if session_id not in self.buffers:
+            return
+        batches, total = self.buffers.pop(session_id)
+        if total + size > self.MAX_BYTES:
+            return
+        self.buffers[session_id] = (batches + [payload], total + size)
+        while len(self.buffers) > self.MAX_SESSIONS:
+            self.buffers.popitem(last=False)
+
+    def get(self, session_id: str) -> list[dict]:
+        return list(self.buffers.get(session_id, ([], 0))[0])
 
 
 class SioPublisher:
@@ -72,6 +110,7 @@ class SignalingAdapter:
         self.metrics = metrics
         self.ice_servers = ice_servers
         self.sockets: dict[str, SocketState] = {}
+        self.keyframes = Keyframes()
         self.by_user: dict[str, set[str]] = {}
         self.handlers: dict[str, Callable[[SocketState, Inbound, dict], Awaitable[dict]]] = {
             "help_request": self._help_request,
@@ -175,8 +214,10 @@ class SignalingAdapter:
             raise Refused("bad_payload", "The payload must be a single JSON object.")
         raw = args[0]
         cap = self.limits.relay_bytes if is_relay else self.limits.control_bytes
-        if len(json.dumps(raw, separators=(",", ":"), ensure_ascii=False).encode()) > cap:
+        size = len(json.dumps(raw, separators=(",", ":"), ensure_ascii=False).encode())
+        if size > cap:
             raise Refused("payload_too_large", f"The payload is larger than {cap} bytes.")
+        state.last_size = size
         try:
             message = model.model_validate(raw)
         except ValidationError as exc:
@@ -199,7 +240,10 @@ class SignalingAdapter:
         return ok()
 
     async def _supervisor_join(self, s: SocketState, m, raw: dict) -> dict:
-        return ok(session=await self.service.supervisor_join(s.principal, m.session_id, m.mode))
+        session = await self.service.supervisor_join(s.principal, m.session_id, m.mode)
+        for batch in self.keyframes.get(m.session_id):  # catch up: the page as it is now
+            await self.sio.emit("mirror", batch, room=f"user:{s.principal.user_id}")
+        return ok(session=session)
 
     async def _sync(self, s: SocketState, m, raw: dict) -> dict:
         p = s.principal
@@ -217,6 +261,8 @@ class SignalingAdapter:
             payload["sender"] = s.principal.user_id
         for recipient in route.recipients:
             await self.sio.emit(event, payload, room=f"user:{recipient}")
+        if stream == "mirror":
+            self.keyframes.add(m.session_id, payload, s.last_size)
         if self.recorder is not None and stream in RECORDED_STREAMS:
             self.recorder.append(m.session_id, stream, payload, request_id=route.request_id,
                                  customer_id=route.customer_id, agent_id=route.agent_id)

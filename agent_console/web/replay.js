@@ -56,6 +56,7 @@ export class LiveMirror {
       this.replayer = new Replayer([], { root: this.root, liveMode: true, mouseTail: false, triggerFocus: false,
                                          UNSAFE_replayCanvas: false });
       this.replayer.startLive();
+      this.iframe().setAttribute("title", "客户屏幕（只读镜像）");
       this.viewport = { width: event.data.width, height: event.data.height };
     }
     if (event.type === EventType.FullSnapshot) this.onStatus("live");

@@ -99,11 +99,18 @@ function renderSessions(sessions) {
 // ---------------------------------------------------------------- live monitoring
 async function watch(sessionId, mode) {
   if (st.watching) await stopWatching();
-  const reply = await call(st.socket, "supervisor_join", { session_id: sessionId, mode });
+  // Ready before joining: the server sends the current page right with the join.
   st.watching = sessionId;
   st.mirror = new LiveMirror($("monitor-root"), (status) => { $("monitor-paused").hidden = status !== "paused"; });
-  $("monitor-detail").textContent = `${reply.session.customer.customer_name} · ${reply.session.agent.name} · ${mode === "barge" ? "已强插" : "静默监听"}`;
   $("monitor-view").hidden = false;
+  let reply;
+  try {
+    reply = await call(st.socket, "supervisor_join", { session_id: sessionId, mode });
+  } catch (err) {
+    await stopWatching();
+    return;
+  }
+  $("monitor-detail").textContent = `${reply.session.customer.customer_name} · ${reply.session.agent.name} · ${mode === "barge" ? "已强插" : "静默监听"}`;
   st.audio = new MonitorAudio(sessionId);
   st.audio.request();
 }
@@ -248,6 +255,7 @@ async function openRecording(sessionId) {
   const player = new Replayer(events, { root: $("player-root"), mouseTail: false, skipInactive: false, triggerFocus: false,
                                         UNSAFE_replayCanvas: false, speed: Number($("speed").value) });
   st.player = player;
+  $("player-root").querySelector("iframe").setAttribute("title", "录像画面");
   const start = events[0].timestamp;
   const total = player.getMetaData().totalTime;
   const meta0 = events.find((e) => e.type === 4);
