@@ -218,9 +218,6 @@ class BankStore:
             return self.limits_view(acct, self._used_today(conn, owner, now))
 
     # ------------------------------------------------------------------ the transaction password
-    def pin_state(self, owner: str) -> dict:
-        return self.account(owner)
-
     def verify_pin(self, owner: str, password: str, now: float) -> None:
         """Refuse a locked or wrong transaction password; a wrong one counts toward the lockout."""
         acct = self.account(owner)

@@ -34,7 +34,3 @@ export function t(key, params) {
   if (params) text = text.replace(/\{(\w+)\}/g, (whole, name) => (name in params ? String(params[name]) : whole));
   return text;
 }
-
-export function has(key) {
-  return key in (catalogs[language] || {});
-}

@@ -197,14 +197,20 @@ async function render() {
   }
 }
 
-// Fixed bars (tab bar, elderly dock) never cover content or the focused element.
+// Fixed bars (tab bar, elderly dock) never cover content or the focused element. When text is
+// so large that the elderly dock would fill a third of the screen, it stays at the end of the
+// page instead of floating over it.
 function trackBottomBars() {
   const update = () => {
     const tabbar = document.getElementById('tabbar');
     const dock = document.getElementById('dock-buttons');
-    const space = (tabbar.hidden ? 0 : tabbar.offsetHeight) + dock.offsetHeight;
+    root.classList.remove('dock-static');
+    const tooTall = dock.offsetHeight > window.innerHeight * 0.3;
+    root.classList.toggle('dock-static', tooTall);
+    const space = (tabbar.hidden ? 0 : tabbar.offsetHeight) + (tooTall ? 0 : dock.offsetHeight);
     root.style.setProperty('--bottom-space', `${space}px`);
   };
+  window.addEventListener('resize', update);
   const observer = new ResizeObserver(update);
   observer.observe(document.getElementById('tabbar'));
   observer.observe(document.getElementById('dock-buttons'));

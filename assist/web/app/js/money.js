@@ -18,7 +18,8 @@ export function parseYuan(text) {
   return Number(match[1]) * 100 + Number((match[2] || '').padEnd(2, '0'));
 }
 
-// 123450 → "1234.50" (for pre-filling an input).
+// 123450 → "1234.50", 500000 → "5000" (for pre-filling an input).
 export function fenToInput(fen) {
-  return `${Math.floor(fen / 100)}.${String(fen % 100).padStart(2, '0')}`;
+  const cents = fen % 100;
+  return cents ? `${Math.floor(fen / 100)}.${String(cents).padStart(2, '0')}` : String(Math.floor(fen / 100));
 }

@@ -1,14 +1,14 @@
 import { h, icon } from '../dom.js';
 import { t } from '../i18n.js';
 import * as session from '../session.js';
-import { avatar, bankOf, page, payeeLabel } from './ui.js';
+import { avatar, page, payeeLabel, payeeMeta } from './ui.js';
 
 export function payeeButton(payee, onChoose) {
   return h('button', { type: 'button', class: 'list-button payee', onclick: () => onChoose(payee) },
     avatar(payee),
     h('span', { class: 'payee-text' },
       h('span', { class: 'payee-name' }, payeeLabel(payee)),
-      h('span', { class: 'payee-meta' }, `${bankOf(payee)} · ${payee.account_masked}`)),
+      h('span', { class: 'payee-meta' }, payeeMeta(payee))),
     icon('chevron', 'icon chevron'));
 }
 

@@ -6,7 +6,7 @@ import { t } from '../i18n.js';
 import { fenToInput, formatFen, parseYuan } from '../money.js';
 import * as session from '../session.js';
 import { payeeButton, startTransferTo } from './payees.js';
-import { alertBox, avatar, bankOf, busy, details, field, formatTime, page, payeeLabel } from './ui.js';
+import { alertBox, avatar, bankOf, busy, details, field, formatTime, page, payeeLabel, payeeMeta } from './ui.js';
 
 const PURPOSES = ['living', 'repay', 'shopping', 'rent', 'gift', 'other'];
 
@@ -19,7 +19,7 @@ function payeeCard(payee) {
     avatar(payee),
     h('div', { class: 'payee-text' },
       h('p', { class: 'payee-name' }, payeeLabel(payee)),
-      h('p', { class: 'payee-meta' }, `${bankOf(payee)} · ${payee.account_masked}`)));
+      h('p', { class: 'payee-meta' }, payeeMeta(payee))));
 }
 
 function payeeForApi(payee) {

@@ -1,7 +1,6 @@
 // Pieces shared by the pages: page frame, form fields, alerts, amounts.
 import { h, icon, nextId } from '../dom.js';
 import { t } from '../i18n.js';
-import { formatFen } from '../money.js';
 
 export function page(name, title, ...children) {
   return h('div', { class: `page page-${name}` }, h('h1', { tabindex: '-1', class: 'page-title' }, title), ...children);
@@ -24,7 +23,7 @@ export function field({ label, hint, prefix, ...attrs }) {
     input,
     setError(message) {
       error.hidden = !message;
-      error.replaceChildren(message ? [icon('warning', 'icon icon-inline'), h('span', {}, message)] : []);
+      error.replaceChildren(...(message ? [icon('warning', 'icon icon-inline'), h('span', {}, message)] : []));
       if (message) {
         input.setAttribute('aria-invalid', 'true');
         input.setAttribute('aria-describedby', [hintId, errorId].filter(Boolean).join(' '));
@@ -43,10 +42,6 @@ export function alertBox(kind, title, ...body) {
     h('div', { class: 'alert-body' }, title ? h('h2', { class: 'alert-title' }, title) : null, ...body));
 }
 
-export function money(fen, opts) {
-  return h('span', { class: 'money' }, formatFen(fen, opts));
-}
-
 export function payeeLabel(payee) {
   return payee.nickname ? t('payee.withNickname', { nickname: payee.nickname, name: payee.name }) : payee.name;
 }
@@ -59,6 +54,14 @@ export function avatar(payee) {
 export function bankOf(payee) {
   if (payee.bank) return payee.bank;
   return payee.internal ? t('payee.thisBank') : t('payee.otherBank');
+}
+
+// "工商银行 · 6222 **** **** 3445"; the elderly edition says "工商银行 · 尾号3445" (shorter, no stars).
+export function payeeMeta(payee) {
+  const masked = payee.account_masked || '';
+  const account = document.documentElement.classList.contains('edition-elderly')
+    ? t('payee.tail', { last4: masked.slice(-4) }) : masked;
+  return `${bankOf(payee)} · ${account}`;
 }
 
 // A list of label/value rows (a description list).
