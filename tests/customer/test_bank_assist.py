@@ -1,0 +1,80 @@
+"""The whole story in the demo bank app: stuck in a transfer, one tap for help, an agent guides,
+the customer finishes the transfer themselves, stops sharing, and the agent's view freezes."""
+from __future__ import annotations
+
+from playwright.async_api import expect
+
+from tests.bank.bankapp import App
+from tests.browser import PHONE, WEBRTC_ARGS, chromium
+from tests.customer.pages import open_agent
+from tests.customer.test_sdk_flow import REPLAY, mirror_count
+
+
+async def test_help_in_the_transfer_flow_from_tap_to_transfer(harness):
+    async with chromium(*WEBRTC_ARGS) as browser:
+        agent = await open_agent(await browser.new_context(viewport={"width": 1280, "height": 900}), harness.base_url)
+        page = await (await browser.new_context(**PHONE)).new_page()
+        app = App(page, harness.base_url)
+        await app.open()
+        await app.login("zhangsan")
+        await page.click(".actions a[href='#/transfer']")
+        await app.expect("transfer")
+        await page.click(".list-button:has-text('李四')")
+        await app.expect("transfer-amount")
+
+        # Stuck: one tap on help; the customer sees their place, the agent the offer.
+        await page.click(".help-chip")
+        await page.locator("#assist-sdk [data-assist-action=cancel]").wait_for()
+        await agent.wait_for_selector("#offer-view:not([hidden])")
+        assert "#/transfer" in await agent.locator("#offer-detail").inner_text()
+        await agent.click("#accept-offer")
+        dialog = page.locator("#assist-sdk [role=dialog]")
+        await dialog.wait_for()
+        assert "王晓敏" in await dialog.inner_text()
+        await agent.wait_for_function("() => document.getElementById('ctx-code').textContent.length === 4")
+        assert await page.locator("[data-assist-code]").inner_text() == await agent.locator("#ctx-code").inner_text()
+        await page.click("[data-assist-action=agree]")
+
+        # The agent's replay shows the amount page; the agent points at the "next" button.
+        replay = agent.frame_locator(REPLAY)
+        await replay.locator(".page-transfer-amount").wait_for()
+        await page.fill("input[inputmode=decimal]", "500")
+        await expect(replay.locator("input[inputmode=decimal]")).to_have_value("500")
+        await agent.click("[data-tool=highlight]")
+        await agent.fill("#caption", "金额填好了，点这里")
+        frame = await agent.locator(REPLAY).bounding_box()
+        scale = frame["width"] / 390
+        target = await page.locator("form button[type=submit]").bounding_box()
+        await agent.mouse.click(frame["x"] + (target["x"] + target["width"] / 2) * scale,
+                                frame["y"] + (target["y"] + target["height"] / 2) * scale)
+        caption = page.locator("#assist-sdk .assist-caption")
+        await caption.wait_for()
+        assert await caption.inner_text() == "金额填好了，点这里"
+        box = await page.locator("#assist-sdk .assist-highlight").bounding_box()
+        assert box["x"] <= target["x"] and box["y"] <= target["y"]
+        assert box["x"] + box["width"] >= target["x"] + target["width"]
+
+        # The customer finishes the transfer; the password step is never mirrored.
+        await page.click("form button[type=submit]")
+        await app.expect("transfer-confirm")
+        await replay.locator(".page-transfer-confirm").wait_for()
+        await page.click("[data-confirm]")
+        await app.expect("transfer-password")
+        await agent.wait_for_selector("#replay-paused:not([hidden])")
+        await page.fill(".page-transfer-password input", "135790")
+        await page.click("form button[type=submit]")
+        await page.wait_for_selector("#main .page-transfer-result")
+        await replay.locator(".page-transfer-result").wait_for()
+        await agent.wait_for_selector("#replay-paused", state="hidden")
+        assert "135790" not in await replay.locator("body").inner_html()
+
+        # Stop sharing: the agent's view freezes on the result, the server relays nothing more.
+        await page.click("[data-assist-action=stop]")
+        await agent.wait_for_function("() => document.body.dataset.sessionState === 'stopped'")
+        frozen = await replay.locator("body").inner_html()
+        relayed = await mirror_count(harness)
+        await page.click("button:has-text('完成')")
+        await app.expect("home")
+        await page.wait_for_timeout(500)
+        assert await replay.locator("body").inner_html() == frozen
+        assert await mirror_count(harness) == relayed
