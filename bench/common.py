@@ -79,3 +79,53 @@ def _fmt(value) -> str:
     if isinstance(value, float):
         return f"{value:.2f}"
     return str(value)
+
+
+class CountingProxy:
+    """A loopback TCP proxy that counts the bytes each client connection sends, so a bench can
+    measure what really crosses the wire (after WebSocket permessage-deflate, say)."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = 0
+        self.sent: dict[int, tuple[str, int]] = {}  # connection → (its first request line, bytes sent)
+        self._server = None
+
+    async def start(self) -> None:
+        import asyncio
+
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        self._server.close()
+
+    def bytes_sent(self, request_prefix: str) -> int:
+        return sum(n for line, n in self.sent.values() if line.startswith(request_prefix))
+
+    def reset(self) -> None:
+        self.sent = {k: (line, 0) for k, (line, _) in self.sent.items()}
+
+    async def _handle(self, reader, writer) -> None:
+        import asyncio
+
+        upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        key = id(writer)
+        self.sent[key] = ("", 0)
+
+        async def pipe(src, dst, count: bool) -> None:
+            try:
+                while data := await src.read(65536):
+                    if count:
+                        line, n = self.sent.get(key, ("", 0))
+                        if not line:
+                            line = data.split(b"\r\n", 1)[0].decode("latin-1")
+                        self.sent[key] = (line, n + len(data))
+                    dst.write(data)
+                    await dst.drain()
+            except (ConnectionError, asyncio.CancelledError):
+                pass
+            finally:
+                dst.close()
+
+        await asyncio.gather(pipe(reader, upstream_writer, True), pipe(upstream_reader, writer, False))
