@@ -81,7 +81,8 @@ def locate(spec: ModelSpec, *, download: bool, cache: Path | None = None,
         if not _is_vosk_model(path):
             raise ModelUnavailable(
                 f"{spec.env}={explicit} is not an unpacked Vosk model directory "
-                f"(expected am/ and conf/ inside it; unzip {spec.zip_name} and point {spec.env} at it)")
+                f"(expected am/ and conf/ inside it; unzip {spec.zip_name} and point {spec.env} "
+                f"at it)")
         return path
     cache = cache or cache_dir()
     unpacked = cache / spec.name
@@ -193,7 +194,8 @@ class _Progress:
         if self.total:
             frac = self.seen / self.total
             bar = "#" * int(frac * 30)
-            sys.stderr.write(f"\rdownloading {self.label} [{bar:<30}] {mb:.1f}/{self.total / 1e6:.1f} MB")
+            total = self.total / 1e6
+            sys.stderr.write(f"\rdownloading {self.label} [{bar:<30}] {mb:.1f}/{total:.1f} MB")
         else:
             sys.stderr.write(f"\rdownloading {self.label} {mb:.1f} MB")
         sys.stderr.flush()
@@ -228,10 +230,6 @@ def _load_vosk(lang: str):
     except Exception as exc:  # vosk raises a bare Exception when Kaldi refuses the files
         raise ModelUnavailable(f"Vosk could not load the model in {path} ({exc}); "
                                f"replace it or set {spec.env}") from exc
-
-
-def english_engine() -> str:
-    return "vosk" if vosk_model("en") is not None else "pocketsphinx"
 
 
 class SphinxPool:

@@ -39,6 +39,7 @@ def find_amount(text: str, lang: str) -> Number | None:
 
     When several numbers occur, the one with a currency unit wins, then the longest: a
     mis-heard name can leave a stray digit behind (给照料六转五十块钱), the amount has the unit.
+    A lone digit without a unit is no amount: in mis-heard speech 一 and 五 turn up anywhere.
     """
     candidates = _zh_candidates(text) if lang == "zh" else _en_candidates(text)
     if not candidates:
@@ -53,6 +54,8 @@ def _zh_candidates(text: str) -> list[_Candidate]:
     for m in _ZH_AMOUNT.finditer(text):
         value = zh_value(m["num"])
         if value is None:
+            continue
+        if len(m["num"]) == 1 and not m["unit"] and m["num"] != "十":
             continue
         if m["jiao"]:
             value = value + zh_value(m["jiao"]) / 10
@@ -71,10 +74,13 @@ def zh_value(numeral: str) -> Number | None:
 
 
 def _en_candidates(text: str) -> list[_Candidate]:
-    digits = alpha2digit(text, "en")
+    # threshold=0: "two dollars" is an amount too; lone digits are weeded out below instead.
+    digits = alpha2digit(text, "en", threshold=0)
     found = []
     for m in _EN_AMOUNT.finditer(digits):
         value = float(m["num"])
+        if value < 10 and not m["unit"]:
+            continue
         found.append(_Candidate(int(value) if value.is_integer() else value, bool(m["unit"]),
                                 len(m["num"])))
     return found
@@ -99,7 +105,8 @@ def zh_spoken(value: int) -> list[str]:
     formal = cn2an.an2cn(value, "low")
     forms = {formal}
     # Colloquial: the last unit is dropped after a digit (一千二百 → 一千二, 两百五十 → 两百五).
-    dropped = re.sub(r"([一二三四五六七八九])([十百千])$", r"\1", formal)
+    # Not after 零: 一千零五十 shortened would read 一千零五, which is 1005.
+    dropped = re.sub(r"(?<!零)([一二三四五六七八九])([十百千])$", r"\1", formal)
     if dropped != formal and re.search(r"[十百千万]", dropped[:-1]):
         forms.add(dropped)
     # 二 before a unit of a hundred or more is said 两.
@@ -110,8 +117,9 @@ def zh_spoken(value: int) -> list[str]:
 def zh_amount_phrases() -> list[str]:
     phrases = []
     for i, value in enumerate(_ZH_SAMPLE_VALUES):
-        for form in zh_spoken(value):
-            phrases.append(form + ZH_UNITS[i % len(ZH_UNITS)])
+        # a lone digit is an amount only with its unit (find_amount)
+        unit = ZH_UNITS[i % len(ZH_UNITS)] or ("块" if value < 10 else "")
+        phrases += [form + unit for form in zh_spoken(value)]
     return phrases
 
 
