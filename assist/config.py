@@ -49,6 +49,9 @@ class Config:
     tick_s: float = 0.2
     log_level: str = "info"
     recording_retention_days: float = 90.0
+    voice: bool = True  # the offline voice assistant (loads the speech models at start)
+    voice_loopback: bool = False  # offer only 127.0.0.1 ICE candidates (tests on loopback-only hosts)
+    voice_max_utterance_ms: int = 15_000  # the hard cap on one utterance
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Config:
@@ -80,6 +83,8 @@ class Config:
             log_level=env.get("ASSIST_LOG_LEVEL", base.log_level),
             recording_retention_days=float(env.get("ASSIST_RECORDING_RETENTION_DAYS",
                                                    base.recording_retention_days)),
+            voice=env.get("ASSIST_VOICE", "1").lower() not in ("0", "false", "no", "off"),
+            voice_loopback=env.get("ASSIST_VOICE_LOOPBACK", "0").lower() in ("1", "true", "yes", "on"),
         )
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

@@ -32,8 +32,10 @@ RECORDS = web.AppKey("records", SqlRecords)
 SERVICE = web.AppKey("service", SignalingService)
 METRICS = web.AppKey("metrics", Metrics)
 ADAPTER = web.AppKey("adapter", SignalingAdapter)
+VOICE = web.AppKey("voice", object)
 RECORDINGS = web.AppKey("recordings", RecordingStore)
 HOUSEKEEPING = web.AppKey("housekeeping", asyncio.Task)
+VOICE_LOAD = web.AppKey("voice_load", asyncio.Task)
 HOUSEKEEPING_EVERY_S = 3600
 
 
@@ -88,11 +90,14 @@ def create_app(config: Config) -> web.Application:
                            principal.user_id, time.time())
 
     recordings = RecordingStore(records.engine, config.var_dir / "recordings", config.recording_retention_days)
-    adapter = SignalingAdapter(sio, service, tokens.verify, config.limits, metrics, ice_for, recorder=recordings)
+    voice = _voice_gateway(app, config, sio) if config.voice else None
+    adapter = SignalingAdapter(sio, service, tokens.verify, config.limits, metrics, ice_for,
+                               recorder=recordings, voice=voice)
     sio.attach(app, socketio_path="socket.io")
 
     app[CONFIG], app[TOKENS], app[RECORDS] = config, tokens, records
     app[SERVICE], app[METRICS], app[ADAPTER], app[RECORDINGS] = service, metrics, adapter, recordings
+    app[VOICE] = voice
     http_api.add_routes(app)
     bank.add_routes(app)
     recordings_api.add_routes(app)
@@ -109,10 +114,15 @@ def create_app(config: Config) -> web.Application:
         records.start()
         recordings.start()
         service.start()
+        if voice is not None:
+            app[VOICE_LOAD] = asyncio.create_task(voice.preload(), name="voice-preload")
         app[HOUSEKEEPING] = asyncio.create_task(housekeeping(recordings), name="housekeeping")
 
     async def cleanup(app: web.Application) -> None:
         app[HOUSEKEEPING].cancel()
+        if voice is not None:
+            app[VOICE_LOAD].cancel()
+            await voice.close_all()
         await service.stop()
         await recordings.stop()
         await records.stop()
@@ -120,6 +130,30 @@ def create_app(config: Config) -> web.Application:
     app.on_startup.append(startup)
     app.on_cleanup.append(cleanup)
     return app
+
+
+def _voice_gateway(app: web.Application, config: Config, sio: socketio.AsyncServer):
+    from voice.endpoint import EndpointConfig
+    from voice.gateway import VoiceGateway, VoiceSettings
+
+    async def payees_of(customer: str) -> list[dict]:
+        from .bank import BANK
+        from .bank.store import BankError
+
+        store = app[BANK]
+        try:
+            return await asyncio.get_running_loop().run_in_executor(store.io, store.list_payees, customer)
+        except BankError:
+            return []  # no bank account: no payees to recognize
+
+    async def emit_to(customer: str, event: str, data: dict) -> None:
+        await sio.emit(event, data, room=f"user:{customer}")
+
+    ice = config.ice
+    servers = ({"urls": list(ice.stun_urls)},) if ice.stun_urls else ()
+    settings = VoiceSettings(ice_servers=servers, loopback_only=config.voice_loopback,
+                             endpoint=EndpointConfig(max_ms=config.voice_max_utterance_ms))
+    return VoiceGateway(settings, payees_of, emit_to)
 
 
 def serve(config: Config) -> None:

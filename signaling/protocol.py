@@ -121,6 +121,13 @@ class MonitorSignalIn(RtcSignalIn):
     supervisor: Id | None = None  # required from the agent: which supervisor it is for
 
 
+class VoiceStartIn(Inbound):
+    """The voice assistant: the browser's WebRTC offer for its microphone (complete, not trickled)."""
+
+    lang: Literal["zh", "en"] = "zh"
+    sdp: Annotated[str, StringConstraints(min_length=1, max_length=60_000)]
+
+
 class Empty(Inbound):
     pass
 
@@ -142,6 +149,8 @@ INBOUND: dict[str, tuple[frozenset[Role], type[Inbound], bool]] = {
     "supervisor_leave": (frozenset({Role.SUPERVISOR}), SessionRef, False),
     "whisper": (frozenset({Role.SUPERVISOR}), WhisperIn, False),
     "sync": (frozenset({Role.CUSTOMER, Role.AGENT, Role.SUPERVISOR}), Empty, False),
+    "voice_start": (frozenset({Role.CUSTOMER}), VoiceStartIn, False),
+    "voice_stop": (frozenset({Role.CUSTOMER}), Empty, False),
     "mirror": (frozenset({Role.CUSTOMER}), MirrorIn, True),
     "annotation": (frozenset({Role.AGENT}), AnnotationIn, True),
     "rtc_signal": (frozenset({Role.CUSTOMER, Role.AGENT}), RtcSignalIn, True),
@@ -154,6 +163,7 @@ OUTBOUND = (
     "session_started", "session_state", "session_ended", "peer_status", "agent_changed",
     "session_transferred", "transfer_failed", "supervisor_invited", "supervisor_joined",
     "supervisor_left", "queue", "mirror", "annotation", "rtc_signal", "whisper", "monitor_signal",
+    "voice_partial", "voice_result", "voice_error",
 )
 
 

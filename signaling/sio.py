@@ -35,6 +35,14 @@ RELAYS = {  # payload model → (event name, relay stream)
 RECORDED_STREAMS = ("mirror", "annotation")  # what the agent saw and showed; call audio is not relayed
 
 
+class Voice(Protocol):
+    """The voice assistant's live path (voice.gateway); its errors carry `code` and `message`."""
+
+    async def start(self, customer: str, lang: str, offer_sdp: str) -> str: ...
+    async def stop(self, customer: str) -> None: ...
+    async def close(self, customer: str) -> None: ...
+
+
 class Recorder(Protocol):
     def append(self, session_id: str, kind: str, data: dict, *, request_id: str, customer_id: str,
                agent_id: str) -> None: ...
@@ -101,9 +109,11 @@ class SioPublisher:
 class SignalingAdapter:
     def __init__(self, sio: socketio.AsyncServer, service: SignalingService,
                  verify_token: Callable[[Any], Principal], limits, metrics,
-                 ice_servers: Callable[[Principal], list[dict]], recorder: Recorder | None = None) -> None:
+                 ice_servers: Callable[[Principal], list[dict]], recorder: Recorder | None = None,
+                 voice: Voice | None = None) -> None:
         self.sio = sio
         self.recorder = recorder
+        self.voice = voice
         self.service = service
         self.verify_token = verify_token
         self.limits = limits
@@ -135,6 +145,8 @@ class SignalingAdapter:
             "rtc_signal": self._relay,
             "monitor_signal": self._relay,
             "whisper": lambda s, m, raw: self._done(self.service.whisper(s.principal, m.session_id, m.text)),
+            "voice_start": self._voice_start,
+            "voice_stop": self._voice_stop,
         }
         assert set(self.handlers) == set(INBOUND), "every protocol event needs a handler"
         sio.on("connect", self.on_connect)
@@ -176,6 +188,8 @@ class SignalingAdapter:
         sids.discard(sid)
         if not sids:
             self.by_user.pop(principal.user_id, None)
+            if self.voice is not None:  # a disconnect mid-utterance frees its recognizer
+                await self.voice.close(principal.user_id)
             try:
                 await self.service.disconnected(principal)
             except Exception:
@@ -244,6 +258,27 @@ class SignalingAdapter:
         for batch in self.keyframes.get(m.session_id):  # catch up: the page as it is now
             await self.sio.emit("mirror", batch, room=f"user:{s.principal.user_id}")
         return ok(session=session)
+
+    async def _voice_start(self, s: SocketState, m, raw: dict) -> dict:
+        if self.voice is None:
+            raise Refused("voice_unavailable", "The voice assistant is not available on this server.")
+        try:
+            return ok(sdp=await self.voice.start(s.principal.user_id, m.lang, m.sdp))
+        except Exception as exc:
+            if not hasattr(exc, "code"):
+                raise
+            raise Refused(exc.code, exc.message) from None
+
+    async def _voice_stop(self, s: SocketState, m, raw: dict) -> dict:
+        if self.voice is None:
+            raise Refused("voice_unavailable", "The voice assistant is not available on this server.")
+        try:
+            await self.voice.stop(s.principal.user_id)
+        except Exception as exc:
+            if not hasattr(exc, "code"):
+                raise
+            raise Refused(exc.code, exc.message) from None
+        return ok()
 
     async def _sync(self, s: SocketState, m, raw: dict) -> dict:
         p = s.principal

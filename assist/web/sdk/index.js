@@ -8,6 +8,7 @@ import { Call } from "../call.js";
 import { Mirror } from "./mirror.js";
 import { Overlay } from "./overlay.js";
 import { Ui } from "./ui.js";
+import { Voice } from "./voice.js";
 
 const listeners = new Set();
 let s = null; // the live state of this page's SDK, or null before init / after shutdown
@@ -40,7 +41,7 @@ export function init({ token, edition = "standard", language = "zh", page = () =
   s = { token, edition, language, page, audio, ui, socket, phase: "idle", requestId: null, sessionId: null,
         agent: null, code: null, position: null, eta: null, sharing: false, muted: false, callState: "idle",
         iceServers: [], nextSeq: { mirror: sequence(), rtc: sequence() } };
-  s.mirror = new Mirror((events) => relay("mirror", { events }));
+  s.mirror = new Mirror((events) => relay("mirror", { events }), () => s.page());
   s.overlay = new Overlay(ui.root, (text) => ui.announce(text));
   wire(socket);
   return state();
@@ -94,8 +95,26 @@ export async function endSession() {
   }
 }
 
+// The voice assistant (幸福生活版): speak, get captions and an intent back from the bank's server.
+export async function startVoice(handlers = {}) {
+  if (!s) throw new Error("Assist.init() first");
+  // Raw microphone audio: the browser's echo cancelling and gain control change speech in ways
+  // the offline recognizer was not trained on (measured: docs/voice.md).
+  if (!s.voice) s.voice = new Voice(s.socket, s.iceServers, { echoCancellation: false, noiseSuppression: false, autoGainControl: false });
+  return s.voice.start({ lang: s.language, ...handlers });
+}
+
+export async function stopVoice() {
+  if (s && s.voice) await s.voice.stop();
+}
+
+export function voiceListening() {
+  return !!(s && s.voice && s.voice.listening);
+}
+
 export function shutdown() {
   if (!s) return;
+  if (s.voice) s.voice.destroy();
   s.mirror.stop();
   if (s.call) s.call.close();
   s.overlay.destroy();

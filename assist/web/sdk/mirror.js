@@ -11,9 +11,12 @@ const MAX_EVENTS = 400; // the protocol allows 500 events per batch
 export const SENSITIVE_SELECTOR = "[data-assist-sensitive]";
 
 export class Mirror {
-  // send(events) delivers one batch; it is called in order and awaited.
-  constructor(send) {
+  // send(events) delivers one batch; it is called in order and awaited. page() names the
+  // screen the customer is on, so the agent knows the step without reading the mirror.
+  constructor(send, page = () => location.hash || location.pathname) {
     this.send = send;
+    this.page = page;
+    this.notePage = () => this.announcePage();
     this.stopRecording = null;
     this.batch = [];
     this.timer = null;
@@ -25,6 +28,8 @@ export class Mirror {
 
   start() {
     this.sharing = true;
+    window.addEventListener("hashchange", this.notePage);
+    window.addEventListener("popstate", this.notePage);
     this.watch.observe(document.documentElement, {
       subtree: true, childList: true, attributes: true, attributeFilter: ["data-assist-sensitive"],
     });
@@ -33,6 +38,8 @@ export class Mirror {
 
   stop() {
     this.sharing = false;
+    window.removeEventListener("hashchange", this.notePage);
+    window.removeEventListener("popstate", this.notePage);
     this.watch.disconnect();
     this.halt();
     this.batch = [];
@@ -69,6 +76,15 @@ export class Mirror {
       collectFonts: false,
       inlineImages: false,
     });
+    this.announcePage();
+  }
+
+  announcePage() {
+    if (!this.stopRecording) return;
+    // After the app has rendered the new screen (its title names the step).
+    setTimeout(() => {
+      if (this.stopRecording) record.addCustomEvent("assist-page", { page: String(this.page()).slice(0, 200), title: document.title.slice(0, 200) });
+    }, 50);
   }
 
   halt() {

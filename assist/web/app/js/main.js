@@ -11,6 +11,7 @@ import * as payees from './pages/payees.js';
 import * as limits from './pages/limits.js';
 import * as settings from './pages/settings.js';
 import * as transfer from './pages/transfer.js';
+import * as voiceAssistant from './voice.js';
 
 const ROUTES = {
   '/login': { render: login.render, public: true },
@@ -64,7 +65,7 @@ function helpTopic() {
   return location.hash.startsWith('#/transfer') ? 'transfer' : 'general';
 }
 
-function requestHelp() {
+function requestHelp(transcript = []) {
   if (!session.token()) {
     toast(t('help.signInFirst'));
     return;
@@ -73,7 +74,7 @@ function requestHelp() {
     toast(t('help.unavailable'));
     return;
   }
-  const outcome = sdk.requestHelp(helpTopic());
+  const outcome = sdk.requestHelp(helpTopic(), Array.isArray(transcript) ? transcript : []);
   if (!outcome.ok) {
     toast(t('help.failed'));
   } else if (outcome.value && typeof outcome.value.then === 'function') {
@@ -82,8 +83,8 @@ function requestHelp() {
   }
 }
 
-function voice() {
-  toast(t('voice.unavailable'));
+function voice(event) {
+  voiceAssistant.press(ctx, event.currentTarget);
 }
 
 const ctx = {
@@ -126,7 +127,7 @@ function chrome(route, page) {
     : h('span', { class: 'logo', 'aria-hidden': 'true' }, icon('shield', 'logo-icon')));
   document.getElementById('brand').textContent = t('brand.name');
   end.replaceChildren(edition === 'elderly' ? '' : h('button', {
-    type: 'button', class: 'help-chip', 'data-help': true, onclick: requestHelp,
+    type: 'button', class: 'help-chip', 'data-help': true, onclick: () => requestHelp(),
   }, icon('help'), h('span', {}, t('help.short'))));
 
   const tabbar = document.getElementById('tabbar');
@@ -139,9 +140,9 @@ function chrome(route, page) {
 
   const dock = document.getElementById('dock-buttons');
   dock.replaceChildren(...(edition === 'elderly' ? [
-    h('button', { type: 'button', class: 'voice-button', 'data-voice-button': true, onclick: voice },
+    h('button', { type: 'button', class: 'voice-button', 'data-voice-button': true, 'aria-pressed': 'false', onclick: voice },
       icon('mic'), h('span', {}, t('voice.button'))),
-    h('button', { type: 'button', class: 'help-button', 'data-help': true, onclick: requestHelp },
+    h('button', { type: 'button', class: 'help-button', 'data-help': true, onclick: () => requestHelp() },
       icon('help'), h('span', {}, t('help.big'))),
   ] : []));
   document.getElementById('dock').setAttribute('aria-label', t('nav.dock'));

@@ -24,8 +24,8 @@ export function configure(edition, language) {
   return call('configure', { edition, language });
 }
 
-export function requestHelp(topic) {
-  return call('requestHelp', { topic });
+export function requestHelp(topic, transcript = []) {
+  return call('requestHelp', { topic, transcript });
 }
 
 export function shutdown() {
