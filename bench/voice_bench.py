@@ -219,11 +219,11 @@ def _percentile(values: list[float], pct: int) -> float:
 
 
 def _print(rows: list[tuple]) -> None:
-    width = max(len(r[1]) for r in rows)
+    from .common import print_table
+
     for section in dict.fromkeys(r[0] for r in rows):
-        print(f"\n[{section}]")
-        for _, metric, value, unit in (r for r in rows if r[0] == section):
-            print(f"  {metric:<{width}}  {value:>9}  {unit}")
+        print_table(f"Voice: {section}", ("measure", "value", "unit"),
+                    [(metric, value, unit) for s, metric, value, unit in rows if s == section])
 
 
 if __name__ == "__main__":

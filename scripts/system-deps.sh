@@ -8,7 +8,7 @@ command -v node >/dev/null || want+=(nodejs)
 command -v npm >/dev/null || want+=(npm)
 if [ "${1:-}" = "test" ]; then
   [ -x /usr/bin/chromium ] || want+=(chromium)
-  fc-list 2>/dev/null | grep -qi "noto sans cjk" || want+=(fonts-noto-cjk)
+  dpkg -s fonts-noto-cjk >/dev/null 2>&1 || want+=(fonts-noto-cjk)
 fi
 [ ${#want[@]} -eq 0 ] && exit 0
 echo "Installing Debian packages: ${want[*]}"

@@ -260,25 +260,23 @@ class SignalingAdapter:
         return ok(session=session)
 
     async def _voice_start(self, s: SocketState, m, raw: dict) -> dict:
-        if self.voice is None:
-            raise Refused("voice_unavailable", "The voice assistant is not available on this server.")
-        try:
-            return ok(sdp=await self.voice.start(s.principal.user_id, m.lang, m.sdp))
-        except Exception as exc:
-            if not hasattr(exc, "code"):
-                raise
-            raise Refused(exc.code, exc.message) from None
+        return ok(sdp=await self._voice(self.voice.start(s.principal.user_id, m.lang, m.sdp) if self.voice else None))
 
     async def _voice_stop(self, s: SocketState, m, raw: dict) -> dict:
-        if self.voice is None:
+        await self._voice(self.voice.stop(s.principal.user_id) if self.voice else None)
+        return ok()
+
+    @staticmethod
+    async def _voice(call: Awaitable[Any] | None) -> Any:
+        """Run a voice-gateway call; its coded errors become refusals like any other."""
+        if call is None:
             raise Refused("voice_unavailable", "The voice assistant is not available on this server.")
         try:
-            await self.voice.stop(s.principal.user_id)
+            return await call
         except Exception as exc:
             if not hasattr(exc, "code"):
                 raise
             raise Refused(exc.code, exc.message) from None
-        return ok()
 
     async def _sync(self, s: SocketState, m, raw: dict) -> dict:
         p = s.principal
