@@ -85,6 +85,10 @@ class SignalingService:
         return reply
 
     async def _apply(self, effects: Effects) -> None:
+        # People first: the notices go out before the record is queued, so the record
+        # writer's thread never competes with the sockets on the hot path.
+        if effects.notices:
+            await self.publisher.publish(effects.notices)
         if effects.records:
             self.records.submit(effects.records)
             for update in effects.records:
@@ -98,8 +102,6 @@ class SignalingService:
                 self.observer.answered(seconds)
         if effects.queue_changed:
             self._queue_dirty = True
-        if effects.notices:
-            await self.publisher.publish(effects.notices)
 
     # ------------------------------------------------------------------ presence
     async def connected(self, p: Principal) -> dict:
