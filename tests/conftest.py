@@ -20,6 +20,7 @@ TEST_SECRET = "test-secret-" + "x" * 40
 def make_config(var_dir: Path, **overrides) -> Config:
     """Short timers so timeouts and grace windows are exercised in a fraction of a second."""
     policy = overrides.pop("policy", Policy(offer_timeout_s=1.0, grace_s=1.0, queue_cap=50))
+    overrides.setdefault("voice_loopback", True)  # this host has only loopback to connect over
     return Config(var_dir=var_dir, jwt_secret=TEST_SECRET, policy=policy, tick_s=0.05,
                   limits=overrides.pop("limits", Limits()), **overrides)
 

@@ -140,6 +140,9 @@ $("go-away").addEventListener("click", () => call(st.socket, "agent_state", { st
 // ---------------------------------------------------------------- the session
 function openSession(session, resumed) {
   st.session = session;
+  st.sessionStarted = Date.now();
+  clearInterval(st.sessionTimer);
+  st.sessionTimer = setInterval(tickSession, 1000);
   $("session-view").hidden = false;
   $("wrapup-view").hidden = true;
   renderSession();
@@ -160,7 +163,26 @@ function renderSession() {
   document.body.dataset.sessionState = s.state;
 }
 
+// Once a second: time in session, and the call's quality from WebRTC statistics.
+async function tickSession() {
+  if (!st.session) return;
+  const s = Math.floor((Date.now() - st.sessionStarted) / 1000);
+  $("ctx-time").textContent = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+  const pc = st.call && st.call.pc;
+  if (!pc || pc.connectionState !== "connected") { $("ctx-quality").textContent = "未连接"; return; }
+  let rtt = null, lost = 0, received = 0;
+  (await pc.getStats()).forEach((r) => {
+    if (r.type === "candidate-pair" && r.nominated && r.currentRoundTripTime !== undefined) rtt = r.currentRoundTripTime;
+    if (r.type === "inbound-rtp" && r.kind === "audio") { lost += r.packetsLost || 0; received += r.packetsReceived || 0; }
+  });
+  const loss = received + lost ? lost / (received + lost) : 0;
+  const grade = rtt !== null && rtt < 0.15 && loss < 0.02 ? "良好" : rtt !== null && rtt < 0.4 && loss < 0.08 ? "一般" : "较差";
+  $("ctx-quality").textContent = `${grade}（往返 ${rtt === null ? "—" : Math.round(rtt * 1000)} ms，丢包 ${(loss * 100).toFixed(1)}%）`;
+  document.body.dataset.callQuality = grade;
+}
+
 function closeSession() {
+  clearInterval(st.sessionTimer);
   if (st.call) st.call.close();
   st.call = null;
   st.session = null;
@@ -198,7 +220,8 @@ $("end-session").addEventListener("click", () => {
 // ---------------------------------------------------------------- the mirror
 function replay(events) {
   if (!st.mirror) {
-    st.mirror = new LiveMirror($("replay-root"), (status) => { $("replay-paused").hidden = status !== "paused"; });
+    st.mirror = new LiveMirror($("replay-root"), (status) => { $("replay-paused").hidden = status !== "paused"; },
+      ({ page, title }) => { $("ctx-page").textContent = title ? `${title}（${page}）` : page; });
   }
   const before = st.mirror.viewport;
   st.mirror.push(events);

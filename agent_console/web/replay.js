@@ -4,6 +4,7 @@
 import { EventType, Replayer } from "rrweb";
 
 export const PAUSED_TAG = "assist-paused";
+export const PAGE_TAG = "assist-page";
 
 // Batches too large for one relay message arrive as string pieces (see the SDK's mirror.js).
 export class ChunkJoiner {
@@ -31,10 +32,12 @@ export class ChunkJoiner {
 }
 
 export class LiveMirror {
-  // onStatus("paused" | "live") reports the customer's side pausing on a sensitive page.
-  constructor(root, onStatus = () => {}) {
+  // onStatus("paused" | "live") reports the customer's side pausing on a sensitive page;
+  // onPage({page, title}) the screen the customer moved to.
+  constructor(root, onStatus = () => {}, onPage = () => {}) {
     this.root = root;
     this.onStatus = onStatus;
+    this.onPage = onPage;
     this.replayer = null;
     this.joiner = new ChunkJoiner();
     this.applied = 0;
@@ -49,6 +52,9 @@ export class LiveMirror {
     if (event.type === EventType.Custom && event.data && event.data.tag === PAUSED_TAG) {
       this.onStatus("paused");
       return;
+    }
+    if (event.type === EventType.Custom && event.data && event.data.tag === PAGE_TAG) {
+      this.onPage(event.data.payload || {});
     }
     if (event.type === EventType.Meta) {
       // A new recording on the customer's side (consent, reload, resume): start afresh.
