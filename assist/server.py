@@ -80,7 +80,8 @@ def create_app(config: Config) -> web.Application:
         engineio_logger=False,
     )
     store = MemoryLiveStore(CallCenter(config.policy))
-    service = SignalingService(store, records, SioPublisher(sio), tick_s=config.tick_s)
+    publisher = SioPublisher(sio)
+    service = SignalingService(store, records, publisher, tick_s=config.tick_s)
     metrics = Metrics(lambda: service.live_stats)
     service.observer = metrics
 
@@ -93,6 +94,7 @@ def create_app(config: Config) -> web.Application:
     voice = _voice_gateway(app, config, sio) if config.voice else None
     adapter = SignalingAdapter(sio, service, tokens.verify, config.limits, metrics, ice_for,
                                recorder=recordings, voice=voice)
+    publisher.on_session_ended.append(adapter.keyframes.forget)
     sio.attach(app, socketio_path="socket.io")
 
     app[CONFIG], app[TOKENS], app[RECORDS] = config, tokens, records

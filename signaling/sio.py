@@ -65,8 +65,8 @@ class Keyframes:
     """Each live session's mirror since its last full snapshot, so a supervisor who joins
     mid-session sees the page at once, without asking the customer's device for anything."""
 
-    MAX_SESSIONS = 1000
-    MAX_BYTES = 4_000_000  # past this the buffer is dropped; a joiner then waits for the next snapshot
+    MAX_SESSIONS = 500
+    MAX_BYTES = 2_000_000  # past this the buffer is dropped; a joiner then waits for the next snapshot
 
     def __init__(self) -> None:
         self.buffers: OrderedDict[str, tuple[list[dict], int]] = OrderedDict()
@@ -96,14 +96,21 @@ class Keyframes:
     def get(self, session_id: str) -> list[dict]:
         return list(self.buffers.get(session_id, ([], 0))[0])
 
+    def forget(self, session_id: str) -> None:
+        self.buffers.pop(session_id, None)
+
 
 class SioPublisher:
     def __init__(self, sio: socketio.AsyncServer) -> None:
         self.sio = sio
+        self.on_session_ended: list[Callable[[str], None]] = []  # per-node caches to drop
 
     async def publish(self, notices: Iterable[Notice]) -> None:
         for notice in notices:
             await self.sio.emit(notice.event, notice.data, room=notice.to)
+            if notice.event == "session_ended":
+                for forget in self.on_session_ended:
+                    forget(notice.data["session_id"])
 
 
 class SignalingAdapter:

@@ -37,3 +37,20 @@ async def test_monitor_is_silent_whisper_is_private_and_audio_signaling_flows(ha
     await asyncio.sleep(0.2)
     names = {name for name, _ in customer.events}
     assert not names & {"whisper", "monitor_signal", "supervisor_joined"}
+
+
+async def test_keyframes_are_kept_for_joiners_and_dropped_with_the_session(harness):
+    from assist.server import ADAPTER
+
+    customer, agent, started, _ = await pair(harness)
+    sid = started["session_id"]
+    await customer.call("consent", {"session_id": sid, "accept": True})
+    await customer.call("mirror", {"session_id": sid, "seq": 1, "events": [{"type": 4, "data": {"width": 390}}]})
+    await customer.call("mirror", {"session_id": sid, "seq": 2, "events": [{"type": 2, "data": {}}]})
+    supervisor = await harness.client("super01")
+    await supervisor.call("supervisor_join", {"session_id": sid})
+    caught_up = [await supervisor.expect("mirror", seq=1), await supervisor.expect("mirror", seq=2)]
+    assert [b["events"][0]["type"] for b in caught_up] == [4, 2]
+    await agent.call("end_session", {"session_id": sid})
+    await agent.expect("session_ended")
+    assert harness.app[ADAPTER].keyframes.get(sid) == []
