@@ -45,6 +45,8 @@ def assist_server(var_dir: Path, **env_overrides: str):
     env = os.environ | {
         "ASSIST_VAR_DIR": str(var_dir), "ASSIST_JWT_SECRET": BENCH_SECRET,
         "ASSIST_LOG_LEVEL": "warning", "ASSIST_QUEUE_CAP": "5000",
+        # The speech models (about 200 MB, loaded in the background) would blur memory figures.
+        "ASSIST_VOICE": "0",
     } | env_overrides
     proc = subprocess.Popen([sys.executable, "-m", "assist.cli", "serve", "--port", str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -88,6 +88,18 @@ async def pairing_load(url: str, customers: int, agents: int, rate_per_s: float,
             done.set()
 
     await asyncio.gather(*(run_agent(f"a{i:03d}") for i in range(agents)))
+    # A probe: the round trip of a cheap acked event on the same server while the load runs.
+    probe = await _connect(url, _token(tokens, "probe", "customer"))
+    probe_rtts: list[float] = []
+
+    async def probing() -> None:
+        while not done.is_set():
+            t0 = time.perf_counter()
+            await probe.call("sync", {})
+            probe_rtts.append(time.perf_counter() - t0)
+            await asyncio.sleep(0.02)
+
+    prober = asyncio.create_task(probing())
     started = time.perf_counter()
     tasks = []
     for i in range(customers):
@@ -96,10 +108,11 @@ async def pairing_load(url: str, customers: int, agents: int, rate_per_s: float,
     await asyncio.wait_for(done.wait(), timeout=600)
     elapsed = time.perf_counter() - started
     await asyncio.gather(*tasks)
-    for client in agent_clients:
+    await prober
+    for client in [*agent_clients, probe]:
         await client.disconnect()
     latencies = [offered[name] - sent[name] for name in sent if name in offered]
-    return {"latencies": latencies, "served": len(latencies), "elapsed": elapsed}
+    return {"latencies": latencies, "served": len(latencies), "elapsed": elapsed, "probe": probe_rtts}
 
 
 async def idle_sockets(url: str, pid: int, n: int) -> dict:
@@ -138,9 +151,13 @@ def run(customers: int = 1000, agents: int = 100, idle: int = 5000) -> None:
 
     ms = 1000.0
     pair = load["latencies"]
+    probe = load["probe"]
     rows = [
         ("bare socket.io echo round trip (baseline)", len(echo_samples), percentile(echo_samples, 50) * ms,
          percentile(echo_samples, 95) * ms, percentile(echo_samples, 99) * ms, "1.00"),
+        ("context: an acked `sync` round trip on the assist server during the load", len(probe),
+         percentile(probe, 50) * ms, percentile(probe, 95) * ms, percentile(probe, 99) * ms,
+         f"{percentile(probe, 99) / percentile(echo_samples, 99):.2f}"),
         (f"pairing: help_request → offer on agent ({customers} customers, {agents} agents)", len(pair),
          percentile(pair, 50) * ms, percentile(pair, 95) * ms, percentile(pair, 99) * ms,
          f"{percentile(pair, 99) / percentile(echo_samples, 99):.2f}"),
