@@ -3,7 +3,6 @@ recording in the supervisor's player, and wall update latency with 200 live sess
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import tempfile
 import time
@@ -192,7 +191,7 @@ def run() -> None:
         ("write throughput, events/s (50 sessions, gzip + SQL index)", round(writes["per_s"])),
         ("stored bytes per event", round(writes["bytes_per_event"], 1)),
         (f"scripted session: bytes per minute ({session['seconds']:.0f} s recorded)", round(session["per_minute"])),
-        (f"30-minute recording: size on disk, KiB", round(opened["bytes"] / 1024)),
+        ("30-minute recording: size on disk, KiB", round(opened["bytes"] / 1024)),
         ("30-minute recording: time to first frame in the player, s", round(opened["first_frame_s"], 2)),
     ])
     print_table("Supervisor wall update latency with 200 live sessions, ms (pushed at most once a second)",
