@@ -15,9 +15,10 @@ export class ProtocolError extends Error {
 }
 
 // Connect with the user's token. websocket first, polling as the fallback (behind proxies).
+// `token` may be a function: every (re)connect then presents the freshest token.
 export function connect(token, { url = "/", onRefused } = {}) {
   const socket = io(url, {
-    auth: { token },
+    auth: typeof token === "function" ? (cb) => cb({ token: token() }) : { token },
     transports: ["websocket", "polling"],
     reconnectionDelay: 500,
     reconnectionDelayMax: 3000,

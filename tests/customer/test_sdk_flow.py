@@ -240,3 +240,20 @@ async def test_reload_resumes_the_session_mirror_and_call(start_server):
         await expect(agent.frame_locator(REPLAY).locator("#heading")).to_have_text("刷新之后", timeout=10_000)
         await customer.wait_for_function("() => Assist.state().callState === 'connected'", timeout=20_000)
         assert await customer.locator("[data-assist-action=stop]").count() == 1  # the banner is back
+
+
+async def test_reconnect_after_the_first_token_expired_uses_the_refreshed_one(start_server):
+    from assist.server import ADAPTER
+
+    harness = await start_server(token_ttl_s=3, pages={"/sdk-test": page_html(), "/sdk-test.js": TEST_SCRIPT})
+    async with chromium() as browser:
+        first = await harness.login("zhangsan")
+        customer = await open_customer(await browser.new_context(**PHONE), harness.base_url, first)
+        _, fresh = await harness.http("POST", "/api/auth/refresh", first)
+        await customer.evaluate("([t]) => Assist.configure({token: t})", [fresh["token"]])
+        await customer.wait_for_timeout(3500)  # the first token has expired by now
+        adapter = harness.app[ADAPTER]
+        for sid in list(adapter.by_user.get("zhangsan", ())):
+            await adapter.sio.disconnect(sid)  # a network blip
+        await customer.wait_for_function("() => Assist.state().connected", timeout=10_000)
+        assert (await customer.evaluate("Assist.state()"))["phase"] == "idle"

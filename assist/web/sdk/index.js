@@ -37,7 +37,8 @@ export function init({ token, edition = "standard", language = "zh", page = () =
   if (s) shutdown();
   const ui = new Ui();
   ui.configure({ edition, language });
-  const socket = connect(token, { url: server, onRefused: () => setPhase("off") });
+  // Reconnects present the latest token (the host page refreshes it: configure({token})).
+  const socket = connect(() => s.token, { url: server, onRefused: () => setPhase("off") });
   s = { token, edition, language, page, audio, ui, socket, phase: "idle", requestId: null, sessionId: null,
         agent: null, code: null, position: null, eta: null, sharing: false, muted: false, callState: "idle",
         iceServers: [], nextSeq: { mirror: sequence(), rtc: sequence() } };
@@ -47,8 +48,9 @@ export function init({ token, edition = "standard", language = "zh", page = () =
   return state();
 }
 
-export function configure({ edition, language } = {}) {
+export function configure({ edition, language, token } = {}) {
   if (!s) return state();
+  if (token) s.token = token;
   if (edition) s.edition = edition;
   if (language) s.language = language;
   s.ui.configure({ edition: s.edition, language: s.language });

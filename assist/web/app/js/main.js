@@ -36,6 +36,19 @@ const TABS = [
   { key: 'settings', hash: '#/settings', icon: 'settings' },
 ];
 
+const KEEP_ALIVE_MS = 60 * 1000;
+let lastActivity = Date.now();
+for (const type of ['pointerdown', 'keydown']) document.addEventListener(type, () => { lastActivity = Date.now(); }, true);
+
+// A customer who is using the app, or being helped by an agent, stays signed in; an idle one
+// is signed out when the token expires, as a bank app should.
+setInterval(async () => {
+  const helped = window.Assist && typeof window.Assist.state === 'function' && window.Assist.state().sessionId;
+  if (!session.token() || (!helped && Date.now() - lastActivity > 5 * 60 * 1000)) return;
+  const fresh = await session.refreshIfDue().catch(() => null);
+  if (fresh) sdk.configure(edition, session.languageOf(edition), fresh);
+}, KEEP_ALIVE_MS);
+
 const root = document.documentElement;
 const main = document.getElementById('main');
 let edition = session.edition();

@@ -20,8 +20,8 @@ export function init(token, edition, language) {
   return call('init', { token, edition, language, page: () => location.hash || '#/home' });
 }
 
-export function configure(edition, language) {
-  return call('configure', { edition, language });
+export function configure(edition, language, token) {
+  return call('configure', { edition, language, token });
 }
 
 export function requestHelp(topic, transcript = []) {

@@ -20,6 +20,18 @@ export function signIn(login) {
   }));
 }
 
+// The token is short-lived; while the customer is active (or being helped) the app swaps it
+// for a fresh one before it expires, so a long assisted session is not cut off mid-way.
+export async function refreshIfDue(now = Date.now()) {
+  const s = current();
+  if (!s || s.expiresAt - now > 5 * 60 * 1000) return null;
+  const response = await fetch('/api/auth/refresh', { method: 'POST', headers: { Authorization: `Bearer ${s.token}` } });
+  if (!response.ok) return null;
+  const answer = await response.json();
+  signIn({ ...answer, display_name: s.name });
+  return answer.token;
+}
+
 export function current() {
   return read(sessionStorage, TOKEN);
 }
