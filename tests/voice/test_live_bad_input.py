@@ -110,3 +110,11 @@ async def test_bad_offers_and_wrong_roles_are_refused(harness):
     agent = await harness.client("agent01")
     assert (await agent.call("voice_start", {"lang": "zh", "sdp": "v=0"}))["error"]["code"] == "forbidden"
     await settled(harness)
+
+
+async def test_a_server_without_voice_says_so(start_server):
+    harness = await start_server(voice=False)
+    client = await harness.client("zhangsan")
+    reply = await client.call("voice_start", {"lang": "zh", "sdp": "v=0"})
+    assert reply["error"]["code"] == "voice_unavailable"
+    assert (await client.call("voice_stop", {}))["error"]["code"] == "voice_unavailable"
