@@ -1,21 +1,24 @@
 """What the signaling service needs from the outside world: live state, records, delivery."""
 from __future__ import annotations
 
-from collections.abc import Iterable
-from contextlib import AbstractAsyncContextManager
-from typing import Protocol
+from collections.abc import Callable, Iterable
+from typing import Protocol, TypeVar
 
 from .domain.center import CallCenter
 from .domain.notices import Notice, RecordUpdate
+
+T = TypeVar("T")
 
 
 class LiveStore(Protocol):
     """Where the live call-center state lives (process memory, or Redis when scaled out).
 
-    `transaction()` yields the state for one command; everything done inside is atomic with
-    respect to every other transaction, on this node and on any other sharing the store."""
+    `run(command)` applies one command to the state atomically with respect to every other
+    command, on this node and on any other sharing the store. A store with optimistic
+    concurrency may call `command` more than once (on a fresh copy each time), so commands are
+    pure functions of the state: they return their effects instead of performing them."""
 
-    def transaction(self) -> AbstractAsyncContextManager[CallCenter]: ...
+    async def run(self, command: Callable[[CallCenter], T]) -> T: ...
 
 
 class RecordSink(Protocol):

@@ -1,8 +1,8 @@
 """Use cases: load the live state → run the domain command → deliver notices, write records.
 
 Transport-free: the socket.io adapter (sio.py) calls these with an authenticated principal,
-tests can call them directly. Effects are applied after the store transaction is left, so a
-slow socket never holds the state lock.
+tests can call them directly. Effects are applied after the store's command has returned, so
+a slow socket never holds the state lock.
 """
 from __future__ import annotations
 
@@ -74,8 +74,7 @@ class SignalingService:
     async def _run(self, command: Callable[[CallCenter, float], Any]) -> Any:
         """Run one domain command atomically; apply its effects; return its reply."""
         try:
-            async with self.store.transaction() as center:
-                outcome = command(center, self.clock())
+            outcome = await self.store.run(lambda center: command(center, self.clock()))
         except DomainError as exc:
             if exc.effects is not None:
                 await self._apply(exc.effects)

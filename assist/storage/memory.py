@@ -2,20 +2,21 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Callable
+from typing import TypeVar
 
 from signaling.domain.center import CallCenter
+
+T = TypeVar("T")
 
 
 class MemoryLiveStore:
     def __init__(self, center: CallCenter) -> None:
         self.center = center
-        # Commands never await inside a transaction today, but the lock keeps the contract
-        # (one command at a time) true if one ever does.
+        # Commands are synchronous, so the event loop alone serializes them; the lock keeps the
+        # contract (one command at a time) explicit.
         self._lock = asyncio.Lock()
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[CallCenter]:
+    async def run(self, command: Callable[[CallCenter], T]) -> T:
         async with self._lock:
-            yield self.center
+            return command(self.center)
