@@ -23,6 +23,11 @@ export function connect(token, { url = "/", onRefused } = {}) {
     reconnectionDelay: 500,
     reconnectionDelayMax: 3000,
   });
+  // A server that closes our socket on purpose (a node draining for a restart) does not get
+  // an automatic reconnect from socket.io: ask for one, to whichever node answers now.
+  socket.on("disconnect", (reason) => {
+    if (reason === "io server disconnect") setTimeout(() => socket.connect(), 500);
+  });
   socket.on("connect_error", (err) => {
     const code = err && err.data && err.data.code;
     // A refused token will not get better by retrying: stop and tell the page.

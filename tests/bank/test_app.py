@@ -223,9 +223,11 @@ async def test_elderly_edition_sizes_help_and_voice_on_every_screen(open_app, ha
 
     await walk_every_page(app, harness, "elderly", check)
     assert not problems, problems
+    # This browser has no microphone: a plain message, never the browser's own error text.
+    # (The voice path itself is tested with a fake microphone in tests/voice.)
     await app.page.click("[data-voice-button]")
-    await app.page.wait_for_selector("#toast.visible")
-    assert await app.text("#toast") == "请说，我在听……说完再点一下"  # the voice path itself: tests/voice
+    await app.page.wait_for_function(
+        "() => document.getElementById('toast').textContent.includes('没有找到可用的麦克风')")
 
 
 @pytest.mark.parametrize("edition", ["standard", "elderly"])

@@ -3,6 +3,7 @@ mirror, guidance, call, stop sharing; masking scanned on every byte; no remote c
 from __future__ import annotations
 
 import re
+import time
 
 from playwright.async_api import expect
 
@@ -245,13 +246,16 @@ async def test_reload_resumes_the_session_mirror_and_call(start_server):
 async def test_reconnect_after_the_first_token_expired_uses_the_refreshed_one(start_server):
     from assist.server import ADAPTER
 
-    harness = await start_server(token_ttl_s=3, pages={"/sdk-test": page_html(), "/sdk-test.js": TEST_SCRIPT})
+    # Tokens live 10 s (whole seconds: a token expires 9 to 10 s after it is issued).
+    harness = await start_server(token_ttl_s=10, pages={"/sdk-test": page_html(), "/sdk-test.js": TEST_SCRIPT})
     async with chromium() as browser:
         first = await harness.login("zhangsan")
+        issued = time.time()
         customer = await open_customer(await browser.new_context(**PHONE), harness.base_url, first)
-        _, fresh = await harness.http("POST", "/api/auth/refresh", first)
+        await customer.wait_for_timeout(4000)
+        _, fresh = await harness.http("POST", "/api/auth/refresh", first)  # valid ≥ 13 s after the first
         await customer.evaluate("([t]) => Assist.configure({token: t})", [fresh["token"]])
-        await customer.wait_for_timeout(3500)  # the first token has expired by now
+        await customer.wait_for_timeout(max(0, (issued + 10.5 - time.time()) * 1000))  # the first has expired
         adapter = harness.app[ADAPTER]
         for sid in list(adapter.by_user.get("zhangsan", ())):
             await adapter.sio.disconnect(sid)  # a network blip

@@ -40,7 +40,10 @@ export class Voice {
     } catch (err) {
       const h = this.handlers;
       this.cleanup();
-      h.onError({ code: err.code || "no_microphone", message: err.message });
+      // A refusal from the server carries our code; anything else is the browser's microphone
+      // (a DOMException, whose numeric `code` means nothing to the page).
+      const ours = typeof err.code === "string";
+      h.onError({ code: ours ? err.code : "no_microphone", message: ours ? err.message : "" });
     }
   }
 

@@ -35,8 +35,14 @@ export async function press(ctx, button) {
   await sdk.startVoice({
     onPartial: (text) => ctx.toast(text),
     onResult: (result) => { finish(); act(ctx, result).catch(() => ctx.toast(t('voice.notUnderstood'))); },
-    onError: (error) => { finish(); ctx.toast(error.code === 'voice_unavailable' ? t('voice.unavailable') : (error.message || t('voice.notUnderstood'))); },
+    onError: (error) => { finish(); ctx.toast(errorText(error)); },
   });
+}
+
+function errorText(error) {
+  if (error.code === 'voice_unavailable') return t('voice.unavailable');
+  if (error.code === 'no_microphone') return t('voice.noMicrophone');
+  return error.message || t('voice.notUnderstood');
 }
 
 async function act(ctx, result) {
