@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import socketio
@@ -53,7 +52,6 @@ class SocketState:
     principal: Principal
     control: TokenBucket
     relay: TokenBucket
-    connected_at: float = field(default_factory=time.time)
     last_size: int = 0  # bytes of the event being handled
 
 

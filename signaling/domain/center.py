@@ -586,8 +586,7 @@ class CallCenter:
         request.status = RequestStatus.SERVED
         context = request.public(now) | {"transcript": list(request.transcript)}
         session = Session(session_id, request.request_id, request.customer_id, agent.agent_id,
-                          self.new_code(), now, context=context, language=request.language,
-                          agents_seen=[agent.agent_id])
+                          self.new_code(), now, context=context, language=request.language)
         self.sessions[session_id] = session
         self.by_customer[request.customer_id] = ("session", session_id)
         agent.sessions.add(session_id)
@@ -608,7 +607,6 @@ class CallCenter:
         session.agent_id = agent.agent_id
         session.transfer_offer = None
         session.code = self.new_code()  # the customer verifies the new agent afresh
-        session.agents_seen.append(agent.agent_id)
         agent.sessions.add(session.session_id)
         eff.notify(user(session.customer_id), "agent_changed", **self.session_view(session, Role.CUSTOMER))
         eff.notify(user(agent.agent_id), "session_started", **self.session_view(session, Role.AGENT))

@@ -191,7 +191,6 @@ class Session:
     supervisors: dict[str, str] = field(default_factory=dict)  # supervisor id → mode
     transfer_offer: str | None = None
     last_seq: dict[str, int] = field(default_factory=dict)  # relay stream → last sequence
-    agents_seen: list[str] = field(default_factory=list)
     context: dict = field(default_factory=dict)  # what agents see of the customer's request
     language: str = "zh"
 
