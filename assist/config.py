@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -39,7 +40,11 @@ class Config:
     host: str = "127.0.0.1"
     port: int = 8080
     var_dir: Path = REPO_ROOT / "var"
-    database_url: str = ""  # empty: SQLite in var_dir
+    database_url: str = ""  # empty: SQLite in var_dir; postgresql+psycopg://… when scaled out
+    # Scale-out: live state (queue, presence, sessions) in this Redis, shared by every node.
+    redis_url: str = ""  # empty: embedded, in this process's memory
+    node_id: str = ""  # empty: host name and process id (unique per running node)
+    recordings_dir: Path | None = None  # None: var_dir/recordings (a shared volume when scaled out)
     jwt_secret: str = ""  # empty: generated once and kept in var_dir
     token_ttl_s: int = 900
     demo: bool = True  # seed the demo accounts; a production config turns this off
@@ -75,6 +80,9 @@ class Config:
             port=int(env.get("ASSIST_PORT", base.port)),
             var_dir=Path(env.get("ASSIST_VAR_DIR", base.var_dir)),
             database_url=env.get("ASSIST_DATABASE_URL", ""),
+            redis_url=env.get("ASSIST_REDIS_URL", ""),
+            node_id=env.get("ASSIST_NODE_ID", ""),
+            recordings_dir=Path(env["ASSIST_RECORDINGS_DIR"]) if env.get("ASSIST_RECORDINGS_DIR") else None,
             jwt_secret=env.get("ASSIST_JWT_SECRET", ""),
             token_ttl_s=int(env.get("ASSIST_TOKEN_TTL_S", base.token_ttl_s)),
             demo=env.get("ASSIST_DEMO", "1").lower() not in ("0", "false", "no", "off"),
@@ -91,6 +99,12 @@ class Config:
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.var_dir / 'assist.db'}"
+
+    def resolved_recordings_dir(self) -> Path:
+        return self.recordings_dir or self.var_dir / "recordings"
+
+    def resolved_node_id(self) -> str:
+        return self.node_id or f"{socket.gethostname()}-{os.getpid()}"
 
     def resolved_jwt_secret(self) -> str:
         """The configured secret, or one generated on first start and kept (0600) in var/."""
