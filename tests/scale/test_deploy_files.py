@@ -94,6 +94,14 @@ def test_nodes_differ_in_node_id_and_share_secrets_and_state(compose):
     assert set(env) <= known, set(env) - known
 
 
+def test_deploy_doc_names_every_setting():
+    doc = (ROOT / "docs/deploy.md").read_text()
+    read = set(re.findall(r'"(ASSIST_\w+)"', (ROOT / "assist/config.py").read_text()
+                          + (ROOT / "voice/models.py").read_text()))
+    assert read and not {name for name in read if f"`{name}`" not in doc}, \
+        sorted(name for name in read if f"`{name}`" not in doc)
+
+
 def test_no_secret_is_committed(compose):
     nodes = assist_nodes(compose)
     for env in nodes.values():
