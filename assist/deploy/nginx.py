@@ -77,6 +77,10 @@ def render_nginx_conf(nodes: Sequence[Node], listen_port: int, listen_host: str 
     http += [
         "default_type application/octet-stream;",
         "server_tokens off;",
+        "# Bodies stay in memory (a socket.io batch is up to ~1 MB), never in temp files.",
+        "client_max_body_size 1m;",
+        "client_body_buffer_size 1m;",
+        "proxy_max_temp_file_size 0;",
         "",
         "# WebSocket: pass the upgrade on, and close upstream connections that were not upgraded.",
         "map $http_upgrade $connection_upgrade {",
@@ -116,7 +120,6 @@ def render_nginx_conf(nodes: Sequence[Node], listen_port: int, listen_host: str 
         "",
         "server {",
         f"    listen {_address(listen_host, listen_port)};",
-        "    client_max_body_size 1m;",
         "",
         "    # Prometheus scrapes each node directly; the figures are not for the public side.",
         "    location = /metrics {",

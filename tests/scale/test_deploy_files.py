@@ -208,7 +208,11 @@ def backend(node_id: str) -> web.Application:
             await sock.send_str(f"{node_id}:{message.data}")
         return sock
 
-    app = web.Application()
+    async def echo(request: web.Request) -> web.Response:  # large bodies both ways
+        return web.Response(body=await request.read() * 2)
+
+    app = web.Application(client_max_size=2 * 1024 * 1024)
+    app.router.add_post("/socket.io/echo", echo)
     app.router.add_get("/who", who)
     app.router.add_get("/socket.io/", ws)
     return app
@@ -257,6 +261,11 @@ async def test_rendered_conf_pins_by_cookie_and_fails_over(nginx_for_two):
                 await sock.send_str("ping")
                 assert (await sock.receive(timeout=5)).data == "n2:ping"
             assert (await who("unknown"))[0] in {"n1", "n2"}
+            # A long-polling POST of a large mirror batch, and a large answer, pass whole (they
+            # stay in memory: nginx's workers may not be able to write its temp directories).
+            body = bytes(range(256)) * 2000  # 512,000 bytes
+            async with http.post(f"{base}/socket.io/echo", data=body, headers={"Cookie": f"{NODE_COOKIE}=n1"}) as resp:
+                assert resp.status == 200 and await resp.read() == body * 2
             # n2 dies: its browsers reach n1 (a backup in n2's upstream), which re-pins them.
             await runners.pop("n2").cleanup()
             assert [await who("n2") for _ in range(3)] == [("n1", "n1")] * 3
