@@ -14,6 +14,22 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _migrate(args: argparse.Namespace) -> int:
+    import sqlalchemy as sa
+
+    from assist import migrations
+    from assist.config import Config
+
+    config = Config.from_env()
+    config.var_dir.mkdir(parents=True, exist_ok=True)  # the SQLite file lives there
+    engine = sa.create_engine(config.resolved_database_url())
+    try:
+        print(migrations.upgrade(engine).describe(), flush=True)
+    finally:
+        engine.dispose()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="assist", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -22,6 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=None, help="TCP port (default 8080)")
     serve.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
     serve.set_defaults(func=_serve)
+
+    migrate = sub.add_parser("migrate", help="bring the database schema to the newest revision "
+                             "(ASSIST_DATABASE_URL; safe to run again, and from several nodes at once)")
+    migrate.set_defaults(func=_migrate)
 
     # Voice commands live with the voice package; imported lazily so `serve` does not load models.
     voice = sub.add_parser("voice", help="offline speech recognition and intents")

@@ -41,6 +41,7 @@ class Config:
     port: int = 8080
     var_dir: Path = REPO_ROOT / "var"
     database_url: str = ""  # empty: SQLite in var_dir; postgresql+psycopg://… when scaled out
+    migrate_on_start: bool = True  # off: `assist migrate` upgrades the schema, and start only checks it
     # Scale-out: live state (queue, presence, sessions) in this Redis, shared by every node.
     redis_url: str = ""  # empty: embedded, in this process's memory
     node_id: str = ""  # empty: host name and process id (unique per running node)
@@ -80,6 +81,7 @@ class Config:
             port=int(env.get("ASSIST_PORT", base.port)),
             var_dir=Path(env.get("ASSIST_VAR_DIR", base.var_dir)),
             database_url=env.get("ASSIST_DATABASE_URL", ""),
+            migrate_on_start=env.get("ASSIST_MIGRATE_ON_START", "1").lower() not in ("0", "false", "no", "off"),
             redis_url=env.get("ASSIST_REDIS_URL", ""),
             node_id=env.get("ASSIST_NODE_ID", ""),
             recordings_dir=Path(env["ASSIST_RECORDINGS_DIR"]) if env.get("ASSIST_RECORDINGS_DIR") else None,

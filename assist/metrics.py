@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 WAIT_BUCKETS = (1, 5, 10, 20, 30, 60, 120, 300, 600, 1200)
@@ -33,6 +33,10 @@ class Metrics:
                                     registry=self.registry)
         self.registry.register(_LiveCollector(live_stats))
 
+    def watch_records(self, writer_status: Callable[[], object]) -> None:
+        """The record writer's health (assist/storage/sql.py WriterStatus), read at scrape time."""
+        self.registry.register(_RecordsCollector(writer_status))
+
     # Observer protocol of the signaling service
     def pairing(self, seconds: float) -> None:
         self.pairing_seconds.observe(seconds)
@@ -51,6 +55,24 @@ WALL_GAUGES = (
     ("average_handle_time_s", "assist_average_handle_time_seconds", "Mean talk plus wrap-up time"),
     ("longest_wait_s", "assist_longest_wait_seconds", "Longest current wait"),
 )
+
+
+class _RecordsCollector:
+    """The records database as this node sees it: the alert is assist_database_up == 0."""
+
+    def __init__(self, writer_status: Callable[[], object]) -> None:
+        self.writer_status = writer_status
+
+    def collect(self):
+        status = self.writer_status()
+        yield GaugeMetricFamily("assist_database_up", "1 when the records database answers, 0 during an outage",
+                                value=1 if status.database_up else 0)
+        yield GaugeMetricFamily("assist_records_pending", "Record updates submitted but not yet committed",
+                                value=status.pending)
+        yield CounterMetricFamily("assist_records_write_failures", "Failed record writes (and probes)",
+                                  value=status.write_failures)
+        yield CounterMetricFamily("assist_records_dropped", "Record updates given up: refused by the "
+                                  "database or beyond the queue bound (each one logged)", value=status.dropped)
 
 
 class _LiveCollector:

@@ -16,7 +16,7 @@ from signaling.service import Principal
 
 from .http_api import json_error, staff
 from .storage.recordings import recording_views, recordings
-from .storage.sql import help_requests, request_events
+from .storage.sql import PUBLIC, help_requests, request_events
 
 
 def _row(row) -> dict:
@@ -64,8 +64,8 @@ def add_routes(app: web.Application) -> None:
             if what != "meta":
                 return row
             timeline = conn.execute(sa.select(request_events).where(request_events.c.request_id == row.request_id)
-                                    .order_by(request_events.c.id)).all()
-            request = conn.execute(sa.select(help_requests).where(help_requests.c.request_id == row.request_id)).first()
+                                    .order_by(request_events.c.at, request_events.c.id)).all()
+            request = conn.execute(sa.select(*PUBLIC).where(help_requests.c.request_id == row.request_id)).first()
             return _row(row) | {
                 "request": dict(request._mapping) if request else None,
                 "timeline": [{"at": e.at, "event": e.event, "detail": e.detail} for e in timeline],

@@ -100,6 +100,10 @@ def create_app(config: Config) -> web.Application:
     app[CONFIG], app[TOKENS], app[RECORDS] = config, tokens, records
     app[SERVICE], app[METRICS], app[ADAPTER], app[RECORDINGS] = service, metrics, adapter, recordings
     app[VOICE] = voice
+    # Records database: the schema first (this hook runs before the bank's, which seeds its
+    # tables), and the writer's health on /metrics.
+    app.on_startup.append(_migrate(config, records))
+    metrics.watch_records(records.writer_status)
     http_api.add_routes(app)
     bank.add_routes(app)
     recordings_api.add_routes(app)
@@ -107,7 +111,6 @@ def create_app(config: Config) -> web.Application:
 
     async def startup(app: web.Application) -> None:
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, records.create_schema)
         closed = await loop.run_in_executor(None, records.close_unfinished)
         if closed:
             log.info("closed_unfinished_records", count=closed)
@@ -132,6 +135,12 @@ def create_app(config: Config) -> web.Application:
     app.on_startup.append(startup)
     app.on_cleanup.append(cleanup)
     return app
+
+
+def _migrate(config: Config, records: SqlRecords):
+    async def migrate(app: web.Application) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, records.create_schema, config.migrate_on_start)
+    return migrate
 
 
 def _voice_gateway(app: web.Application, config: Config, sio: socketio.AsyncServer):

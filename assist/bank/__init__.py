@@ -33,10 +33,9 @@ def add_routes(app: web.Application) -> None:
     api.add_routes(app, store)
 
     async def startup(app: web.Application) -> None:
-        # This hook is registered before the composition root's own (which creates the whole
-        # schema), so it creates the bank's tables itself; create_all is idempotent.
+        # The tables exist by now: the composition root migrates the database in a startup hook
+        # registered before this one.
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(store.io, store.create_tables)
         if config.demo:
             pin_hash = await loop.run_in_executor(store.io, _demo_pin_hash)
             await loop.run_in_executor(store.io, store.seed, demo_data.customers(), pin_hash)

@@ -1,10 +1,13 @@
 """The bank's books: accounts, payees, limits and transfers, kept in SQL.
 
 Every method here is synchronous and runs on the store's own thread pool (never on the event
-loop). A transfer is one database transaction that takes the account's write lock first
-(SQLite: `BEGIN IMMEDIATE`; PostgreSQL: `SELECT … FOR UPDATE`), so the idempotency check, the
-limit checks and the debit see one consistent state, and two tabs can never overdraw: the debit
-itself is also a guarded `UPDATE … WHERE balance >= total`, and the table has a CHECK constraint.
+loop). A transfer is one database transaction that takes the accounts' write locks first
+(SQLite: `BEGIN IMMEDIATE`, one writer at a time; PostgreSQL: `SELECT … FOR UPDATE` of the payer
+and, for a transfer within the bank, the payee, always in username order so that two opposite
+transfers cannot deadlock), so the idempotency check, the limit checks and the debit see one
+consistent state, and two tabs (or two nodes) can never overdraw: the debit itself is also a
+guarded `UPDATE … WHERE balance >= total`, and the table has a CHECK constraint.
+The tables are created by the migrations (assist/migrations), never here.
 """
 from __future__ import annotations
 
@@ -20,8 +23,9 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from assist.auth import check_password
+from assist.storage.upsert import insert_for
 
-from .tables import TABLES, accounts, payees, transactions, transfers
+from .tables import accounts, payees, transactions, transfers
 
 BANK_NAME = {"zh": "安心银行", "en": "Anxin Bank"}
 CHINA = timezone(timedelta(hours=8))  # the bank's day (for the daily limit) is Beijing time
@@ -88,11 +92,10 @@ class BankStore:
             def _immediate(conn) -> None:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")  # … and take the write lock first
         else:
-            self.reader = self.writer = sa.create_engine(url)
+            # READ COMMITTED with row locks; pre_ping: pooled connections die with a restart.
+            self.reader = self.writer = sa.create_engine(url, pool_pre_ping=True,
+                                                         connect_args={"connect_timeout": 5})
         self.io = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bank")
-
-    def create_tables(self) -> None:
-        TABLES[0].metadata.create_all(self.writer, tables=TABLES)
 
     def close(self) -> None:
         self.io.shutdown(wait=True)
@@ -318,13 +321,21 @@ class BankStore:
                 raise
             return True, row.result
 
+    @staticmethod
+    def _lock_accounts(conn, owner: str, payee_account: str) -> dict:
+        """Lock the payer's row and, within the bank, the payee's (in username order: two opposite
+        transfers take them in the same order, so neither waits for the other for ever)."""
+        target = conn.execute(sa.select(accounts.c.username)
+                              .where(accounts.c.account_number == payee_account)).scalar()
+        rows = conn.execute(accounts.select().where(accounts.c.username.in_({owner, target} - {None}))
+                            .order_by(accounts.c.username).with_for_update()).all()
+        return next(dict(r._mapping) for r in rows if r.username == owner)
+
     def _transfer(self, owner, key, payee_id, payee, amount, purpose, acknowledge_risk, save_payee, now):
         with self.writer.begin() as conn:
-            row = conn.execute(accounts.select().where(accounts.c.username == owner).with_for_update()).first()
-            if row is None:
-                raise BankError(404, "no_account")
-            acct = dict(row._mapping)
+            self.account(owner, conn)  # 404 before anything else
             resolved = self._resolve_payee(conn, owner, payee_id, payee)
+            acct = self._lock_accounts(conn, owner, resolved.account_number)
             digest = self._digest(resolved, amount, purpose)
             done = conn.execute(transfers.select().where(transfers.c.owner == owner,
                                                          transfers.c.idempotency_key == key)).first()
@@ -390,16 +401,17 @@ class BankStore:
         now = time.time() if now is None else now
         opened = 0
         with self.writer.begin() as conn:
-            existing = {r.username for r in conn.execute(sa.select(accounts.c.username))}
             for customer in customers:
-                if customer["username"] in existing:
+                # Several nodes may seed one database at once: whoever inserts the account adds
+                # its payees and history; the others find it there and skip it.
+                if not conn.execute(insert_for(conn.dialect.name)(accounts).values(
+                        username=customer["username"], account_number=customer["account_number"],
+                        holder_name=customer["holder_name"], balance=customer["balance"],
+                        per_transaction_limit=MAX_PER_TRANSACTION, daily_limit=MAX_DAILY,
+                        pin_hash=pin_hash, pin_failures=0, pin_locked_until=None)
+                        .on_conflict_do_nothing()).rowcount:
                     continue
                 opened += 1
-                conn.execute(accounts.insert().values(
-                    username=customer["username"], account_number=customer["account_number"],
-                    holder_name=customer["holder_name"], balance=customer["balance"],
-                    per_transaction_limit=MAX_PER_TRANSACTION, daily_limit=MAX_DAILY,
-                    pin_hash=pin_hash, pin_failures=0, pin_locked_until=None))
                 for i, payee in enumerate(customer["payees"]):
                     conn.execute(payees.insert().values(
                         owner=customer["username"], name=payee["name"], nickname=payee.get("nickname"),

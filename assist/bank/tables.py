@@ -1,4 +1,4 @@
-"""The bank's tables, on the shared `metadata` so `SqlRecords.create_schema()` creates them too.
+"""The bank's tables, on the shared `metadata` (the migrations in assist/migrations create them).
 
 Money is integer fen (1 yuan = 100 fen) everywhere; times are wall-clock seconds (UTC epoch).
 """

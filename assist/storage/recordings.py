@@ -4,6 +4,10 @@ Blobs are append-only gzip files on local disk, one per session (each flush appe
 member, and gzip readers read concatenated members as one stream); the index — who, when,
 how big, until when it is kept — is a table in the records database, next to the viewing log.
 Writes happen on one background thread every `flush_s`, so a crash loses at most that much.
+
+The blob is appended first; the index row is then one atomic upsert that adds to its counters,
+because several nodes may append to one session's recording. If the database is unreachable the
+index changes wait (summed per session) and go with a later flush; the blobs are already safe.
 """
 from __future__ import annotations
 
@@ -18,7 +22,8 @@ from pathlib import Path
 import sqlalchemy as sa
 import structlog
 
-from .sql import metadata
+from . import upsert
+from .sql import metadata, unreachable
 
 log = structlog.get_logger("recordings")
 
@@ -57,6 +62,9 @@ class RecordingStore:
         self._meta: dict[str, dict] = {}
         self._task: asyncio.Task | None = None
         self._flushing = asyncio.Lock()
+        # Index changes not yet in the database (only touched on the writer thread).
+        self._unindexed: dict[str, dict] = {}
+        self._index_down = False  # logged once per outage
 
     def path(self, session_id: str) -> Path:
         return self.directory / session_id[:2] / f"{session_id}.ndjson.gz"
@@ -79,13 +87,15 @@ class RecordingStore:
             self._task.cancel()
         await self.flush()
         self._io.shutdown(wait=True)
+        if self._unindexed:  # the blobs are on disk; only their index rows could not be written
+            log.error("recording_index_lost_at_shutdown", sessions=sorted(self._unindexed))
 
     async def flush(self) -> None:
         """Write everything appended so far; returns when it is on disk (readers call this)."""
         async with self._flushing:  # so a reader also waits for a write already under way
             batch, self._pending = self._pending, {}
             meta = {sid: self._meta.pop(sid, {}) for sid in batch}  # re-sent with every append
-            if batch:
+            if batch or self._unindexed:  # the latter: index changes waiting out an outage
                 await asyncio.get_running_loop().run_in_executor(self._io, self._write, batch, meta)
 
     async def _flush_forever(self) -> None:
@@ -98,29 +108,46 @@ class RecordingStore:
 
     def _write(self, batch: dict[str, list[dict]], meta: dict[str, dict]) -> None:
         now = time.time()
-        with self.engine.begin() as conn:
-            for session_id, items in batch.items():
-                path = self.path(session_id)
-                path.parent.mkdir(parents=True, exist_ok=True)
-                lines = "".join(json.dumps(item, ensure_ascii=False, separators=(",", ":")) + "\n" for item in items)
-                blob = gzip.compress(lines.encode(), compresslevel=6)
-                with open(path, "ab") as f:
-                    f.write(blob)
-                info = meta.get(session_id, {})
-                row = conn.execute(sa.select(recordings.c.agent_ids)
-                                   .where(recordings.c.session_id == session_id)).first()
-                agents = _split(row.agent_ids) if row else []
-                agents += [a for a in info.get("agents", []) if a not in agents]
-                if row:
-                    conn.execute(recordings.update().where(recordings.c.session_id == session_id).values(
-                        last_at=items[-1]["t"], events=recordings.c.events + len(items),
-                        bytes=recordings.c.bytes + len(blob), agent_ids=_joined(agents)))
-                else:
-                    conn.execute(recordings.insert().values(
-                        session_id=session_id, request_id=info.get("request_id", ""),
-                        customer_id=info.get("customer_id", ""), agent_ids=_joined(agents),
-                        started_at=items[0]["t"], last_at=items[-1]["t"], events=len(items),
-                        bytes=len(blob), expires_at=now + self.retention_s))
+        for session_id, items in batch.items():
+            path = self.path(session_id)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            lines = "".join(json.dumps(item, ensure_ascii=False, separators=(",", ":")) + "\n" for item in items)
+            blob = gzip.compress(lines.encode(), compresslevel=6)
+            with open(path, "ab") as f:
+                f.write(blob)
+            info = meta.get(session_id, {})
+            change = self._unindexed.setdefault(session_id, {
+                "request_id": "", "customer_id": "", "agents": [], "started_at": items[0]["t"],
+                "last_at": items[0]["t"], "events": 0, "bytes": 0, "expires_at": now + self.retention_s})
+            change["request_id"] = change["request_id"] or info.get("request_id", "")
+            change["customer_id"] = change["customer_id"] or info.get("customer_id", "")
+            change["agents"] += [a for a in info.get("agents", []) if a not in change["agents"]]
+            change["last_at"] = max(change["last_at"], items[-1]["t"])
+            change["events"] += len(items)
+            change["bytes"] += len(blob)
+        self._index()
+
+    def _index(self) -> None:
+        """Apply the pending index changes; while the database is away they stay for later."""
+        if not self._unindexed:
+            return
+        dialect = self.engine.dialect.name
+        try:
+            with self.engine.begin() as conn:
+                for session_id, change in self._unindexed.items():
+                    conn.execute(_index_upsert(dialect, session_id, change))
+        except sa.exc.SQLAlchemyError as exc:
+            if not unreachable(exc):
+                raise
+            if not self._index_down:
+                self._index_down = True
+                log.warning("recording_index_deferred", sessions=len(self._unindexed),
+                            error=str(exc).strip().splitlines()[0][:200])
+            return
+        if self._index_down:
+            self._index_down = False
+            log.warning("recording_index_caught_up", sessions=len(self._unindexed))
+        self._unindexed.clear()
 
     # ------------------------------------------------------------------ reading
     def read(self, session_id: str) -> Iterator[dict]:
@@ -142,9 +169,32 @@ class RecordingStore:
         return len(expired)
 
 
+def _index_upsert(dialect: str, session_id: str, change: dict) -> sa.Executable:
+    """Insert the session's index row, or add this change to it (counters add up, the time span
+    widens, blanks fill, agents are appended once) — right whichever node writes first."""
+    r = recordings.c
+    insert = upsert.insert_for(dialect)(recordings).values(
+        session_id=session_id, request_id=change["request_id"], customer_id=change["customer_id"],
+        agent_ids=_joined(change["agents"]), started_at=change["started_at"], last_at=change["last_at"],
+        events=change["events"], bytes=change["bytes"], expires_at=change["expires_at"])
+    new = insert.excluded
+    agent_ids = r.agent_ids
+    for agent in change["agents"]:  # each test looks at the stored list only: linear, not nested
+        agent_ids = agent_ids + sa.case((r.agent_ids.contains(f",{agent},", autoescape=True), ""),
+                                        else_=f"{agent},")
+    return insert.on_conflict_do_update(index_elements=["session_id"], set_={
+        "events": r.events + new.events,
+        "bytes": r.bytes + new.bytes,
+        "started_at": sa.case((sa.or_(r.started_at.is_(None), new.started_at < r.started_at), new.started_at),
+                              else_=r.started_at),
+        "last_at": sa.case((sa.or_(r.last_at.is_(None), new.last_at > r.last_at), new.last_at), else_=r.last_at),
+        "request_id": sa.case((sa.func.coalesce(r.request_id, "") == "", new.request_id), else_=r.request_id),
+        "customer_id": sa.case((sa.func.coalesce(r.customer_id, "") == "", new.customer_id), else_=r.customer_id),
+        "agent_ids": agent_ids,
+        "expires_at": sa.func.coalesce(r.expires_at, new.expires_at),
+    })
+
+
 def _joined(agents: list[str]) -> str:
     return "," + "".join(f"{a}," for a in agents)
 
-
-def _split(joined: str) -> list[str]:
-    return [a for a in joined.split(",") if a]

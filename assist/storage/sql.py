@@ -2,6 +2,11 @@
 
 Writes go through one background thread in batches, so a socket handler never waits on the
 disk; `flush()` is the barrier readers use when they must see everything submitted so far.
+
+Several nodes may write the same help request at once, each from its own writer and in its own
+order, so a write is one atomic upsert (`upsert.py`) in which the newest update wins per field.
+When the database is unreachable the writer keeps every update, in order, and retries with
+backoff (`writer_status()` feeds the metrics; docs/metrics.md).
 """
 from __future__ import annotations
 
@@ -9,11 +14,15 @@ import asyncio
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 
 import sqlalchemy as sa
 import structlog
+from sqlalchemy.dialects import postgresql
 
 from signaling.domain.notices import RecordUpdate
+
+from . import upsert
 
 log = structlog.get_logger("records")
 metadata = sa.MetaData()
@@ -53,6 +62,10 @@ help_requests = sa.Table(
     sa.Column("outcome", sa.String(32)),
     sa.Column("notes", sa.Text),
     sa.Column("transcript", sa.Text),
+    # Bookkeeping of the upsert (never shown): the newest update's time, and per field the time
+    # of the update that set it ({"status": 1732.5, …}), so an older update never overwrites it.
+    sa.Column("updated_at", sa.Float),
+    sa.Column("field_at", sa.JSON().with_variant(postgresql.JSONB(), "postgresql")),
 )
 
 request_events = sa.Table(
@@ -64,14 +77,42 @@ request_events = sa.Table(
     sa.Column("detail", sa.JSON),
 )
 
-COLUMNS = {c.name for c in help_requests.columns}
+BOOKKEEPING = ("updated_at", "field_at")
+COLUMNS = {c.name for c in help_requests.columns} - {"request_id", *BOOKKEEPING}
+PUBLIC = [c for c in help_requests.columns if c.name not in BOOKKEEPING]
 UNFINISHED = ("waiting", "offered")
+
+BATCH = 500  # updates per transaction
+RETRY_FIRST_S, RETRY_MAX_S = 0.2, 2.0  # backoff while the database is unreachable
+PROBE_S = 5.0  # an idle writer checks the database this often (for assist_database_up)
+MAX_PENDING = 200_000  # updates held while the database is away (~100 MB); beyond: dropped, loudly
+STOP_WAIT_S = 10.0  # at shutdown, how long to keep trying to write what is left
+READ_WAIT_S = 5.0  # a reader waits this long for earlier writes, then reads what is there
+
+
+def unreachable(exc: BaseException) -> bool:
+    """A lost or refused connection (retry later), as opposed to an update the database refuses."""
+    return isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError)) or (
+        isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated)
+
+
+@dataclass(frozen=True)
+class WriterStatus:
+    pending: int  # submitted, not yet committed (including the batch being written)
+    write_failures: int  # failed write attempts since start
+    dropped: int  # updates given up (refused by the database, or over MAX_PENDING), each logged
+    database_up: bool
 
 
 class SqlRecords:
-    def __init__(self, url: str) -> None:
-        self.engine = sa.create_engine(url, future=True)
-        if url.startswith("sqlite"):
+    def __init__(self, url: str, *, retry_first_s: float = RETRY_FIRST_S, retry_max_s: float = RETRY_MAX_S,
+                 probe_s: float = PROBE_S, max_pending: int = MAX_PENDING) -> None:
+        # pre_ping: after a database restart, pooled connections are dead; test before use.
+        sqlite = url.startswith("sqlite")
+        self.engine = sa.create_engine(url, pool_pre_ping=not sqlite,
+                                       connect_args={} if sqlite else {"connect_timeout": 5})
+        self.dialect = self.engine.dialect.name
+        if sqlite:
             with self.engine.begin() as conn:  # readers never block the writer
                 conn.exec_driver_sql("PRAGMA journal_mode=WAL")
 
@@ -80,34 +121,61 @@ class SqlRecords:
             @sa.event.listens_for(self.engine, "connect")
             def _pragmas(dbapi_conn, _record) -> None:
                 dbapi_conn.execute("PRAGMA synchronous=NORMAL")
+        self.retry_first_s, self.retry_max_s, self.probe_s = retry_first_s, retry_max_s, probe_s
+        self.max_pending = max_pending
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="records")
+        # Submitted and not yet committed, oldest first; a batch leaves only once committed.
         self._pending: list[RecordUpdate] = []
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
         self._writer: asyncio.Task | None = None
+        self._up = True
+        self._down_since: float | None = None
+        self._failures = 0
+        self._dropped = 0
+        self._dropping = False  # over MAX_PENDING right now (logged once per episode)
 
     # ------------------------------------------------------------------ lifecycle
-    def create_schema(self) -> None:
-        metadata.create_all(self.engine)
+    def create_schema(self, migrate: bool = True):
+        """Bring the schema to the newest migration (or, with `migrate` off, insist it is there)."""
+        from assist import migrations
+
+        if not migrate:
+            migrations.check(self.engine)
+            return None
+        outcome = migrations.upgrade(self.engine)
+        if outcome.applied or outcome.adopted:
+            log.info("database_migrated", before=outcome.before, after=outcome.after,
+                     applied=list(outcome.applied), adopted=outcome.adopted)
+        return outcome
 
     def close_unfinished(self, reason: str = "server_restart") -> int:
         """Live state died with the previous process (embedded mode): close its open rows."""
         now = time.time()
+        at = sa.literal(now, sa.Float)
         with self.engine.begin() as conn:
             result = conn.execute(
                 help_requests.update()
                 .where(sa.or_(help_requests.c.status.in_(UNFINISHED),
                               sa.and_(help_requests.c.status == "served", help_requests.c.ended_at.is_(None))))
-                .values(ended_at=now, end_reason=reason,
-                        status=sa.case((help_requests.c.status == "served", "served"), else_="abandoned")))
+                .values(ended_at=now, end_reason=reason, updated_at=now,
+                        status=sa.case((help_requests.c.status == "served", "served"), else_="abandoned"),
+                        # Stamped like any update, so a late update from before cannot reopen it.
+                        field_at=upsert.with_stamps(help_requests, self.dialect,
+                                                    {"ended_at": at, "end_reason": at, "status": at})))
             return result.rowcount
 
     def start(self) -> None:
         self._writer = asyncio.create_task(self._write_forever(), name="records-writer")
 
     async def stop(self) -> None:
-        await self.flush()
+        try:
+            await asyncio.wait_for(self.flush(), STOP_WAIT_S)
+        except TimeoutError:
+            # Nowhere left to keep them: say exactly how many, never lose them quietly.
+            log.error("records_lost_at_shutdown", pending=len(self._pending),
+                      request_ids=sorted({u.request_id for u in self._pending})[:50])
         if self._writer:
             self._writer.cancel()
         self._io.shutdown(wait=True)
@@ -118,56 +186,141 @@ class SqlRecords:
     def backlog(self) -> int:
         return len(self._pending)
 
+    def writer_status(self) -> WriterStatus:
+        return WriterStatus(len(self._pending), self._failures, self._dropped, self._up)
+
     def submit(self, updates: Iterable[RecordUpdate]) -> None:
-        self._pending.extend(updates)
+        now = time.time()
+        # Stamped now if the domain gave no time: the stamp orders this update against others.
+        stamped = [u if u.at is not None else replace(u, at=now) for u in updates]
+        room = self.max_pending - len(self._pending)
+        if len(stamped) > room:
+            self._drop(stamped[max(room, 0):])
+            stamped = stamped[:max(room, 0)]
+        self._pending.extend(stamped)
         self._idle.clear()
         self._wake.set()
+
+    def _drop(self, updates: list[RecordUpdate]) -> None:
+        self._dropped += len(updates)
+        if not self._dropping:
+            self._dropping = True
+            log.error("records_dropped_queue_full", max_pending=self.max_pending, database_up=self._up,
+                      note="updates beyond max_pending are dropped until the backlog shrinks; "
+                           "see assist_records_dropped_total")
 
     async def flush(self) -> None:
         await self._idle.wait()
 
     async def _write_forever(self) -> None:
-        loop = asyncio.get_running_loop()
+        delay = self.retry_first_s
         while True:
-            await self._wake.wait()
-            self._wake.clear()
-            batch, self._pending = self._pending, []
-            if batch:
-                try:
-                    await loop.run_in_executor(self._io, self._write, batch)
-                except Exception:
-                    # Keep the batch: it is retried on the next wake rather than lost.
-                    log.exception("record_write_failed", updates=len(batch))
-                    self._pending[:0] = batch
-                    await asyncio.sleep(0.5)
-                    self._wake.set()
-                    continue
-            if not self._pending:
-                self._idle.set()
+            try:
+                if not self._pending:
+                    self._idle.set()
+                    try:  # idle: look at the database now and then, so an outage shows without writes
+                        await asyncio.wait_for(self._wake.wait(), self.probe_s if self._up else delay)
+                        self._wake.clear()
+                        continue
+                    except TimeoutError:
+                        written = await self._attempt(self._probe) is not None
+                else:
+                    self._wake.clear()
+                    written = await self._write_batch()
+            except Exception:  # never let the writer die: log, wait, go on
+                log.exception("record_writer_error", pending=len(self._pending))
+                written = False
+            if written:
+                delay = self.retry_first_s
+            else:  # the database is away: everything stays queued, in order; try again later
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.retry_max_s)
 
-    def _write(self, batch: list[RecordUpdate]) -> None:
+    async def _write_batch(self) -> bool:
+        """Write the oldest updates; they leave the queue only once committed."""
+        batch = self._pending[:BATCH]
+        try:
+            done = await self._attempt(self._write, batch)
+        except sa.exc.SQLAlchemyError:
+            # The database refused something in this batch (not a lost connection): write the
+            # updates one by one, so only the refused ones are given up, each one logged.
+            done = await self._attempt(self._write_each, batch)
+        if done is None:
+            return False
+        del self._pending[:done]
+        if self._dropping and len(self._pending) < self.max_pending // 2:
+            self._dropping = False
+            log.warning("records_queue_has_room", dropped_total=self._dropped)
+        return done == len(batch)
+
+    async def _attempt(self, fn, *args):
+        """Run a database call on the writer's thread: its result, or None when the database is
+        unreachable (an outage begins). Other errors are counted and propagate."""
+        try:
+            result = await asyncio.get_running_loop().run_in_executor(self._io, fn, *args)
+        except Exception as exc:
+            self._failures += 1
+            if not unreachable(exc):
+                raise
+            if self._up:
+                self._up, self._down_since = False, time.time()
+                log.warning("database_down", error=str(exc).strip().splitlines()[0][:300],
+                            pending=len(self._pending))
+            return None
+        if not self._up:
+            log.warning("database_up", down_s=round(time.time() - (self._down_since or time.time()), 1),
+                        pending=len(self._pending), write_failures=self._failures)
+            self._up, self._down_since = True, None
+        return True if result is None else result
+
+    def _probe(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+
+    def _write(self, batch: list[RecordUpdate]) -> int:
         with self.engine.begin() as conn:
             for update in batch:
-                fields = {k: v for k, v in update.fields.items() if k in COLUMNS}
-                if fields:
-                    done = conn.execute(help_requests.update()
-                                        .where(help_requests.c.request_id == update.request_id)
-                                        .values(**fields)).rowcount
-                    if not done:
-                        conn.execute(help_requests.insert().values(request_id=update.request_id, **fields))
-                if update.timeline:
-                    conn.execute(request_events.insert().values(
-                        request_id=update.request_id, at=update.at or time.time(),
-                        event=update.timeline, detail=update.detail))
+                self._write_one(conn, update)
+        return len(batch)
+
+    def _write_each(self, batch: list[RecordUpdate]) -> int:
+        """One transaction per update; returns how many are done (written or refused)."""
+        for done, update in enumerate(batch):
+            try:
+                with self.engine.begin() as conn:
+                    self._write_one(conn, update)
+            except Exception as exc:
+                if unreachable(exc):
+                    if done:  # keep what is committed out of the queue (no duplicate events)
+                        return done
+                    raise
+                self._dropped += 1
+                log.error("record_refused", request_id=update.request_id, timeline=update.timeline,
+                          fields=sorted(update.fields), error=str(exc).strip().splitlines()[0][:300])
+        return len(batch)
+
+    def _write_one(self, conn: sa.Connection, update: RecordUpdate) -> None:
+        fields = {k: v for k, v in update.fields.items() if k in COLUMNS}
+        if fields:
+            conn.execute(upsert.newest_wins(help_requests, self.dialect, {"request_id": update.request_id},
+                                            fields, update.at))
+        if update.timeline:  # the timeline is append-only: a plain insert never conflicts
+            conn.execute(request_events.insert().values(
+                request_id=update.request_id, at=update.at, event=update.timeline, detail=update.detail))
 
     # ------------------------------------------------------------------ reading
     async def _read(self, fn, *args):
-        await self.flush()
+        # Wait for earlier writes, but not for ever: while the database is away, a reader gets
+        # an answer (or the database's error) rather than a request that hangs.
+        try:
+            await asyncio.wait_for(self.flush(), READ_WAIT_S)
+        except TimeoutError:
+            pass
         return await asyncio.get_running_loop().run_in_executor(self._io, fn, *args)
 
     async def list_requests(self, agent_id: str | None = None, limit: int = 100) -> list[dict]:
         def read() -> list[dict]:
-            query = help_requests.select().order_by(help_requests.c.requested_at.desc()).limit(limit)
+            query = sa.select(*PUBLIC).order_by(help_requests.c.requested_at.desc()).limit(limit)
             if agent_id is not None:
                 query = query.where(help_requests.c.agent_id == agent_id)
             with self.engine.connect() as conn:
@@ -177,12 +330,13 @@ class SqlRecords:
     async def get_request(self, request_id: str) -> dict | None:
         def read() -> dict | None:
             with self.engine.connect() as conn:
-                row = conn.execute(help_requests.select().where(help_requests.c.request_id == request_id)).first()
+                row = conn.execute(sa.select(*PUBLIC).where(help_requests.c.request_id == request_id)).first()
                 if row is None:
                     return None
                 timeline = conn.execute(request_events.select()
                                         .where(request_events.c.request_id == request_id)
-                                        .order_by(request_events.c.id)).all()
+                                        # Time order: events from several nodes commit in any order.
+                                        .order_by(request_events.c.at, request_events.c.id)).all()
                 return dict(row._mapping) | {"timeline": [
                     {"at": e.at, "event": e.event, "detail": e.detail} for e in timeline]}
         return await self._read(read)
@@ -200,9 +354,8 @@ class SqlRecords:
         """Insert the accounts that are missing (demo seeding); existing ones are left alone."""
         added = 0
         with self.engine.begin() as conn:
-            existing = {r.username for r in conn.execute(sa.select(users.c.username))}
             for account in accounts:
-                if account["username"] not in existing:
-                    conn.execute(users.insert().values(**account))
-                    added += 1
+                # ON CONFLICT DO NOTHING: several nodes may seed one database at the same moment.
+                added += conn.execute(upsert.insert_for(self.dialect)(users).values(**account)
+                                      .on_conflict_do_nothing(index_elements=["username"])).rowcount
         return added

@@ -1,11 +1,26 @@
-"""The demo bank app in real Chromium (tests/browser.py) against a real server (the harness)."""
+"""The demo bank app in real Chromium (tests/browser.py) against a real server (the harness);
+test_api.py runs on SQLite and on a real PostgreSQL (the `database` parameter)."""
 from __future__ import annotations
 
 import pytest
 
 from tests.browser import PHONE, chromium
+from tests.servers.fixtures import postgres  # noqa: F401  (a fixture)
 
 from .bankapp import App
+
+
+@pytest.fixture
+def database(request) -> str:
+    """Where the bank's books live: "sqlite" (embedded) unless a test module parametrizes it."""
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture
+async def harness(start_server, database, request):
+    if database == "postgresql":
+        return await start_server(database_url=request.getfixturevalue("postgres").url())
+    return await start_server()
 
 
 @pytest.fixture

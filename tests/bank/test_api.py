@@ -11,6 +11,9 @@ from assist.bank.demo_data import TRANSACTION_PASSWORD
 PIN = TRANSACTION_PASSWORD
 YUAN = 100  # fen per yuan
 
+# Every test here on the embedded SQLite and on PostgreSQL (row locks instead of BEGIN IMMEDIATE).
+pytestmark = pytest.mark.parametrize("database", ["sqlite", "postgresql"], indirect=True)
+
 
 def key() -> str:
     return uuid.uuid4().hex
@@ -181,6 +184,19 @@ async def test_concurrent_transfers_never_overdraw(harness):
     assert after_zs >= 0 and after_zs == 52_680_00 - 8 * 6_000_00
     assert before == after_zs + after_ls + sent_outside
     assert sorted(t["balance_after"] for t in done) == [52_680_00 - n * 6_000_00 for n in range(8, 0, -1)]
+
+
+async def test_transfers_both_ways_at_once_all_complete(harness):
+    # Opposite transfers lock the same two accounts: in one order (PostgreSQL), or one writer at
+    # a time (SQLite); either way none waits for ever or fails, and no money appears or vanishes.
+    zs, ls = await harness.login("zhangsan"), await harness.login("lisi")
+    to_lisi, to_zhangsan = await payee_id(harness, zs, "李四"), await payee_id(harness, ls, "张三")
+    before = await balance(harness, zs) + await balance(harness, ls)
+    results = await asyncio.gather(*(send(harness, zs, 100_00, to_lisi) if i % 2 else
+                                     send(harness, ls, 100_00, to_zhangsan) for i in range(16)))
+    assert [status for status, _ in results] == [200] * 16, results
+    assert await balance(harness, zs) + await balance(harness, ls) == before
+    assert await balance(harness, zs) == 52_680_00
 
 
 async def test_a_large_transfer_to_a_new_payee_needs_the_warning_acknowledged(harness):
