@@ -92,8 +92,14 @@ READ_WAIT_S = 5.0  # a reader waits this long for earlier writes, then reads wha
 
 def unreachable(exc: BaseException) -> bool:
     """A lost or refused connection (retry later), as opposed to an update the database refuses."""
-    return isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError)) or (
+    return (isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError)) and not conflict(exc)) or (
         isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated)
+
+
+def conflict(exc: BaseException) -> bool:
+    """PostgreSQL gave up on the transaction to let a concurrent one through (deadlock or
+    serialization failure): retry it, the database itself is fine."""
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) in ("40P01", "40001")
 
 
 @dataclass(frozen=True)
@@ -260,6 +266,9 @@ class SqlRecords:
             result = await asyncio.get_running_loop().run_in_executor(self._io, fn, *args)
         except Exception as exc:
             self._failures += 1
+            if conflict(exc):
+                log.info("record_write_conflict_retried", error=str(exc).strip().splitlines()[0][:200])
+                return None
             if not unreachable(exc):
                 raise
             if self._up:
@@ -279,8 +288,13 @@ class SqlRecords:
 
     def _write(self, batch: list[RecordUpdate]) -> int:
         with self.engine.begin() as conn:
+            # Rows in request-id order (the sort is stable: a request's own updates keep theirs),
+            # so two nodes' batches lock the rows they share in the same order and cannot
+            # deadlock; newest-wins merging does not depend on the order across requests.
+            for update in sorted(batch, key=lambda u: u.request_id):
+                self._upsert(conn, update)
             for update in batch:
-                self._write_one(conn, update)
+                self._append_event(conn, update)
         return len(batch)
 
     def _write_each(self, batch: list[RecordUpdate]) -> int:
@@ -300,10 +314,17 @@ class SqlRecords:
         return len(batch)
 
     def _write_one(self, conn: sa.Connection, update: RecordUpdate) -> None:
+        self._upsert(conn, update)
+        self._append_event(conn, update)
+
+    def _upsert(self, conn: sa.Connection, update: RecordUpdate) -> None:
         fields = {k: v for k, v in update.fields.items() if k in COLUMNS}
         if fields:
             conn.execute(upsert.newest_wins(help_requests, self.dialect, {"request_id": update.request_id},
                                             fields, update.at))
+
+    @staticmethod
+    def _append_event(conn: sa.Connection, update: RecordUpdate) -> None:
         if update.timeline:  # the timeline is append-only: a plain insert never conflicts
             conn.execute(request_events.insert().values(
                 request_id=update.request_id, at=update.at, event=update.timeline, detail=update.detail))

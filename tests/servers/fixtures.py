@@ -1,5 +1,5 @@
-"""pytest fixtures for the real servers; a conftest makes them available with
-`from tests.servers.fixtures import postgres  # noqa: F401`."""
+"""pytest fixtures for the real servers; a conftest or test module makes them available with
+`from tests.servers.fixtures import postgres_server  # noqa: F401` (the fixture is `postgres`)."""
 from __future__ import annotations
 
 import pytest
@@ -7,8 +7,8 @@ import pytest
 from .postgres import Postgres, bin_dir
 
 
-@pytest.fixture(scope="session")
-def postgres():
+@pytest.fixture(scope="session", name="postgres")
+def postgres_server():
     """One PostgreSQL for the whole run; `postgres.url()` is a fresh database for each caller."""
     binaries = bin_dir()
     if binaries is None:
