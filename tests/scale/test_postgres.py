@@ -62,6 +62,18 @@ def test_assist_migrate_creates_the_schema_once_even_from_three_nodes_at_once(po
         engine.dispose()
 
 
+def test_with_migrations_off_at_start_an_old_schema_is_refused(postgres):
+    url = postgres.url()
+    records = SqlRecords(url)
+    try:
+        with pytest.raises(RuntimeError, match="assist migrate"):
+            records.create_schema(migrate=False)  # ASSIST_MIGRATE_ON_START=0 on an empty database
+        assert records.create_schema().after == migrations.head()
+        assert records.create_schema(migrate=False) is None  # now it starts
+    finally:
+        records.engine.dispose()
+
+
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 def test_a_database_made_before_migrations_is_adopted(database, postgres, tmp_path):
     url = postgres.url() if database == "postgresql" else f"sqlite:///{tmp_path / 'old.db'}"
