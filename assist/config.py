@@ -44,6 +44,7 @@ class Config:
     migrate_on_start: bool = True  # off: `assist migrate` upgrades the schema, and start only checks it
     # Scale-out: live state (queue, presence, sessions) in this Redis, shared by every node.
     redis_url: str = ""  # empty: embedded, in this process's memory
+    redis_prefix: str = "assist:"  # every key and channel name starts with it (one Redis, many deployments)
     node_id: str = ""  # empty: host name and process id (unique per running node)
     recordings_dir: Path | None = None  # None: var_dir/recordings (a shared volume when scaled out)
     jwt_secret: str = ""  # empty: generated once and kept in var_dir
@@ -83,6 +84,7 @@ class Config:
             database_url=env.get("ASSIST_DATABASE_URL", ""),
             migrate_on_start=env.get("ASSIST_MIGRATE_ON_START", "1").lower() not in ("0", "false", "no", "off"),
             redis_url=env.get("ASSIST_REDIS_URL", ""),
+            redis_prefix=env.get("ASSIST_REDIS_PREFIX", base.redis_prefix),
             node_id=env.get("ASSIST_NODE_ID", ""),
             recordings_dir=Path(env["ASSIST_RECORDINGS_DIR"]) if env.get("ASSIST_RECORDINGS_DIR") else None,
             jwt_secret=env.get("ASSIST_JWT_SECRET", ""),

@@ -9,7 +9,6 @@ import socketio
 import structlog
 from aiohttp import web
 
-from signaling.domain.center import CallCenter
 from signaling.ice import ice_servers
 from signaling.service import SignalingService
 from signaling.sio import SignalingAdapter, SioPublisher
@@ -20,7 +19,7 @@ from .auth import Tokens, hash_password
 from .config import Config
 from .logs import configure as configure_logs
 from .metrics import Metrics
-from .storage.memory import MemoryLiveStore
+from .live import build_live
 from .storage.recordings import RecordingStore
 from .storage.sql import SqlRecords
 
@@ -69,8 +68,10 @@ def create_app(config: Config) -> web.Application:
     app = web.Application(client_max_size=64 * 1024, middlewares=[http_api.security_headers])
     tokens = Tokens(config.resolved_jwt_secret(), config.token_ttl_s)
     records = SqlRecords(config.resolved_database_url())
+    live = build_live(config)
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
+        client_manager=live.client_manager,
         # One socket's events are handled in arrival order (mirror batches must not overtake
         # each other); handlers never block, records are written by a background thread.
         async_handlers=False,
@@ -79,9 +80,8 @@ def create_app(config: Config) -> web.Application:
         logger=False,
         engineio_logger=False,
     )
-    store = MemoryLiveStore(CallCenter(config.policy))
     publisher = SioPublisher(sio)
-    service = SignalingService(store, records, publisher, tick_s=config.tick_s)
+    service = SignalingService(live.store, records, publisher, live.cluster, tick_s=config.tick_s)
     metrics = Metrics(lambda: service.live_stats)
     service.observer = metrics
 
@@ -93,8 +93,8 @@ def create_app(config: Config) -> web.Application:
     recordings = RecordingStore(records.engine, config.resolved_recordings_dir(), config.recording_retention_days)
     voice = _voice_gateway(app, config, sio) if config.voice else None
     adapter = SignalingAdapter(sio, service, tokens.verify, config.limits, metrics, ice_for,
-                               recorder=recordings, voice=voice)
-    publisher.on_session_ended.append(adapter.keyframes.forget)
+                               recorder=recordings, voice=voice, keyframes=live.keyframes)
+    publisher.on_session_ended += [adapter.keyframes.forget, live.store.forget_session]
     sio.attach(app, socketio_path="socket.io")
 
     app[CONFIG], app[TOKENS], app[RECORDS] = config, tokens, records
@@ -118,10 +118,20 @@ def create_app(config: Config) -> web.Application:
             await loop.run_in_executor(None, records.ensure_users, demo_accounts())
         records.start()
         recordings.start()
+        if config.redis_url:
+            await live.cluster.beat()  # alive (and maybe leading) before the first socket arrives
+        live.cluster.start()
         service.start()
         if voice is not None:
             app[VOICE_LOAD] = asyncio.create_task(voice.preload(), name="voice-preload")
         app[HOUSEKEEPING] = asyncio.create_task(housekeeping(recordings), name="housekeeping")
+
+    async def drain(app: web.Application) -> None:
+        """Shutting down (SIGTERM): the listener is already closed. Close every socket now, so
+        clients reconnect (through the load balancer, to another node) and resume within their
+        grace window, then leave the cluster so another node takes the clock at once."""
+        await sio.shutdown()
+        await live.cluster.stop()
 
     async def cleanup(app: web.Application) -> None:
         app[HOUSEKEEPING].cancel()
@@ -131,10 +141,29 @@ def create_app(config: Config) -> web.Application:
         await service.stop()
         await recordings.stop()
         await records.stop()
+        await live.close()
 
+    if config.redis_url:  # which node this browser is pinned to, for nginx (docs/deploy.md)
+        app.middlewares.append(_pin_to_node(config.resolved_node_id()))
     app.on_startup.append(startup)
+    app.on_shutdown.append(drain)
     app.on_cleanup.append(cleanup)
     return app
+
+
+NODE_COOKIE = "assist_node"
+
+
+def _pin_to_node(node_id: str):
+    """Sticky sessions: every response names this node in a cookie; nginx routes a browser's
+    later requests (socket.io long-polling must reach the node holding its session) by it."""
+    @web.middleware
+    async def pin(request: web.Request, handler):
+        response = await handler(request)
+        if request.cookies.get(NODE_COOKIE) != node_id and not getattr(response, "prepared", False):
+            response.set_cookie(NODE_COOKIE, node_id, httponly=True, samesite="Strict", path="/")
+        return response
+    return pin
 
 
 def _migrate(config: Config, records: SqlRecords):
@@ -180,4 +209,5 @@ def serve(config: Config) -> None:
     if config.demo:
         names = ", ".join(f"{u} ({i['role']})" for u, i in demo.DEMO_USERS.items())
         print(f"  demo accounts   {names}; password {demo.DEMO_PASSWORD}", flush=True)
-    web.run_app(app, host=config.host, port=config.port, print=None, access_log=None)
+    # SIGTERM drains (see create_app's drain); sockets are closed by then, so a short wait is enough.
+    web.run_app(app, host=config.host, port=config.port, print=None, access_log=None, shutdown_timeout=5)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Protocol, TypeVar
 
-from .domain.center import CallCenter
+from .domain.center import CallCenter, Route
 from .domain.notices import Notice, RecordUpdate
 
 T = TypeVar("T")
@@ -19,6 +19,31 @@ class LiveStore(Protocol):
     pure functions of the state: they return their effects instead of performing them."""
 
     async def run(self, command: Callable[[CallCenter], T]) -> T: ...
+
+    async def relay(self, route: Callable[[CallCenter], Route], session_id: str, key: str, seq: int) -> Route:
+        """A relay's check (`route` only reads the state) plus its replay counter: `seq` must
+        be above the last one taken for `key` in this session, else out_of_sequence."""
+        ...
+
+    async def forget_session(self, session_id: str) -> None:
+        """Drop what the store keeps beside the state for an ended session."""
+        ...
+
+    # A shared store's commit counter: it changes whenever any node changed the state (0 for a
+    # store only this process changes; the service then relies on the effects it applied).
+    version: int
+
+
+class Cluster(Protocol):
+    """The nodes sharing the live state: this node's instance id, who leads the clock, who is
+    alive. Embedded, the one process is all three."""
+
+    instance: str
+
+    @property
+    def is_leader(self) -> bool: ...
+
+    async def alive(self, instances: set[str]) -> set[str]: ...
 
 
 class RecordSink(Protocol):

@@ -15,11 +15,11 @@ from typing import Any, Protocol
 
 import structlog
 
-from .domain.center import CallCenter, Route
+from .domain.center import CallCenter, Route, relay_key
 from .domain.errors import DomainError
 from .domain.model import AgentProfile, Edition, Presence, Role
 from .domain.notices import AGENTS, SUPERVISORS, Effects, Notice, user
-from .ports import LiveStore, Publisher, RecordSink
+from .ports import Cluster, LiveStore, Publisher, RecordSink
 
 log = structlog.get_logger("signaling")
 
@@ -51,10 +51,11 @@ class Observer(Protocol):
 
 
 class SignalingService:
-    def __init__(self, store: LiveStore, records: RecordSink, publisher: Publisher,
+    def __init__(self, store: LiveStore, records: RecordSink, publisher: Publisher, cluster: Cluster,
                  observer: Observer | None = None, clock: Callable[[], float] = time.time,
                  tick_s: float = 0.2, staff_view_s: float = 1.0) -> None:
         self.store = store
+        self.cluster = cluster
         self.records = records
         self.publisher = publisher
         self.observer = observer
@@ -66,6 +67,7 @@ class SignalingService:
         self._wall_sent: dict = {}
         self._sent_positions: dict[str, tuple[int, int | None]] = {}
         self._queue_dirty = False
+        self._seen_version = -1  # the shared store's version the last views were made from
         self._ticker: asyncio.Task | None = None
         # Gauges for /metrics, refreshed every tick so a scrape never touches the live store.
         self.live_stats: dict = {"waiting_by_class": {}, "agents_by_state": {}, "sessions_active": 0}
@@ -103,13 +105,15 @@ class SignalingService:
             self._queue_dirty = True
 
     # ------------------------------------------------------------------ presence
-    async def connected(self, p: Principal) -> dict:
+    async def connected(self, p: Principal) -> None:
+        """A socket of this user opened on this node (the first one anywhere is a reconnect)."""
         profile = p.agent_profile() if p.role is Role.AGENT else None
-        await self._run(lambda c, now: c.user_connected(p.user_id, p.role, now, profile))
-        return await self.view(p)
+        node = self.cluster.instance
+        await self._run(lambda c, now: c.socket_opened(p.user_id, p.role, node, now, profile))
 
     async def disconnected(self, p: Principal) -> None:
-        await self._run(lambda c, now: c.user_disconnected(p.user_id, p.role, now))
+        node = self.cluster.instance
+        await self._run(lambda c, now: c.socket_closed(p.user_id, node, now))
 
     async def view(self, p: Principal) -> dict:
         """Everything the user's client needs to (re)draw itself: used on connect and resume."""
@@ -169,7 +173,8 @@ class SignalingService:
     # ------------------------------------------------------------------ relays
     async def relay(self, p: Principal, session_id: str, stream: str, seq: int, target: str | None = None) -> Route:
         """Recipients of one relayed message; raises DomainError when it must not flow."""
-        return await self._run(lambda c, now: (c.relay(p.user_id, p.role, session_id, stream, seq, target), Effects()))
+        return await self.store.relay(lambda c: c.route(p.user_id, p.role, session_id, stream, target),
+                                      session_id, relay_key(stream, p.role, p.user_id), seq)
 
     async def whisper(self, p: Principal, session_id: str, text: str) -> None:
         await self._run(lambda c, now: c.whisper(p.user_id, p.display_name, session_id, text, now))
@@ -193,10 +198,16 @@ class SignalingService:
                 log.exception("tick_failed")
 
     async def tick(self) -> None:
+        if not self.cluster.is_leader:  # another node runs the clock; keep this node's gauges fresh
+            self.live_stats = await self._run(lambda c, now: (c.wall(now), Effects()))
+            return
+        await self._write_off_lost_nodes()
         await self._run(lambda c, now: c.tick(now))
         self.live_stats = await self._run(lambda c, now: (c.wall(now), Effects()))
-        if self._queue_dirty:
+        # Views are redrawn when this node changed the line, or any node changed the state.
+        if self._queue_dirty or self.store.version != self._seen_version:
             self._queue_dirty = False
+            self._seen_version = self.store.version
             self._staff_dirty = True
             await self._publish_positions()
         if time.monotonic() - self._staff_pushed_at >= self.staff_view_s:
@@ -207,6 +218,15 @@ class SignalingService:
             if self.live_stats != self._wall_sent:  # the supervisor wall, within a second
                 self._wall_sent = self.live_stats
                 await self.publisher.publish([Notice(SUPERVISORS, "wall", self.live_stats)])
+
+    async def _write_off_lost_nodes(self) -> None:
+        """Sockets held by node instances whose heartbeat expired are gone: their users get
+        the grace window (and come back through another node within it)."""
+        nodes = await self._run(lambda c, now: (c.nodes_in_use(), Effects()))
+        lost = nodes - await self.cluster.alive(nodes) - {self.cluster.instance}
+        if lost:
+            log.warning("nodes_lost", nodes=sorted(lost))
+            await self._run(lambda c, now: c.nodes_lost(lost, now))
 
     async def _publish_positions(self) -> None:
         """Send each waiting customer their place and estimate, when it changed.

@@ -59,9 +59,21 @@ class Refused(DomainError):
     """Refused by the adapter before the domain saw it (limits, validation, roles)."""
 
 
+def starts_recording(payload: dict) -> bool:
+    """Whether a mirror batch begins a new rrweb recording (a full snapshot follows)."""
+    first = (payload.get("events") or [None])[0]
+    if not isinstance(first, dict):
+        return False
+    chunk = first.get("assistChunk")
+    if isinstance(chunk, dict):  # a snapshot sent in pieces starts with its Meta event
+        return chunk.get("index") == 0 and str(chunk.get("data", "")).startswith('[{"type":4')
+    return first.get("type") == 4  # rrweb Meta: a new recording begins
+
+
 class Keyframes:
     """Each live session's mirror since its last full snapshot, so a supervisor who joins
-    mid-session sees the page at once, without asking the customer's device for anything."""
+    mid-session sees the page at once, without asking the customer's device for anything.
+    In this process's memory; assist.storage.redis_keyframes shares it between nodes."""
 
     MAX_SESSIONS = 500
     MAX_BYTES = 2_000_000  # past this the buffer is dropped; a joiner then waits for the next snapshot
@@ -69,18 +81,8 @@ class Keyframes:
     def __init__(self) -> None:
         self.buffers: OrderedDict[str, tuple[list[dict], int]] = OrderedDict()
 
-    @staticmethod
-    def starts_recording(payload: dict) -> bool:
-        first = (payload.get("events") or [None])[0]
-        if not isinstance(first, dict):
-            return False
-        chunk = first.get("assistChunk")
-        if isinstance(chunk, dict):  # a snapshot sent in pieces starts with its Meta event
-            return chunk.get("index") == 0 and str(chunk.get("data", "")).startswith('[{"type":4')
-        return first.get("type") == 4  # rrweb Meta: a new recording begins
-
-    def add(self, session_id: str, payload: dict, size: int) -> None:
-        if self.starts_recording(payload):
+    async def add(self, session_id: str, payload: dict, size: int) -> None:
+        if starts_recording(payload):
             self.buffers[session_id] = ([], 0)
         if session_id not in self.buffers:
             return
@@ -91,31 +93,31 @@ class Keyframes:
         while len(self.buffers) > self.MAX_SESSIONS:
             self.buffers.popitem(last=False)
 
-    def get(self, session_id: str) -> list[dict]:
+    async def get(self, session_id: str) -> list[dict]:
         return list(self.buffers.get(session_id, ([], 0))[0])
 
-    def forget(self, session_id: str) -> None:
+    async def forget(self, session_id: str) -> None:
         self.buffers.pop(session_id, None)
 
 
 class SioPublisher:
     def __init__(self, sio: socketio.AsyncServer) -> None:
         self.sio = sio
-        self.on_session_ended: list[Callable[[str], None]] = []  # per-node caches to drop
+        self.on_session_ended: list[Callable[[str], Awaitable[None]]] = []  # what to drop then
 
     async def publish(self, notices: Iterable[Notice]) -> None:
         for notice in notices:
             await self.sio.emit(notice.event, notice.data, room=notice.to)
             if notice.event == "session_ended":
                 for forget in self.on_session_ended:
-                    forget(notice.data["session_id"])
+                    await forget(notice.data["session_id"])
 
 
 class SignalingAdapter:
     def __init__(self, sio: socketio.AsyncServer, service: SignalingService,
                  verify_token: Callable[[Any], Principal], limits, metrics,
                  ice_servers: Callable[[Principal], list[dict]], recorder: Recorder | None = None,
-                 voice: Voice | None = None) -> None:
+                 voice: Voice | None = None, keyframes: Keyframes | None = None) -> None:
         self.sio = sio
         self.recorder = recorder
         self.voice = voice
@@ -125,7 +127,7 @@ class SignalingAdapter:
         self.metrics = metrics
         self.ice_servers = ice_servers
         self.sockets: dict[str, SocketState] = {}
-        self.keyframes = Keyframes()
+        self.keyframes = keyframes or Keyframes()
         self.by_user: dict[str, set[str]] = {}
         self.handlers: dict[str, Callable[[SocketState, Inbound, dict], Awaitable[dict]]] = {
             "help_request": self._help_request,
@@ -177,10 +179,8 @@ class SignalingAdapter:
         if principal.role in ROLE_ROOMS:
             await self.sio.enter_room(sid, ROLE_ROOMS[principal.role])
         self.metrics.connections.labels(principal.role.value).inc()
-        first = not self.by_user.get(principal.user_id)
         self.by_user.setdefault(principal.user_id, set()).add(sid)
-        if first:  # a second tab of the same user is not a reconnect
-            await self.service.connected(principal)
+        await self.service.connected(principal)  # counted per node; a second tab is no reconnect
         log.info("connected", user=principal.user_id, role=principal.role.value, sid=sid)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
@@ -195,10 +195,10 @@ class SignalingAdapter:
             self.by_user.pop(principal.user_id, None)
             if self.voice is not None:  # a disconnect mid-utterance frees its recognizer
                 await self.voice.close(principal.user_id)
-            try:
-                await self.service.disconnected(principal)
-            except Exception:
-                log.exception("disconnect_failed", user=principal.user_id)
+        try:
+            await self.service.disconnected(principal)
+        except Exception:
+            log.exception("disconnect_failed", user=principal.user_id)
         log.info("disconnected", user=principal.user_id, role=principal.role.value, sid=sid)
 
     # ------------------------------------------------------------------ events
@@ -260,7 +260,7 @@ class SignalingAdapter:
 
     async def _supervisor_join(self, s: SocketState, m, raw: dict) -> dict:
         session = await self.service.supervisor_join(s.principal, m.session_id, m.mode)
-        for batch in self.keyframes.get(m.session_id):  # catch up: the page as it is now
+        for batch in await self.keyframes.get(m.session_id):  # catch up: the page as it is now
             await self.sio.emit("mirror", batch, room=f"user:{s.principal.user_id}")
         return ok(session=session)
 
@@ -300,7 +300,7 @@ class SignalingAdapter:
         for recipient in route.recipients:
             await self.sio.emit(event, payload, room=f"user:{recipient}")
         if stream == "mirror":
-            self.keyframes.add(m.session_id, payload, s.last_size)
+            await self.keyframes.add(m.session_id, payload, s.last_size)
         if self.recorder is not None and stream in RECORDED_STREAMS:
             self.recorder.append(m.session_id, stream, payload, request_id=route.request_id,
                                  customer_id=route.customer_id, agent_id=route.agent_id)

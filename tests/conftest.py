@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,11 +29,13 @@ def make_config(var_dir: Path, **overrides) -> Config:
 class Client:
     """A python-socketio client that records every event it receives, in order."""
 
-    def __init__(self, base_url: str, token: str | None, username: str = "") -> None:
+    def __init__(self, base_url: str, token: str | None, username: str = "", reconnect: bool = False) -> None:
         self.base_url = base_url
         self.token = token
         self.username = username
-        self.sio = socketio.AsyncClient(reconnection=False)
+        # `reconnect`: like the SDK, come back by itself after the connection drops (node tests).
+        self.sio = socketio.AsyncClient(reconnection=reconnect, reconnection_delay=0.2,
+                                        reconnection_delay_max=1.0, randomization_factor=0.2)
         self.events: list[tuple[str, object]] = []
         self.refusal: object = None  # what the server said when it refused the connection
         self._arrived = asyncio.Condition()
@@ -143,14 +146,34 @@ class Harness:
         await self._http.close()
 
 
+@pytest.fixture(scope="session")
+def redis_server():
+    """One real redis-server for the session; each test keeps to its own key prefix."""
+    from tests.servers.redis import RedisServer
+
+    server = RedisServer().start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-async def start_server(aiohttp_server, tmp_path):
+def live_backend() -> str:
+    """Where live state lives: "memory" here; tests/signaling runs every test on "redis" too."""
+    return "memory"
+
+
+@pytest.fixture
+async def start_server(aiohttp_server, tmp_path, request, live_backend):
     """Start a server (optionally with config overrides, or on a given var dir for restarts)."""
     harnesses: list[Harness] = []
+    shared = {}
+    if live_backend == "redis":
+        shared = {"redis_url": request.getfixturevalue("redis_server").url,
+                  "redis_prefix": f"test-{uuid.uuid4().hex[:12]}:"}
 
     async def start(var_dir: Path | None = None, pages: dict[str, str] | None = None, **overrides) -> Harness:
         """`pages` adds test-only HTML pages (path → markup) served from the server's own origin."""
-        config = make_config(var_dir or tmp_path / "var", **overrides)
+        config = make_config(var_dir or tmp_path / "var", **(shared | overrides))
         app = create_app(config)
         for path, html in (pages or {}).items():
             app.router.add_get(path, _page(html))

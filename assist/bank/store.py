@@ -409,7 +409,8 @@ class BankStore:
                         holder_name=customer["holder_name"], balance=customer["balance"],
                         per_transaction_limit=MAX_PER_TRANSACTION, daily_limit=MAX_DAILY,
                         pin_hash=pin_hash, pin_failures=0, pin_locked_until=None)
-                        .on_conflict_do_nothing()).rowcount:
+                        # RETURNING, not rowcount: psycopg reports -1 for ON CONFLICT inserts.
+                        .on_conflict_do_nothing().returning(accounts.c.username)).first():
                     continue
                 opened += 1
                 for i, payee in enumerate(customer["payees"]):

@@ -5,12 +5,14 @@ import asyncio
 from collections.abc import Callable
 from typing import TypeVar
 
-from signaling.domain.center import CallCenter
+from signaling.domain.center import CallCenter, Route
 
 T = TypeVar("T")
 
 
 class MemoryLiveStore:
+    version = 0  # only this process changes the state: nothing to notice from elsewhere
+
     def __init__(self, center: CallCenter) -> None:
         self.center = center
         # Commands are synchronous, so the event loop alone serializes them; the lock keeps the
@@ -20,3 +22,12 @@ class MemoryLiveStore:
     async def run(self, command: Callable[[CallCenter], T]) -> T:
         async with self._lock:
             return command(self.center)
+
+    async def relay(self, route: Callable[[CallCenter], Route], session_id: str, key: str, seq: int) -> Route:
+        async with self._lock:
+            found = route(self.center)
+            self.center.take_seq(session_id, key, seq)
+            return found
+
+    async def forget_session(self, session_id: str) -> None:
+        """Sequence numbers live in the session itself here, and go with it."""

@@ -23,6 +23,7 @@ from .model import (
     EndReason,
     HelpRequest,
     Offer,
+    Online,
     Policy,
     Presence,
     RequestStatus,
@@ -59,6 +60,23 @@ def _counter_ids() -> Callable[[str], str]:
     return lambda prefix: f"{prefix}{next(counter)}"
 
 
+def relay_key(stream: str, role: Role, sender: str) -> str:
+    return f"{stream}:{role.value}:{sender}"
+
+
+def seq_is_new(last: int, seq: int) -> bool:
+    return seq > last
+
+
+def out_of_sequence() -> DomainError:
+    return DomainError("out_of_sequence", "That message was already received (sequence too low).")
+
+
+def unique_ids(prefix: str) -> str:
+    """Ids that stay unique across restarts and across nodes (records are keyed by them)."""
+    return f"{prefix}{secrets.token_hex(8)}"
+
+
 def _random_code() -> str:
     return f"{secrets.randbelow(10_000):04d}"
 
@@ -83,7 +101,55 @@ class CallCenter:
         self.handle_times: deque[float] = deque(maxlen=self.policy.handle_window)
         self.stats = ContactStats(self.policy.stats_window_s, self.policy.service_level_s)
         self.talk_times: dict[str, tuple[float, float]] = {}  # ended session → (talk s, ended at)
-        self._arrivals = itertools.count(1)
+        self.online: dict[str, Online] = {}  # signed-in users' sockets, by node instance
+        self.arrivals = 0  # the last arrival number given (ties in the waiting line go by it)
+
+    # ------------------------------------------------------------------ sockets
+    def socket_opened(self, user_id: str, role: Role, node: str, now: float,
+                      profile: AgentProfile | None = None) -> Effects:
+        """One more socket of this user on `node`; the first one anywhere is a (re)connect."""
+        online = self.online.setdefault(user_id, Online(role))
+        first = online.total == 0
+        online.sockets[node] = online.sockets.get(node, 0) + 1
+        if first:
+            return self.user_connected(user_id, role, now, profile)
+        if role is Role.AGENT and user_id in self.agents:  # a second tab may carry a fresher profile
+            self.agents[user_id].profile = profile or self.agents[user_id].profile
+        return Effects()
+
+    def socket_closed(self, user_id: str, node: str, now: float) -> Effects:
+        """One socket fewer; the last one anywhere starts the user's grace window."""
+        online = self.online.get(user_id)
+        if online is None or online.sockets.get(node, 0) <= 0:
+            return Effects()
+        online.sockets[node] -= 1
+        if online.sockets[node] == 0:
+            del online.sockets[node]
+        if online.total:
+            return Effects()
+        del self.online[user_id]
+        return self.user_disconnected(user_id, online.role, now)
+
+    def nodes_in_use(self) -> set[str]:
+        return {node for online in self.online.values() for node in online.sockets}
+
+    def nodes_lost(self, nodes: set[str], now: float) -> Effects:
+        """Nodes that stopped answering (killed, cut off): their sockets are gone. Users with no
+        socket left elsewhere get their grace window, as if each had disconnected; those who
+        already reconnected through another node carry on untouched."""
+        eff = Effects()
+        for user_id, online in list(self.online.items()):
+            if not nodes & online.sockets.keys():
+                continue
+            for node in nodes:
+                online.sockets.pop(node, None)
+            if not online.total:
+                del self.online[user_id]
+                more = self.user_disconnected(user_id, online.role, now)
+                eff.notices += more.notices
+                eff.records += more.records
+                eff.queue_changed |= more.queue_changed
+        return eff
 
     # ------------------------------------------------------------------ presence
     def user_connected(self, user_id: str, role: Role, now: float,
@@ -152,8 +218,9 @@ class CallCenter:
                        requested_at=now, ended_at=now, status="rejected", end_reason="queue_full")
             raise DomainError("queue_full", "All agents are busy right now. Please try again later.", eff)
         boost = self.policy.elderly_boost_s if edition is Edition.ELDERLY else 0.0
+        self.arrivals += 1
         request = HelpRequest(self.new_id("r"), customer_id, customer_name, topic, edition, language,
-                              page, now, next(self._arrivals), boost, transcript)
+                              page, now, self.arrivals, boost, transcript)
         self.requests[request.request_id] = request
         self.queue.add(request)
         self.by_customer[customer_id] = ("request", request.request_id)
@@ -361,6 +428,20 @@ class CallCenter:
     def relay(self, sender: str, role: Role, session_id: str, stream: str, seq: int,
               target: str | None = None) -> Route:
         """Who receives this mirror / annotation / WebRTC message; raises if it must not flow."""
+        route = self.route(sender, role, session_id, stream, target)
+        self.take_seq(session_id, relay_key(stream, role, sender), seq)
+        return route
+
+    def take_seq(self, session_id: str, key: str, seq: int) -> None:
+        """Replay protection: each sender's stream numbers its messages upwards."""
+        session = self.sessions[session_id]
+        if not seq_is_new(session.last_seq.get(key, 0), seq):
+            raise out_of_sequence()
+        session.last_seq[key] = seq
+
+    def route(self, sender: str, role: Role, session_id: str, stream: str, target: str | None = None) -> Route:
+        """The relay's checks and recipients, without its sequence number (a shared store keeps
+        sequence numbers apart from the state, so a relay never rewrites the whole state)."""
         if stream not in STREAMS:
             raise DomainError("bad_payload", "Unknown relay stream.")
         session = self.sessions.get(session_id)
@@ -375,10 +456,6 @@ class CallCenter:
         if session.state not in session_machine.RELAY_STATES:
             raise DomainError("not_sharing", "Nothing is relayed before the customer agrees to share, "
                                              "or after sharing stops.")
-        key = f"{stream}:{role.value}:{sender}"
-        if seq <= session.last_seq.get(key, 0):
-            raise DomainError("out_of_sequence", "That message was already received (sequence too low).")
-        session.last_seq[key] = seq
         if audience == "agent+supervisors":
             recipients = [session.agent_id, *session.supervisors]
         elif audience == "customer+supervisors":

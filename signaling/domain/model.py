@@ -124,6 +124,19 @@ class Agent:
 
 
 @dataclass
+class Online:
+    """A signed-in user's open sockets, counted per node instance (one process's lifetime), so
+    a node that dies can be written off as a whole, and a second tab is not a reconnect."""
+
+    role: Role
+    sockets: dict[str, int] = field(default_factory=dict)  # node instance → open sockets there
+
+    @property
+    def total(self) -> int:
+        return sum(self.sockets.values())
+
+
+@dataclass
 class HelpRequest:
     request_id: str
     customer_id: str

@@ -53,4 +53,4 @@ async def test_keyframes_are_kept_for_joiners_and_dropped_with_the_session(harne
     assert [b["events"][0]["type"] for b in caught_up] == [4, 2]
     await agent.call("end_session", {"session_id": sid})
     await agent.expect("session_ended")
-    assert harness.app[ADAPTER].keyframes.get(sid) == []
+    assert await harness.app[ADAPTER].keyframes.get(sid) == []

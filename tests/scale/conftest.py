@@ -15,3 +15,24 @@ def coturn(tmp_path):
     server = Coturn(tmp_path / "coturn", secrets.token_urlsafe(24)).start()
     yield server
     server.stop()
+
+
+# --- a scaled-out deployment: Redis + PostgreSQL + N assist nodes + nginx -------------------
+from tests.servers.fixtures import postgres_server  # noqa: E402,F401  (the `postgres` fixture)
+from tests.scale.deployment import Deployment  # noqa: E402
+
+
+@pytest.fixture
+async def deployment(redis_server, postgres, tmp_path):
+    """`await deployment(3)` starts three nodes behind nginx; everything is stopped afterwards."""
+    started: list[Deployment] = []
+
+    async def start(nodes: int, **env: str) -> Deployment:
+        d = Deployment(tmp_path / f"deployment{len(started)}", redis_server, postgres.url(), nodes, env)
+        started.append(d)
+        await d.start()
+        return d
+
+    yield start
+    for d in started:
+        await d.stop()

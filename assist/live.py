@@ -1,0 +1,52 @@
+"""Where live state lives: this process (embedded, the default) or Redis (scaled out).
+
+Both give the same parts with the same interfaces, so the service, the adapter and the tests do
+not know which one they run on: the store of the call-center state, the cluster (heartbeats and
+the clock's leader), the supervisors' catch-up buffer and python-socketio's client manager
+(Redis pub/sub, so an emit to a user's room reaches their socket on whichever node holds it).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+
+import socketio
+
+from signaling.domain.center import CallCenter, unique_ids
+from signaling.sio import Keyframes
+
+from .cluster import LocalCluster, RedisCluster
+from .config import Config
+from .storage.memory import MemoryLiveStore
+
+
+@dataclass
+class Live:
+    store: object
+    cluster: LocalCluster | RedisCluster
+    keyframes: Keyframes
+    client_manager: socketio.AsyncManager | None = None
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    async def close(self) -> None:
+        for close in self.closers:
+            await close()
+
+
+def build_live(config: Config) -> Live:
+    node_id = config.resolved_node_id()
+    if not config.redis_url:
+        return Live(MemoryLiveStore(CallCenter(config.policy, unique_ids)), LocalCluster(node_id), Keyframes())
+
+    from redis.asyncio import Redis
+
+    from .storage.redis_keyframes import RedisKeyframes
+    from .storage.redis_live import RedisLiveStore
+
+    prefix = config.redis_prefix
+    # Short timeouts and retries: a Redis restart shows as refusals for its duration, not hangs.
+    redis = Redis.from_url(config.redis_url, socket_timeout=5, socket_connect_timeout=2,
+                           health_check_interval=10)
+    manager = socketio.AsyncRedisManager(config.redis_url, channel=f"{prefix}sio")
+    return Live(RedisLiveStore(redis, config.policy, prefix, unique_ids), RedisCluster(redis, node_id, prefix),
+                RedisKeyframes(redis, prefix), manager, [redis.aclose])

@@ -1,0 +1,152 @@
+"""Shared live state in Redis: the same CallCenter, one document, changed by compare-and-set.
+
+Every node keeps a decoded copy of the state and the version it was read at. A command runs on
+that copy, and its result is committed with one Lua script that writes the new document only if
+the version in Redis is still the one the copy was read at. Otherwise the script answers with the
+current document, the node decodes it and runs the command again: commands are pure functions of
+the state (ports.LiveStore), so exactly one of two racing nodes wins each decision (offer,
+accept, consent, end), and the loser re-decides on what the winner wrote.
+
+A command that changed nothing (a view, a refusal) still checks that its copy was current, so no
+node ever answers from a stale copy. In steady state a command costs one Redis round trip.
+
+Relays are the hot path (every mirror batch): they only read the state, and their replay counter
+lives in a small hash per session, checked and advanced by a script that also verifies the
+version, so a relay can never slip through on a copy older than a stop or an end.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import TypeVar
+
+import structlog
+from redis.asyncio import Redis
+
+from signaling.domain import snapshot
+from signaling.domain.center import CallCenter, Route, out_of_sequence
+from signaling.domain.errors import DomainError
+from signaling.domain.model import Policy
+
+T = TypeVar("T")
+log = structlog.get_logger("live_store")
+
+# KEYS: version, state. ARGV: expected version, new document.
+# Returns {new version} or, when the copy was stale, {current version, current document}.
+COMMIT = """
+local v = tonumber(redis.call('GET', KEYS[1]) or '0')
+if v ~= tonumber(ARGV[1]) then
+  return {v, redis.call('GET', KEYS[2]) or ''}
+end
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('SET', KEYS[1], v + 1)
+return {v + 1}
+"""
+
+# KEYS: version, the session's sequence hash. ARGV: expected version, field, seq, ttl seconds.
+# Returns 1 (new), 0 (replayed or old), -1 (the copy was stale: reload and re-check the route).
+ADVANCE = """
+if tonumber(redis.call('GET', KEYS[1]) or '0') ~= tonumber(ARGV[1]) then return -1 end
+local last = tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')
+if tonumber(ARGV[3]) <= last then return 0 end
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+redis.call('EXPIRE', KEYS[2], tonumber(ARGV[4]))
+return 1
+"""
+
+MAX_ATTEMPTS = 50  # racing nodes each win in turn; this many losses in a row means something is wrong
+SEQ_TTL_S = 86_400  # a session's counters outlive any session, then clean themselves up
+
+
+class StoreBusy(DomainError):
+    def __init__(self) -> None:
+        super().__init__("busy", "The service is busy; please try again.")
+
+
+class RedisLiveStore:
+    def __init__(self, redis: Redis, policy: Policy, prefix: str = "assist:",
+                 new_id: Callable[[str], str] | None = None) -> None:
+        self.redis = redis
+        self.policy = policy
+        self.new_id = new_id
+        self.k_version, self.k_state = f"{prefix}live:version", f"{prefix}live:state"
+        self.k_seq = f"{prefix}live:seq:"
+        self._commit = redis.register_script(COMMIT)
+        self._advance = redis.register_script(ADVANCE)
+        self._lock = asyncio.Lock()  # one command at a time on this node's copy
+        # The copy; version -1 means "never read", so the first command loads the real one.
+        self.center: CallCenter | None = snapshot.load({}, policy, new_id)
+        self.version = -1
+        self._document = ""
+        self.conflicts = 0  # commits lost to another node (then re-run), for the benchmark
+
+    # ------------------------------------------------------------------ the copy
+    def _adopt(self, version: int, document: str) -> None:
+        self.center = snapshot.load(json.loads(document) if document else {}, self.policy, self.new_id)
+        self.version, self._document = version, document
+
+    async def _reload(self) -> None:
+        version, document = await self.redis.mget(self.k_version, self.k_state)
+        self._adopt(int(version or 0), (document or b"").decode())
+
+    async def _current(self) -> bool:
+        """Whether the copy is still the latest (it may have been written by another node)."""
+        return int(await self.redis.get(self.k_version) or 0) == self.version
+
+    # ------------------------------------------------------------------ commands
+    async def run(self, command: Callable[[CallCenter], T]) -> T:
+        async with self._lock:
+            for _ in range(MAX_ATTEMPTS):
+                if self.center is None:
+                    await self._reload()
+                try:
+                    result = command(self.center)
+                except DomainError:
+                    # Refused on this copy: final only if the copy was current (domain errors
+                    # leave the state untouched, so the copy stays usable either way).
+                    if await self._current():
+                        raise
+                    self.center = None
+                    continue
+                except BaseException:
+                    self.center = None  # a bug may have left the copy half-changed: drop it
+                    raise
+                document = json.dumps(snapshot.dump(self.center), separators=(",", ":"))
+                if document == self._document:
+                    if await self._current():
+                        return result
+                    self.center = None
+                    continue
+                answer = await self._commit(keys=[self.k_version, self.k_state],
+                                            args=[self.version, document])
+                if len(answer) == 1:
+                    self.version, self._document = int(answer[0]), document
+                    return result
+                self.conflicts += 1
+                self._adopt(int(answer[0]), answer[1].decode())
+            raise StoreBusy()
+
+    async def relay(self, route: Callable[[CallCenter], Route], session_id: str, key: str, seq: int) -> Route:
+        async with self._lock:
+            for _ in range(MAX_ATTEMPTS):
+                if self.center is None:
+                    await self._reload()
+                try:
+                    found = route(self.center)
+                except DomainError:
+                    if await self._current():
+                        raise
+                    self.center = None
+                    continue
+                verdict = await self._advance(keys=[self.k_version, self.k_seq + session_id],
+                                              args=[self.version, key, seq, SEQ_TTL_S])
+                if verdict == 1:
+                    return found
+                if verdict == 0:
+                    raise out_of_sequence()
+                self.center = None
+            raise StoreBusy()
+
+    async def forget_session(self, session_id: str) -> None:
+        await self.redis.delete(self.k_seq + session_id)

@@ -1,0 +1,104 @@
+"""The call center's live state as plain JSON-able data, and back.
+
+A shared store (Redis) keeps the whole state as one document so that every command stays one
+atomic compare-and-set, exactly as in memory. JSON, not pickle: a compromised cache must not be
+able to run code on the nodes that read it. Relay sequence numbers are not part of it (the
+shared store keeps them beside the state, so the hot relay path never rewrites the document).
+"""
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+
+from .center import CallCenter
+from .model import (
+    Agent,
+    AgentProfile,
+    Edition,
+    HelpRequest,
+    Offer,
+    Online,
+    Policy,
+    Presence,
+    RequestStatus,
+    Role,
+    Session,
+    SessionState,
+)
+
+FORMAT = 1
+
+
+def dump(c: CallCenter) -> dict:
+    return {
+        "format": FORMAT,
+        "requests": [_request(r) for r in c.requests.values()],
+        "agents": [_agent(a) for a in c.agents.values()],
+        "offers": [vars(o).copy() for o in c.offers.values()],
+        "sessions": [_session(s) for s in c.sessions.values()],
+        "by_customer": {k: list(v) for k, v in c.by_customer.items()},
+        "dropped_at": c.dropped_at,
+        "handle_times": list(c.handle_times),
+        "stats": {name: [list(item) for item in getattr(c.stats, name)]
+                  for name in ("answered", "abandoned", "handled")},
+        "talk_times": {k: list(v) for k, v in c.talk_times.items()},
+        "online": {u: {"role": o.role.value, "sockets": o.sockets} for u, o in c.online.items()},
+        "arrivals": c.arrivals,
+    }
+
+
+def load(data: dict, policy: Policy, new_id: Callable[[str], str] | None = None,
+         new_code: Callable[[], str] | None = None) -> CallCenter:
+    c = CallCenter(policy, new_id, new_code)
+    if not data:
+        return c  # a store that has never been written: an empty call center
+    if data.get("format") != FORMAT:
+        raise ValueError(f"unknown live-state format {data.get('format')!r}")
+    for raw in data["requests"]:
+        request = HelpRequest(**raw | {
+            "edition": Edition(raw["edition"]), "status": RequestStatus(raw["status"]),
+            "transcript": tuple(raw["transcript"]), "declined_by": set(raw["declined_by"])})
+        c.requests[request.request_id] = request
+        if request.status is RequestStatus.WAITING:  # the line is exactly the waiting requests
+            c.queue.add(request)
+    for raw in data["agents"]:
+        profile = raw["profile"]
+        agent = Agent(AgentProfile(profile["agent_id"], profile["display_name"], profile["badge"],
+                                   frozenset(profile["languages"]), frozenset(profile["skills"])),
+                      presence=Presence(raw["presence"]), connected=raw["connected"],
+                      offer_id=raw["offer_id"], sessions=set(raw["sessions"]),
+                      wrap_ups=dict(raw["wrap_ups"]), idle_since=raw["idle_since"])
+        c.agents[agent.agent_id] = agent
+    for raw in data["offers"]:
+        c.offers[raw["offer_id"]] = Offer(**raw)
+    for raw in data["sessions"]:
+        session = Session(**raw | {"state": SessionState(raw["state"])})
+        c.sessions[session.session_id] = session
+    c.by_customer = {k: (v[0], v[1]) for k, v in data["by_customer"].items()}
+    c.dropped_at = dict(data["dropped_at"])
+    c.handle_times = deque(data["handle_times"], maxlen=policy.handle_window)
+    for name in ("answered", "abandoned", "handled"):
+        setattr(c.stats, name, deque(tuple(item) for item in data["stats"][name]))
+    c.talk_times = {k: (v[0], v[1]) for k, v in data["talk_times"].items()}
+    c.online = {u: Online(Role(o["role"]), dict(o["sockets"])) for u, o in data["online"].items()}
+    c.arrivals = data["arrivals"]
+    return c
+
+
+def _request(r: HelpRequest) -> dict:
+    return vars(r) | {"edition": r.edition.value, "status": r.status.value,
+                      "transcript": list(r.transcript), "declined_by": sorted(r.declined_by)}
+
+
+def _agent(a: Agent) -> dict:
+    p = a.profile
+    return {"profile": {"agent_id": p.agent_id, "display_name": p.display_name, "badge": p.badge,
+                        "languages": sorted(p.languages), "skills": sorted(p.skills)},
+            "presence": a.presence.value, "connected": a.connected, "offer_id": a.offer_id,
+            "sessions": sorted(a.sessions), "wrap_ups": a.wrap_ups, "idle_since": a.idle_since}
+
+
+def _session(s: Session) -> dict:
+    out = vars(s) | {"state": s.state.value, "last_seq": {}}
+    out["supervisors"] = dict(s.supervisors)
+    return out

@@ -1,0 +1,59 @@
+"""Several real nodes sharing Redis and PostgreSQL: pairing across nodes, one winner per race."""
+from __future__ import annotations
+
+import asyncio
+
+
+async def test_customer_and_agent_on_different_nodes_pair_and_talk(deployment):
+    d = await deployment(2)
+    n1, n2 = d.nodes
+    agent = await d.agent("agent01", node=n2)
+    customer = await d.client("zhangsan", node=n1)
+    supervisor = await d.client("super01", node=n1)
+    asked = await customer.call("help_request", {"topic": "transfer", "edition": "standard", "language": "zh",
+                                                 "page": "transfer"})
+    assert asked["ok"], asked
+    offer = await agent.expect("offer")  # decided on n1, delivered on n2 through Redis
+    assert offer["request"]["request_id"] == asked["request"]["request_id"]
+    assert (await agent.call("offer_accept", {"offer_id": offer["offer_id"]}))["ok"]
+    started = await customer.expect("session_started")
+    sid = started["session_id"]
+    assert started["agent"]["badge"] == "A1024"
+    assert (await customer.call("consent", {"session_id": sid, "accept": True}))["ok"]
+    await agent.expect("session_state", state="sharing")
+    snapshot = {"session_id": sid, "seq": 1, "events": [{"type": 4, "data": {"width": 390}}]}
+    assert (await customer.call("mirror", snapshot))["ok"]
+    assert (await agent.expect("mirror", seq=1))["events"][0]["type"] == 4
+    # The supervisor joins on n1 and catches up from the shared keyframes; then the agent ends.
+    joined = await supervisor.call("supervisor_join", {"session_id": sid})
+    assert joined["ok"], joined
+    assert (await supervisor.expect("mirror", seq=1))["events"][0]["data"] == {"width": 390}
+    replayed = await customer.call("mirror", snapshot)  # the replay counter is shared too
+    assert replayed["error"]["code"] == "out_of_sequence"
+    assert (await agent.call("end_session", {"session_id": sid}))["ok"]
+    await customer.expect("session_ended", session_id=sid)
+
+
+async def test_hundred_concurrent_accepts_of_one_offer_from_three_nodes_one_wins(deployment):
+    d = await deployment(3)
+    d.add_users("agent", [f"racer{i}" for i in range(6)])
+    # The offered agent has a console open on every node, other agents too; all accept at once.
+    owner_tabs = [await d.client("agent01", node=node) for node in d.nodes]
+    assert (await owner_tabs[0].call("agent_state", {"state": "available"}))["ok"]
+    customer = await d.client("zhangsan", node=d.nodes[0])
+    asked = await customer.call("help_request", {"topic": "t", "edition": "standard", "language": "zh",
+                                                 "page": "p"})
+    offer = await owner_tabs[1].expect("offer")
+    others = [await d.client(f"racer{i}", node=d.nodes[i % 3]) for i in range(6)]
+    senders = [owner_tabs[i % 3] for i in range(70)] + [others[i % 6] for i in range(30)]
+    answers = await asyncio.gather(*(s.call("offer_accept", {"offer_id": offer["offer_id"]}, timeout=20)
+                                     for s in senders))
+    winners = [a for a in answers if a["ok"]]
+    assert len(winners) == 1, [a.get("error", {}).get("code") for a in answers]
+    assert {a["error"]["code"] for a in answers if not a["ok"]} == {"not_found"}
+    started = await customer.expect("session_started")
+    await asyncio.sleep(1.0)
+    assert not customer.seen("session_started"), "the customer was put into a second session"
+    request = await d.record(asked["request"]["request_id"], lambda r: r["session_id"] is not None)
+    accepted = [e for e in request["timeline"] if e["event"] == "accepted"]
+    assert len(accepted) == 1 and request["session_id"] == started["session_id"]
