@@ -134,7 +134,8 @@ class RecordingStore:
         dialect = self.engine.dialect.name
         try:
             with self.engine.begin() as conn:
-                for session_id, change in self._unindexed.items():
+                # In session-id order: two nodes' flushes lock shared rows in one order (no deadlock).
+                for session_id, change in sorted(self._unindexed.items()):
                     conn.execute(_index_upsert(dialect, session_id, change))
         except sa.exc.SQLAlchemyError as exc:
             if not unreachable(exc):

@@ -19,6 +19,7 @@ from alembic.runtime.migration import MigrationContext
 from assist import migrations
 from assist.storage.sql import SqlRecords, help_requests
 from signaling.domain.notices import RecordUpdate
+from tests.servers.common import free_port
 from tests.servers.fixtures import postgres_server  # noqa: F401  (the `postgres` fixture)
 from tests.servers.postgres import Postgres, bin_dir
 from tests.signaling.test_flow import HELP
@@ -202,6 +203,25 @@ async def test_two_writers_racing_on_one_request_converge_on_the_newest_values(d
 
 
 # ---------------------------------------------------------------------------- an outage
+async def test_an_unreachable_database_keeps_a_bounded_queue_and_says_so():
+    # Nothing listens on this port: the database is "down" from the start.
+    records = SqlRecords(f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/none", max_pending=5,
+                         retry_max_s=0.2)
+    records.start()
+    try:
+        records.submit(RecordUpdate(f"r{i}", {"status": "waiting"}, timeline="requested", at=float(i))
+                       for i in range(8))
+        await asyncio.sleep(0.5)
+        status = records.writer_status()
+        assert not status.database_up and status.write_failures >= 1
+        assert (status.pending, status.dropped) == (5, 3)  # the oldest kept, in order; the rest counted
+        assert [u.request_id for u in records._pending] == [f"r{i}" for i in range(5)]
+    finally:
+        records._io.shutdown(wait=False, cancel_futures=True)
+        records._writer.cancel()
+        records.engine.dispose()
+
+
 @pytest.fixture
 def own_postgres():
     """A PostgreSQL of its own: this test stops it, and the others must not notice."""
