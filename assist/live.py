@@ -26,7 +26,9 @@ class Live:
     cluster: LocalCluster | RedisCluster
     keyframes: Keyframes
     client_manager: socketio.AsyncManager | None = None
+    redis: object | None = None  # the shared Redis client, when scaled out
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    pump: object | None = None  # scaled out: moves record updates from Redis to the database
 
     async def close(self) -> None:
         for close in self.closers:
@@ -48,5 +50,14 @@ def build_live(config: Config) -> Live:
     redis = Redis.from_url(config.redis_url, socket_timeout=5, socket_connect_timeout=2,
                            health_check_interval=10)
     manager = socketio.AsyncRedisManager(config.redis_url, channel=f"{prefix}sio")
+
+    async def close_manager() -> None:
+        # python-socketio leaves its pub/sub listener running at shutdown: stop it and its link.
+        listener = getattr(manager, "thread", None)
+        if listener is not None:
+            listener.cancel()
+        if manager.redis is not None:
+            await manager.redis.aclose()
+
     return Live(RedisLiveStore(redis, config.policy, prefix, unique_ids), RedisCluster(redis, node_id, prefix),
-                RedisKeyframes(redis, prefix), manager, [redis.aclose])
+                RedisKeyframes(redis, prefix), manager, redis, [close_manager, redis.aclose])

@@ -111,12 +111,18 @@ def create_app(config: Config) -> web.Application:
 
     async def startup(app: web.Application) -> None:
         loop = asyncio.get_running_loop()
-        closed = await loop.run_in_executor(None, records.close_unfinished)
-        if closed:
-            log.info("closed_unfinished_records", count=closed)
+        if not config.redis_url:  # embedded: the live state died with the last process
+            closed = await loop.run_in_executor(None, records.close_unfinished)
+            if closed:
+                log.info("closed_unfinished_records", count=closed)
         if config.demo:
             await loop.run_in_executor(None, records.ensure_users, demo_accounts())
         records.start()
+        if live.redis is not None:  # scaled out: records come through the Redis stream
+            from .storage.record_stream import RecordPump
+
+            live.pump = RecordPump(live.redis, records, live.cluster.instance, config.redis_prefix)
+            live.pump.start()
         recordings.start()
         if config.redis_url:
             await live.cluster.beat()  # alive (and maybe leading) before the first socket arrives
@@ -127,21 +133,27 @@ def create_app(config: Config) -> web.Application:
         app[HOUSEKEEPING] = asyncio.create_task(housekeeping(recordings), name="housekeeping")
 
     async def drain(app: web.Application) -> None:
-        """Shutting down (SIGTERM): the listener is already closed. Close every socket now, so
-        clients reconnect (through the load balancer, to another node) and resume within their
-        grace window, then leave the cluster so another node takes the clock at once."""
-        await sio.shutdown()
-        await live.cluster.stop()
+        """Shutting down (SIGTERM): the listener is already closed. Drop every socket now, as a
+        lost connection (no goodbye, which would tell socket.io clients not to come back), so
+        clients reconnect through the load balancer to another node and resume within their
+        grace window; then leave the cluster so another node takes the clock at once."""
+        sockets = list(sio.eio.sockets.values())
+        if sockets:
+            await _bounded(asyncio.gather(*(s.close(wait=False, abort=True) for s in sockets)), "drop_sockets")
+        await _bounded(sio.shutdown(), "socketio_shutdown")
+        await _bounded(live.cluster.stop(), "leave_cluster")
 
     async def cleanup(app: web.Application) -> None:
         app[HOUSEKEEPING].cancel()
         if voice is not None:
             app[VOICE_LOAD].cancel()
-            await voice.close_all()
-        await service.stop()
-        await recordings.stop()
-        await records.stop()
-        await live.close()
+            await _bounded(voice.close_all(), "voice_close")
+        await _bounded(service.stop(), "service_stop")
+        if live.pump is not None:
+            await _bounded(live.pump.stop(), "record_pump_stop")
+        await _bounded(recordings.stop(), "recordings_stop")
+        await _bounded(records.stop(), "records_stop")
+        await _bounded(live.close(), "live_close")
 
     if config.redis_url:  # which node this browser is pinned to, for nginx (docs/deploy.md)
         app.middlewares.append(_pin_to_node(config.resolved_node_id()))
@@ -152,6 +164,15 @@ def create_app(config: Config) -> web.Application:
 
 
 NODE_COOKIE = "assist_node"
+SHUTDOWN_STEP_S = 10.0
+
+
+async def _bounded(step, what: str) -> None:
+    """One shutdown step, given a deadline: a stuck step is logged, and shutdown goes on."""
+    try:
+        await asyncio.wait_for(step, SHUTDOWN_STEP_S)
+    except TimeoutError:
+        log.error("shutdown_step_timed_out", step=what)
 
 
 def _pin_to_node(node_id: str):

@@ -91,7 +91,8 @@ class SignalingService:
         if effects.notices:
             await self.publisher.publish(effects.notices)
         if effects.records:
-            self.records.submit(effects.records)
+            if not getattr(self.store, "records_in_commit", False):  # a shared store streams them
+                self.records.submit(effects.records)
             for update in effects.records:
                 if update.timeline:  # ids and the step only: no names, notes or transcripts
                     log.info(update.timeline, request_id=update.request_id,

@@ -28,11 +28,16 @@ from signaling.domain import snapshot
 from signaling.domain.center import CallCenter, Route, out_of_sequence
 from signaling.domain.errors import DomainError
 from signaling.domain.model import Policy
+from signaling.domain.notices import Effects
+
+from .record_stream import encode_update
 
 T = TypeVar("T")
 log = structlog.get_logger("live_store")
 
-# KEYS: version, state. ARGV: expected version, new document.
+# KEYS: version, state, record stream. ARGV: expected version, new document, then the command's
+# record updates (JSON), appended to the stream in the same step: a state change and its record
+# are one atomic write, so a node killed right after a decision cannot lose the decision's record.
 # Returns {new version} or, when the copy was stale, {current version, current document}.
 COMMIT = """
 local v = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -41,6 +46,7 @@ if v ~= tonumber(ARGV[1]) then
 end
 redis.call('SET', KEYS[2], ARGV[2])
 redis.call('SET', KEYS[1], v + 1)
+for i = 3, #ARGV do redis.call('XADD', KEYS[3], '*', 'u', ARGV[i]) end
 return {v + 1}
 """
 
@@ -65,6 +71,8 @@ class StoreBusy(DomainError):
 
 
 class RedisLiveStore:
+    records_in_commit = True  # the service must not write records itself: they ride the commit
+
     def __init__(self, redis: Redis, policy: Policy, prefix: str = "assist:",
                  new_id: Callable[[str], str] | None = None) -> None:
         self.redis = redis
@@ -72,6 +80,7 @@ class RedisLiveStore:
         self.new_id = new_id
         self.k_version, self.k_state = f"{prefix}live:version", f"{prefix}live:state"
         self.k_seq = f"{prefix}live:seq:"
+        self.k_records = f"{prefix}records"
         self._commit = redis.register_script(COMMIT)
         self._advance = redis.register_script(ADVANCE)
         self._lock = asyncio.Lock()  # one command at a time on this node's copy
@@ -100,29 +109,34 @@ class RedisLiveStore:
             for _ in range(MAX_ATTEMPTS):
                 if self.center is None:
                     await self._reload()
+                refusal: DomainError | None = None
                 try:
                     result = command(self.center)
-                except DomainError:
-                    # Refused on this copy: final only if the copy was current (domain errors
-                    # leave the state untouched, so the copy stays usable either way).
-                    if await self._current():
-                        raise
-                    self.center = None
-                    continue
+                except DomainError as exc:
+                    if exc.effects is None:
+                        # A plain refusal leaves the state untouched; it is final only if the
+                        # copy was current, else the command is re-decided on the latest state.
+                        if await self._current():
+                            raise
+                        self.center = None
+                        continue
+                    result, refusal = None, exc  # refused *and* changed something (a lapsed offer)
                 except BaseException:
                     self.center = None  # a bug may have left the copy half-changed: drop it
                     raise
                 document = json.dumps(snapshot.dump(self.center), separators=(",", ":"))
                 if document == self._document:
                     if await self._current():
-                        return result
+                        return _outcome(result, refusal)
                     self.center = None
                     continue
-                answer = await self._commit(keys=[self.k_version, self.k_state],
-                                            args=[self.version, document])
+                effects = refusal.effects if refusal else _effects_of(result)
+                records = [encode_update(u) for u in effects.records] if effects else []
+                answer = await self._commit(keys=[self.k_version, self.k_state, self.k_records],
+                                            args=[self.version, document, *records])
                 if len(answer) == 1:
                     self.version, self._document = int(answer[0]), document
-                    return result
+                    return _outcome(result, refusal)
                 self.conflicts += 1
                 self._adopt(int(answer[0]), answer[1].decode())
             raise StoreBusy()
@@ -150,3 +164,17 @@ class RedisLiveStore:
 
     async def forget_session(self, session_id: str) -> None:
         await self.redis.delete(self.k_seq + session_id)
+
+
+def _effects_of(result) -> Effects | None:
+    if isinstance(result, Effects):
+        return result
+    if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], Effects):
+        return result[1]
+    return None
+
+
+def _outcome(result, refusal: DomainError | None):
+    if refusal is not None:
+        raise refusal
+    return result

@@ -75,6 +75,9 @@ request_events = sa.Table(
     sa.Column("at", sa.Float, nullable=False),
     sa.Column("event", sa.String(40), nullable=False),
     sa.Column("detail", sa.JSON),
+    # Set when the update came through the Redis record stream: a redelivery is written once.
+    sa.Column("event_key", sa.String(64), nullable=True),
+    sa.Index("ux_request_events_event_key", "event_key", unique=True),
 )
 
 BOOKKEEPING = ("updated_at", "field_at")
@@ -323,11 +326,15 @@ class SqlRecords:
             conn.execute(upsert.newest_wins(help_requests, self.dialect, {"request_id": update.request_id},
                                             fields, update.at))
 
-    @staticmethod
-    def _append_event(conn: sa.Connection, update: RecordUpdate) -> None:
-        if update.timeline:  # the timeline is append-only: a plain insert never conflicts
-            conn.execute(request_events.insert().values(
-                request_id=update.request_id, at=update.at, event=update.timeline, detail=update.detail))
+    def _append_event(self, conn: sa.Connection, update: RecordUpdate) -> None:
+        if not update.timeline:
+            return
+        values = dict(request_id=update.request_id, at=update.at, event=update.timeline, detail=update.detail)
+        if update.key is None:  # the timeline is append-only: a plain insert never conflicts
+            conn.execute(request_events.insert().values(**values))
+        else:  # delivered again after a writer died before acknowledging: already there
+            conn.execute(upsert.insert_for(self.dialect)(request_events).values(**values, event_key=update.key)
+                         .on_conflict_do_nothing(index_elements=["event_key"]))
 
     # ------------------------------------------------------------------ reading
     async def _read(self, fn, *args):

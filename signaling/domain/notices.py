@@ -27,6 +27,7 @@ class RecordUpdate:
     timeline: str | None = None  # event name for the session timeline
     at: float | None = None
     detail: dict | None = None
+    key: str | None = None  # unique per update when it travels through a stream (dedup on redelivery)
 
 
 @dataclass

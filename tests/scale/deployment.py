@@ -93,3 +93,28 @@ class Deployment:
             self.nginx.stop()
         for node in self.nodes:
             node.stop()
+
+
+def live_state(d: Deployment) -> dict:
+    """The shared live state as the nodes see it (the JSON document in Redis)."""
+    import json
+
+    import redis
+
+    client = redis.Redis.from_url(d.redis.url)
+    try:
+        raw = client.get(d.prefix + "live:state")
+        return json.loads(raw) if raw else {}
+    finally:
+        client.close()
+
+
+def leader_node(d: Deployment) -> AssistNode:
+    import redis
+
+    client = redis.Redis.from_url(d.redis.url)
+    try:
+        instance = (client.get(d.prefix + "leader") or b"").decode()
+    finally:
+        client.close()
+    return next(n for n in d.nodes if instance.startswith(n.node_id + "~"))

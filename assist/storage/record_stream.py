@@ -1,0 +1,105 @@
+"""Scaled out, record updates reach PostgreSQL through a Redis stream (an outbox).
+
+The live store appends a command's record updates to the stream in the same atomic step as the
+state change (redis_live.COMMIT), so what was decided is on record even if the node that decided
+it is killed a microsecond later. Every node runs a pump: a member of one consumer group that
+reads entries, hands them to the record writer (SqlRecords, which keeps them through a database
+outage), and acknowledges them only once they are committed. Entries a dead node had read but
+not acknowledged are claimed by another node after a while (XAUTOCLAIM) and written again; the
+stream entry id travels as the update's key, so a timeline entry is still written once.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+
+import structlog
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from signaling.domain.notices import RecordUpdate
+
+log = structlog.get_logger("record_stream")
+
+GROUP = "writers"
+BATCH = 500
+CLAIM_IDLE_MS = 15_000  # unacknowledged this long: its reader is presumed dead
+CLAIM_EVERY_S = 5.0
+
+
+def encode_update(update: RecordUpdate) -> str:
+    at = update.at if update.at is not None else time.time()
+    return json.dumps({"r": update.request_id, "f": update.fields, "t": update.timeline, "a": at,
+                       "d": update.detail}, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def decode_update(entry_id: str, raw: str) -> RecordUpdate:
+    data = json.loads(raw)
+    return RecordUpdate(data["r"], data["f"], data["t"], data["a"], data["d"], key=entry_id)
+
+
+class RecordPump:
+    def __init__(self, redis: Redis, records, consumer: str, prefix: str = "assist:") -> None:
+        self.redis = redis
+        self.records = records  # SqlRecords: submit() then flush() once they are committed
+        self.consumer = consumer
+        self.key = f"{prefix}records"
+        self._task: asyncio.Task | None = None
+        self._claimed_at = 0.0
+        self._healthy = True
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._pump_forever(), name="record-pump")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _ensure_group(self) -> None:
+        try:  # from the stream's start: entries added before any node was up are not skipped
+            await self.redis.xgroup_create(self.key, GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def _pump_forever(self) -> None:
+        while True:
+            try:
+                await self._ensure_group()
+                while True:
+                    await self.pump_once(block_ms=1000)
+                    if not self._healthy:
+                        log.info("record_stream_back")
+                        self._healthy = True
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Redis away: the entries wait in the stream; try again
+                if self._healthy:
+                    log.warning("record_stream_unreachable", error=str(exc))
+                self._healthy = False
+                await asyncio.sleep(1.0)
+
+    async def pump_once(self, block_ms: int = 0) -> int:
+        entries: list[tuple[bytes, dict]] = []
+        if time.monotonic() - self._claimed_at >= CLAIM_EVERY_S:
+            self._claimed_at = time.monotonic()
+            # Our own unacknowledged entries (a database outage interrupted us) and dead readers'.
+            answer = await self.redis.xautoclaim(self.key, GROUP, self.consumer, CLAIM_IDLE_MS, "0-0", count=BATCH)
+            entries += [e for e in answer[1] if e[1]]
+        if not entries:
+            answer = await self.redis.xreadgroup(GROUP, self.consumer, {self.key: ">"}, count=BATCH,
+                                                 block=block_ms or None)
+            entries = answer[0][1] if answer else []
+        if not entries:
+            return 0
+        ids = [entry_id for entry_id, _ in entries]
+        updates = [decode_update(entry_id.decode(), fields[b"u"].decode()) for entry_id, fields in entries]
+        self.records.submit(updates)
+        await self.records.flush()  # committed (the writer keeps them through an outage)
+        await self.redis.xack(self.key, GROUP, *ids)
+        await self.redis.xdel(self.key, *ids)
+        return len(ids)

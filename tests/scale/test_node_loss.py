@@ -1,0 +1,129 @@
+"""kill -9 of a node (the clock's leader) in the middle of live sessions and a queue; a Redis
+restart; SIGTERM drain. Clients come back through nginx to the other nodes and carry on."""
+from __future__ import annotations
+
+import asyncio
+import time
+
+from tests.scale.deployment import Deployment, leader_node, live_state
+
+HELP = {"topic": "transfer", "edition": "standard", "language": "zh", "page": "transfer"}
+AGENTS = ["agent01", "a01", "a02", "a03"]
+CUSTOMERS = [f"c{i:02d}" for i in range(12)]
+
+
+async def _busy_call_center(d: Deployment):
+    """Four sessions sharing the screen, eight customers waiting in line (in this order)."""
+    d.add_users("agent", AGENTS[1:])
+    d.add_users("customer", CUSTOMERS)
+    agents = {name: await d.agent(name) for name in AGENTS}
+    customers = {name: await d.client(name) for name in CUSTOMERS}
+    requests, sessions = {}, {}
+    for name in CUSTOMERS:
+        asked = await customers[name].call("help_request", HELP)
+        assert asked["ok"], asked
+        requests[name] = asked["request"]["request_id"]
+    for agent in agents.values():
+        offer = await agent.expect("offer")
+        assert (await agent.call("offer_accept", {"offer_id": offer["offer_id"]}))["ok"]
+    for name in CUSTOMERS[:4]:  # FIFO: the first four are served first
+        started = await customers[name].expect("session_started")
+        sid = started["session_id"]
+        sessions[name] = sid
+        assert (await customers[name].call("consent", {"session_id": sid, "accept": True}))["ok"]
+        mirror = {"session_id": sid, "seq": 1, "events": [{"type": 4, "data": {"href": name}}]}
+        assert (await customers[name].call("mirror", mirror))["ok"]
+    agent_of = {}
+    for name, agent in agents.items():
+        got = await agent.expect("mirror", seq=1)
+        agent_of[got["events"][0]["data"]["href"]] = name
+    return agents, customers, requests, sessions, agent_of
+
+
+def _where(d: Deployment) -> dict[str, set[str]]:
+    """user → the node ids holding their sockets, from the shared state."""
+    return {user: {instance.split("~")[0] for instance in online["sockets"]}
+            for user, online in live_state(d)["online"].items()}
+
+
+async def _all_back(clients, d: Deployment, dead: str, timeout: float = 30.0) -> float:
+    """Until every client is connected again and no socket is left on the dead node."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        where = _where(d)
+        if all(c.sio.connected for c in clients) and not any(dead in nodes for nodes in where.values()) \
+                and all(where.get(c.username) for c in clients):
+            return time.monotonic() - start
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"not everyone came back: {where}")
+
+
+async def test_node_killed_mid_session_and_queue_nothing_lost_nothing_twice(deployment):
+    d = await deployment(3)
+    agents, customers, requests, sessions, agent_of = await _busy_call_center(d)
+    line_before = [r["request_id"] for r in (await agents["agent01"].call("sync", {}))["view"]["queue"]]
+    assert line_before == [requests[n] for n in CUSTOMERS[4:]]
+    victim = leader_node(d)  # the node running the clock, to make it harder
+    holders = _where(d)
+    on_victim = [u for u, nodes in holders.items() if victim.node_id in nodes]
+    assert on_victim, "round-robin put nobody on the victim node"
+
+    victim.kill()
+    took = await _all_back([*agents.values(), *customers.values()], d, victim.node_id)
+    print(f"\nkill -9 {victim.node_id} ({len(on_victim)} users on it) → all resumed in {took:.1f} s")
+    assert leader_node(d) is not victim
+
+    # Sessions carry on where they were: the next mirror batch and a pointer flow both ways.
+    for name, sid in sessions.items():
+        mirror = {"session_id": sid, "seq": 2, "events": [{"type": 3, "data": {"after": name}}]}
+        assert (await customers[name].call("mirror", mirror))["ok"]
+        got = await agents[agent_of[name]].expect("mirror", seq=2)
+        assert got["events"][0]["data"] == {"after": name}
+        pointer = {"session_id": sid, "seq": 1, "kind": "pointer", "point": {"x": 0.5, "y": 0.5}}
+        assert (await agents[agent_of[name]].call("annotation", pointer))["ok"]
+        await customers[name].expect("annotation", session_id=sid)
+    # The line is the same line, in the same order; a second tap keeps the place.
+    line_after = [r["request_id"] for r in (await agents["a01"].call("sync", {}))["view"]["queue"]]
+    assert line_after == line_before
+    again = await customers[CUSTOMERS[4]].call("help_request", HELP)
+    assert again["request"]["request_id"] == requests[CUSTOMERS[4]] and again["request"]["position"] == 1
+
+    # Serve everyone: end, wrap up, take the next offer; each customer exactly one session.
+    served: dict[str, str] = dict(sessions)
+    deadline = time.monotonic() + 60
+    while (len(served) < len(CUSTOMERS) or sessions) and time.monotonic() < deadline:
+        for name, sid in list(sessions.items()):
+            agent = agents[agent_of.pop(name)]
+            del sessions[name]
+            assert (await agent.call("end_session", {"session_id": sid}))["ok"]
+            assert (await agent.call("wrap_up", {"session_id": sid, "outcome": "resolved", "notes": ""}))["ok"]
+        for agent in agents.values():
+            for offer in _take(agent, "offer"):
+                assert (await agent.call("offer_accept", {"offer_id": offer["offer_id"]}))["ok"]
+        for name, customer in customers.items():
+            for started in _take(customer, "session_started"):
+                assert name not in served, f"{name} was served twice"
+                served[name] = sessions[name] = started["session_id"]
+                agent_of[name] = next(a for a, c in agents.items()
+                                      if any(s["session_id"] == started["session_id"] for s in c.seen("session_started")))
+        await asyncio.sleep(0.2)
+    assert len(set(served.values())) == len(CUSTOMERS)
+    state = live_state(d)
+    assert not state["requests"], "a request was left behind"
+
+    for name in CUSTOMERS:
+        record = await d.record(requests[name], lambda r: r["session_id"] is not None)
+        events = [e["event"] for e in record["timeline"]]
+        assert events.count("accepted") == 1, (name, events)
+        assert events[0] == "requested" and record["session_id"] == served[name], (name, events)
+    for name in CUSTOMERS[:4]:  # the sessions that lived through the kill: ended and wrapped once
+        record = await d.record(requests[name], lambda r: r["outcome"] is not None)
+        events = [e["event"] for e in record["timeline"]]
+        assert events.count("ended") == 1 and events.count("wrap_up") == 1, (name, events)
+
+
+def _take(client, event: str) -> list:
+    """The `event`s received so far, removed from the client's list."""
+    taken = [data for name, data in client.events if name == event]
+    client.events = [(name, data) for name, data in client.events if name != event]
+    return taken
