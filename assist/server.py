@@ -90,7 +90,8 @@ def create_app(config: Config) -> web.Application:
         return ice_servers(ice.stun_urls, ice.turn_urls, ice.turn_secret, ice.turn_ttl_s,
                            principal.user_id, time.time())
 
-    recordings = RecordingStore(records.engine, config.resolved_recordings_dir(), config.recording_retention_days)
+    recordings = RecordingStore(records.engine, config.resolved_recordings_dir(), config.recording_retention_days,
+                                node=live.cluster.instance if config.redis_url else "")
     voice = _voice_gateway(app, config, sio) if config.voice else None
     adapter = SignalingAdapter(sio, service, tokens.verify, config.limits, metrics, ice_for,
                                recorder=recordings, voice=voice, keyframes=live.keyframes)

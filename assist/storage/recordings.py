@@ -12,9 +12,11 @@ index changes wait (summed per session) and go with a later flush; the blobs are
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import json
 import time
+import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -52,9 +54,13 @@ recording_views = sa.Table(
 
 
 class RecordingStore:
-    def __init__(self, engine: sa.Engine, directory: Path, retention_days: float, flush_s: float = 0.5) -> None:
+    def __init__(self, engine: sa.Engine, directory: Path, retention_days: float, flush_s: float = 0.5,
+                 node: str = "") -> None:
         self.engine = engine
         self.directory = directory
+        # Scaled out, the nodes share the directory and each appends to its own segment of a
+        # session (a killed node's half-written tail then spoils nothing but its own last flush).
+        self.node = node
         self.retention_s = retention_days * 86400
         self.flush_s = flush_s
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recordings")
@@ -67,7 +73,19 @@ class RecordingStore:
         self._index_down = False  # logged once per outage
 
     def path(self, session_id: str) -> Path:
+        """The session's file written by a single process (embedded mode, and older recordings)."""
         return self.directory / session_id[:2] / f"{session_id}.ndjson.gz"
+
+    def segment(self, session_id: str) -> Path:
+        """Where this process appends the session's events."""
+        if not self.node:
+            return self.path(session_id)
+        return self.directory / session_id[:2] / session_id / f"{self.node}.ndjson.gz"
+
+    def files(self, session_id: str) -> list[Path]:
+        folder = self.directory / session_id[:2] / session_id
+        segments = sorted(folder.glob("*.ndjson.gz")) if folder.is_dir() else []
+        return [p for p in [self.path(session_id), *segments] if p.exists()]
 
     # ------------------------------------------------------------------ writing
     def append(self, session_id: str, kind: str, data: dict, *, request_id: str = "", customer_id: str = "",
@@ -109,7 +127,7 @@ class RecordingStore:
     def _write(self, batch: dict[str, list[dict]], meta: dict[str, dict]) -> None:
         now = time.time()
         for session_id, items in batch.items():
-            path = self.path(session_id)
+            path = self.segment(session_id)
             path.parent.mkdir(parents=True, exist_ok=True)
             lines = "".join(json.dumps(item, ensure_ascii=False, separators=(",", ":")) + "\n" for item in items)
             blob = gzip.compress(lines.encode(), compresslevel=6)
@@ -152,11 +170,11 @@ class RecordingStore:
 
     # ------------------------------------------------------------------ reading
     def read(self, session_id: str) -> Iterator[dict]:
-        path = self.path(session_id)
-        if not path.exists():
-            return iter(())
-        with gzip.open(path, "rt", encoding="utf-8") as f:
-            return iter([json.loads(line) for line in f])
+        """Every event of the session, from every node's segment, in time order."""
+        events = [json.loads(line) for path in self.files(session_id)
+                  for line in _members(path.read_bytes()).splitlines() if line.strip()]
+        events.sort(key=lambda e: e["t"])  # stable: one node's events keep their order
+        return iter(events)
 
     def delete_expired(self, now: float | None = None) -> int:
         now = time.time() if now is None else now
@@ -164,10 +182,29 @@ class RecordingStore:
             expired = [r.session_id for r in conn.execute(
                 sa.select(recordings.c.session_id).where(recordings.c.expires_at < now))]
             for session_id in expired:
-                self.path(session_id).unlink(missing_ok=True)
+                for path in self.files(session_id):
+                    path.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    (self.directory / session_id[:2] / session_id).rmdir()
             if expired:
                 conn.execute(recordings.delete().where(recordings.c.session_id.in_(expired)))
         return len(expired)
+
+
+def _members(blob: bytes) -> str:
+    """The gzip members of a file, up to the first incomplete one (a writer killed mid-append)."""
+    out: list[bytes] = []
+    while blob:
+        member = zlib.decompressobj(wbits=31)
+        try:
+            data = member.decompress(blob)
+        except zlib.error:
+            break
+        if not member.eof:
+            break
+        out.append(data)
+        blob = member.unused_data
+    return b"".join(out).decode("utf-8")
 
 
 def _index_upsert(dialect: str, session_id: str, change: dict) -> sa.Executable:

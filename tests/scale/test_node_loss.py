@@ -68,6 +68,7 @@ async def test_node_killed_mid_session_and_queue_nothing_lost_nothing_twice(depl
     on_victim = [u for u, nodes in holders.items() if victim.node_id in nodes]
     assert on_victim, "round-robin put nobody on the victim node"
 
+    await asyncio.sleep(1.0)  # recordings reach the disk every 0.5 s: a killed node loses at most that
     victim.kill()
     took = await _all_back([*agents.values(), *customers.values()], d, victim.node_id)
     print(f"\nkill -9 {victim.node_id} ({len(on_victim)} users on it) → all resumed in {took:.1f} s")
@@ -116,6 +117,17 @@ async def test_node_killed_mid_session_and_queue_nothing_lost_nothing_twice(depl
         events = [e["event"] for e in record["timeline"]]
         assert events.count("accepted") == 1, (name, events)
         assert events[0] == "requested" and record["session_id"] == served[name], (name, events)
+    # Their recordings hold what came before the kill and after it (segments of several nodes).
+    supervisor = await d.login("super01")
+    for name in CUSTOMERS[:4]:
+        sid = served[name]
+        async with d._http.get(f"{d.url}/api/recordings/{sid}/events",
+                               headers={"Authorization": f"Bearer {supervisor}"}) as resp:
+            assert resp.status == 200, await resp.text()
+            events = (await resp.json())["events"]
+        mirrored = [e["data"]["seq"] for e in events if e["kind"] == "mirror"]
+        assert mirrored == [1, 2], (name, mirrored)
+        assert [e["kind"] for e in events].count("annotation") == 1
     for name in CUSTOMERS[:4]:  # the sessions that lived through the kill: ended and wrapped once
         record = await d.record(requests[name], lambda r: r["outcome"] is not None)
         events = [e["event"] for e in record["timeline"]]
