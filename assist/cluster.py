@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import time
 
 import structlog
 from redis.asyncio import Redis
@@ -41,6 +42,7 @@ class LocalCluster:
     def __init__(self, node_id: str) -> None:
         self.instance = new_instance(node_id)
         self.is_leader = True
+        self.settled = True
 
     async def alive(self, instances: set[str]) -> set[str]:
         return set(instances)
@@ -62,6 +64,14 @@ class RedisCluster:
         self.is_leader = False
         self._task: asyncio.Task | None = None
         self._healthy = True
+        self._steady_since = 0.0  # since when this node has led with Redis answering
+
+    @property
+    def settled(self) -> bool:
+        """Whether missing heartbeats mean dead nodes. Not right after this node took the lead
+        or Redis came back (a restarted Redis forgets heartbeats that expired while it was
+        down): every live node first gets a full heartbeat period to show itself again."""
+        return self.is_leader and time.monotonic() - self._steady_since > self.ttl_ms / 1000 + self.beat_s
 
     async def alive(self, instances: set[str]) -> set[str]:
         names = sorted(instances)
@@ -79,6 +89,7 @@ class RedisCluster:
         if not self.is_leader:
             self.is_leader = bool(await self.redis.set(self.k_leader, self.instance, nx=True, px=self.ttl_ms))
             if self.is_leader:
+                self._steady_since = time.monotonic()
                 log.info("leadership_taken", instance=self.instance)
 
     def start(self) -> None:
@@ -90,6 +101,7 @@ class RedisCluster:
                 await self.beat()
                 if not self._healthy:
                     log.info("redis_back", instance=self.instance)
+                    self._steady_since = time.monotonic()
                 self._healthy = True
             except Exception as exc:  # Redis away (restarting): keep trying, say so once
                 self.is_leader = False  # a leader that cannot renew must stop acting as one

@@ -231,5 +231,6 @@ def serve(config: Config) -> None:
     if config.demo:
         names = ", ".join(f"{u} ({i['role']})" for u, i in demo.DEMO_USERS.items())
         print(f"  demo accounts   {names}; password {demo.DEMO_PASSWORD}", flush=True)
-    # SIGTERM drains (see create_app's drain); sockets are closed by then, so a short wait is enough.
-    web.run_app(app, host=config.host, port=config.port, print=None, access_log=None, shutdown_timeout=5)
+    # SIGTERM drains (create_app: drain). Sockets are dropped by then; what still holds a connection
+    # open (a websocket whose client has not noticed) is cut after this long.
+    web.run_app(app, host=config.host, port=config.port, print=None, access_log=None, shutdown_timeout=1.5)

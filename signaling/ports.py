@@ -43,6 +43,11 @@ class Cluster(Protocol):
     @property
     def is_leader(self) -> bool: ...
 
+    @property
+    def settled(self) -> bool:
+        """Whether a missing heartbeat now means a dead node (not just a Redis that came back)."""
+        ...
+
     async def alive(self, instances: set[str]) -> set[str]: ...
 
 

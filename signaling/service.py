@@ -223,6 +223,8 @@ class SignalingService:
     async def _write_off_lost_nodes(self) -> None:
         """Sockets held by node instances whose heartbeat expired are gone: their users get
         the grace window (and come back through another node within it)."""
+        if not self.cluster.settled:
+            return
         nodes = await self._run(lambda c, now: (c.nodes_in_use(), Effects()))
         lost = nodes - await self.cluster.alive(nodes) - {self.cluster.instance}
         if lost:

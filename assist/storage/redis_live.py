@@ -17,12 +17,14 @@ version, so a relay can never slip through on a copy older than a stop or an end
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import Callable
 from typing import TypeVar
 
 import structlog
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from signaling.domain import snapshot
 from signaling.domain.center import CallCenter, Route, out_of_sequence
@@ -70,6 +72,24 @@ class StoreBusy(DomainError):
         super().__init__("busy", "The service is busy; please try again.")
 
 
+class StoreUnavailable(DomainError):
+    """Redis does not answer (restarting, cut off): nothing was decided; the client may retry."""
+
+    def __init__(self) -> None:
+        super().__init__("unavailable", "The service is briefly unavailable; please try again.")
+
+
+def _redis_errors_are_refusals(method):
+    @functools.wraps(method)
+    async def guarded(self, *args, **kwargs):
+        try:
+            return await method(self, *args, **kwargs)
+        except RedisError:
+            self.center = None  # whatever was in flight may or may not have landed: re-read
+            raise StoreUnavailable() from None
+    return guarded
+
+
 class RedisLiveStore:
     records_in_commit = True  # the service must not write records itself: they ride the commit
 
@@ -104,6 +124,7 @@ class RedisLiveStore:
         return int(await self.redis.get(self.k_version) or 0) == self.version
 
     # ------------------------------------------------------------------ commands
+    @_redis_errors_are_refusals
     async def run(self, command: Callable[[CallCenter], T]) -> T:
         async with self._lock:
             for _ in range(MAX_ATTEMPTS):
@@ -141,6 +162,7 @@ class RedisLiveStore:
                 self._adopt(int(answer[0]), answer[1].decode())
             raise StoreBusy()
 
+    @_redis_errors_are_refusals
     async def relay(self, route: Callable[[CallCenter], Route], session_id: str, key: str, seq: int) -> Route:
         async with self._lock:
             for _ in range(MAX_ATTEMPTS):

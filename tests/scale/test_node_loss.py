@@ -139,3 +139,69 @@ def _take(client, event: str) -> list:
     taken = [data for name, data in client.events if name == event]
     client.events = [(name, data) for name, data in client.events if name != event]
     return taken
+
+
+async def _session_and_line(d: Deployment):
+    """agent01 helping zhangsan (sharing), lisi waiting in line."""
+    agent = await d.agent("agent01")
+    customer, waiting = await d.client("zhangsan"), await d.client("lisi")
+    assert (await customer.call("help_request", HELP))["ok"]
+    offer = await agent.expect("offer")
+    assert (await agent.call("offer_accept", {"offer_id": offer["offer_id"]}))["ok"]
+    sid = (await customer.expect("session_started"))["session_id"]
+    assert (await customer.call("consent", {"session_id": sid, "accept": True}))["ok"]
+    line = await waiting.call("help_request", HELP)
+    assert line["request"]["position"] == 1
+    return agent, customer, waiting, sid, line["request"]["request_id"]
+
+
+async def _carries_on(agent, customer, waiting, sid: str, request_id: str, seq: int) -> None:
+    """The session relays, the waiting customer keeps their request, and is served next."""
+    mirror = {"session_id": sid, "seq": seq, "events": [{"type": 3, "data": {"n": seq}}]}
+    assert (await customer.call("mirror", mirror))["ok"]
+    assert (await agent.expect("mirror", seq=seq))["events"][0]["data"] == {"n": seq}
+    again = await waiting.call("help_request", HELP)
+    assert again["request"]["request_id"] == request_id and again["request"]["position"] == 1
+    assert (await agent.call("end_session", {"session_id": sid}))["ok"]
+    assert (await agent.call("wrap_up", {"session_id": sid, "outcome": "resolved", "notes": ""}))["ok"]
+    offer = await agent.expect("offer", timeout=10)
+    assert offer["request"]["request_id"] == request_id
+    assert (await agent.call("offer_accept", {"offer_id": offer["offer_id"]}))["ok"]
+    await waiting.expect("session_started")
+
+
+async def test_redis_restart_is_survived(deployment, redis_server):
+    d = await deployment(2)
+    agent, customer, waiting, sid, request_id = await _session_and_line(d)
+    mirror = {"session_id": sid, "seq": 1, "events": [{"type": 4, "data": {}}]}
+    assert (await customer.call("mirror", mirror))["ok"]
+    redis_server.stop()
+    # While Redis is away, decisions are refused plainly (nothing half-done), sockets stay up.
+    refused = await customer.call("mirror", {**mirror, "seq": 2})
+    assert refused["error"]["code"] == "unavailable"
+    await asyncio.sleep(2)
+    redis_server.start()  # same data directory: the append-only file brings the state back
+    await asyncio.sleep(6)  # heartbeats come back before anyone is judged gone
+    assert all(c.sio.connected for c in (agent, customer, waiting))
+    where = _where(d)
+    assert where["zhangsan"] and where["lisi"] and where["agent01"], where
+    await _carries_on(agent, customer, waiting, sid, request_id, seq=2)
+    record = await d.record(request_id, lambda r: r["session_id"] is not None)
+    assert [e["event"] for e in record["timeline"]].count("accepted") == 1
+
+
+async def test_sigterm_drains_a_node_and_its_clients_move(deployment):
+    d = await deployment(2)
+    agent, customer, waiting, sid, request_id = await _session_and_line(d)
+    victim = leader_node(d)
+    on_victim = [u for u, nodes in _where(d).items() if victim.node_id in nodes]
+    started = time.monotonic()
+    assert victim.terminate(timeout=20) == 0
+    stopped_s = time.monotonic() - started
+    # It said goodbye: its sockets are off the books and another node leads, without waiting
+    # for a heartbeat to expire; its clients are back through nginx on the other node.
+    took = await _all_back([agent, customer, waiting], d, victim.node_id)
+    assert leader_node(d) is not victim
+    print(f"\nSIGTERM {victim.node_id} ({len(on_victim)} users): exited in {stopped_s:.1f} s, "
+          f"all resumed {took:.1f} s later")
+    await _carries_on(agent, customer, waiting, sid, request_id, seq=1)
