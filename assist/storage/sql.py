@@ -89,7 +89,7 @@ BATCH = 500  # updates per transaction
 RETRY_FIRST_S, RETRY_MAX_S = 0.2, 2.0  # backoff while the database is unreachable
 PROBE_S = 5.0  # an idle writer checks the database this often (for assist_database_up)
 MAX_PENDING = 200_000  # updates held while the database is away (~100 MB); beyond: dropped, loudly
-STOP_WAIT_S = 10.0  # at shutdown, how long to keep trying to write what is left
+STOP_WAIT_S = 8.0  # at shutdown, how long to keep trying (within the server's 10 s per shutdown step)
 READ_WAIT_S = 5.0  # a reader waits this long for earlier writes, then reads what is there
 
 
