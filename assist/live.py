@@ -59,5 +59,6 @@ def build_live(config: Config) -> Live:
         if manager.redis is not None:
             await manager.redis.aclose()
 
-    return Live(RedisLiveStore(redis, config.policy, prefix, unique_ids), RedisCluster(redis, node_id, prefix),
+    cluster = RedisCluster(redis, node_id, prefix)
+    return Live(RedisLiveStore(redis, config.policy, prefix, unique_ids, owner=cluster.instance), cluster,
                 RedisKeyframes(redis, prefix), manager, redis, [close_manager, redis.aclose])

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import secrets
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -37,19 +38,39 @@ from .record_stream import encode_update
 T = TypeVar("T")
 log = structlog.get_logger("live_store")
 
-# KEYS: version, state, record stream. ARGV: expected version, new document, then the command's
-# record updates (JSON), appended to the stream in the same step: a state change and its record
-# are one atomic write, so a node killed right after a decision cannot lose the decision's record.
-# Returns {new version} or, when the copy was stale, {current version, current document}.
+# KEYS: version, state, record stream, lock. ARGV: expected version, new document, this node,
+# then the command's record updates (JSON), appended to the stream in the same step: a state
+# change and its record are one atomic write, so a node killed right after a decision cannot
+# lose the decision's record.
+# Returns {new version}; {current version, current document} when the copy was stale; {-1} when
+# another node holds the lock (its turn comes first).
 COMMIT = """
+local holder = redis.call('GET', KEYS[4])
+if holder and holder ~= ARGV[3] then return {-1} end
 local v = tonumber(redis.call('GET', KEYS[1]) or '0')
 if v ~= tonumber(ARGV[1]) then
   return {v, redis.call('GET', KEYS[2]) or ''}
 end
 redis.call('SET', KEYS[2], ARGV[2])
 redis.call('SET', KEYS[1], v + 1)
-for i = 3, #ARGV do redis.call('XADD', KEYS[3], '*', 'u', ARGV[i]) end
+for i = 4, #ARGV do redis.call('XADD', KEYS[3], '*', 'u', ARGV[i]) end
+if holder then redis.call('DEL', KEYS[4]) end
 return {v + 1}
+"""
+
+# Under contention optimism turns into a retry storm (each retry re-reads a document another node
+# has just replaced), so a node that lost once takes turns instead: the lock, with an expiry in
+# case its holder dies. KEYS: lock, version, state. ARGV: this node, expiry ms, its copy's version.
+# Returns {-1} (held by another), {version} (the copy is current) or {version, document}.
+LOCK = """
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {-1} end
+local v = tonumber(redis.call('GET', KEYS[2]) or '0')
+if v == tonumber(ARGV[3]) then return {v} end
+return {v, redis.call('GET', KEYS[3]) or ''}
+"""
+UNLOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
 """
 
 # KEYS: version, the session's sequence hash. ARGV: expected version, field, seq, ttl seconds.
@@ -64,6 +85,8 @@ return 1
 """
 
 MAX_ATTEMPTS = 50  # racing nodes each win in turn; this many losses in a row means something is wrong
+LOCK_TTL_MS = 2_000  # a dead holder blocks the others this long at most
+LOCK_WAIT_S = 5.0  # waiting longer for a turn than this: refuse as busy
 SEQ_TTL_S = 86_400  # a session's counters outlive any session, then clean themselves up
 
 
@@ -94,21 +117,26 @@ class RedisLiveStore:
     records_in_commit = True  # the service must not write records itself: they ride the commit
 
     def __init__(self, redis: Redis, policy: Policy, prefix: str = "assist:",
-                 new_id: Callable[[str], str] | None = None) -> None:
+                 new_id: Callable[[str], str] | None = None, owner: str = "") -> None:
         self.redis = redis
         self.policy = policy
         self.new_id = new_id
         self.k_version, self.k_state = f"{prefix}live:version", f"{prefix}live:state"
         self.k_seq = f"{prefix}live:seq:"
         self.k_records = f"{prefix}records"
+        self.k_lock = f"{prefix}live:lock"
         self._commit = redis.register_script(COMMIT)
+        self._take_lock = redis.register_script(LOCK)
+        self._unlock = redis.register_script(UNLOCK)
         self._advance = redis.register_script(ADVANCE)
         self._lock = asyncio.Lock()  # one command at a time on this node's copy
         # The copy; version -1 means "never read", so the first command loads the real one.
         self.center: CallCenter | None = snapshot.load({}, policy, new_id)
         self.version = -1
         self._document = ""
+        self._holding = False
         self.conflicts = 0  # commits lost to another node (then re-run), for the benchmark
+        self.owner = owner or secrets.token_hex(8)  # who holds the lock, when this node does
 
     # ------------------------------------------------------------------ the copy
     def _adopt(self, version: int, document: str) -> None:
@@ -127,40 +155,81 @@ class RedisLiveStore:
     @_redis_errors_are_refusals
     async def run(self, command: Callable[[CallCenter], T]) -> T:
         async with self._lock:
+            # Optimistic first (one round trip); after losing a race, in turn under the lock.
+            if self.center is not None:
+                done, outcome = await self._attempt(command, locked=False)
+                if done:
+                    return outcome()
             for _ in range(MAX_ATTEMPTS):
-                if self.center is None:
-                    await self._reload()
-                refusal: DomainError | None = None
+                await self._acquire()
+                done = False
                 try:
-                    result = command(self.center)
-                except DomainError as exc:
-                    if exc.effects is None:
-                        # A plain refusal leaves the state untouched; it is final only if the
-                        # copy was current, else the command is re-decided on the latest state.
-                        if await self._current():
-                            raise
-                        self.center = None
-                        continue
-                    result, refusal = None, exc  # refused *and* changed something (a lapsed offer)
-                except BaseException:
-                    self.center = None  # a bug may have left the copy half-changed: drop it
-                    raise
-                document = json.dumps(snapshot.dump(self.center), separators=(",", ":"))
-                if document == self._document:
-                    if await self._current():
-                        return _outcome(result, refusal)
-                    self.center = None
-                    continue
-                effects = refusal.effects if refusal else _effects_of(result)
-                records = [encode_update(u) for u in effects.records] if effects else []
-                answer = await self._commit(keys=[self.k_version, self.k_state, self.k_records],
-                                            args=[self.version, document, *records])
-                if len(answer) == 1:
-                    self.version, self._document = int(answer[0]), document
-                    return _outcome(result, refusal)
-                self.conflicts += 1
-                self._adopt(int(answer[0]), answer[1].decode())
+                    done, outcome = await self._attempt(command, locked=True)
+                finally:
+                    if not done or self._holding:
+                        await self._release()
+                if done:
+                    return outcome()
             raise StoreBusy()
+
+    async def _attempt(self, command: Callable[[CallCenter], T], locked: bool):
+        """Run the command on the copy and commit it. Returns (done, outcome): outcome() gives
+        the result or raises the refusal; not done means another node changed the state first."""
+        refusal: DomainError | None = None
+        try:
+            result = command(self.center)
+        except DomainError as exc:
+            if exc.effects is None:
+                # A plain refusal leaves the state untouched; it is final only if the copy was
+                # current (always so under the lock), else it is re-decided on the latest state.
+                if locked or await self._current():
+                    return True, _raiser(exc)
+                self.center = None
+                return False, None
+            result, refusal = None, exc  # refused *and* changed something (a lapsed offer)
+        except BaseException:
+            self.center = None  # a bug may have left the copy half-changed: drop it
+            raise
+        document = json.dumps(snapshot.dump(self.center), separators=(",", ":"))
+        if document == self._document:
+            if locked or await self._current():
+                return True, lambda: _outcome(result, refusal)
+            self.center = None
+            return False, None
+        effects = refusal.effects if refusal else _effects_of(result)
+        records = [encode_update(u) for u in effects.records] if effects else []
+        answer = await self._commit(keys=[self.k_version, self.k_state, self.k_records, self.k_lock],
+                                    args=[self.version, document, self.owner, *records])
+        if len(answer) == 1 and int(answer[0]) >= 0:
+            self.version, self._document = int(answer[0]), document
+            self._holding = False  # the commit released the lock
+            return True, lambda: _outcome(result, refusal)
+        self.conflicts += 1
+        self.center = None  # the copy ran ahead of the shared state: never use it again
+        if len(answer) == 2:
+            self._adopt(int(answer[0]), answer[1].decode())
+        return False, None
+
+    async def _acquire(self) -> None:
+        """This node's turn: the lock, and a copy that is current under it."""
+        deadline = asyncio.get_running_loop().time() + LOCK_WAIT_S
+        pause = 0.0005
+        while True:
+            answer = await self._take_lock(keys=[self.k_lock, self.k_version, self.k_state],
+                                           args=[self.owner, LOCK_TTL_MS, self.version if self.center else -1])
+            if int(answer[0]) >= 0:
+                self._holding = True
+                if len(answer) == 2:
+                    self._adopt(int(answer[0]), answer[1].decode())
+                return
+            if asyncio.get_running_loop().time() > deadline:
+                raise StoreBusy()
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.01)
+
+    async def _release(self) -> None:
+        self._holding = False
+        await self._unlock(keys=[self.k_lock], args=[self.owner])
 
     @_redis_errors_are_refusals
     async def relay(self, route: Callable[[CallCenter], Route], session_id: str, key: str, seq: int) -> Route:
@@ -194,6 +263,12 @@ def _effects_of(result) -> Effects | None:
     if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], Effects):
         return result[1]
     return None
+
+
+def _raiser(refusal: DomainError):
+    def outcome():
+        raise refusal
+    return outcome
 
 
 def _outcome(result, refusal: DomainError | None):
