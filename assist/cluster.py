@@ -103,7 +103,7 @@ class RedisCluster:
                     log.info("redis_back", instance=self.instance)
                     self._steady_since = time.monotonic()
                 self._healthy = True
-            except Exception as exc:  # Redis away (restarting): keep trying, say so once
+            except Exception as exc:  # noqa: BLE001 (Redis away, restarting: keep trying, say so once)
                 self.is_leader = False  # a leader that cannot renew must stop acting as one
                 if self._healthy:
                     log.warning("redis_unreachable", instance=self.instance, error=str(exc))

@@ -7,8 +7,8 @@ the clock's leader), the supervisors' catch-up buffer and python-socketio's clie
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 import socketio
 

@@ -14,14 +14,14 @@ from signaling.service import SignalingService
 from signaling.sio import SignalingAdapter, SioPublisher
 
 from . import bank, demo, http_api, recordings_api
-from .web import routes as web_routes
 from .auth import Tokens, hash_password
 from .config import Config
+from .live import build_live
 from .logs import configure as configure_logs
 from .metrics import Metrics
-from .live import build_live
 from .storage.recordings import RecordingStore
 from .storage.sql import SqlRecords
+from .web import routes as web_routes
 
 log = structlog.get_logger("assist")
 
@@ -76,7 +76,10 @@ def create_app(config: Config) -> web.Application:
         # each other); handlers never block, records are written by a background thread.
         async_handlers=False,
         max_http_buffer_size=config.limits.http_buffer_bytes,
-        cors_allowed_origins=[],  # same origin only
+        # Same origin only: engine.io compares a browser's Origin with the Host it was reached at
+        # (nginx passes Host on). ([] would switch the check off.) Tokens travel in the auth
+        # payload, not in cookies, so this is defence in depth against cross-site sockets.
+        cors_allowed_origins=None,
         logger=False,
         engineio_logger=False,
     )

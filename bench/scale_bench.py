@@ -158,5 +158,5 @@ def run(customers: int = 1000, agents: int = 100, rate: float = 50.0) -> None:
 
 
 if __name__ == "__main__":
-    run(int(os.environ.get("BENCH_CUSTOMERS", 1000)), int(os.environ.get("BENCH_AGENTS", 100)),
-        float(os.environ.get("BENCH_RATE", 50)))
+    run(int(os.environ.get("BENCH_CUSTOMERS", "1000")), int(os.environ.get("BENCH_AGENTS", "100")),
+        float(os.environ.get("BENCH_RATE", "50")))

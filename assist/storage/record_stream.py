@@ -77,7 +77,7 @@ class RecordPump:
                         self._healthy = True
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # Redis away: the entries wait in the stream; try again
+            except Exception as exc:  # noqa: BLE001 (Redis away: the entries wait in the stream; retry)
                 if self._healthy:
                     log.warning("record_stream_unreachable", error=str(exc))
                 self._healthy = False

@@ -27,6 +27,12 @@ from .model import (
 )
 
 FORMAT = 1
+# Plain lookups: calling an Enum class per value is slow, and a document holds thousands.
+_ROLE = {v.value: v for v in Role}
+_EDITION = {v.value: v for v in Edition}
+_STATUS = {v.value: v for v in RequestStatus}
+_PRESENCE = {v.value: v for v in Presence}
+_SESSION_STATE = {v.value: v for v in SessionState}
 
 
 def dump(c: CallCenter) -> dict:
@@ -56,7 +62,7 @@ def load(data: dict, policy: Policy, new_id: Callable[[str], str] | None = None,
         raise ValueError(f"unknown live-state format {data.get('format')!r}")
     for raw in data["requests"]:
         request = HelpRequest(**raw | {
-            "edition": Edition(raw["edition"]), "status": RequestStatus(raw["status"]),
+            "edition": _EDITION[raw["edition"]], "status": _STATUS[raw["status"]],
             "transcript": tuple(raw["transcript"]), "declined_by": set(raw["declined_by"])})
         c.requests[request.request_id] = request
         if request.status is RequestStatus.WAITING:  # the line is exactly the waiting requests
@@ -65,14 +71,14 @@ def load(data: dict, policy: Policy, new_id: Callable[[str], str] | None = None,
         profile = raw["profile"]
         agent = Agent(AgentProfile(profile["agent_id"], profile["display_name"], profile["badge"],
                                    frozenset(profile["languages"]), frozenset(profile["skills"])),
-                      presence=Presence(raw["presence"]), connected=raw["connected"],
+                      presence=_PRESENCE[raw["presence"]], connected=raw["connected"],
                       offer_id=raw["offer_id"], sessions=set(raw["sessions"]),
                       wrap_ups=dict(raw["wrap_ups"]), idle_since=raw["idle_since"])
         c.agents[agent.agent_id] = agent
     for raw in data["offers"]:
         c.offers[raw["offer_id"]] = Offer(**raw)
     for raw in data["sessions"]:
-        session = Session(**raw | {"state": SessionState(raw["state"])})
+        session = Session(**raw | {"state": _SESSION_STATE[raw["state"]]})
         c.sessions[session.session_id] = session
     c.by_customer = {k: (v[0], v[1]) for k, v in data["by_customer"].items()}
     c.dropped_at = dict(data["dropped_at"])
@@ -80,7 +86,7 @@ def load(data: dict, policy: Policy, new_id: Callable[[str], str] | None = None,
     for name in ("answered", "abandoned", "handled"):
         setattr(c.stats, name, deque(tuple(item) for item in data["stats"][name]))
     c.talk_times = {k: (v[0], v[1]) for k, v in data["talk_times"].items()}
-    c.online = {u: Online(Role(o["role"]), dict(o["sockets"])) for u, o in data["online"].items()}
+    c.online = {u: Online(_ROLE[o["role"]], o["sockets"]) for u, o in data["online"].items()}
     c.arrivals = data["arrivals"]
     return c
 

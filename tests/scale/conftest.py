@@ -18,8 +18,8 @@ def coturn(tmp_path):
 
 
 # --- a scaled-out deployment: Redis + PostgreSQL + N assist nodes + nginx -------------------
-from tests.servers.fixtures import postgres_server  # noqa: E402,F401  (the `postgres` fixture)
-from tests.scale.deployment import Deployment  # noqa: E402
+from tests.scale.deployment import Deployment
+from tests.servers.fixtures import postgres_server  # noqa: F401  (the `postgres` fixture)
 
 
 @pytest.fixture

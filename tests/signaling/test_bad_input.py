@@ -241,3 +241,17 @@ async def test_http_bad_input(harness):
     assert status == 429 and body["error"]["code"] == "too_many_attempts"
     status, body = await harness.http("GET", "/api/requests", "forged.token.here")
     assert status == 401
+
+
+async def test_a_socket_from_another_site_is_refused(harness):
+    """A page on another origin cannot open a socket to us, even with a valid token."""
+    token = await harness.login("zhangsan")
+    foreign = socketio.AsyncClient(reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await foreign.connect(harness.base_url, auth={"token": token}, transports=["websocket"],
+                              headers={"Origin": "https://evil.example"}, wait_timeout=5)
+    same = socketio.AsyncClient(reconnection=False)
+    await same.connect(harness.base_url, auth={"token": token}, transports=["websocket"],
+                       headers={"Origin": harness.base_url}, wait_timeout=5)
+    assert same.connected
+    await same.disconnect()
