@@ -14,12 +14,14 @@ export class ProtocolError extends Error {
   }
 }
 
-// Connect with the user's token. websocket first, polling as the fallback (behind proxies).
+// Connect with the user's token. websocket first, polling as the fallback (behind proxies that
+// refuse WebSockets; engine.io only falls back when told to try all transports).
 // `token` may be a function: every (re)connect then presents the freshest token.
 export function connect(token, { url = "/", onRefused } = {}) {
   const socket = io(url, {
     auth: typeof token === "function" ? (cb) => cb({ token: token() }) : { token },
     transports: ["websocket", "polling"],
+    tryAllTransports: true,
     reconnectionDelay: 500,
     reconnectionDelayMax: 3000,
   });
