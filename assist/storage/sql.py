@@ -323,8 +323,8 @@ class SqlRecords:
     def _upsert(self, conn: sa.Connection, update: RecordUpdate) -> None:
         fields = {k: v for k, v in update.fields.items() if k in COLUMNS}
         if fields:
-            conn.execute(upsert.newest_wins(help_requests, self.dialect, {"request_id": update.request_id},
-                                            fields, update.at))
+            conn.execute(*upsert.newest_wins(help_requests, self.dialect, {"request_id": update.request_id},
+                                             fields, update.at))
 
     def _append_event(self, conn: sa.Connection, update: RecordUpdate) -> None:
         if not update.timeline:

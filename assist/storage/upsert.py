@@ -10,6 +10,8 @@ in which the writes arrive then no longer matters: every node converges on the s
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -40,10 +42,21 @@ def with_stamps(table: sa.Table, dialect: str, stamps: dict[str, sa.ColumnElemen
     return sa.func.json_set(sa.func.coalesce(table.c.field_at, sa.literal_column("'{}'")), *paths)
 
 
-def newest_wins(table: sa.Table, dialect: str, key: dict, fields: dict, at: float) -> sa.Executable:
-    """Insert the row, or merge `fields` (all written at time `at`) into the existing one."""
-    at_ = sa.literal(at, sa.Float)
-    insert = insert_for(dialect)(table).values(**key, **fields, updated_at=at, field_at={f: at for f in fields})
+def newest_wins(table: sa.Table, dialect: str, key: dict, fields: dict, at: float) -> tuple[sa.Executable, dict]:
+    """Insert the row, or merge `fields` (all written at time `at`) into the existing one:
+    (statement, parameters) for `conn.execute`. The statement depends only on which fields are
+    set, so it is built (and compiled by SQLAlchemy) once per field set, not once per update."""
+    statement = _newest_wins(table, dialect, tuple(key), tuple(sorted(fields)))
+    params = {f"v_{name}": value for name, value in (key | fields).items()}
+    return statement, params | {"at_": at, "stamps_": {f: at for f in fields}}
+
+
+@lru_cache(maxsize=512)
+def _newest_wins(table: sa.Table, dialect: str, key: tuple[str, ...], fields: tuple[str, ...]) -> sa.Executable:
+    at_ = sa.bindparam("at_", type_=sa.Float)
+    insert = insert_for(dialect)(table).values(
+        {name: sa.bindparam(f"v_{name}", type_=table.c[name].type) for name in key + fields}
+        | {"updated_at": at_, "field_at": sa.bindparam("stamps_", type_=table.c.field_at.type)})
     changes: dict = {}
     stamps: dict = {}
     for field in fields:
