@@ -33,7 +33,10 @@ class AssistNode:
         self.log = open(self.dir / "node.log", "ab")  # noqa: SIM115 (kept open for the process)
         self.proc = subprocess.Popen([ASSIST, "serve", "--port", str(self.port)], env=env,
                                      stdout=self.log, stderr=subprocess.STDOUT)
-        wait_for_port(self.port, self.proc, timeout=60, what=f"assist node {self.node_id}")
+        try:
+            wait_for_port(self.port, self.proc, timeout=60, what=f"assist node {self.node_id}")
+        except (RuntimeError, TimeoutError) as exc:  # say why: the node's own last words
+            raise RuntimeError(f"{exc}\n--- {self.node_id} log ---\n{self.output()[-3000:]}") from None
         return self
 
     def kill(self) -> None:
