@@ -126,6 +126,7 @@ def create_app(config: Config) -> web.Application:
             from .storage.record_stream import RecordPump
 
             live.pump = RecordPump(live.redis, records, live.cluster.instance, config.redis_prefix)
+            records.upstream = live.pump.settle
             live.pump.start()
         recordings.start()
         if config.redis_url:

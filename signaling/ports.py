@@ -32,6 +32,9 @@ class LiveStore(Protocol):
     # A shared store's commit counter: it changes whenever any node changed the state (0 for a
     # store only this process changes; the service then relies on the effects it applied).
     version: int
+    # True when the store writes a command's record updates itself, atomically with the state
+    # change (Redis: a stream pumped into the database); the service then leaves them alone.
+    records_in_commit: bool
 
 
 class Cluster(Protocol):

@@ -91,7 +91,7 @@ class SignalingService:
         if effects.notices:
             await self.publisher.publish(effects.notices)
         if effects.records:
-            if not getattr(self.store, "records_in_commit", False):  # a shared store streams them
+            if not self.store.records_in_commit:
                 self.records.submit(effects.records)
             for update in effects.records:
                 if update.timeline:  # ids and the step only: no names, notes or transcripts

@@ -12,6 +12,7 @@ T = TypeVar("T")
 
 class MemoryLiveStore:
     version = 0  # only this process changes the state: nothing to notice from elsewhere
+    records_in_commit = False  # records go to the record sink, written by the service
 
     def __init__(self, center: CallCenter) -> None:
         self.center = center

@@ -59,6 +59,16 @@ class RecordPump:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
+    async def settle(self) -> None:
+        """Until every entry in the stream now is committed (by this node's pump or another's:
+        entries leave the stream once written). Readers bound the wait."""
+        newest = await self.redis.xrevrange(self.key, count=1)
+        if not newest:
+            return
+        target = newest[0][0]
+        while await self.redis.xrange(self.key, "-", target, count=1):
+            await asyncio.sleep(0.01)
+
     async def _ensure_group(self) -> None:
         try:  # from the stream's start: entries added before any node was up are not skipped
             await self.redis.xgroup_create(self.key, GROUP, id="0", mkstream=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
@@ -121,6 +121,9 @@ class SqlRecords:
         self.engine = sa.create_engine(url, pool_pre_ping=not sqlite,
                                        connect_args={} if sqlite else {"connect_timeout": 5})
         self.dialect = self.engine.dialect.name
+        # Scaled out, updates reach this writer through a Redis stream: readers first wait for
+        # what is in the stream now (RecordPump.settle), so they read their own writes.
+        self.upstream: Callable[[], Awaitable[None]] | None = None
         if sqlite:
             with self.engine.begin() as conn:  # readers never block the writer
                 conn.exec_driver_sql("PRAGMA journal_mode=WAL")
@@ -341,7 +344,10 @@ class SqlRecords:
         # Wait for earlier writes, but not for ever: while the database is away, a reader gets
         # an answer (or the database's error) rather than a request that hangs.
         try:
-            await asyncio.wait_for(self.flush(), READ_WAIT_S)
+            async with asyncio.timeout(READ_WAIT_S):
+                if self.upstream is not None:  # updates still on their way here (a Redis stream)
+                    await self.upstream()
+                await self.flush()
         except TimeoutError:
             pass
         return await asyncio.get_running_loop().run_in_executor(self._io, fn, *args)

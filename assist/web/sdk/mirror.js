@@ -24,6 +24,9 @@ export class Mirror {
     this.paused = false;
     this.queue = Promise.resolve();
     this.watch = new MutationObserver(() => this.checkSensitive());
+    // The app names each step in its title once the screen has rendered, which may be long
+    // after the navigation on a slow phone: announce the step again when the title changes.
+    this.titleWatch = new MutationObserver(this.notePage);
   }
 
   start() {
@@ -34,6 +37,8 @@ export class Mirror {
       subtree: true, childList: true, attributes: true, attributeFilter: ["data-assist-sensitive"],
     });
     this.checkSensitive(true);
+    const title = document.querySelector("title");
+    if (title) this.titleWatch.observe(title, { childList: true, characterData: true, subtree: true });
   }
 
   stop() {
@@ -41,6 +46,7 @@ export class Mirror {
     window.removeEventListener("hashchange", this.notePage);
     window.removeEventListener("popstate", this.notePage);
     this.watch.disconnect();
+    this.titleWatch.disconnect();
     this.halt();
     this.batch = [];
   }
