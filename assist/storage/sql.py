@@ -332,7 +332,8 @@ class SqlRecords:
     def _append_event(self, conn: sa.Connection, update: RecordUpdate) -> None:
         if not update.timeline:
             return
-        values = dict(request_id=update.request_id, at=update.at, event=update.timeline, detail=update.detail)
+        values = {"request_id": update.request_id, "at": update.at, "event": update.timeline,
+                  "detail": update.detail}
         if update.key is None:  # the timeline is append-only: a plain insert never conflicts
             conn.execute(request_events.insert().values(**values))
         else:  # delivered again after a writer died before acknowledging: already there

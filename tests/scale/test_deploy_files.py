@@ -279,7 +279,7 @@ def test_docker_compose_config_validates():
     has_compose = docker and subprocess.run([docker, "compose", "version"], check=False,
                                              capture_output=True).returncode == 0
     if not has_compose:
-        pytest.skip("no `docker compose` on PATH (a docker client with the compose plugin): "
+        pytest.skip(reason="no `docker compose` on PATH (a docker client with the compose plugin): "
                     "`docker compose config` not run")
     done = subprocess.run([docker, "compose", "-f", str(DOCKER / "compose.yaml"),
                            "--env-file", str(DOCKER / ".env.example"), "config", "--quiet"],

@@ -227,7 +227,7 @@ def own_postgres():
     """A PostgreSQL of its own: this test stops it, and the others must not notice."""
     binaries = bin_dir()
     if binaries is None:
-        pytest.skip("PostgreSQL is not installed")
+        pytest.skip(reason="PostgreSQL is not installed")
     server = Postgres(binaries)
     try:
         server.start()

@@ -12,7 +12,7 @@ def postgres_server():
     """One PostgreSQL for the whole run; `postgres.url()` is a fresh database for each caller."""
     binaries = bin_dir()
     if binaries is None:
-        pytest.skip("PostgreSQL is not installed (Debian package `postgresql`)")
+        pytest.skip(reason="PostgreSQL is not installed (Debian package `postgresql`)")
     server = Postgres(binaries)
     try:
         server.start()
