@@ -8,12 +8,13 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp import web
 import socketio
+from aiohttp import web
 
 from assist.config import Config, Limits
 from assist.server import create_app
 from signaling.domain.model import Policy
+from tests.servers.fixtures import postgres_server  # noqa: F401  (the session's one PostgreSQL, `postgres`)
 
 TEST_SECRET = "test-secret-" + "x" * 40
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from tests.browser import PHONE, chromium
-from tests.servers.fixtures import postgres_server  # noqa: F401  (the `postgres` fixture)
 
 from .bankapp import App
 

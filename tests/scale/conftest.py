@@ -19,7 +19,6 @@ def coturn(tmp_path):
 
 # --- a scaled-out deployment: Redis + PostgreSQL + N assist nodes + nginx -------------------
 from tests.scale.deployment import Deployment
-from tests.servers.fixtures import postgres_server  # noqa: F401  (the `postgres` fixture)
 
 
 @pytest.fixture

@@ -20,8 +20,7 @@ from assist import migrations
 from assist.storage.sql import SqlRecords, help_requests
 from signaling.domain.notices import RecordUpdate
 from tests.servers.common import free_port
-from tests.servers.fixtures import postgres_server  # noqa: F401  (the `postgres` fixture)
-from tests.servers.postgres import Postgres, bin_dir
+from tests.servers.fixtures import running_postgres
 from tests.signaling.test_flow import HELP
 
 ASSIST = Path(sys.executable).with_name("assist")
@@ -225,15 +224,7 @@ async def test_an_unreachable_database_keeps_a_bounded_queue_and_says_so():
 @pytest.fixture
 def own_postgres():
     """A PostgreSQL of its own: this test stops it, and the others must not notice."""
-    binaries = bin_dir()
-    if binaries is None:
-        pytest.skip(reason="PostgreSQL is not installed")
-    server = Postgres(binaries)
-    try:
-        server.start()
-        yield server
-    finally:
-        server.close()
+    yield from running_postgres()
 
 
 def metric(text: str, name: str) -> float:

@@ -1,15 +1,15 @@
-"""pytest fixtures for the real servers; a conftest or test module makes them available with
-`from tests.servers.fixtures import postgres_server  # noqa: F401` (the fixture is `postgres`)."""
+"""pytest fixtures for the real servers (tests/conftest.py registers them for every test)."""
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import pytest
 
 from .postgres import Postgres, bin_dir
 
 
-@pytest.fixture(scope="session", name="postgres")
-def postgres_server():
-    """One PostgreSQL for the whole run; `postgres.url()` is a fresh database for each caller."""
+def running_postgres() -> Iterator[Postgres]:
+    """A started PostgreSQL, closed afterwards even when a test or the start failed."""
     binaries = bin_dir()
     if binaries is None:
         pytest.skip(reason="PostgreSQL is not installed (Debian package `postgresql`)")
@@ -17,5 +17,11 @@ def postgres_server():
     try:
         server.start()
         yield server
-    finally:  # even when a test failed or startup did: no server left behind
+    finally:  # no server left behind
         server.close()
+
+
+@pytest.fixture(scope="session", name="postgres")
+def postgres_server():
+    """One PostgreSQL for the whole run; `postgres.url()` is a fresh database for each caller."""
+    yield from running_postgres()
