@@ -1,0 +1,108 @@
+// Numbers that must not leave the device: card, account, ID and phone numbers, in any format a
+// page can show them. The same rule runs in the server's last-line scan (signaling/scrub.py);
+// both read signaling/masking_rules.json, and tests/masking checks the two agree on generated text.
+//
+// The rule, in words (docs/masking.md): after Unicode normalisation (full-width, superscript and
+// other-script digits are digits; Chinese numerals 〇一二… too), a run of at least MIN_DIGITS
+// digits is hidden, whatever separates its groups — any kind of space, one dot, dash, slash or
+// middle dot — and an X closing the run (ID numbers) goes with it. Dates and money amounts in
+// their usual written forms are not part of a run, so "2026-12-01 14:30" and "¥12,345.00" stay.
+// MIN_DIGITS is 6: no six consecutive digits of anything else ever leave, so a number cannot leak
+// piece by piece either (a shown prefix is at most five digits long).
+import RULES from "../../../signaling/masking_rules.json";
+
+export const MIN_DIGITS = RULES.min_digits;
+const SEPARATORS = new Set(Array.from(RULES.separators));
+const HANZI_DIGITS = new Set(Array.from(RULES.hanzi_digits));
+const SPACE = /^[\s\u180e\u200b-\u200d\u2060\ufeff]$/u;
+const DIGIT = /^\p{Nd}$/u;
+const ALNUM = /^[\p{L}\p{N}]$/u;
+// Anything that could be a digit, for the fast path: most strings have far fewer than MIN_DIGITS.
+const DIGIT_LIKE = new RegExp(`[\\p{N}${RULES.hanzi_digits}]`, "gu");
+
+// Innocent forms, found on the normalised text (one character per code point): dates with the
+// same separator twice, decimal amounts, and whole amounts with a currency sign or 元.
+const INNOCENT = [
+  /(?<![\d./-])(\d{4}([-/.])\d{1,2}\2\d{1,2})(?!\d|[-/.]\d)/g,
+  /(?<![\d./-])(\d{1,2}([-/.])\d{1,2}\2\d{4})(?!\d|[-/.]\d)/g,
+  /(?<![\d.])(\d{1,9}\.\d{2})(?!\d|\.\d)/g,
+  /[¥￥$] ?(\d{1,9})(?![\d.])/g,
+  /(?<![\d.])(\d{1,9}) ?(?:元|块|RMB|CNY|yuan)/g,
+];
+const RUN = /d(?:w*p?w*d)*(?:w*x)?/g;
+
+function classify(chars) {
+  const kinds = [];
+  let proj = "";
+  chars.forEach((ch, i) => {
+    const n = ch.length === 1 && ch < "\u0080" ? ch : ch.normalize("NFKC");
+    if (n.length === 1 && DIGIT.test(n)) {
+      kinds.push("d");
+      proj += n >= "0" && n <= "9" ? n : "0";
+    } else if (HANZI_DIGITS.has(ch)) {
+      kinds.push("d");
+      proj += "0";
+    } else if ((n === "X" || n === "x") && !(i + 1 < chars.length && ALNUM.test(chars[i + 1]))) {
+      kinds.push("x");
+      proj += "X";
+    } else if (SPACE.test(ch) || (n.length === 1 && SPACE.test(n))) {
+      kinds.push("w");
+      proj += " ";
+    } else if (SEPARATORS.has(ch) || (n.length === 1 && SEPARATORS.has(n))) {
+      kinds.push("p");
+      proj += ".-/".includes(n) ? n : "~";
+    } else {
+      kinds.push("o");
+      proj += ch.length === 1 ? ch : "#";
+    }
+  });
+  return { kinds, proj };
+}
+
+// Which code points of `chars` to hide.
+function hidden(chars) {
+  const { kinds, proj } = classify(chars);
+  for (const pattern of INNOCENT) {
+    for (const m of proj.matchAll(pattern)) {
+      const start = m.index + m[0].indexOf(m[1]);
+      for (let i = start; i < start + m[1].length; i++) kinds[i] = "o";
+    }
+  }
+  const hide = new Set();
+  for (const m of kinds.join("").matchAll(RUN)) {
+    let digits = 0;
+    for (const k of m[0]) if (k === "d") digits++;
+    if (digits < MIN_DIGITS) continue;
+    for (let i = m.index; i < m.index + m[0].length; i++) if (kinds[i] === "d" || kinds[i] === "x") hide.add(i);
+  }
+  return hide;
+}
+
+function digitLike(text) {
+  return (text.match(DIGIT_LIKE) || []).length;
+}
+
+// Several pieces of text that a reader sees as one (the text nodes of one block): a number split
+// over them is found as a whole, and each piece comes back with its own part hidden.
+export function maskSegments(segments) {
+  if (segments.reduce((n, s) => n + digitLike(s), 0) < MIN_DIGITS) return segments.slice();
+  const pieces = segments.map((s) => Array.from(s));
+  const chars = pieces.flat();
+  const hide = hidden(chars);
+  if (!hide.size) return segments.slice();
+  let at = 0;
+  return pieces.map((piece) => piece.map(() => (hide.has(at++) ? "*" : chars[at - 1])).join(""));
+}
+
+export function maskNumbers(text) {
+  return typeof text === "string" && text ? maskSegments([text])[0] : text;
+}
+
+export function hasNumber(text) {
+  return maskNumbers(text) !== text;
+}
+
+// An amount typed into an amount field (inputmode=decimal): shown as typed, at most ¥999,999,999.99.
+export function isAmount(text) {
+  return /^\s*\d{1,9}(?:[.,]\d{0,2})?\s*$/.test(String(text).normalize("NFKC"));
+}

@@ -1,0 +1,262 @@
+"""The server's last line against leaks: card, account, ID and phone numbers in mirror batches.
+
+The customer's device masks before anything leaves it (assist/web/sdk/masking.js); this runs the
+same number rule (signaling/masking_rules.json, docs/masking.md) over every string the server
+relays or records, so a bug in the SDK — or a client that is not our SDK — cannot put a number in
+front of an agent or into a recording. What still matches is replaced by stars and counted; the
+value itself is never logged.
+
+Pure: no I/O beyond reading the rules once. rrweb's event shapes are walked so that geometry
+(an SVG path's `d`, `viewBox`, sizes) keeps its digits and the replay stays intact.
+"""
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+RULES = json.loads((Path(__file__).with_name("masking_rules.json")).read_text(encoding="utf-8"))
+MIN_DIGITS: int = RULES["min_digits"]
+_SEPARATORS = frozenset(RULES["separators"])
+_HANZI_DIGITS = frozenset(RULES["hanzi_digits"])
+# JavaScript's \s (what the SDK uses) plus the zero-width characters that could hide a split.
+_SPACE = frozenset("\t\n\v\f\r \u00a0\u1680\u2028\u2029\u202f\u205f\u3000\ufeff\u180e\u200b\u200c\u200d\u2060"
+                   + "".join(chr(c) for c in range(0x2000, 0x200B)))
+GEOMETRY = frozenset(RULES["geometry_attributes"])
+CSS_ATTRIBUTES = frozenset(RULES["css_attributes"])
+
+_INNOCENT = [
+    re.compile(r"(?<![\d./-])(\d{4}([-/.])\d{1,2}\2\d{1,2})(?!\d|[-/.]\d)"),
+    re.compile(r"(?<![\d./-])(\d{1,2}([-/.])\d{1,2}\2\d{4})(?!\d|[-/.]\d)"),
+    re.compile(r"(?<![\d.])(\d{1,9}\.\d{2})(?!\d|\.\d)"),
+    re.compile(r"[¥￥$] ?(\d{1,9})(?![\d.])"),
+    re.compile(r"(?<![\d.])(\d{1,9}) ?(?:元|块|RMB|CNY|yuan)"),
+]
+_RUN = re.compile(r"d(?:w*p?w*d)*(?:w*x)?")
+_CSS_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'')
+_CSS_URL = re.compile(r"url\(\s*([^)\"'\s]*)\s*\)", re.IGNORECASE)
+
+
+def _normal(ch: str) -> str:
+    return ch if ch < "\x80" else unicodedata.normalize("NFKC", ch)
+
+
+def _is_digit(n: str) -> bool:
+    return len(n) == 1 and n.isdecimal()
+
+
+def _classify(chars: list[str]) -> tuple[list[str], str]:
+    kinds: list[str] = []
+    proj: list[str] = []
+    for i, ch in enumerate(chars):
+        n = _normal(ch)
+        if _is_digit(n):
+            kinds.append("d")
+            proj.append(n if "0" <= n <= "9" else "0")
+        elif ch in _HANZI_DIGITS:
+            kinds.append("d")
+            proj.append("0")
+        elif n in ("X", "x") and not (i + 1 < len(chars) and chars[i + 1].isalnum()):
+            kinds.append("x")
+            proj.append("X")
+        elif ch in _SPACE or n in _SPACE:
+            kinds.append("w")
+            proj.append(" ")
+        elif ch in _SEPARATORS or n in _SEPARATORS:
+            kinds.append("p")
+            proj.append(n if n in ".-/" else "~")
+        else:
+            kinds.append("o")
+            proj.append(ch)
+    return kinds, "".join(proj)
+
+
+def _hidden(chars: list[str]) -> set[int]:
+    kinds, proj = _classify(chars)
+    for pattern in _INNOCENT:
+        for m in pattern.finditer(proj):
+            for i in range(m.start(1), m.end(1)):
+                kinds[i] = "o"
+    hide: set[int] = set()
+    for m in _RUN.finditer("".join(kinds)):
+        if m.group(0).count("d") < MIN_DIGITS:
+            continue
+        hide.update(i for i in range(m.start(), m.end()) if kinds[i] in ("d", "x"))
+    return hide
+
+
+def _digit_like(text: str) -> int:
+    return sum(1 for ch in text if ch.isnumeric() or ch in _HANZI_DIGITS)
+
+
+def mask_segments(segments: list[str]) -> list[str]:
+    """Pieces a reader sees as one text (a block's text nodes): a number split over them is
+    found as a whole, and each piece comes back with its own part replaced by stars."""
+    if sum(_digit_like(s) for s in segments) < MIN_DIGITS:
+        return list(segments)
+    chars = [ch for s in segments for ch in s]
+    hide = _hidden(chars)
+    if not hide:
+        return list(segments)
+    out, at = [], 0
+    for s in segments:
+        out.append("".join("*" if at + i in hide else ch for i, ch in enumerate(s)))
+        at += len(s)
+    return out
+
+
+def mask_numbers(text: str) -> str:
+    return mask_segments([text])[0] if text else text
+
+
+def mask_css(css: str) -> str:
+    """Numbers inside CSS strings and url()s; the declarations' own numbers are layout."""
+    css = _CSS_STRING.sub(lambda m: mask_numbers(m.group(0)), css)
+    return _CSS_URL.sub(lambda m: m.group(0).replace(m.group(1), mask_numbers(m.group(1))), css)
+
+
+# ---------------------------------------------------------------- rrweb events
+FULL_SNAPSHOT, INCREMENTAL, META, CUSTOM = 2, 3, 4, 5
+MUTATION, INPUT, STYLE_RULE, STYLE_DECLARATION, ADOPTED_STYLES = 0, 5, 8, 13, 15
+TEXT_NODE, ELEMENT_NODE = 3, 2
+INLINE_TAGS = frozenset({"a", "abbr", "b", "bdi", "bdo", "cite", "code", "data", "dfn", "em", "font", "i", "kbd",
+                         "label", "mark", "q", "s", "samp", "small", "span", "strong", "sub", "sup", "time",
+                         "u", "var"})
+
+
+@dataclass
+class Scan:
+    """What one pass found: how many strings it had to change, and where (never the values)."""
+
+    violations: int = 0
+    where: set[str] | None = None
+
+    def hit(self, where: str) -> None:
+        self.violations += 1
+        if self.where is None:
+            self.where = set()
+        if len(self.where) < 10:
+            self.where.add(where)
+
+
+def _text(value: Any, scan: Scan, where: str, css: bool = False) -> Any:
+    if not isinstance(value, str):
+        return _any(value, scan, where)
+    clean = mask_css(value) if css else mask_numbers(value)
+    if clean != value:
+        scan.hit(where)
+    return clean
+
+
+def _map_strings(value: Any, fn: Callable[[str], str]) -> Any:
+    """Every string inside a value through fn; numbers (ids, times, coordinates) pass as they are."""
+    if isinstance(value, str):
+        return fn(value)
+    if isinstance(value, list):
+        return [_map_strings(v, fn) for v in value]
+    if isinstance(value, dict):
+        return {k: _map_strings(v, fn) for k, v in value.items()}
+    return value
+
+
+def _any(value: Any, scan: Scan, where: str) -> Any:
+    """Unknown shapes: every string in them follows the number rule (fail closed)."""
+    return _map_strings(value, lambda text: _text(text, scan, where))
+
+
+def _attributes(attrs: Any, scan: Scan) -> Any:
+    if not isinstance(attrs, dict):
+        return _any(attrs, scan, "attribute")
+    out = {}
+    for name, value in attrs.items():
+        key = str(name).lower()
+        if key in GEOMETRY:
+            out[name] = value
+        elif key in CSS_ATTRIBUTES:
+            out[name] = _text(value, scan, f"attribute:{key}", css=True) if isinstance(value, str) else value
+        else:
+            out[name] = _text(value, scan, f"attribute:{key}")
+    return out
+
+
+def _node(node: Any, scan: Scan, in_style: bool = False) -> Any:
+    if not isinstance(node, dict):
+        return _any(node, scan, "node")
+    out = dict(node)
+    if node.get("type") == TEXT_NODE:
+        out["textContent"] = _text(node.get("textContent"), scan, "text", css=in_style or bool(node.get("isStyle")))
+        return out
+    if "attributes" in node:
+        out["attributes"] = _attributes(node["attributes"], scan)
+    children = node.get("childNodes")
+    if isinstance(children, list):
+        style = in_style or str(node.get("tagName", "")).lower() == "style"
+        kids = [_node(child, scan, style) for child in children]
+        if not style:
+            _join_inline(kids, scan)
+        out["childNodes"] = kids
+    return out
+
+
+def _join_inline(kids: list[Any], scan: Scan) -> None:
+    """A number spread over sibling text nodes and inline elements (<span>6222</span><span>0202</span>…)."""
+    slots: list[tuple[dict, str]] = []  # (node holding the text, key)
+    for kid in kids:
+        if not isinstance(kid, dict):
+            continue
+        if kid.get("type") == TEXT_NODE and isinstance(kid.get("textContent"), str):
+            slots.append((kid, "textContent"))
+        elif str(kid.get("tagName", "")).lower() in INLINE_TAGS:
+            for grandkid in kid.get("childNodes") or []:
+                if isinstance(grandkid, dict) and grandkid.get("type") == TEXT_NODE \
+                        and isinstance(grandkid.get("textContent"), str):
+                    slots.append((grandkid, "textContent"))
+    if len(slots) < 2:
+        return
+    texts = [node[key] for node, key in slots]
+    masked = mask_segments(texts)
+    if masked != texts:
+        scan.hit("text:split")
+        for (node, key), value in zip(slots, masked):
+            node[key] = value
+
+
+def _mutation(data: dict, scan: Scan) -> dict:
+    out = dict(data)
+    if isinstance(data.get("texts"), list):
+        out["texts"] = [{**t, "value": _text(t.get("value"), scan, "text")} if isinstance(t, dict) else t
+                        for t in data["texts"]]
+    if isinstance(data.get("attributes"), list):
+        out["attributes"] = [{**a, "attributes": _attributes(a.get("attributes"), scan)} if isinstance(a, dict) else a
+                             for a in data["attributes"]]
+    if isinstance(data.get("adds"), list):
+        out["adds"] = [{**a, "node": _node(a.get("node"), scan)} if isinstance(a, dict) else a for a in data["adds"]]
+    for key in set(data) - {"texts", "attributes", "adds"}:
+        out[key] = _any(data[key], scan, "mutation")
+    return out
+
+
+def _event(event: Any, scan: Scan) -> Any:
+    if not isinstance(event, dict) or not isinstance(event.get("data"), dict):
+        return _any(event, scan, "event")
+    data, kind = event["data"], event.get("type")
+    if kind == FULL_SNAPSHOT:
+        clean = {**data, "node": _node(data.get("node"), scan)}
+    elif kind == INCREMENTAL and data.get("source") == MUTATION:
+        clean = _mutation(data, scan)
+    elif kind == INCREMENTAL and data.get("source") in (STYLE_RULE, STYLE_DECLARATION, ADOPTED_STYLES):
+        clean = _map_strings(data, lambda text: _text(text, scan, "css", css=True))
+    else:
+        clean = _any(data, scan, f"event:{kind}")
+    return {**event, "data": clean}
+
+
+def scrub_events(events: list[Any]) -> tuple[list[Any], Scan]:
+    """rrweb events with every number the rule finds replaced by stars, and what was found."""
+    scan = Scan()
+    clean = [_event(e, scan) for e in events]
+    return (clean if scan.violations else events), scan
