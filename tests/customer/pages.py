@@ -9,7 +9,7 @@ TEST_PAGE = """<!doctype html>
 <main id="page">
   <h1 id="heading">转账给李四</h1>
   <form id="form" autocomplete="off">
-    <label for="amount">金额</label><input id="amount" inputmode="decimal">
+    <label for="amount">金额</label><input id="amount" inputmode="decimal" data-assist-unmask>
     <label for="card">收款卡号</label><input id="card" placeholder="{card_placeholder}">
     <label for="pw">交易密码</label><input id="pw" type="password" value="{password_attr}">
     <label for="otp">短信验证码</label><input id="otp" autocomplete="one-time-code">

@@ -5,6 +5,7 @@
 // call and draws the agent's guidance. It accepts nothing else from the agent.
 import { call, connect, sequence } from "../protocol.js";
 import { Call } from "../call.js";
+import { scrubText } from "./masking.js";
 import { Mirror } from "./mirror.js";
 import { Overlay } from "./overlay.js";
 import { Ui } from "./ui.js";
@@ -62,8 +63,9 @@ export async function requestHelp({ topic = "transfer", transcript = [] } = {}) 
   if (!s) throw new Error("Assist.init() first");
   try {
     const reply = await call(s.socket, "help_request", {
-      topic, edition: s.edition, language: s.language, page: String(s.page()).slice(0, 200),
-      transcript: transcript.slice(-10).map((line) => String(line).slice(0, 200)),
+      // Scrubbed like the mirror: a page address or a sentence can hold a card number too.
+      topic, edition: s.edition, language: s.language, page: scrubText(s.page()).slice(0, 200),
+      transcript: transcript.slice(-10).map((line) => scrubText(line).slice(0, 200)),
     });
     applyView({ request: reply.request });
     return state();
@@ -117,7 +119,7 @@ export function voiceListening() {
 export function shutdown() {
   if (!s) return;
   if (s.voice) s.voice.destroy();
-  s.mirror.stop();
+  s.mirror.destroy();
   if (s.call) s.call.close();
   s.overlay.destroy();
   s.socket.disconnect();

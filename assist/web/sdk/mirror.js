@@ -2,12 +2,15 @@
 // batches go through the signaling server to the agent. Nothing is recorded while sharing is
 // off or while a page marked data-assist-sensitive is showing.
 import { record, EventType } from "rrweb";
-import { recordOptions, scrubEvents } from "./masking.js";
+import { recordOptions, scrubEvents, watchFields } from "./masking.js";
 
 const FLUSH_MS = 0; // next task: batches one burst of mutations, adds no visible delay
 // Under the server's 600 kB relay cap even when every character is 3-byte UTF-8 (Chinese).
 const CHUNK_CHARS = 120_000;
 const MAX_EVENTS = 400; // the protocol allows 500 events per batch
+// A fresh full snapshot after this many changes: the agent's replay starts over from it, so the
+// memory a live replay holds stays bounded however long the session runs.
+const CHECKOUT_EVERY = 5000;
 export const SENSITIVE_SELECTOR = "[data-assist-sensitive]";
 
 export class Mirror {
@@ -27,6 +30,9 @@ export class Mirror {
     // The app names each step in its title once the screen has rendered, which may be long
     // after the navigation on a slow phone: announce the step again when the title changes.
     this.titleWatch = new MutationObserver(this.notePage);
+    // From the start, not only while sharing: a password field turned into a text field by a
+    // "show password" button before sharing began must still be known as a password.
+    this.unwatchFields = watchFields();
   }
 
   start() {
@@ -49,6 +55,11 @@ export class Mirror {
     this.titleWatch.disconnect();
     this.halt();
     this.batch = [];
+  }
+
+  destroy() {
+    this.stop();
+    this.unwatchFields();
   }
 
   // A fresh full snapshot, e.g. for an agent who just joined or came back.
@@ -77,6 +88,7 @@ export class Mirror {
     this.stopRecording = record({
       emit: (event) => this.collect(event),
       ...recordOptions(),
+      checkoutEveryNth: CHECKOUT_EVERY,
       sampling: { mousemove: 50, scroll: 100 },
       recordCanvas: false,
       collectFonts: false,
@@ -117,7 +129,7 @@ export class Mirror {
   }
 
   enqueue(events) {
-    const clean = scrubEvents(events);
+    const clean = scrubEvents(events, record.mirror);
     for (const part of chunk(clean)) {
       this.queue = this.queue.then(() => this.send(part)).catch(() => {});
     }

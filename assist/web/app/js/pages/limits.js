@@ -15,8 +15,10 @@ export async function render(ctx) {
   paintSummary();
 
   const per = field({ label: t('limits.newPerTransaction'), prefix: '¥', inputmode: 'decimal', autocomplete: 'off',
+    'data-assist-unmask': true,
     hint: t('limits.maximum', { max: formatFen(limits.max_per_transaction) }), value: fenToInput(limits.per_transaction) });
   const daily = field({ label: t('limits.newDaily'), prefix: '¥', inputmode: 'decimal', autocomplete: 'off',
+    'data-assist-unmask': true,
     hint: t('limits.maximum', { max: formatFen(limits.max_daily) }), value: fenToInput(limits.daily) });
   const status = h('div', { class: 'form-status' });
   const save = h('button', { type: 'submit', class: 'button primary block' }, t('limits.save'));

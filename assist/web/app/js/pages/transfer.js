@@ -47,7 +47,10 @@ export async function choosePayee(ctx) {
 export async function newPayee(ctx) {
   const draft = session.draft();
   const known = draft.payee && !draft.payee.id ? draft.payee : {};
-  const name = field({ label: t('newPayee.name'), autocomplete: 'off', maxlength: '40', value: known.name || '' });
+  // The payee's name is what an agent helps with; the account number stays on the phone
+  // (private by default, and a numeric field labelled 账号 is secret: docs/masking.md).
+  const name = field({ label: t('newPayee.name'), autocomplete: 'off', maxlength: '40', value: known.name || '',
+    'data-assist-unmask': true });
   const account = field({ label: t('newPayee.account'), hint: t('newPayee.accountHint'), inputmode: 'numeric',
     autocomplete: 'off', maxlength: '23', value: known.account_number || '' });
   const next = h('button', { type: 'submit', class: 'button primary block' }, t('action.next'));
@@ -87,13 +90,14 @@ export async function amount(ctx) {
   const limits = overview.limits;
   const amountField = field({
     label: t('amount.label'), prefix: '¥', inputmode: 'decimal', autocomplete: 'transaction-amount',
+    'data-assist-unmask': true, // the agent sees the amount to help with it
     hint: t('amount.hint', { balance: formatFen(balance), limit: formatFen(limits.per_transaction) }),
     value: draft.amount ? fenToInput(draft.amount) : '',
   });
   let purposeSelect = null;
   let purposeWrap = null;
   if (!ctx.elderly) {
-    purposeSelect = h('select', { id: 'purpose', class: 'input select' },
+    purposeSelect = h('select', { id: 'purpose', class: 'input select', 'data-assist-unmask': true },
       PURPOSES.map((key) => h('option', { value: key, selected: draft.purposeKey === key }, t(`purpose.${key}`))));
     purposeWrap = h('div', { class: 'field' }, h('label', { for: 'purpose', class: 'label' }, t('purpose.label')), purposeSelect);
   }
