@@ -24,6 +24,10 @@ class Limits:
     control_burst: float = 40.0  # … and in a burst
     relay_rate: float = 200.0
     relay_burst: float = 400.0
+    # Relays in bytes per socket: a phone's page changes need far less; a flood of allowed-size
+    # batches is refused instead of filling every agent's and supervisor's memory.
+    relay_bytes_rate: float = 1_000_000.0
+    relay_bytes_burst: float = 8_000_000.0
     http_buffer_bytes: int = 1_000_000  # engine.io drops a socket sending more in one packet
 
 
@@ -56,6 +60,7 @@ class Config:
     tick_s: float = 0.2
     log_level: str = "info"
     recording_retention_days: float = 90.0
+    recording_max_bytes: int = 50_000_000  # per session and node; past it the recording stops with a mark
     voice: bool = True  # the offline voice assistant (loads the speech models at start)
     voice_loopback: bool = False  # offer only 127.0.0.1 ICE candidates (tests on loopback-only hosts)
     voice_max_utterance_ms: int = 15_000  # the hard cap on one utterance
@@ -95,6 +100,7 @@ class Config:
             log_level=env.get("ASSIST_LOG_LEVEL", base.log_level),
             recording_retention_days=float(env.get("ASSIST_RECORDING_RETENTION_DAYS",
                                                    base.recording_retention_days)),
+            recording_max_bytes=int(env.get("ASSIST_RECORDING_MAX_BYTES", base.recording_max_bytes)),
             voice=env.get("ASSIST_VOICE", "1").lower() not in ("0", "false", "no", "off"),
             voice_loopback=env.get("ASSIST_VOICE_LOOPBACK", "0").lower() in ("1", "true", "yes", "on"),
         )

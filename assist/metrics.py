@@ -29,6 +29,10 @@ class Metrics:
                                          buckets=LATENCY_BUCKETS + WAIT_BUCKETS[2:], registry=self.registry)
         self.wait_seconds = Histogram("assist_wait_seconds", "Help request to an agent accepting it",
                                       buckets=WAIT_BUCKETS, registry=self.registry)
+        self.mask_violations = Counter(
+            "assist_mask_violations_total",
+            "Strings that reached the server still holding a number the device should have masked "
+            "(replaced by stars before relaying or recording)", ["stream"], registry=self.registry)
         self.record_backlog = Gauge("assist_record_backlog", "Record updates not yet written",
                                     registry=self.registry)
         self.registry.register(_LiveCollector(live_stats))

@@ -94,11 +94,13 @@ def create_app(config: Config) -> web.Application:
                            principal.user_id, time.time())
 
     recordings = RecordingStore(records.engine, config.resolved_recordings_dir(), config.recording_retention_days,
-                                node=live.cluster.instance if config.redis_url else "")
+                                node=live.cluster.instance if config.redis_url else "",
+                                max_bytes=config.recording_max_bytes)
     voice = _voice_gateway(app, config, sio) if config.voice else None
     adapter = SignalingAdapter(sio, service, tokens.verify, config.limits, metrics, ice_for,
                                recorder=recordings, voice=voice, keyframes=live.keyframes)
-    publisher.on_session_ended += [adapter.keyframes.forget, live.store.forget_session]
+    publisher.on_session_ended += [adapter.keyframes.forget, live.store.forget_session, adapter.forget_session,
+                                   recordings.forget]
     sio.attach(app, socketio_path="socket.io")
 
     app[CONFIG], app[TOKENS], app[RECORDS] = config, tokens, records

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -20,8 +21,10 @@ from pydantic import ValidationError
 from .domain.errors import DomainError
 from .domain.model import Presence, Role
 from .domain.notices import AGENTS, SUPERVISORS, Notice
+from .mirror_guard import ChunkAssembler
 from .protocol import INBOUND, PROTOCOL_VERSION, Inbound, error, ok
 from .ratelimit import TokenBucket
+from .scrub import mask_numbers, scrub_events
 from .service import Principal, SignalingService
 
 log = structlog.get_logger("signaling")
@@ -44,7 +47,7 @@ class Voice(Protocol):
 
 class Recorder(Protocol):
     def append(self, session_id: str, kind: str, data: dict, *, request_id: str, customer_id: str,
-               agent_id: str) -> None: ...
+               agent_id: str, size: int = 0) -> None: ...
 
 
 @dataclass
@@ -52,6 +55,7 @@ class SocketState:
     principal: Principal
     control: TokenBucket
     relay: TokenBucket
+    relay_bytes: TokenBucket  # relays in bytes: many small messages and a few huge ones cost alike
     last_size: int = 0  # bytes of the event being handled
 
 
@@ -128,6 +132,7 @@ class SignalingAdapter:
         self.ice_servers = ice_servers
         self.sockets: dict[str, SocketState] = {}
         self.keyframes = keyframes or Keyframes()
+        self.chunks = ChunkAssembler()
         self.by_user: dict[str, set[str]] = {}
         self.handlers: dict[str, Callable[[SocketState, Inbound, dict], Awaitable[dict]]] = {
             "help_request": self._help_request,
@@ -173,7 +178,8 @@ class SignalingAdapter:
             raise socketio.exceptions.ConnectionRefusedError(message, {"code": code}) from None
         limits = self.limits
         state = SocketState(principal, TokenBucket(limits.control_rate, limits.control_burst),
-                            TokenBucket(limits.relay_rate, limits.relay_burst))
+                            TokenBucket(limits.relay_rate, limits.relay_burst),
+                            TokenBucket(limits.relay_bytes_rate, limits.relay_bytes_burst))
         self.sockets[sid] = state
         await self.sio.enter_room(sid, f"user:{principal.user_id}")
         if principal.role in ROLE_ROOMS:
@@ -200,6 +206,10 @@ class SignalingAdapter:
         except Exception:
             log.exception("disconnect_failed", user=principal.user_id)
         log.info("disconnected", user=principal.user_id, role=principal.role.value, sid=sid)
+
+    async def forget_session(self, session_id: str) -> None:
+        """The session ended: a half-sent chunked batch of it will never be completed."""
+        self.chunks.forget(session_id)
 
     # ------------------------------------------------------------------ events
     async def on_event(self, event: str, sid: str, *args: Any) -> dict:
@@ -236,6 +246,8 @@ class SignalingAdapter:
         size = len(json.dumps(raw, separators=(",", ":"), ensure_ascii=False).encode())
         if size > cap:
             raise Refused("payload_too_large", f"The payload is larger than {cap} bytes.")
+        if is_relay and not state.relay_bytes.take(size):
+            raise Refused("rate_limited", "Too many bytes per second; please slow down.")
         state.last_size = size
         try:
             message = model.model_validate(raw)
@@ -249,8 +261,10 @@ class SignalingAdapter:
         return ok()
 
     async def _help_request(self, s: SocketState, m, raw: dict) -> dict:
-        view = await self.service.request_help(s.principal, m.topic, m.edition, m.language, m.page,
-                                               tuple(m.transcript))
+        # The SDK scrubs these on the device; this is the last line if it did not.
+        page = self._scrubbed("help_request", m.page)
+        transcript = tuple(self._scrubbed("help_request", line) for line in m.transcript)
+        view = await self.service.request_help(s.principal, m.topic, m.edition, m.language, page, transcript)
         return ok(**view)
 
     async def _offer_accept(self, s: SocketState, m, raw: dict) -> dict:
@@ -288,22 +302,49 @@ class SignalingAdapter:
         return ok(protocol=PROTOCOL_VERSION, user=p.user_id, role=p.role.value, display_name=p.display_name,
                   ice_servers=self.ice_servers(p), view=await self.service.view(p))
 
+    def _scrubbed(self, stream: str, text: str) -> str:
+        clean = mask_numbers(text)
+        if clean != text:
+            self.metrics.mask_violations.labels(stream).inc()
+            log.warning("mask_violation", stream=stream, where="text")
+        return clean
+
+    def _mirror_events(self, s: SocketState, m, raw: dict) -> tuple[list | None, int]:
+        """The batch's events after joining and the last-line scan (None: a piece, wait for the rest)."""
+        events = self.chunks.feed(m.session_id, raw["events"], time.monotonic())
+        if events is None:
+            return None, 0
+        size = s.last_size if events is raw["events"] else len(json.dumps(events, separators=(",", ":")).encode())
+        clean, scan = scrub_events(events)
+        if scan.violations:
+            self.metrics.mask_violations.labels("mirror").inc(scan.violations)
+            log.warning("mask_violation", stream="mirror", user=s.principal.user_id, session=m.session_id,
+                        count=scan.violations, where=sorted(scan.where or ()))
+        return clean, size
+
     async def _relay(self, s: SocketState, m, raw: dict) -> dict:
         event, stream = RELAYS[type(m).__name__]
         route = await self.service.relay(s.principal, m.session_id, stream, m.seq, getattr(m, "supervisor", None))
-        # Mirror batches pass on as received (validated, not re-encoded); the others pass on
-        # as the validated model, so nothing the schema does not know reaches the other side.
-        payload = raw if event == "mirror" else m.model_dump(mode="json", exclude_none=True)
+        size = s.last_size
+        if event == "mirror":  # passed on as received but for what the last-line scan hides
+            events, size = self._mirror_events(s, m, raw)
+            if events is None:
+                return ok()
+            payload = {**raw, "events": events}
+        else:  # the validated model, so nothing the schema does not know reaches the other side
+            payload = m.model_dump(mode="json", exclude_none=True)
+            if event == "annotation" and "caption" in payload:
+                payload["caption"] = self._scrubbed("annotation", payload["caption"])
         payload = {**payload, "from": s.principal.role.value}
         if stream == "monitor":  # the agent's console answers each monitoring supervisor separately
             payload["sender"] = s.principal.user_id
         for recipient in route.recipients:
             await self.sio.emit(event, payload, room=f"user:{recipient}")
         if stream == "mirror":
-            await self.keyframes.add(m.session_id, payload, s.last_size)
+            await self.keyframes.add(m.session_id, payload, size)
         if self.recorder is not None and stream in RECORDED_STREAMS:
             self.recorder.append(m.session_id, stream, payload, request_id=route.request_id,
-                                 customer_id=route.customer_id, agent_id=route.agent_id)
+                                 customer_id=route.customer_id, agent_id=route.agent_id, size=size)
         return ok()
 
 

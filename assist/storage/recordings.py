@@ -54,8 +54,10 @@ recording_views = sa.Table(
 
 
 class RecordingStore:
+    CAPPED = "capped"  # the mark left where a recording reached its size cap
+
     def __init__(self, engine: sa.Engine, directory: Path, retention_days: float, flush_s: float = 0.5,
-                 node: str = "") -> None:
+                 node: str = "", max_bytes: int = 50_000_000) -> None:
         self.engine = engine
         self.directory = directory
         # Scaled out, the nodes share the directory and each appends to its own segment of a
@@ -71,6 +73,10 @@ class RecordingStore:
         # Index changes not yet in the database (only touched on the writer thread).
         self._unindexed: dict[str, dict] = {}
         self._index_down = False  # logged once per outage
+        # Bytes relayed into each live session's recording by this process, against max_bytes:
+        # past it the recording stops with a mark (a flood cannot fill the disk).
+        self.max_bytes = max_bytes
+        self._sizes: dict[str, int] = {}
 
     def path(self, session_id: str) -> Path:
         """The session's file written by a single process (embedded mode, and older recordings)."""
@@ -89,12 +95,23 @@ class RecordingStore:
 
     # ------------------------------------------------------------------ writing
     def append(self, session_id: str, kind: str, data: dict, *, request_id: str = "", customer_id: str = "",
-               agent_id: str = "") -> None:
+               agent_id: str = "", size: int = 0) -> None:
         """Queue one relayed message (kind: mirror | annotation | mark) for the session's recording."""
+        total = self._sizes.get(session_id, 0)
+        if total > self.max_bytes:
+            return
+        self._sizes[session_id] = total = total + size
+        if total > self.max_bytes:
+            log.warning("recording_capped", session=session_id, max_bytes=self.max_bytes)
+            kind, data = "mark", {"mark": self.CAPPED, "max_bytes": self.max_bytes}
         self._pending.setdefault(session_id, []).append({"t": time.time(), "kind": kind, "data": data})
         meta = self._meta.setdefault(session_id, {"request_id": request_id, "customer_id": customer_id, "agents": []})
         if agent_id and agent_id not in meta["agents"]:
             meta["agents"].append(agent_id)
+
+    async def forget(self, session_id: str) -> None:
+        """The session ended: its size no longer needs counting."""
+        self._sizes.pop(session_id, None)
 
     def start(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
