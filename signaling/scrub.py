@@ -29,13 +29,17 @@ _SPACE = frozenset("\t\n\v\f\r \u00a0\u1680\u2028\u2029\u202f\u205f\u3000\ufeff\
 GEOMETRY = frozenset(RULES["geometry_attributes"])
 CSS_ATTRIBUTES = frozenset(RULES["css_attributes"])
 
-_INNOCENT = [
+# Innocent forms, found on the normalised text (one character per code point). Dates (the same
+# separator twice), times and amounts with a currency sign or 元 always stay; a bare decimal
+# amount stays unless joined to other digits (a card's last groups can look like "7766.55").
+_STRONG = [
     re.compile(r"(?<![\d./-])(\d{4}([-/.])\d{1,2}\2\d{1,2})(?!\d|[-/.]\d)"),
     re.compile(r"(?<![\d./-])(\d{1,2}([-/.])\d{1,2}\2\d{4})(?!\d|[-/.]\d)"),
-    re.compile(r"(?<![\d.])(\d{1,9}\.\d{2})(?!\d|\.\d)"),
-    re.compile(r"[¥￥$] ?(\d{1,9})(?![\d.])"),
-    re.compile(r"(?<![\d.])(\d{1,9}) ?(?:元|块|RMB|CNY|yuan)"),
+    re.compile(r"(?<![\d:])(\d{1,2}:\d{2}(?::\d{2})?)(?![\d:])"),
+    re.compile(r"[¥￥$] ?(\d{1,9}(?:\.\d{1,2})?)(?![\d.])"),
+    re.compile(r"(?<![\d.])(\d{1,9}(?:\.\d{1,2})?) ?(?:元|块|RMB|CNY|yuan)"),
 ]
+_WEAK = [re.compile(r"(?<![\d.])(\d{1,9}\.\d{2})(?!\d|\.\d)")]
 _RUN = re.compile(r"d(?:w*p?w*d)*(?:w*x)?")
 _CSS_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'')
 _CSS_URL = re.compile(r"url\(\s*([^)\"'\s]*)\s*\)", re.IGNORECASE)
@@ -75,12 +79,35 @@ def _classify(chars: list[str]) -> tuple[list[str], str]:
     return kinds, "".join(proj)
 
 
+def _joined(kinds: list[str], i: int, step: int) -> int | None:
+    """The digit that a separator gap (spaces, at most one separator) joins to position i, if any."""
+    j = i + step
+    while 0 <= j < len(kinds) and kinds[j] == "w":
+        j += step
+    if 0 <= j < len(kinds) and kinds[j] == "p":
+        j += step
+        while 0 <= j < len(kinds) and kinds[j] == "w":
+            j += step
+    return j if 0 <= j < len(kinds) and kinds[j] in ("d", "x") else None
+
+
+def _innocent(kinds: list[str], proj: str) -> set[int]:
+    """Positions of dates, amounts and times; a bare decimal joined to other digits is part of them."""
+    strong = {i for pattern in _STRONG for m in pattern.finditer(proj) for i in range(m.start(1), m.end(1))}
+    spans = {(m.start(1), m.end(1)) for pattern in _WEAK for m in pattern.finditer(proj)}
+    while True:
+        inside = strong | {i for a, b in spans for i in range(a, b)}
+        bad = {(a, b) for a, b in spans
+               if any(j is not None and j not in inside for j in (_joined(kinds, a, -1), _joined(kinds, b - 1, 1)))}
+        if not bad:
+            return inside
+        spans -= bad
+
+
 def _hidden(chars: list[str]) -> set[int]:
     kinds, proj = _classify(chars)
-    for pattern in _INNOCENT:
-        for m in pattern.finditer(proj):
-            for i in range(m.start(1), m.end(1)):
-                kinds[i] = "o"
+    for i in _innocent(kinds, proj):
+        kinds[i] = "o"
     hide: set[int] = set()
     for m in _RUN.finditer("".join(kinds)):
         if m.group(0).count("d") < MIN_DIGITS:

@@ -20,15 +20,29 @@ const ALNUM = /^[\p{L}\p{N}]$/u;
 // Anything that could be a digit, for the fast path: most strings have far fewer than MIN_DIGITS.
 const DIGIT_LIKE = new RegExp(`[\\p{N}${RULES.hanzi_digits}]`, "gu");
 
-// Innocent forms, found on the normalised text (one character per code point): dates with the
-// same separator twice, decimal amounts, and whole amounts with a currency sign or 元.
-const INNOCENT = [
+// Innocent forms, found on the normalised text (one character per code point). Dates (the same
+// separator twice), times and amounts with a currency sign or 元 always stay; a bare decimal
+// amount stays unless joined to other digits (a card's last groups can look like "7766.55").
+const STRONG = [
   /(?<![\d./-])(\d{4}([-/.])\d{1,2}\2\d{1,2})(?!\d|[-/.]\d)/g,
   /(?<![\d./-])(\d{1,2}([-/.])\d{1,2}\2\d{4})(?!\d|[-/.]\d)/g,
-  /(?<![\d.])(\d{1,9}\.\d{2})(?!\d|\.\d)/g,
-  /[¥￥$] ?(\d{1,9})(?![\d.])/g,
-  /(?<![\d.])(\d{1,9}) ?(?:元|块|RMB|CNY|yuan)/g,
+  /(?<![\d:])(\d{1,2}:\d{2}(?::\d{2})?)(?![\d:])/g,
+  /[¥￥$] ?(\d{1,9}(?:\.\d{1,2})?)(?![\d.])/g,
+  /(?<![\d.])(\d{1,9}(?:\.\d{1,2})?) ?(?:元|块|RMB|CNY|yuan)/g,
 ];
+const WEAK = [/(?<![\d.])(\d{1,9}\.\d{2})(?!\d|\.\d)/g];
+
+function spansOf(patterns, proj) {
+  const spans = [];
+  for (const pattern of patterns) {
+    for (const m of proj.matchAll(pattern)) {
+      const start = m.index + m[0].indexOf(m[1]);
+      spans.push([start, start + m[1].length]);
+    }
+  }
+  return spans;
+}
+const positions = (spans) => spans.flatMap(([a, b]) => Array.from({ length: b - a }, (_, k) => a + k));
 const RUN = /d(?:w*p?w*d)*(?:w*x)?/g;
 
 function classify(chars) {
@@ -59,15 +73,34 @@ function classify(chars) {
   return { kinds, proj };
 }
 
+// The digit that a separator gap (spaces, at most one separator) joins to position i, if any.
+function joined(kinds, i, step) {
+  let j = i + step;
+  while (kinds[j] === "w") j += step;
+  if (kinds[j] === "p") {
+    j += step;
+    while (kinds[j] === "w") j += step;
+  }
+  return kinds[j] === "d" || kinds[j] === "x" ? j : null;
+}
+
+// Positions of dates, amounts and times; a bare decimal joined to other digits is part of them.
+function innocent(kinds, proj) {
+  const strong = positions(spansOf(STRONG, proj));
+  let spans = spansOf(WEAK, proj);
+  for (;;) {
+    const inside = new Set([...strong, ...positions(spans)]);
+    const ok = spans.filter(([a, b]) => [joined(kinds, a, -1), joined(kinds, b - 1, 1)]
+      .every((j) => j === null || inside.has(j)));
+    if (ok.length === spans.length) return inside;
+    spans = ok;
+  }
+}
+
 // Which code points of `chars` to hide.
 function hidden(chars) {
   const { kinds, proj } = classify(chars);
-  for (const pattern of INNOCENT) {
-    for (const m of proj.matchAll(pattern)) {
-      const start = m.index + m[0].indexOf(m[1]);
-      for (let i = start; i < start + m[1].length; i++) kinds[i] = "o";
-    }
-  }
+  for (const i of innocent(kinds, proj)) kinds[i] = "o";
   const hide = new Set();
   for (const m of kinds.join("").matchAll(RUN)) {
     let digits = 0;
