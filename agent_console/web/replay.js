@@ -6,10 +6,13 @@ import { EventType, Replayer } from "rrweb";
 export const PAUSED_TAG = "assist-paused";
 export const PAGE_TAG = "assist-page";
 
-// Batches too large for one relay message arrive as string pieces (see the SDK's mirror.js).
+// Recordings made before the server joined chunked batches hold them as string pieces, joined
+// back here. Bounded: one batch open at a time, at most MAX_CHUNK_CHARS; anything else is dropped.
+const MAX_CHUNK_CHARS = 16_000_000;
+
 export class ChunkJoiner {
   constructor() {
-    this.parts = new Map();
+    this.open = null; // {id, total, parts, size}
   }
 
   // One relayed batch → the rrweb events it carries (none while a chunked batch is incomplete).
@@ -19,17 +22,25 @@ export class ChunkJoiner {
       if (!item || typeof item !== "object") continue;
       if (!item.assistChunk) { out.push(item); continue; }
       const { id, index, total, data } = item.assistChunk;
-      const parts = this.parts.get(id) || [];
-      parts[index] = data;
-      this.parts.set(id, parts);
-      if (parts.filter((p) => p !== undefined).length === total) {
-        this.parts.delete(id);
-        out.push(...JSON.parse(parts.join("")));
+      if (index === 0) this.open = { id, total, parts: [], size: 0 };
+      const open = this.open;
+      if (!open || open.id !== id || index !== open.parts.length || typeof data !== "string") { this.open = null; continue; }
+      open.parts.push(data);
+      open.size += data.length;
+      if (open.size > MAX_CHUNK_CHARS) { this.open = null; continue; }
+      if (open.parts.length === open.total) {
+        this.open = null;
+        try { out.push(...JSON.parse(open.parts.join(""))); } catch { /* a broken batch shows nothing */ }
       }
     }
     return out;
   }
 }
+
+// A live replay keeps every event since its full snapshot. The customer's SDK takes a fresh one
+// every 5000 changes; past this many the console stops applying (a flood, or a client that is
+// not our SDK) and waits for the next snapshot, so its memory stays bounded.
+export const MAX_LIVE_EVENTS = 20_000;
 
 export class LiveMirror {
   // onStatus("paused" | "live") reports the customer's side pausing on a sensitive page;
@@ -41,6 +52,7 @@ export class LiveMirror {
     this.replayer = null;
     this.joiner = new ChunkJoiner();
     this.applied = 0;
+    this.sinceSnapshot = 0;
     this.viewport = null;
   }
 
@@ -64,9 +76,16 @@ export class LiveMirror {
       this.replayer.startLive();
       this.iframe().setAttribute("title", "客户屏幕（只读镜像）");
       this.viewport = { width: event.data.width, height: event.data.height };
+      this.sinceSnapshot = 0;
     }
     if (event.type === EventType.FullSnapshot) this.onStatus("live");
     if (!this.replayer) return;
+    if (this.sinceSnapshot >= MAX_LIVE_EVENTS) {
+      this.onStatus("paused"); // too much to keep: wait for the next full snapshot
+      this.destroy();
+      return;
+    }
+    this.sinceSnapshot = event.type === EventType.FullSnapshot ? 0 : this.sinceSnapshot + 1;
     this.applied += 1;
     // Our clock, not the phone's: live events play as soon as they arrive.
     this.replayer.addEvent({ ...event, timestamp: Date.now() });
