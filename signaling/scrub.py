@@ -26,6 +26,7 @@ _HANZI_DIGITS = frozenset(RULES["hanzi_digits"])
 # JavaScript's \s (what the SDK uses) plus the zero-width characters that could hide a split.
 _SPACE = frozenset("\t\n\v\f\r \u00a0\u1680\u2028\u2029\u202f\u205f\u3000\ufeff\u180e\u200b\u200c\u200d\u2060"
                    + "".join(chr(c) for c in range(0x2000, 0x200B)))
+AMOUNT_INPUT = re.compile(RULES["amount_input"])  # what an amount field's value may be, shown as typed
 GEOMETRY = frozenset(RULES["geometry_attributes"])
 CSS_ATTRIBUTES = frozenset(RULES["css_attributes"])
 
@@ -203,6 +204,8 @@ def _attributes(attrs: Any, scan: Scan) -> Any:
         key = str(name).lower()
         if key in GEOMETRY:
             out[name] = value
+        elif key == "value" and isinstance(value, str) and AMOUNT_INPUT.match(unicodedata.normalize("NFKC", value)):
+            out[name] = value  # an amount field's value (see the input events in _event)
         elif key in CSS_ATTRIBUTES:
             out[name] = _text(value, scan, f"attribute:{key}", css=True) if isinstance(value, str) else value
         else:
@@ -275,6 +278,9 @@ def _event(event: Any, scan: Scan) -> Any:
         clean = {**data, "node": _node(data.get("node"), scan)}
     elif kind == INCREMENTAL and data.get("source") == MUTATION:
         clean = _mutation(data, scan)
+    elif kind == INCREMENTAL and data.get("source") == INPUT and isinstance(data.get("text"), str) \
+            and AMOUNT_INPUT.match(unicodedata.normalize("NFKC", data["text"])):
+        clean = data  # the SDK sends a field's value in clear only for an amount field (docs/masking.md)
     elif kind == INCREMENTAL and data.get("source") in (STYLE_RULE, STYLE_DECLARATION, ADOPTED_STYLES):
         clean = _map_strings(data, lambda text: _text(text, scan, "css", css=True))
     else:

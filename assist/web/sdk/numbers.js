@@ -135,7 +135,10 @@ export function hasNumber(text) {
   return maskNumbers(text) !== text;
 }
 
-// An amount typed into an amount field (inputmode=decimal): shown as typed, at most ¥999,999,999.99.
+// An amount as typed into an amount field (inputmode=decimal, unmasked): shown as it is, up to
+// ¥9,999,999.99. The server lets the same through in input events (signaling/scrub.py).
+export const AMOUNT_INPUT = new RegExp(RULES.amount_input);
+
 export function isAmount(text) {
-  return /^\s*\d{1,9}(?:[.,]\d{0,2})?\s*$/.test(String(text).normalize("NFKC"));
+  return AMOUNT_INPUT.test(String(text).normalize("NFKC"));
 }
