@@ -126,3 +126,49 @@ async def test_a_recording_stops_at_its_size_cap_with_a_mark(start_server):
     kinds = [(e["kind"], e["data"].get("mark")) for e in harness.app[RECORDINGS].read(sid)]
     assert kinds[:2] == [("mirror", None), ("mirror", None)]
     assert kinds[2:] == [("mark", "capped")]
+
+
+async def test_the_agent_console_stays_bounded_under_a_flood_and_recovers(start_server):
+    """Far more changes than a live replay keeps (a client that is not our SDK never takes a
+    fresh snapshot): the console stops at its bound, says so, and comes back with the next one."""
+    from playwright.async_api import expect
+
+    from tests.browser import chromium
+    from tests.customer.pages import open_agent
+
+    harness = await start_server(limits=Limits(relay_rate=1000, relay_burst=1000))
+    async with chromium() as browser:
+        agent = await open_agent(await browser.new_context(viewport={"width": 1366, "height": 768}), harness.base_url)
+        customer = await harness.client("zhangsan")
+        assert (await customer.call("help_request", {"topic": "transfer"}))["ok"]
+        await agent.click("#accept-offer")
+        sid = (await customer.expect("session_started"))["session_id"]
+        assert (await customer.call("consent", {"session_id": sid, "accept": True}))["ok"]
+
+        meta = {"type": 4, "timestamp": 1, "data": {"href": "http://bank/", "width": 390, "height": 844}}
+        full = {"type": 2, "timestamp": 2, "data": {"initialOffset": {"left": 0, "top": 0}, "node": {
+            "type": 0, "id": 1, "childNodes": [{"type": 2, "tagName": "html", "id": 2, "attributes": {}, "childNodes": [
+                {"type": 2, "tagName": "body", "id": 3, "attributes": {}, "childNodes": [
+                    {"type": 2, "tagName": "p", "id": 4, "attributes": {"id": "t"}, "childNodes": [
+                        {"type": 3, "id": 5, "textContent": "开始"}]}]}]}]}}}
+        seq = 1
+        assert (await customer.call("mirror", {"session_id": sid, "seq": seq, "events": [meta, full]}))["ok"]
+        await expect(agent.frame_locator(REPLAY).locator("#t")).to_have_text("开始")
+        for batch in range(50):  # 25,000 changes, 500 a batch
+            seq += 1
+            events = [{"type": 3, "timestamp": 3, "data": {"source": 0, "texts": [{"id": 5, "value": f"第{batch}批{i}"}],
+                                                            "attributes": [], "adds": [], "removes": []}}
+                      for i in range(500)]
+            reply = await customer.call("mirror", {"session_id": sid, "seq": seq, "events": events})
+            assert reply["ok"], reply
+        await agent.wait_for_selector("#replay-paused:not([hidden])")
+        state = await agent.evaluate("({since: window.assistConsole.mirror.sinceSnapshot,"
+                                     " replaying: !!window.assistConsole.mirror.replayer})")
+        assert state == {"since": 20_000, "replaying": False}
+        seq += 1  # the next full snapshot brings the view back
+        assert (await customer.call("mirror", {"session_id": sid, "seq": seq, "events": [meta, full]}))["ok"]
+        await expect(agent.frame_locator(REPLAY).locator("#t")).to_have_text("开始")
+        await agent.wait_for_selector("#replay-paused", state="hidden")
+
+
+REPLAY = "#replay-root iframe"
