@@ -11,6 +11,7 @@ Pure: no I/O beyond reading the rules once. rrweb's event shapes are walked so t
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 import unicodedata
@@ -41,98 +42,118 @@ _STRONG = [
     re.compile(r"(?<![\d.])(\d{1,9}(?:\.\d{1,2})?) ?(?:元|块|RMB|CNY|yuan)"),
 ]
 _WEAK = [re.compile(r"(?<![\d.])(\d{1,9}\.\d{2})(?!\d|\.\d)")]
-_RUN = re.compile(r"d(?:w*p?w*d)*(?:w*x)?")
+_RUN = re.compile(rb"d(?:w*p?w*d)*(?:w*x)?")
 _CSS_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'')
 _CSS_URL = re.compile(r"url\(\s*([^)\"'\s]*)\s*\)", re.IGNORECASE)
 
 
-def _normal(ch: str) -> str:
-    return ch if ch < "\x80" else unicodedata.normalize("NFKC", ch)
+def _kind(ch: str) -> tuple[str, str]:
+    """A character's kind — d(igit), x (may close an ID), w(hite space), p (separator), o(ther) —
+    and what it stands for in the normalised text the innocent forms are matched on."""
+    n = ch if ch < "\x80" else unicodedata.normalize("NFKC", ch)
+    if len(n) == 1 and n.isdecimal():
+        return "d", n if "0" <= n <= "9" else "0"
+    if ch in _HANZI_DIGITS:
+        return "d", "0"
+    if n in ("X", "x"):
+        return "x", "X"
+    if ch in _SPACE or n in _SPACE:
+        return "w", " "
+    if ch in _SEPARATORS or n in _SEPARATORS:
+        return "p", n if n in ".-/" else "~"
+    return "o", ch
 
 
-def _is_digit(n: str) -> bool:
-    return len(n) == 1 and n.isdecimal()
+class _Table(dict):
+    """A str.translate table filled on first sight of each character (translate runs in C)."""
+
+    def __init__(self, part: int) -> None:
+        super().__init__()
+        self.part = part
+
+    def __missing__(self, code: int) -> str:
+        value = self[code] = _kind(chr(code))[self.part]
+        return value
 
 
-def _classify(chars: list[str]) -> tuple[list[str], str]:
-    kinds: list[str] = []
-    proj: list[str] = []
-    for i, ch in enumerate(chars):
-        n = _normal(ch)
-        if _is_digit(n):
-            kinds.append("d")
-            proj.append(n if "0" <= n <= "9" else "0")
-        elif ch in _HANZI_DIGITS:
-            kinds.append("d")
-            proj.append("0")
-        elif n in ("X", "x") and not (i + 1 < len(chars) and chars[i + 1].isalnum()):
-            kinds.append("x")
-            proj.append("X")
-        elif ch in _SPACE or n in _SPACE:
-            kinds.append("w")
-            proj.append(" ")
-        elif ch in _SEPARATORS or n in _SEPARATORS:
-            kinds.append("p")
-            proj.append(n if n in ".-/" else "~")
-        else:
-            kinds.append("o")
-            proj.append(ch)
-    return kinds, "".join(proj)
+_KINDS, _PROJECTED = _Table(0), _Table(1)
+_X_IN_WORD = re.compile(r"[XxＸｘ](?=[^\W_])")  # an X followed by a letter or digit is a letter
 
 
-def _joined(kinds: list[str], i: int, step: int) -> int | None:
+def _classify(text: str) -> tuple[bytearray, str]:
+    kinds = bytearray(text.translate(_KINDS), "ascii")
+    for m in _X_IN_WORD.finditer(text):
+        kinds[m.start()] = ord("o")
+    return kinds, text.translate(_PROJECTED)
+
+
+_D, _X, _W, _P, _O = (ord(k) for k in "dxwpo")
+
+
+def _joined(kinds: bytearray, i: int, step: int) -> int | None:
     """The digit that a separator gap (spaces, at most one separator) joins to position i, if any."""
-    j = i + step
-    while 0 <= j < len(kinds) and kinds[j] == "w":
+    j, n = i + step, len(kinds)
+    while 0 <= j < n and kinds[j] == _W:
         j += step
-    if 0 <= j < len(kinds) and kinds[j] == "p":
+    if 0 <= j < n and kinds[j] == _P:
         j += step
-        while 0 <= j < len(kinds) and kinds[j] == "w":
+        while 0 <= j < n and kinds[j] == _W:
             j += step
-    return j if 0 <= j < len(kinds) and kinds[j] in ("d", "x") else None
+    return j if 0 <= j < n and kinds[j] in (_D, _X) else None
 
 
-def _innocent(kinds: list[str], proj: str) -> set[int]:
-    """Positions of dates, amounts and times; a bare decimal joined to other digits is part of them."""
-    strong = {i for pattern in _STRONG for m in pattern.finditer(proj) for i in range(m.start(1), m.end(1))}
-    spans = {(m.start(1), m.end(1)) for pattern in _WEAK for m in pattern.finditer(proj)}
-    while True:
-        inside = strong | {i for a, b in spans for i in range(a, b)}
-        bad = {(a, b) for a, b in spans
-               if any(j is not None and j not in inside for j in (_joined(kinds, a, -1), _joined(kinds, b - 1, 1)))}
-        if not bad:
-            return inside
-        spans -= bad
+def _mark_innocent(kinds: bytearray, proj: str) -> None:
+    """Dates, times and amounts become "o" in kinds; a bare decimal joined to other digits stays
+    part of them (checked until nothing changes: one rejection can expose another)."""
+    strong = [(m.start(1), m.end(1)) for pattern in _STRONG for m in pattern.finditer(proj)]
+    weak = [(m.start(1), m.end(1)) for pattern in _WEAK for m in pattern.finditer(proj)]
+    while weak:
+        marks = bytearray(len(kinds))
+        for a, b in strong + weak:
+            marks[a:b] = b"\x01" * (b - a)
+        kept = [(a, b) for a, b in weak
+                if all(j is None or marks[j] for j in (_joined(kinds, a, -1), _joined(kinds, b - 1, 1)))]
+        if len(kept) == len(weak):
+            break
+        weak = kept
+    for a, b in strong + weak:
+        kinds[a:b] = b"o" * (b - a)
 
 
-def _hidden(chars: list[str]) -> set[int]:
-    kinds, proj = _classify(chars)
-    for i in _innocent(kinds, proj):
-        kinds[i] = "o"
-    hide: set[int] = set()
-    for m in _RUN.finditer("".join(kinds)):
-        if m.group(0).count("d") < MIN_DIGITS:
-            continue
-        hide.update(i for i in range(m.start(), m.end()) if kinds[i] in ("d", "x"))
-    return hide
-
-
-def _digit_like(text: str) -> int:
-    return sum(1 for ch in text if ch.isnumeric() or ch in _HANZI_DIGITS)
+def _runs(kinds: bytearray) -> list[tuple[int, int]]:
+    return [m.span() for m in _RUN.finditer(kinds) if m.group(0).count(b"d") >= MIN_DIGITS]
 
 
 def mask_segments(segments: list[str]) -> list[str]:
     """Pieces a reader sees as one text (a block's text nodes): a number split over them is
     found as a whole, and each piece comes back with its own part replaced by stars."""
-    if sum(_digit_like(s) for s in segments) < MIN_DIGITS:
+    if sum(len(s) for s in segments) <= 512:  # page text repeats: every full snapshot sends it again
+        return list(_mask_cached(tuple(segments)))
+    return _mask(segments)
+
+
+@functools.lru_cache(maxsize=8192)
+def _mask_cached(segments: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(_mask(list(segments)))
+
+
+def _mask(segments: list[str]) -> list[str]:
+    text = "".join(segments)
+    kinds, proj = _classify(text)
+    if kinds.count(_D) < MIN_DIGITS or not _runs(kinds):
         return list(segments)
-    chars = [ch for s in segments for ch in s]
-    hide = _hidden(chars)
-    if not hide:
+    _mark_innocent(kinds, proj)
+    runs = _runs(kinds)
+    if not runs:
         return list(segments)
+    chars = list(text)
+    for a, b in runs:
+        for i in range(a, b):
+            if kinds[i] in (_D, _X):
+                chars[i] = "*"
     out, at = [], 0
     for s in segments:
-        out.append("".join("*" if at + i in hide else ch for i, ch in enumerate(s)))
+        out.append("".join(chars[at:at + len(s)]))
         at += len(s)
     return out
 
