@@ -147,6 +147,30 @@ class Harness:
         await self._http.close()
 
 
+# Test tiers (pyproject.toml's markers; `make test-fast` runs the first):
+#   fast    — pure code: the domain, the protocol, the masking rule, voice text handling;
+#             no server, browser, external server binary or speech model
+#   server  — a real Assist server on a loopback port (in this process or as nodes)
+#   browser — real Chromium driven by Playwright
+#   model   — the real speech models on real audio
+SERVER_FIXTURES = {"start_server", "harness", "redis_server", "postgres", "postgres_server", "deployment",
+                   "coturn", "aiohttp_server", "aiohttp_client"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        tiers = []
+        if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            tiers.append("server")
+        if getattr(getattr(item, "module", None), "chromium", None) is not None:
+            tiers.append("browser")
+        if item.get_closest_marker("zh_model") is not None:
+            tiers.append("model")
+        tiers += [t for t in ("server", "browser", "model") if item.get_closest_marker(t) and t not in tiers]
+        for tier in tiers or ["fast"]:
+            item.add_marker(tier)
+
+
 @pytest.fixture(scope="session")
 def redis_server():
     """One real redis-server for the session; each test keeps to its own key prefix."""

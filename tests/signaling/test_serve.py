@@ -7,9 +7,12 @@ import subprocess
 import sys
 
 import aiohttp
+import pytest
 
 from bench.common import free_port, wait_http
 from tests.conftest import Client
+
+pytestmark = pytest.mark.server  # a real `assist serve` process
 
 HELP = {"topic": "transfer", "edition": "standard", "language": "zh", "page": "/transfer"}
 
