@@ -135,6 +135,7 @@ class Scrubber {
     this.secrets = secretValues(doc);
     this.blocks = new Map(); // block element → Map(text node → masked text), built once per pass
     this.extra = new Map(); // id → masked text of nodes a new run now spans (sent again, masked)
+    this.inMutation = false;
   }
 
   dom(id) {
@@ -181,12 +182,12 @@ class Scrubber {
       const nodes = textNodes(block);
       const out = maskSegments(nodes.map((n) => n.data));
       masked = new Map(nodes.map((n, i) => [n, out[i]]));
-      nodes.forEach((n, i) => {
-        if (out[i] !== maskNumbers(n.data) && this.mirror) {
-          const id = this.mirror.getId(n);
+      if (this.inMutation && this.mirror) { // a snapshot carries every node of the block anyway
+        nodes.forEach((n, i) => {
+          const id = out[i] !== n.data && out[i] !== maskNumbers(n.data) ? this.mirror.getId(n) : -1;
           if (id > 0) this.extra.set(id, out[i]);
-        }
-      });
+        });
+      }
       this.blocks.set(block, masked);
     }
     if (value === node.data && masked.has(node)) return masked.get(node);
@@ -236,6 +237,7 @@ class Scrubber {
   }
 
   mutation(data) {
+    this.inMutation = true;
     const out = { ...data };
     if (Array.isArray(data.adds)) out.adds = data.adds.map((a) => ({ ...a, node: this.node(a.node) }));
     if (Array.isArray(data.texts)) out.texts = data.texts.map((t) => ({ ...t, value: this.text(t.value, this.dom(t.id), false) }));
@@ -247,6 +249,7 @@ class Scrubber {
     const again = [...this.extra].filter(([id]) => !sent.has(id)).map(([id, value]) => ({ id, value }));
     if (again.length) out.texts = [...(out.texts || []), ...again];
     this.extra.clear();
+    this.inMutation = false;
     return out;
   }
 

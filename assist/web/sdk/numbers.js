@@ -45,31 +45,32 @@ function spansOf(patterns, proj) {
 const positions = (spans) => spans.flatMap(([a, b]) => Array.from({ length: b - a }, (_, k) => a + k));
 const RUN = /d(?:w*p?w*d)*(?:w*x)?/g;
 
+// A character's kind — d(igit), x (may close an ID), w(hite space), p (separator), o(ther) — and
+// what it stands for in the normalised text; looked up once per distinct character.
+const KINDS = new Map();
+function kindOf(ch) {
+  let known = KINDS.get(ch);
+  if (known) return known;
+  const n = ch.length === 1 && ch < "\u0080" ? ch : ch.normalize("NFKC");
+  if (n.length === 1 && DIGIT.test(n)) known = ["d", n >= "0" && n <= "9" ? n : "0"];
+  else if (HANZI_DIGITS.has(ch)) known = ["d", "0"];
+  else if (n === "X" || n === "x") known = ["x", "X"];
+  else if (SPACE.test(ch) || (n.length === 1 && SPACE.test(n))) known = ["w", " "];
+  else if (SEPARATORS.has(ch) || (n.length === 1 && SEPARATORS.has(n))) known = ["p", ".-/".includes(n) ? n : "~"];
+  else known = ["o", ch.length === 1 ? ch : "#"];
+  if (KINDS.size < 20_000) KINDS.set(ch, known);
+  return known;
+}
+
 function classify(chars) {
-  const kinds = [];
+  const kinds = new Array(chars.length);
   let proj = "";
-  chars.forEach((ch, i) => {
-    const n = ch.length === 1 && ch < "\u0080" ? ch : ch.normalize("NFKC");
-    if (n.length === 1 && DIGIT.test(n)) {
-      kinds.push("d");
-      proj += n >= "0" && n <= "9" ? n : "0";
-    } else if (HANZI_DIGITS.has(ch)) {
-      kinds.push("d");
-      proj += "0";
-    } else if ((n === "X" || n === "x") && !(i + 1 < chars.length && ALNUM.test(chars[i + 1]))) {
-      kinds.push("x");
-      proj += "X";
-    } else if (SPACE.test(ch) || (n.length === 1 && SPACE.test(n))) {
-      kinds.push("w");
-      proj += " ";
-    } else if (SEPARATORS.has(ch) || (n.length === 1 && SEPARATORS.has(n))) {
-      kinds.push("p");
-      proj += ".-/".includes(n) ? n : "~";
-    } else {
-      kinds.push("o");
-      proj += ch.length === 1 ? ch : "#";
-    }
-  });
+  for (let i = 0; i < chars.length; i++) {
+    const [kind, stands] = kindOf(chars[i]);
+    // An X followed by a letter or digit is a letter, not the end of an ID number.
+    kinds[i] = kind === "x" && i + 1 < chars.length && ALNUM.test(chars[i + 1]) ? "o" : kind;
+    proj += stands;
+  }
   return { kinds, proj };
 }
 
