@@ -87,12 +87,13 @@ def add_routes(app: web.Application) -> None:
     from .server import ACCOUNTS, CONFIG, METRICS, PASSWORDS, RECORDS, REVOCATIONS, THROTTLE, TOKENS
 
     config = app[CONFIG]
+    metrics_token = config.resolved_metrics_token().encode()
 
     async def healthz(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
     async def metrics(request: web.Request) -> web.Response:
-        if not hmac.compare_digest((bearer(request) or "").encode(), config.resolved_metrics_token().encode()):
+        if not hmac.compare_digest((bearer(request) or "").encode(), metrics_token):
             return web.Response(status=401, text="Metrics need `Authorization: Bearer <ASSIST_METRICS_TOKEN>`.",
                                 headers={"WWW-Authenticate": "Bearer"})
         app[METRICS].record_backlog.set(app[RECORDS].backlog)
@@ -108,22 +109,23 @@ def add_routes(app: web.Application) -> None:
         except (ValueError, ValidationError):
             return json_error(400, "bad_payload", "Send JSON with a username and a password.")
         address = client_address(request.remote, request.headers.get("X-Forwarded-For"), config.trusted_proxies)
-        wait = await app[THROTTLE].check(address, body.username)
-        if wait is not None:
-            return json_error(429, "too_many_attempts",
-                              f"Too many failed sign-ins; try again in {wait.seconds} seconds.",
-                              **{"Retry-After": str(wait.seconds)})
-        account = await app[RECORDS].get_user_async(body.username)
-        try:
-            valid = await app[PASSWORDS].check(account["password_hash"] if account else None, body.password)
-        except Busy:
-            return json_error(503, "busy", "Too many sign-ins at once; try again in a moment.", **{"Retry-After": "1"})
-        if not config.demo and body.password == demo.DEMO_PASSWORD:
-            valid = False  # the published demo password never opens anything in production
-        if not valid or not account["active"]:
-            await app[THROTTLE].failed(address, body.username)
-            return json_error(401, "bad_credentials", "Wrong username or password.")
-        await app[THROTTLE].succeeded(address, body.username)
+        async with app[THROTTLE].attempt(address, body.username) as wait:
+            if wait is not None:
+                return json_error(429, "too_many_attempts",
+                                  f"Too many sign-in attempts; try again in {wait.seconds} seconds.",
+                                  **{"Retry-After": str(wait.seconds)})
+            account = await app[RECORDS].get_user_async(body.username)
+            try:
+                valid = await app[PASSWORDS].check(account["password_hash"] if account else None, body.password)
+            except Busy:
+                return json_error(503, "busy", "Too many sign-ins at once; try again in a moment.",
+                                  **{"Retry-After": "1"})
+            if not config.demo and body.password == demo.DEMO_PASSWORD:
+                valid = False  # the published demo password never opens anything in production
+            if not valid or not account["active"]:
+                await app[THROTTLE].failed(address, body.username)
+                return json_error(401, "bad_credentials", "Wrong username or password.")
+            await app[THROTTLE].succeeded(address, body.username)
         return signed_in(account)
 
     async def current_account(request: web.Request) -> tuple[Principal, dict] | web.Response:

@@ -13,6 +13,7 @@ own limit lets it fail (IPv6 addresses count per /64, what one subscriber usuall
 """
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import time
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 
 ADDRESS_LIMITS = "10/minute;100/hour"
 ACCOUNT_LIMITS = "5/minute;10/15minutes;20/hour"
+IN_FLIGHT_PER_ADDRESS = 4  # per node: a burst cannot slip past the windows before its failures count
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,22 @@ class SignInThrottle:
         self.limiter = MovingWindowRateLimiter(storage)
         self.address_limits = parse_many(address_limits)
         self.account_limits = parse_many(account_limits)
+        self.in_flight: dict[str, int] = {}  # address → sign-ins being checked now (gone at 0)
+
+    @contextlib.asynccontextmanager
+    async def attempt(self, address: str, username: str):
+        """One sign-in attempt: yields None to go ahead, or how long to wait. The windows count
+        failures only when they are known, so a burst from one address is also capped in flight."""
+        if self.in_flight.get(address, 0) >= IN_FLIGHT_PER_ADDRESS:
+            yield Wait(1)
+            return
+        self.in_flight[address] = self.in_flight.get(address, 0) + 1
+        try:
+            yield await self.check(address, username)
+        finally:
+            self.in_flight[address] -= 1
+            if not self.in_flight[address]:
+                del self.in_flight[address]
 
     @classmethod
     def build(cls, redis_url: str = "", prefix: str = "assist:") -> SignInThrottle:
