@@ -5,6 +5,7 @@ SQLite under var/. Every setting is also a constructor argument, so tests build 
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import socket
@@ -98,7 +99,7 @@ class Config:
             token_ttl_s=int(env.get("ASSIST_TOKEN_TTL_S", base.token_ttl_s)),
             demo=env.get("ASSIST_DEMO", "1").lower() not in ("0", "false", "no", "off"),
             metrics_token=env.get("ASSIST_METRICS_TOKEN", ""),
-            trusted_proxies=_split(env["ASSIST_TRUSTED_PROXIES"]) if "ASSIST_TRUSTED_PROXIES" in env
+            trusted_proxies=_networks(env["ASSIST_TRUSTED_PROXIES"]) if "ASSIST_TRUSTED_PROXIES" in env
             else base.trusted_proxies,
             hash_workers=int(env.get("ASSIST_HASH_WORKERS", base.hash_workers)),
             hash_queue=int(env.get("ASSIST_HASH_QUEUE", base.hash_queue)),
@@ -141,3 +142,14 @@ class Config:
 
 def _split(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _networks(value: str) -> tuple[str, ...]:
+    """ASSIST_TRUSTED_PROXIES: addresses or networks; anything else stops the start, named."""
+    entries = _split(value)
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ValueError(f"ASSIST_TRUSTED_PROXIES: {entry!r} is not an address or a network") from None
+    return entries

@@ -87,20 +87,40 @@ class SignInThrottle:
 
 
 def client_address(remote: str | None, forwarded_for: str | None, trusted: tuple[str, ...]) -> str:
-    """The client's address: the peer, or, when the peer is a trusted proxy, the last address
-    in X-Forwarded-For that is not one (proxies append what they saw). IPv6 by its /64."""
+    """The client's address: the peer, or, when the peer is a trusted proxy (an address or a
+    network such as 172.16.0.0/12), the last address in X-Forwarded-For that is not one
+    (proxies append what they saw). IPv6 by its /64."""
     address = remote or "unknown"
-    if forwarded_for and address in trusted:
+    if forwarded_for and _trusted(address, trusted):
         for hop in reversed([h.strip() for h in forwarded_for.split(",") if h.strip()]):
             address = hop
-            if hop not in trusted:
+            if not _trusted(hop, trusted):
                 break
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
+    ip = _ip(address)
+    if ip is None:
         return address[:64]
     if ip.version == 6:
         if ip.ipv4_mapped:
             return str(ip.ipv4_mapped)
         return str(ipaddress.ip_network(f"{ip}/64", strict=False))
     return str(ip)
+
+
+def _ip(address: str):
+    try:
+        return ipaddress.ip_address(address)
+    except ValueError:
+        return None
+
+
+def _trusted(address: str, trusted: tuple[str, ...]) -> bool:
+    ip = _ip(address)
+    if ip is None:
+        return False
+    for entry in trusted:
+        try:
+            if ip in ipaddress.ip_network(entry, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
