@@ -24,8 +24,9 @@ async def refused_soon(harness, token: str, path: str = "/api/requests") -> None
         await asyncio.sleep(0.1)
 
 
-def assist_users(var_dir, *args: str, password: str | None = None) -> subprocess.CompletedProcess:
-    env = os.environ | {"ASSIST_VAR_DIR": str(var_dir)}
+def assist_users(where, *args: str, password: str | None = None) -> subprocess.CompletedProcess:
+    """`assist users …` as an operator runs it, on a data directory or with a deployment's settings."""
+    env = os.environ | (where if isinstance(where, dict) else {"ASSIST_VAR_DIR": str(where)})
     return subprocess.run([sys.executable, "-m", "assist.cli", "users", *args], env=env, capture_output=True,
                           text=True, input=None if password is None else password + "\n", timeout=60)
 
