@@ -64,7 +64,7 @@ class PasswordPool:
     lower CPU priority, and argon2's own lane threads inherit it, so the event loop (health
     checks, sockets, relays) is scheduled first on a busy machine."""
 
-    NICE = 10
+    NICE = 19  # the lowest priority: hashes use the CPU the event loop leaves
 
     def __init__(self, workers: int = 1, queue: int = 64) -> None:
         self.limit = workers + queue
@@ -79,8 +79,12 @@ class PasswordPool:
         except (AttributeError, OSError):
             pass
 
+    @property
+    def full(self) -> bool:
+        return self.waiting >= self.limit
+
     async def run(self, fn: Callable, *args):
-        if self.waiting >= self.limit:
+        if self.full:
             raise Busy()
         self.waiting += 1
         try:

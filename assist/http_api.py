@@ -114,8 +114,10 @@ def add_routes(app: web.Application) -> None:
                 return json_error(429, "too_many_attempts",
                                   f"Too many sign-in attempts; try again in {wait.seconds} seconds.",
                                   **{"Retry-After": str(wait.seconds)})
-            account = await app[RECORDS].get_user_async(body.username)
             try:
+                if app[PASSWORDS].full:  # refused before it costs a database read
+                    raise Busy()
+                account = await app[RECORDS].get_user_async(body.username)
                 valid = await app[PASSWORDS].check(account["password_hash"] if account else None, body.password)
             except Busy:
                 return json_error(503, "busy", "Too many sign-ins at once; try again in a moment.",
