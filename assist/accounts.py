@@ -60,15 +60,19 @@ class AccountStore:
 
     # ------------------------------------------------------------------ reading
     def standing(self, username: str) -> Standing | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(sa.select(users.c.token_generation, users.c.active)
-                               .where(users.c.username == username)).first()
-        return Standing(row.token_generation, row.active) if row else None
+        return self.standings([username]).get(username)
 
     def changed_since(self, since: float) -> dict[str, Standing]:
+        return self._standings(users.c.changed_at >= since)
+
+    def standings(self, usernames: list[str]) -> dict[str, Standing]:
+        """Of these users, those that exist (a missing one was deleted)."""
+        return self._standings(users.c.username.in_(usernames)) if usernames else {}
+
+    def _standings(self, where) -> dict[str, Standing]:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(users.c.username, users.c.token_generation, users.c.active)
-                                .where(users.c.changed_at >= since)).all()
+                                .where(where)).all()
         return {r.username: Standing(r.token_generation, r.active) for r in rows}
 
     def list(self) -> list[dict]:
@@ -102,6 +106,11 @@ class AccountStore:
         if row is None:
             raise AccountError("no_such_user", f"There is no account {username}.")
         return Standing(row.token_generation, row.active)
+
+    def delete(self, username: str) -> None:
+        with self.engine.begin() as conn:
+            if not conn.execute(users.delete().where(users.c.username == username)).rowcount:
+                raise AccountError("no_such_user", f"There is no account {username}.")
 
     def disable_demo(self) -> list[str]:
         """Production start: the demo accounts (published password) can no longer sign in."""

@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
@@ -156,14 +156,18 @@ REVOKED = AuthError("token_revoked", "You have been signed out; please sign in a
 class Revocations:
     """Which generation each user's tokens must carry, as this node knows it.
 
-    Read from the database on first use and kept (bounded, least recently used out); changes
-    made elsewhere arrive by polling `changed_at` every `poll_s` (the `assist users` command,
-    other nodes) and, scaled out, at once over Redis pub/sub. A raised generation calls every
-    `on_revoked` hook (the socket adapter disconnects that user's sockets on this node).
+    Read from the database on first use and kept for FRESH_S (bounded, least recently used out);
+    changes made elsewhere arrive by polling `changed_at` every `poll_s` (the `assist users`
+    command, other nodes) and, scaled out, at once over Redis pub/sub. Every FRESH_S the users
+    with sockets here (`watched`) are read again, so one deleted behind our back is noticed too.
+    Every change heard of calls the `on_revoked` hooks (the socket adapter disconnects that
+    user's sockets opened with an older token).
     """
 
     MAX_CACHED = 100_000
+    FRESH_S = 30.0
     POLL_OVERLAP_S = 10.0  # re-read this far back: clocks of nodes and the CLI may differ a little
+    GONE = Standing(-1, False)  # a deleted account
 
     def __init__(self, accounts: AccountStore, io: ThreadPoolExecutor | None = None, poll_s: float = 0.5,
                  redis=None, channel: str = "") -> None:
@@ -171,40 +175,44 @@ class Revocations:
         self.io = io
         self.poll_s = poll_s
         self.redis, self.channel = redis, channel
-        self.known: OrderedDict[str, Standing] = OrderedDict()
+        self.known: OrderedDict[str, tuple[Standing, float]] = OrderedDict()  # → (standing, read at)
         # Called with (username, standing) on every change heard of; must be idempotent.
         self.on_revoked: list[Callable[[str, Standing], Awaitable[None]]] = []
+        self.watched: Callable[[], Iterable[str]] = lambda: ()
         self._tasks: list[asyncio.Task] = []
 
     async def _blocking(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self.io, fn, *args)
 
     async def standing(self, username: str) -> Standing | None:
-        found = self.known.get(username)
-        if found is not None:
+        entry = self.known.get(username)
+        if entry is not None and time.monotonic() - entry[1] < self.FRESH_S:
             self.known.move_to_end(username)
-            return found
+            return entry[0]
+        return await self._read(username)
+
+    async def _read(self, username: str) -> Standing | None:
         found = await self._blocking(self.accounts.standing, username)
-        if found is not None:
-            self._remember(username, found)
-        return found
+        if found is None:
+            self.known.pop(username, None)
+            return None
+        return self._remember(username, found)
 
     async def check(self, claims: dict) -> None:
         username = str(claims["sub"])
         standing = await self.standing(username)
         if standing is not None and standing.generation < claims["gen"]:
             # Newer than we know: a change on another node that has not reached us yet.
-            fresh = await self._blocking(self.accounts.standing, username)
-            standing = self._remember(username, fresh) if fresh else None
+            standing = await self._read(username)
         if standing is None or not standing.active or standing.generation != claims["gen"]:
             raise REVOKED
 
     def _remember(self, username: str, standing: Standing) -> Standing:
         """Keep the newer of what we had and `standing` (generations only grow); return it."""
         old = self.known.get(username)
-        if old is not None and old.generation > standing.generation:
-            return old
-        self.known[username] = standing
+        if old is not None and old[0].generation > standing.generation:
+            standing = old[0]
+        self.known[username] = (standing, time.monotonic())
         self.known.move_to_end(username)
         while len(self.known) > self.MAX_CACHED:
             self.known.popitem(last=False)
@@ -220,7 +228,9 @@ class Revocations:
                 log.warning("revocation_publish_failed", error=str(exc))
 
     async def _learn(self, username: str, standing: Standing) -> None:
-        current = self._remember(username, standing)
+        current = self._remember(username, standing) if standing is not self.GONE else standing
+        if standing is self.GONE:
+            self.known.pop(username, None)
         for hook in self.on_revoked:
             try:
                 await hook(username, current)
@@ -230,6 +240,7 @@ class Revocations:
     # ------------------------------------------------------------------ watching
     def start(self) -> None:
         self._tasks.append(asyncio.create_task(self._poll_forever(), name="revocations-poll"))
+        self._tasks.append(asyncio.create_task(self._sweep_forever(), name="revocations-sweep"))
         if self.redis is not None:
             self._tasks.append(asyncio.create_task(self._listen_forever(), name="revocations-listen"))
 
@@ -255,6 +266,20 @@ class Revocations:
             since = started - self.POLL_OVERLAP_S
             for username, standing in changed.items():
                 await self._learn(username, standing)
+
+    async def _sweep_forever(self, chunk: int = 500) -> None:
+        while True:
+            await asyncio.sleep(self.FRESH_S)
+            names = sorted(set(self.watched()))
+            for start in range(0, len(names), chunk):
+                part = names[start:start + chunk]
+                try:
+                    found = await self._blocking(self.accounts.standings, part)
+                except Exception as exc:  # noqa: BLE001 (database away: the next sweep tries again)
+                    log.warning("revocations_sweep_failed", error=str(exc))
+                    break
+                for username in part:
+                    await self._learn(username, found.get(username, self.GONE))
 
     async def _listen_forever(self) -> None:
         while True:

@@ -33,6 +33,7 @@ def _migrate(args: argparse.Namespace) -> int:
 def _users(args: argparse.Namespace) -> int:
     """`assist users …`: real accounts from the command line (so production needs no demo)."""
     import getpass
+    import time
 
     import sqlalchemy as sa
 
@@ -75,8 +76,14 @@ def _users(args: argparse.Namespace) -> int:
             changes = {"password_hash": new_password()}
         elif args.action == "set-role":
             changes = {"role": args.role}
+        if args.action == "delete":
+            changes = {"active": False}
         standing = store.bump(args.username, **changes)
         _announce(config, args.username, standing)
+        if args.action == "delete":
+            # Signed out everywhere first (the nodes poll for changes twice a second), then gone.
+            time.sleep(1.5)
+            store.delete(args.username)
         print(f"{args.action}: {args.username}; every token issued before is refused from now on")
         return 0
     except AccountError as exc:
@@ -114,7 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "(ASSIST_DATABASE_URL; safe to run again, and from several nodes at once)")
     migrate.set_defaults(func=_migrate)
 
-    users = sub.add_parser("users", help="manage accounts: add, disable, enable, reset-password, set-role, list")
+    users = sub.add_parser("users", help="manage accounts: add, disable, enable, reset-password, set-role, "
+                           "delete, list")
     actions = users.add_subparsers(dest="action", required=True)
     actions.add_parser("list", help="every account, its role and whether it may sign in")
     roles = ("customer", "agent", "supervisor")
@@ -122,7 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
                        ("disable", "refuse sign-in and every token of the account, at once"),
                        ("enable", "let a disabled account sign in again"),
                        ("reset-password", "a new password (every token issued before is refused)"),
-                       ("set-role", "another role (every token issued before is refused)")):
+                       ("set-role", "another role (every token issued before is refused)"),
+                       ("delete", "sign the account out everywhere, then remove it")):
         action = actions.add_parser(name, help=text)
         action.add_argument("username")
         if name in ("add", "set-role"):

@@ -117,6 +117,7 @@ def create_app(config: Config) -> web.Application:
                                recorder=recordings, voice=voice, keyframes=live.keyframes)
     publisher.on_session_ended += [adapter.keyframes.forget, live.store.forget_session]
     revocations.on_revoked.append(adapter.revoke)
+    revocations.watched = adapter.by_user.keys
     sio.attach(app, socketio_path="socket.io")
 
     app[CONFIG], app[TOKENS], app[RECORDS] = config, tokens, records

@@ -98,3 +98,24 @@ async def test_operator_manages_real_accounts_with_assist_users(start_server, tm
     assert status == 401
     assert assist_users(var, "enable", "ops01").returncode == 0
     assert await prod.login("ops01", "a brand new secret")
+
+
+async def test_a_deleted_account_is_signed_out_everywhere(start_server, tmp_path):
+    from tests.auth.test_signin import until_disconnected
+
+    var = tmp_path / "var"
+    harness = await start_server(var_dir=var, voice=False)
+    token = await harness.login("lisi")
+    socket = await harness.client("lisi", token=token)
+    # In a thread: the server (in this test's event loop) must keep running meanwhile, as it would.
+    deleted = await asyncio.to_thread(assist_users, var, "delete", "lisi")
+    assert deleted.returncode == 0, deleted.stderr
+    await until_disconnected(socket)
+    assert (await harness.http("GET", "/api/bank/account", token))[0] == 401
+    assert (await harness.http("POST", "/api/auth/refresh", token))[0] == 401
+    late = Client(harness.base_url, token, "lisi")
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await late.connect()
+    assert "lisi\t" not in assist_users(var, "list").stdout
+    again = assist_users(var, "delete", "lisi")
+    assert again.returncode == 2 and "no account" in again.stderr
