@@ -116,9 +116,10 @@ def create_app(config: Config) -> web.Application:
     adapter = SignalingAdapter(sio, service, auth.verify, config.limits, metrics, ice_for,
                                recorder=recordings, voice=voice, keyframes=live.keyframes)
     publisher.on_session_ended += [adapter.keyframes.forget, live.store.forget_session]
+    sio.attach(app, socketio_path="socket.io")
+    # A user signed out, disabled or deleted loses their sockets on this node.
     revocations.on_revoked.append(adapter.revoke)
     revocations.watched = adapter.by_user.keys
-    sio.attach(app, socketio_path="socket.io")
 
     app[CONFIG], app[TOKENS], app[RECORDS] = config, tokens, records
     app[AUTH], app[ACCOUNTS], app[PASSWORDS], app[REVOCATIONS] = auth, accounts, passwords, revocations
