@@ -5,6 +5,7 @@ SQLite under var/. Every setting is also a constructor argument, so tests build 
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import socket
@@ -36,7 +37,7 @@ class IceConfig:
     stun_urls: tuple[str, ...] = ()
     turn_urls: tuple[str, ...] = ()
     turn_secret: str = ""  # coturn `static-auth-secret` (use-auth-secret / TURN REST API)
-    turn_ttl_s: int = 3600
+    turn_ttl_s: int = 3600  # capped by what is left of the caller's access token
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,14 @@ class Config:
     recordings_dir: Path | None = None  # None: var_dir/recordings (a shared volume when scaled out)
     jwt_secret: str = ""  # empty: generated once and kept in var_dir
     token_ttl_s: int = 900
-    demo: bool = True  # seed the demo accounts; a production config turns this off
+    demo: bool = True  # seed the demo accounts; a production config turns this off (and disables them)
+    # /metrics answers only `Authorization: Bearer <this>`; empty: generated once and kept in var_dir.
+    metrics_token: str = ""
+    # Addresses of the reverse proxies (nginx) whose X-Forwarded-For names the real client;
+    # sign-in throttling counts per client address.
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
+    hash_workers: int = 1  # threads verifying passwords (argon2 uses several cores per hash)
+    hash_queue: int = 64  # sign-ins waiting for a hash thread; beyond it: 503, try again
     policy: Policy = field(default_factory=Policy)
     limits: Limits = field(default_factory=Limits)
     ice: IceConfig = field(default_factory=IceConfig)
@@ -95,6 +103,11 @@ class Config:
             jwt_secret=env.get("ASSIST_JWT_SECRET", ""),
             token_ttl_s=int(env.get("ASSIST_TOKEN_TTL_S", base.token_ttl_s)),
             demo=env.get("ASSIST_DEMO", "1").lower() not in ("0", "false", "no", "off"),
+            metrics_token=env.get("ASSIST_METRICS_TOKEN", ""),
+            trusted_proxies=_networks(env["ASSIST_TRUSTED_PROXIES"]) if "ASSIST_TRUSTED_PROXIES" in env
+            else base.trusted_proxies,
+            hash_workers=int(env.get("ASSIST_HASH_WORKERS", base.hash_workers)),
+            hash_queue=int(env.get("ASSIST_HASH_QUEUE", base.hash_queue)),
             policy=policy,
             ice=ice,
             log_level=env.get("ASSIST_LOG_LEVEL", base.log_level),
@@ -118,9 +131,13 @@ class Config:
 
     def resolved_jwt_secret(self) -> str:
         """The configured secret, or one generated on first start and kept (0600) in var/."""
-        if self.jwt_secret:
-            return self.jwt_secret
-        path = self.var_dir / "jwt-secret"
+        return self.jwt_secret or self._kept_secret("jwt-secret")
+
+    def resolved_metrics_token(self) -> str:
+        return self.metrics_token or self._kept_secret("metrics-token")
+
+    def _kept_secret(self, name: str) -> str:
+        path = self.var_dir / name
         if not path.exists():
             self.var_dir.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -131,3 +148,14 @@ class Config:
 
 def _split(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _networks(value: str) -> tuple[str, ...]:
+    """ASSIST_TRUSTED_PROXIES: addresses or networks; anything else stops the start, named."""
+    entries = _split(value)
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ValueError(f"ASSIST_TRUSTED_PROXIES: {entry!r} is not an address or a network") from None
+    return entries

@@ -72,7 +72,7 @@ def add_routes(app: web.Application) -> None:
             }
 
     async def list_recordings(request: web.Request) -> web.Response:
-        principal = staff(request)
+        principal = await staff(request)
         q = request.query
         try:
             params = {"limit": max(1, min(500, int(q.get("limit", "100")))),
@@ -85,7 +85,7 @@ def add_routes(app: web.Application) -> None:
         return web.json_response({"recordings": await run(query_list, principal, params)})
 
     async def get_recording(request: web.Request) -> web.Response:
-        principal = staff(request)
+        principal = await staff(request)
         await app[RECORDINGS].flush()
         meta = await run(load, principal, request.match_info["session_id"], "meta")
         if meta is None:
@@ -93,7 +93,7 @@ def add_routes(app: web.Application) -> None:
         return web.json_response(meta)
 
     async def get_events(request: web.Request) -> web.Response:
-        principal = staff(request)
+        principal = await staff(request)
         session_id = request.match_info["session_id"]
         await app[RECORDINGS].flush()
         if await run(load, principal, session_id, "events") is None:
@@ -102,7 +102,7 @@ def add_routes(app: web.Application) -> None:
         return web.json_response({"events": events})
 
     async def get_views(request: web.Request) -> web.Response:
-        principal = staff(request)
+        principal = await staff(request)
         if principal.role is not Role.SUPERVISOR:
             return json_error(403, "forbidden", "Only supervisors see the viewing log.")
 

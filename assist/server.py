@@ -9,24 +9,32 @@ import socketio
 import structlog
 from aiohttp import web
 
+from signaling.domain.model import Role
 from signaling.ice import ice_servers
 from signaling.service import SignalingService
 from signaling.sio import SignalingAdapter, SioPublisher
 
 from . import bank, demo, http_api, recordings_api
-from .auth import Tokens, hash_password
+from .accounts import AccountStore
+from .auth import Authenticator, PasswordPool, Revocations, Tokens, hash_password
 from .config import Config
 from .live import build_live
 from .logs import configure as configure_logs
 from .metrics import Metrics
 from .storage.recordings import RecordingStore
 from .storage.sql import SqlRecords
+from .throttle import SignInThrottle
 from .web import routes as web_routes
 
 log = structlog.get_logger("assist")
 
 CONFIG = web.AppKey("config", Config)
 TOKENS = web.AppKey("tokens", Tokens)
+AUTH = web.AppKey("auth", Authenticator)
+ACCOUNTS = web.AppKey("accounts", AccountStore)
+PASSWORDS = web.AppKey("passwords", PasswordPool)
+REVOCATIONS = web.AppKey("revocations", Revocations)
+THROTTLE = web.AppKey("throttle", SignInThrottle)
 RECORDS = web.AppKey("records", SqlRecords)
 SERVICE = web.AppKey("service", SignalingService)
 METRICS = web.AppKey("metrics", Metrics)
@@ -58,7 +66,7 @@ def demo_accounts() -> list[dict]:
     return [
         {"username": name, "password_hash": _demo_hash(), "role": info["role"],
          "display_name": info["display_name"], "badge": info.get("badge", ""),
-         "languages": info.get("languages", []), "skills": info.get("skills", []), "active": True}
+         "languages": info.get("languages", []), "skills": info.get("skills", []), "active": True, "demo": True}
         for name, info in demo.DEMO_USERS.items()
     ]
 
@@ -66,9 +74,13 @@ def demo_accounts() -> list[dict]:
 def create_app(config: Config) -> web.Application:
     config.var_dir.mkdir(parents=True, exist_ok=True)
     app = web.Application(client_max_size=64 * 1024, middlewares=[http_api.security_headers])
-    tokens = Tokens(config.resolved_jwt_secret(), config.token_ttl_s)
+    tokens = Tokens(config.resolved_jwt_secret(), config.token_ttl_s, demo=config.demo)
     records = SqlRecords(config.resolved_database_url())
     live = build_live(config)
+    accounts = AccountStore(records.engine)
+    revocations = Revocations(accounts, redis=live.redis, channel=f"{config.redis_prefix}revoked")
+    auth = Authenticator(tokens, revocations)
+    passwords = PasswordPool(config.hash_workers, config.hash_queue)
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
         client_manager=live.client_manager,
@@ -88,22 +100,32 @@ def create_app(config: Config) -> web.Application:
     metrics = Metrics(lambda: service.live_stats)
     service.observer = metrics
 
-    def ice_for(principal):
-        ice = config.ice
-        return ice_servers(ice.stun_urls, ice.turn_urls, ice.turn_secret, ice.turn_ttl_s,
-                           principal.user_id, time.time())
+    def ice_for(principal, view: dict) -> list[dict]:
+        """STUN for anyone; TURN credentials only to a party of a live request or session (the
+        customer) or session (the agent), and never outliving the caller's token."""
+        ice, now = config.ice, time.time()
+        live = (view.get("request") or view.get("session")) if principal.role is Role.CUSTOMER else (
+            principal.role is Role.AGENT and view.get("sessions"))
+        ttl = min(ice.turn_ttl_s, int(principal.expires_at - now)) if live and principal.expires_at else 0
+        turn_urls = ice.turn_urls if ttl > 0 else ()
+        return ice_servers(ice.stun_urls, turn_urls, ice.turn_secret, ttl, principal.user_id, now)
 
     recordings = RecordingStore(records.engine, config.resolved_recordings_dir(), config.recording_retention_days,
                                 node=live.cluster.instance if config.redis_url else "",
                                 max_bytes=config.recording_max_bytes)
     voice = _voice_gateway(app, config, sio) if config.voice else None
-    adapter = SignalingAdapter(sio, service, tokens.verify, config.limits, metrics, ice_for,
+    adapter = SignalingAdapter(sio, service, auth.verify, config.limits, metrics, ice_for,
                                recorder=recordings, voice=voice, keyframes=live.keyframes)
     publisher.on_session_ended += [adapter.keyframes.forget, live.store.forget_session, adapter.forget_session,
                                    recordings.forget]
     sio.attach(app, socketio_path="socket.io")
+    # A user signed out, disabled or deleted loses their sockets on this node.
+    revocations.on_revoked.append(adapter.revoke)
+    revocations.watched = adapter.by_user.keys
 
     app[CONFIG], app[TOKENS], app[RECORDS] = config, tokens, records
+    app[AUTH], app[ACCOUNTS], app[PASSWORDS], app[REVOCATIONS] = auth, accounts, passwords, revocations
+    app[THROTTLE] = SignInThrottle.build(config.redis_url, config.redis_prefix)
     app[SERVICE], app[METRICS], app[ADAPTER], app[RECORDINGS] = service, metrics, adapter, recordings
     app[VOICE] = voice
     # Records database: the schema first (this hook runs before the bank's, which seeds its
@@ -123,6 +145,11 @@ def create_app(config: Config) -> web.Application:
                 log.info("closed_unfinished_records", count=closed)
         if config.demo:
             await loop.run_in_executor(None, records.ensure_users, demo_accounts())
+        else:  # production: the demo accounts (a published password) are shut, their tokens refused
+            disabled = await loop.run_in_executor(None, accounts.disable_demo)
+            if disabled:
+                log.warning("demo_accounts_disabled", users=disabled)
+        revocations.start()
         records.start()
         if live.redis is not None:  # scaled out: records come through the Redis stream
             from .storage.record_stream import RecordPump
@@ -152,6 +179,8 @@ def create_app(config: Config) -> web.Application:
 
     async def cleanup(app: web.Application) -> None:
         app[HOUSEKEEPING].cancel()
+        await _bounded(revocations.stop(), "revocations_stop")
+        passwords.close()
         if voice is not None:
             app[VOICE_LOAD].cancel()
             await _bounded(voice.close_all(), "voice_close")

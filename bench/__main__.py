@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import importlib
 
-BENCHES = ["bench.signaling_bench", "bench.scale_bench", "bench.mirror_bench", "bench.console_bench",
+BENCHES = ["bench.signaling_bench", "bench.auth_bench", "bench.scale_bench", "bench.mirror_bench", "bench.console_bench",
            "bench.voice_bench"]
 
 if __name__ == "__main__":

@@ -58,6 +58,30 @@ def assist_server(var_dir: Path, **env_overrides: str):
         proc.wait(timeout=10)
 
 
+def add_accounts(database_url: str, users: list[tuple[str, str]]) -> None:
+    """The benches mint tokens (argon2 sign-ins would measure the hash), but a token is accepted
+    only for an account that exists: create (username, role) accounts in one transaction. Their
+    password hash is of a random string nobody knows."""
+    import secrets
+
+    from assist.auth import hash_password
+    from assist.storage.sql import SqlRecords
+
+    unknown = hash_password(secrets.token_urlsafe(24))
+    records = SqlRecords(database_url)
+    try:
+        records.ensure_users([{"username": name, "password_hash": unknown, "role": role, "display_name": name,
+                               "badge": name.upper(), "languages": ["zh", "en"], "skills": [], "active": True}
+                              for name, role in users])
+    finally:
+        records.engine.dispose()
+
+
+def sqlite_of(var_dir: Path) -> str:
+    """The database of an `assist_server(var_dir)`."""
+    return f"sqlite:///{var_dir / 'assist.db'}"
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     if not ordered:

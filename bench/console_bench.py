@@ -17,7 +17,7 @@ from assist.storage.recordings import RecordingStore
 from assist.storage.sql import metadata
 from tests.browser import PHONE, chromium
 
-from .common import BENCH_SECRET, assist_server, percentile, print_table
+from .common import BENCH_SECRET, add_accounts, assist_server, percentile, print_table, sqlite_of
 from .mirror_bench import COUNTER_PAGE, TEST_SCRIPT, _login, _server
 
 HELP = {"topic": "transfer", "edition": "standard", "language": "zh", "page": "/transfer"}
@@ -132,8 +132,11 @@ async def open_long_recording(tmp: Path, sample: list[dict], minutes: int = 30) 
     return {"bytes": size, "first_frame_s": first_frame}
 
 
-async def wall_latency(url: str, sessions: int = 200, probes: int = 20) -> list[float]:
+async def wall_latency(url: str, database_url: str, sessions: int = 200, probes: int = 20) -> list[float]:
     tokens = Tokens(BENCH_SECRET, 3600)
+    add_accounts(database_url, [(f"wa{i}", "agent") for i in range(sessions)]
+                 + [(f"wc{i}", "customer") for i in range(sessions)] + [("wsup", "supervisor")]
+                 + [(f"wp{i}", "customer") for i in range(probes)])
 
     def token(name: str, role: str) -> str:
         return tokens.issue({"username": name, "role": role, "display_name": name, "badge": name,
@@ -186,7 +189,7 @@ def run() -> None:
         session = asyncio.run(scripted_session_bytes(tmp / "s"))
         opened = asyncio.run(open_long_recording(tmp / "l", session["events"]))
         with assist_server(tmp / "wall") as (url, _pid):
-            wall = asyncio.run(wall_latency(url))
+            wall = asyncio.run(wall_latency(url, sqlite_of(tmp / "wall")))
     print_table("Recordings", ("measure", "value"), [
         ("write throughput, events/s (50 sessions, gzip + SQL index)", round(writes["per_s"])),
         ("stored bytes per event", round(writes["bytes_per_event"], 1)),

@@ -22,7 +22,7 @@ import socketio
 
 from assist.auth import Tokens
 
-from .common import BENCH_SECRET, percentile, print_table
+from .common import BENCH_SECRET, add_accounts, percentile, print_table
 from .signaling_bench import _token, pairing_load
 
 
@@ -37,7 +37,8 @@ class Cluster:
         from tests.servers.nodes import AssistNode, node_env
 
         self.root = root
-        env = node_env(redis_server.url, f"bench{nodes}-{random.randrange(1 << 30)}:", postgres.url(),
+        self.database_url = postgres.url()
+        env = node_env(redis_server.url, f"bench{nodes}-{random.randrange(1 << 30)}:", self.database_url,
                        root / "recordings", ASSIST_JWT_SECRET=BENCH_SECRET, ASSIST_QUEUE_CAP="5000",
                        ASSIST_GRACE_S="30", ASSIST_OFFER_TIMEOUT_S="15")
         self.nodes = [AssistNode(f"n{i + 1}", root / f"n{i + 1}", env) for i in range(nodes)]
@@ -63,6 +64,8 @@ async def kill_to_resume(cluster: Cluster, redis_url: str, customers: int, agent
     tokens = Tokens(BENCH_SECRET, 3600)
     clients: dict[str, socketio.AsyncClient] = {}
     back_at: dict[str, float] = {}
+    add_accounts(cluster.database_url, [(f"k{i:04d}", "customer") for i in range(customers)]
+                 + [(f"ka{i:03d}", "agent") for i in range(customers, customers + agents)])
     for i in range(customers + agents):
         name, role = (f"k{i:04d}", "customer") if i < customers else (f"ka{i:03d}", "agent")
         client = socketio.AsyncClient(reconnection=True, reconnection_delay=0.2, reconnection_delay_max=1.0,
@@ -117,7 +120,7 @@ def run(customers: int = 400, agents: int = 40, rate: float = 20.0) -> None:
                 client = redis.Redis.from_url(redis_server.url)
                 try:
                     before = _redis_calls(client)
-                    load = asyncio.run(pairing_load(cluster.url, customers, agents, rate_per_s=rate, handle_s=0.5))
+                    load = asyncio.run(pairing_load(cluster.url, cluster.database_url, customers, agents, rate_per_s=rate, handle_s=0.5))
                     after = _redis_calls(client)
                     if nodes == 3:
                         kill = asyncio.run(kill_to_resume(cluster, redis_server.url, 300, 30))

@@ -19,7 +19,8 @@ import socketio
 
 from assist.auth import Tokens
 
-from .common import BENCH_SECRET, assist_server, free_port, percentile, print_table, rss_bytes, wait_http
+from .common import (BENCH_SECRET, add_accounts, assist_server, free_port, percentile, print_table, rss_bytes,
+                     sqlite_of, wait_http)
 
 HELP = {"topic": "transfer", "edition": "standard", "language": "zh", "page": "/transfer"}
 
@@ -48,8 +49,11 @@ async def echo_round_trips(url: str, n: int = 2000) -> list[float]:
     return samples
 
 
-async def pairing_load(url: str, customers: int, agents: int, rate_per_s: float, handle_s: float) -> dict:
+async def pairing_load(url: str, database_url: str, customers: int, agents: int, rate_per_s: float,
+                       handle_s: float) -> dict:
     tokens = Tokens(BENCH_SECRET, 3600)
+    add_accounts(database_url, [(f"a{i:03d}", "agent") for i in range(agents)]
+                 + [(f"c{i:04d}", "customer") for i in range(customers)] + [("probe", "customer")])
     sent: dict[str, float] = {}
     offered: dict[str, float] = {}
     done = asyncio.Event()
@@ -115,8 +119,9 @@ async def pairing_load(url: str, customers: int, agents: int, rate_per_s: float,
     return {"latencies": latencies, "served": len(latencies), "elapsed": elapsed, "probe": probe_rtts}
 
 
-async def idle_sockets(url: str, pid: int, n: int) -> dict:
+async def idle_sockets(url: str, database_url: str, pid: int, n: int) -> dict:
     tokens = Tokens(BENCH_SECRET, 3600)
+    add_accounts(database_url, [(f"idle{i}", "customer") for i in range(n)])
     before = rss_bytes(pid)
     clients: list[socketio.AsyncClient] = []
     t0 = time.perf_counter()
@@ -145,9 +150,10 @@ def run(customers: int = 1000, agents: int = 100, idle: int = 5000) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         with assist_server(Path(tmp) / "pairing") as (url, _pid):
-            load = asyncio.run(pairing_load(url, customers, agents, rate_per_s=50.0, handle_s=0.5))
+            load = asyncio.run(pairing_load(url, sqlite_of(Path(tmp) / "pairing"), customers, agents,
+                                            rate_per_s=50.0, handle_s=0.5))
         with assist_server(Path(tmp) / "idle") as (url, pid):
-            held = asyncio.run(idle_sockets(url, pid, idle))
+            held = asyncio.run(idle_sockets(url, sqlite_of(Path(tmp) / "idle"), pid, idle))
 
     ms = 1000.0
     pair = load["latencies"]

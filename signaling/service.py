@@ -34,6 +34,8 @@ class Principal:
     badge: str = ""
     languages: tuple[str, ...] = ()
     skills: tuple[str, ...] = ()
+    expires_at: float = 0.0  # when the token that says so expires (0: unknown)
+    generation: int = 0  # the account's token generation the token was issued under
 
     def agent_profile(self) -> AgentProfile:
         return AgentProfile(self.user_id, self.display_name, self.badge,

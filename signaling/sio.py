@@ -35,6 +35,9 @@ RELAYS = {  # payload model → (event name, relay stream)
     "RtcSignalIn": ("rtc_signal", "rtc"), "MonitorSignalIn": ("monitor_signal", "monitor"),
 }
 RECORDED_STREAMS = ("mirror", "annotation")  # what the agent saw and showed; call audio is not relayed
+# Names socket.io and its clients use for themselves: never an event a client may send.
+RESERVED_EVENTS = frozenset({"connect", "connect_error", "disconnect", "disconnecting", "error", "message",
+                             "newListener", "removeListener", "ping", "pong"})
 
 
 class Voice(Protocol):
@@ -119,8 +122,8 @@ class SioPublisher:
 
 class SignalingAdapter:
     def __init__(self, sio: socketio.AsyncServer, service: SignalingService,
-                 verify_token: Callable[[Any], Principal], limits, metrics,
-                 ice_servers: Callable[[Principal], list[dict]], recorder: Recorder | None = None,
+                 verify_token: Callable[[Any], Awaitable[Principal]], limits, metrics,
+                 ice_servers: Callable[[Principal, dict], list[dict]], recorder: Recorder | None = None,
                  voice: Voice | None = None, keyframes: Keyframes | None = None) -> None:
         self.sio = sio
         self.recorder = recorder
@@ -166,10 +169,12 @@ class SignalingAdapter:
         sio.on("*", self.on_event)
 
     # ------------------------------------------------------------------ connection
-    async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
+    async def on_connect(self, sid: str, environ: Any = None, auth: Any = None, *extra: Any) -> dict | None:
+        if sid in self.sockets:  # a connected client sent an event named "connect"
+            return self._reserved("connect")
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
-            principal = self.verify_token(token)
+            principal = await self.verify_token(token)
         except Exception as exc:  # AuthError carries a code; anything else is still a refusal
             code = getattr(exc, "code", "unauthorized")
             self.metrics.connect_refused.labels(code).inc()
@@ -188,8 +193,29 @@ class SignalingAdapter:
         self.by_user.setdefault(principal.user_id, set()).add(sid)
         await self.service.connected(principal)  # counted per node; a second tab is no reconnect
         log.info("connected", user=principal.user_id, role=principal.role.value, sid=sid)
+        try:  # signed out while we were registering it? (revoke() may have run before it was listed)
+            await self.verify_token(token)
+        except Exception:
+            await self.sio.disconnect(sid)
+        return None
 
-    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+    async def revoke(self, user_id: str, standing) -> None:
+        """The account's tokens changed (sign-out, disabled, new password or role): close this
+        node's sockets that were opened with a token of an older generation, or all of an
+        inactive account's."""
+        for sid in list(self.by_user.get(user_id, ())):
+            state = self.sockets.get(sid)
+            if state and (not standing.active or state.principal.generation != standing.generation):
+                log.info("signed_out_socket", user=user_id, sid=sid)
+                await self.sio.disconnect(sid)
+
+    def _reserved(self, event: str) -> dict:
+        self.metrics.events_rejected.labels("unknown", "reserved_event").inc()
+        return error("reserved_event", f"{event} is a reserved name, not an event you may send.")
+
+    async def on_disconnect(self, sid: str, reason: Any = None, *extra: Any) -> dict | None:
+        if self.sio.manager.is_connected(sid, "/"):  # still connected: the client sent "disconnect"
+            return self._reserved("disconnect")
         state = self.sockets.pop(sid, None)
         if state is None:
             return
@@ -216,6 +242,8 @@ class SignalingAdapter:
         state = self.sockets.get(sid)
         if state is None:
             return error("unauthorized", "Connect with a valid access token first.")
+        if event in RESERVED_EVENTS:
+            return self._reserved(event)
         spec = INBOUND.get(event)
         label = event if spec else "unknown"
         self.metrics.events_received.labels(label).inc()
@@ -299,8 +327,9 @@ class SignalingAdapter:
 
     async def _sync(self, s: SocketState, m, raw: dict) -> dict:
         p = s.principal
+        view = await self.service.view(p)
         return ok(protocol=PROTOCOL_VERSION, user=p.user_id, role=p.role.value, display_name=p.display_name,
-                  ice_servers=self.ice_servers(p), view=await self.service.view(p))
+                  ice_servers=self.ice_servers(p, view), view=view)
 
     def _scrubbed(self, stream: str, text: str) -> str:
         clean = mask_numbers(text)

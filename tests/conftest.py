@@ -17,12 +17,14 @@ from signaling.domain.model import Policy
 from tests.servers.fixtures import postgres_server  # noqa: F401  (the session's one PostgreSQL, `postgres`)
 
 TEST_SECRET = "test-secret-" + "x" * 40
+METRICS_TOKEN = "test-metrics-" + "m" * 20
 
 
 def make_config(var_dir: Path, **overrides) -> Config:
     """Short timers so timeouts and grace windows are exercised in a fraction of a second."""
     policy = overrides.pop("policy", Policy(offer_timeout_s=1.0, grace_s=1.0, queue_cap=50))
     overrides.setdefault("voice_loopback", True)  # this host has only loopback to connect over
+    overrides.setdefault("metrics_token", METRICS_TOKEN)
     return Config(var_dir=var_dir, jwt_secret=TEST_SECRET, policy=policy, tick_s=0.05,
                   limits=overrides.pop("limits", Limits()), **overrides)
 
@@ -215,7 +217,8 @@ async def start_server(aiohttp_server, tmp_path, request, live_backend):
 def _page(body: str):
     async def handler(request: web.Request) -> web.Response:
         kind = "text/javascript" if request.path.endswith(".js") else "text/html"
-        return web.Response(text=body, content_type=kind)
+        # A bank's page with the SDK uses the microphone (call, voice), like our own bank app.
+        return web.Response(text=body, content_type=kind, headers={"Permissions-Policy": "microphone=(self)"})
     return handler
 
 

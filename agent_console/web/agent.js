@@ -46,7 +46,11 @@ function wire(socket) {
   socket.on("queue", renderQueue);
   socket.on("offer", showOffer);
   socket.on("offer_revoked", (msg) => { if (st.offer && st.offer.offer_id === msg.offer_id) hideOffer(); });
-  socket.on("session_started", (msg) => openSession(msg, false));
+  socket.on("session_started", async (msg) => {
+    openSession(msg, false);
+    // TURN credentials are handed out only to a party of a live session: ask for them now.
+    try { st.iceServers = (await call(socket, "sync", {})).ice_servers || st.iceServers; } catch { /* STUN only */ }
+  });
   socket.on("session_state", (msg) => {
     if (!st.session || msg.session_id !== st.session.session_id) return;
     st.session.state = msg.state;

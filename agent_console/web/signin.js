@@ -1,5 +1,6 @@
 // Sign-in shared by the agent and supervisor consoles: the token lives in sessionStorage only
-// (gone with the tab), and a refused token sends the user back to the form.
+// (gone with the tab), and a refused token sends the user back to the form. The 退出登录 button
+// signs out on the server too: every token of this user is refused and their sockets closed.
 const $ = (id) => document.getElementById(id);
 
 export function signIn({ role, tokenKey, wrongRole, onToken }) {
@@ -25,6 +26,14 @@ export function signIn({ role, tokenKey, wrongRole, onToken }) {
     $("desk-view").hidden = false;
     onToken(token);
   }
+  $("sign-out").addEventListener("click", async () => {
+    const token = sessionStorage.getItem(tokenKey);
+    if (token) {
+      await fetch("/api/auth/logout", { method: "POST", headers: { Authorization: `Bearer ${token}` } })
+        .catch(() => {}); // offline: the token still lapses on its own
+    }
+    signOut(tokenKey);
+  });
   if (saved) show(saved);
 }
 

@@ -12,7 +12,7 @@ from signaling.domain.model import Role
 from signaling.service import Principal
 
 from ..auth import AuthError
-from ..http_api import json_error
+from ..http_api import json_error, principal_of
 from .messages import language_of, message, yuan
 from .store import BankError, BankStore, Payee
 
@@ -93,13 +93,9 @@ async def _body(request: web.Request, model: type[BaseModel]):
 
 
 def add_routes(app: web.Application, store: BankStore) -> None:
-    from ..server import TOKENS  # keys live with the composition root
-
-    def customer(request: web.Request) -> Principal:
-        header = request.headers.get("Authorization", "")
-        token = header[7:] if header.startswith("Bearer ") else None
+    async def customer(request: web.Request) -> Principal:
         try:
-            principal = app[TOKENS].verify(token)
+            principal = await principal_of(request)
         except AuthError as exc:
             raise _Refused(_refusal(request, 401, exc.code)) from None
         if principal.role is not Role.CUSTOMER:
@@ -112,7 +108,7 @@ def add_routes(app: web.Application, store: BankStore) -> None:
     def endpoint(handler):
         async def wrapped(request: web.Request) -> web.StreamResponse:
             try:
-                return await handler(request, customer(request))
+                return await handler(request, await customer(request))
             except _Refused as exc:
                 return exc.response
             except BankError as exc:

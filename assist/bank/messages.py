@@ -17,6 +17,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "登录凭证无效，请重新登录。",
         "en": "Your sign-in is not valid; please sign in again.",
     },
+    "token_revoked": {
+        "zh": "您已退出登录，请重新登录。",
+        "en": "You have been signed out; please sign in again.",
+    },
     "forbidden": {
         "zh": "只有银行客户本人可以使用手机银行。",
         "en": "Only the bank's customers can use mobile banking.",

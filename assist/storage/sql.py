@@ -37,6 +37,11 @@ users = sa.Table(
     sa.Column("languages", sa.JSON, nullable=False, default=list),
     sa.Column("skills", sa.JSON, nullable=False, default=list),
     sa.Column("active", sa.Boolean, nullable=False, default=True),
+    # Bumped by sign-out, disabling, a password reset and a role change: every token carries the
+    # generation it was issued under, and one from an older generation is refused (assist/accounts.py).
+    sa.Column("token_generation", sa.Integer, nullable=False, default=0),
+    sa.Column("demo", sa.Boolean, nullable=False, default=False),  # seeded by demo mode
+    sa.Column("changed_at", sa.Float, nullable=True, index=True),  # when token_generation last moved
 )
 
 help_requests = sa.Table(

@@ -51,7 +51,7 @@ async def test_supervisor_sees_the_wall_move_and_metrics_agree(harness):
     await agent.call("offer_accept", {"offer_id": offer["offer_id"]})
     wall = await supervisor.expect("wall", sessions_active=1, timeout=3)
     assert wall["answered"] == 1 and wall["service_level"] == 1.0 and wall["agents_by_state"]["busy"] == 1
-    _, text = await harness.http("GET", "/metrics")
+    _, text = await harness.http("GET", "/metrics", harness.config.metrics_token)
     assert "assist_service_level 1.0" in text
     asa = float(re.search(r"^assist_average_speed_of_answer_seconds (\S+)$", text, re.M).group(1))
     assert abs(asa - wall["average_speed_of_answer_s"]) < 1e-9

@@ -19,7 +19,7 @@ async def replay_text(agent_page, selector: str) -> str | None:
 
 
 async def mirror_count(harness) -> float:
-    _, text = await harness.http("GET", "/metrics")
+    _, text = await harness.http("GET", "/metrics", harness.config.metrics_token)
     match = re.search(r'assist_events_received_total\{event="mirror"\} ([0-9.e+]+)', text)
     return float(match.group(1)) if match else 0.0
 

@@ -236,7 +236,7 @@ def metric(text: str, name: str) -> float:
 async def until_metrics(harness, check, timeout: float = 10.0) -> str:
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
-        _, text = await harness.http("GET", "/metrics")
+        _, text = await harness.http("GET", "/metrics", harness.config.metrics_token)
         if check(text):
             return text
         assert asyncio.get_running_loop().time() < deadline, text[-1500:]

@@ -87,12 +87,15 @@ async def relay_calls(harness, *configs: list[dict], wait_ms: int = 6000) -> lis
 
 
 async def minted(start_server, coturn) -> tuple[object, list[dict]]:
-    """A server configured with coturn's URL and secret; the ICE servers a signed-in customer
-    receives, the way the SDK gets them (`sync` over socket.io)."""
+    """A server configured with coturn's URL and secret; the ICE servers a customer waiting for
+    help receives, the way the SDK gets them (`sync` over socket.io)."""
     harness = await start_server(
         pages={"/t/turn.html": PAGE, "/t/turn.js": SCRIPT}, voice=False,
         ice=IceConfig(turn_urls=(coturn.url,), turn_secret=coturn.secret, turn_ttl_s=600))
     client = await harness.client("zhangsan")
+    # TURN credentials go to a party of a live request or session only.
+    assert (await client.call("help_request", {"topic": "transfer", "edition": "standard", "language": "zh",
+                                                "page": "/transfer"}))["ok"]
     servers = (await client.call("sync", {}))["ice_servers"]
     await client.close()
     return harness, servers

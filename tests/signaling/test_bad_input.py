@@ -114,6 +114,12 @@ CASES = [
     ("supervisor", "supervisor_leave", lambda s, o: {"session_id": s}, "not_found"),
     ("supervisor", "end_session", lambda s, o: {"session_id": s}, "not_found"),  # only after barging in
     ("supervisor", "mirror", lambda s, o: {"session_id": s, "seq": 3, "events": []}, "forbidden"),
+    # socket.io's own names: a client sending them must not reach the server's connect/disconnect paths
+    ("customer", "disconnect", lambda s, o: {}, "reserved_event"),
+    ("agent", "disconnect", lambda s, o: "transport close", "reserved_event"),
+    ("customer", "connect", lambda s, o: {"token": "x"}, "reserved_event"),
+    ("supervisor", "connect_error", lambda s, o: {}, "reserved_event"),
+    ("agent", "message", lambda s, o: {}, "reserved_event"),
 ]
 
 
@@ -127,6 +133,7 @@ async def test_refused_with_code_and_nothing_changes(scene, who, event, payload,
     assert reply["ok"] is False and reply["error"]["code"] == code, reply
     assert reply["error"]["message"]
     assert snapshot(harness.center()) == before
+    assert clients[who].sio.connected  # a refused event never closes the socket
     # Nothing about the other session (its id, its customer, its agent) appears in the answer.
     text = json.dumps(reply, ensure_ascii=False)
     for secret in (other_sid, "lisi", "李四", "agent02", "陈立"):
@@ -237,10 +244,19 @@ async def test_http_bad_input(harness):
     assert status == 413
     for _ in range(5):
         await harness.http("POST", "/api/auth/login", json={"username": "lisi", "password": "wrong"})
+    # From this address, lisi's password is not tried again for now (tests/auth: not from elsewhere).
     status, body = await harness.http("POST", "/api/auth/login", json={"username": "lisi", "password": "demo1234"})
     assert status == 429 and body["error"]["code"] == "too_many_attempts"
     status, body = await harness.http("GET", "/api/requests", "forged.token.here")
     assert status == 401
+    for token in (None, "", "forged.token.here"):
+        status, body = await harness.http("POST", "/api/auth/logout", token)
+        assert status == 401 and body["error"]["code"] in ("unauthorized", "token_invalid"), body
+        status, body = await harness.http("POST", "/api/auth/refresh", token)
+        assert status == 401, body
+    for token in (None, "wrong-token", await harness.login("super01")):
+        status, body = await harness.http("GET", "/metrics", token)
+        assert status == 401 and "assist_" not in str(body)
 
 
 async def test_a_socket_from_another_site_is_refused(harness):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from signaling.domain.model import Policy
 
@@ -352,12 +353,21 @@ async def test_ice_servers_carry_time_limited_turn_credentials(start_server):
                                                turn_urls=("turn:127.0.0.1:3478",),
                                                turn_secret="coturn-shared", turn_ttl_s=600))
     client = await harness.client("zhangsan")
+    # Before asking for help: STUN only, no TURN credentials to hand out to anyone signed in.
+    assert (await client.call("sync", {}))["ice_servers"] == [{"urls": ["stun:127.0.0.1:3478"]}]
+    assert (await client.call("help_request", HELP))["ok"]
     servers = (await client.call("sync", {}))["ice_servers"]
     turn = servers[1]
     expiry, user = turn["username"].split(":")
     assert user == "zhangsan" and int(expiry) > 0
     assert turn["credential"] == turn_credential("coturn-shared", "zhangsan", int(expiry) - 600, 600)[1]
     assert "coturn-shared" not in str(servers)
+    # Never longer than the token it was asked with (here 60 s, against TURN's 600).
+    short = await start_server(token_ttl_s=60, ice=harness.config.ice)
+    customer = await short.client("lisi")
+    assert (await customer.call("help_request", HELP))["ok"]
+    [_, turn] = (await customer.call("sync", {}))["ice_servers"]
+    assert int(turn["username"].split(":")[0]) - time.time() <= 60
 
 
 async def test_health_and_metrics(harness):
@@ -366,7 +376,7 @@ async def test_health_and_metrics(harness):
     await asyncio.sleep(0.3)  # one tick refreshes the live gauges
     status, body = await harness.http("GET", "/healthz")
     assert status == 200 and body == {"status": "ok"}
-    status, text = await harness.http("GET", "/metrics")
+    status, text = await harness.http("GET", "/metrics", harness.config.metrics_token)
     assert 'assist_agents{state="busy"} 1.0' in text
     assert "assist_sessions_active 1.0" in text
     assert "assist_pairing_seconds_count 1.0" in text and "assist_wait_seconds_count 1.0" in text

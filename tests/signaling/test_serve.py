@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from bench.common import free_port, wait_http
-from tests.conftest import Client
+from tests.conftest import METRICS_TOKEN, Client
 
 pytestmark = pytest.mark.server  # a real `assist serve` process
 
@@ -19,7 +19,7 @@ HELP = {"topic": "transfer", "edition": "standard", "language": "zh", "page": "/
 
 async def test_serve_process_banner_health_login_and_clean_logs(tmp_path):
     port = free_port()
-    env = os.environ | {"ASSIST_VAR_DIR": str(tmp_path), "ASSIST_GRACE_S": "1"}
+    env = os.environ | {"ASSIST_VAR_DIR": str(tmp_path), "ASSIST_GRACE_S": "1", "ASSIST_METRICS_TOKEN": METRICS_TOKEN}
     proc = subprocess.Popen([sys.executable, "-m", "assist.cli", "serve", "--port", str(port)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
@@ -31,7 +31,7 @@ async def test_serve_process_banner_health_login_and_clean_logs(tmp_path):
                 async with http.post(f"{base}/api/auth/login", json={"username": user, "password": "demo1234"}) as r:
                     assert r.status == 200
                     tokens[user] = (await r.json())["token"]
-            async with http.get(f"{base}/metrics") as r:
+            async with http.get(f"{base}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}) as r:
                 assert "assist_queue_length" in await r.text()
         agent = Client(base, tokens["agent01"], "agent01")
         customer = Client(base, tokens["zhangsan"], "zhangsan")

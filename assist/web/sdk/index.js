@@ -158,7 +158,18 @@ function wire(socket) {
     s.ui.notice(s.ui.t("cancelled"));
     setPhase("idle");
   });
-  socket.on("session_started", (msg) => startSession(msg));
+  socket.on("session_started", async (msg) => {
+    startSession(msg);
+    // TURN credentials are handed out only to a party of a live session: ask for them now,
+    // before the agent's offer makes the call's peer connection.
+    try {
+      const servers = (await call(socket, "sync", {})).ice_servers;
+      if (s && servers) {
+        s.iceServers = servers;
+        if (s.call && !s.call.pc) s.call.iceServers = servers;
+      }
+    } catch { /* the call goes without TURN */ }
+  });
   socket.on("agent_changed", (msg) => {
     s.agent = msg.agent;
     s.code = msg.code;

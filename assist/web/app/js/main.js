@@ -119,6 +119,9 @@ const ctx = {
     sdk.init(answer.token, edition, ctx.language);
   },
   signOut(message) {
+    // On the server too (every token of this customer refused, sockets closed); best effort:
+    // an expired token is refused there anyway.
+    if (session.token()) api('POST', '/api/auth/logout').catch(() => {});
     session.signOut();
     sdk.shutdown();
     if (message) toast(message);
