@@ -27,7 +27,7 @@ def snapshot(text: str, title: str) -> dict:
 
 
 async def violations(harness) -> dict[str, float]:
-    _, text = await harness.http("GET", "/metrics")
+    _, text = await harness.http("GET", "/metrics", harness.config.metrics_token)
     return {m[0]: float(m[1]) for m in re.findall(r'assist_mask_violations_total\{stream="(\w+)"\} ([0-9.e+]+)', text)}
 
 
