@@ -66,6 +66,10 @@ class Refused(DomainError):
     """Refused by the adapter before the domain saw it (limits, validation, roles)."""
 
 
+def reserved(event: str) -> Refused:
+    return Refused("reserved_event", f"{event} is a reserved name, not an event you may send.")
+
+
 def starts_recording(payload: dict) -> bool:
     """Whether a mirror batch begins a new rrweb recording (a full snapshot follows)."""
     first = (payload.get("events") or [None])[0]
@@ -210,8 +214,10 @@ class SignalingAdapter:
                 await self.sio.disconnect(sid)
 
     def _reserved(self, event: str) -> dict:
+        """A client sent "connect" or "disconnect", which python-socketio hands to those handlers."""
         self.metrics.events_rejected.labels("unknown", "reserved_event").inc()
-        return error("reserved_event", f"{event} is a reserved name, not an event you may send.")
+        refusal = reserved(event)
+        return error(refusal.code, refusal.message)
 
     async def on_disconnect(self, sid: str, reason: Any = None, *extra: Any) -> dict | None:
         if self.sio.manager.is_connected(sid, "/"):  # still connected: the client sent "disconnect"
@@ -242,8 +248,6 @@ class SignalingAdapter:
         state = self.sockets.get(sid)
         if state is None:
             return error("unauthorized", "Connect with a valid access token first.")
-        if event in RESERVED_EVENTS:
-            return self._reserved(event)
         spec = INBOUND.get(event)
         label = event if spec else "unknown"
         self.metrics.events_received.labels(label).inc()
@@ -262,6 +266,8 @@ class SignalingAdapter:
         is_relay = bool(spec and spec[2])
         if not (state.relay if is_relay else state.control).take():
             raise Refused("rate_limited", "Too many messages; please slow down.")
+        if event in RESERVED_EVENTS:
+            raise reserved(event)
         if spec is None:
             raise Refused("unknown_event", "Unknown event.")
         roles, model, _ = spec

@@ -8,6 +8,8 @@ import time
 
 import pytest
 
+from tests.auth.test_production import refused_soon
+
 from .bankapp import CLIPPED_TEXT_JS, EDITIONS, ELDERLY_SIZES_JS, App
 
 
@@ -267,11 +269,14 @@ async def test_edition_is_chosen_in_settings_and_remembered(open_app, harness):
     assert await app.evaluate("() => [document.documentElement.lang, document.documentElement.className]") \
         == ["zh-CN", "edition-elderly"]
     assert await app.page.locator("[data-voice-button]").count() == 1
-    # Still signed in (sessionStorage); signing out from the elderly home page forgets the token.
+    # Still signed in (sessionStorage); signing out from the elderly home page forgets the token,
+    # and the server refuses it from then on (a copy of it is worth nothing).
     await app.go("#/home", "home")
+    token = await app.evaluate("() => JSON.parse(sessionStorage.getItem('assist-bank.session')).token")
     await app.page.click("button:has-text('退出登录')")
     await app.expect("login")
     assert await app.evaluate("() => sessionStorage.getItem('assist-bank.session')") is None
+    await refused_soon(harness, token, "/api/bank/account")
 
 
 async def test_the_app_works_without_the_sdk(browser, harness):

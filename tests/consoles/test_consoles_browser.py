@@ -115,3 +115,19 @@ async def test_consoles_have_no_axe_violations_and_work_by_keyboard(start_server
         await agent.keyboard.press("h")
         assert await agent.get_attribute("[data-tool=highlight]", "aria-pressed") == "true"
         assert found == {k: [] for k in found}, found
+
+
+async def test_console_sign_out_buttons_end_the_token_on_the_server(start_server):
+    """退出登录 in each console: back to the form, and the token refused by the server."""
+    from tests.auth.test_production import refused_soon
+
+    harness = await start_server(voice=False)
+    async with chromium() as browser:
+        for page in (await open_agent(await browser.new_context(**DESK), harness.base_url),
+                     await open_supervisor(await browser.new_context(**DESK), harness.base_url)):
+            key = "assist.agent.token" if page.url.endswith("/agent") else "assist.supervisor.token"
+            token = await page.evaluate(f"() => sessionStorage.getItem('{key}')")
+            await page.click("#sign-out")
+            await page.wait_for_selector("#login-view:not([hidden])")
+            assert await page.evaluate(f"() => sessionStorage.getItem('{key}')") is None
+            await refused_soon(harness, token)
