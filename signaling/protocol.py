@@ -136,6 +136,7 @@ class Empty(Inbound):
 INBOUND: dict[str, tuple[frozenset[Role], type[Inbound], bool]] = {
     "help_request": (frozenset({Role.CUSTOMER}), HelpRequestIn, False),
     "help_cancel": (frozenset({Role.CUSTOMER}), HelpCancelIn, False),
+    "callback_request": (frozenset({Role.CUSTOMER}), HelpRequestIn, False),
     "consent": (frozenset({Role.CUSTOMER}), ConsentIn, False),
     "stop_sharing": (frozenset({Role.CUSTOMER}), SessionRef, False),
     "end_session": (frozenset({Role.CUSTOMER, Role.AGENT, Role.SUPERVISOR}), SessionRef, False),

@@ -65,7 +65,7 @@ class SignalingService:
         self._staff_dirty = False
         self._staff_pushed_at = 0.0
         self._wall_sent: dict = {}
-        self._sent_positions: dict[str, tuple[int, int | None]] = {}
+        self._sent_positions: dict[str, dict] = {}
         self._queue_dirty = False
         self._seen_version = -1  # the shared store's version the last views were made from
         self._ticker: asyncio.Task | None = None
@@ -132,6 +132,11 @@ class SignalingService:
                            page: str, transcript: tuple[str, ...] = ()) -> dict:
         return await self._run(lambda c, now: c.request_help(
             p.user_id, p.display_name, topic, edition, language, page, now, transcript))
+
+    async def request_callback(self, p: Principal, topic: str, edition: Edition, language: str,
+                               page: str) -> dict:
+        return await self._run(lambda c, now: c.request_callback(
+            p.user_id, p.display_name, topic, edition, language, page, now))
 
     async def cancel(self, p: Principal, request_id: str) -> None:
         await self._run(lambda c, now: c.cancel_request(p.user_id, request_id, now))
@@ -238,11 +243,11 @@ class SignalingService:
         it, and one update per tick is live enough for a person while costing one pass."""
         positions = await self._run(lambda c, now: (c.queue_positions(), Effects()))
         notices = []
-        for request_id, (customer_id, position, eta) in positions.items():
-            if self._sent_positions.get(request_id) != (position, eta):
-                notices.append(Notice(user(customer_id), "queue_update", {
-                    "request_id": request_id, "status": "waiting", "position": position, "eta_s": eta}))
-        self._sent_positions = {rid: (pos, eta) for rid, (_, pos, eta) in positions.items()}
+        for request_id, (customer_id, seen) in positions.items():
+            if self._sent_positions.get(request_id) != seen:
+                notices.append(Notice(user(customer_id), "queue_update",
+                                      {"request_id": request_id, "status": "waiting", **seen}))
+        self._sent_positions = {rid: seen for rid, (_, seen) in positions.items()}
         await self.publisher.publish(notices)
 
     async def _publish_waiting_line(self) -> None:

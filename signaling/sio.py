@@ -131,6 +131,7 @@ class SignalingAdapter:
         self.by_user: dict[str, set[str]] = {}
         self.handlers: dict[str, Callable[[SocketState, Inbound, dict], Awaitable[dict]]] = {
             "help_request": self._help_request,
+            "callback_request": self._callback_request,
             "help_cancel": lambda s, m, raw: self._done(self.service.cancel(s.principal, m.request_id)),
             "consent": lambda s, m, raw: self._done(self.service.consent(s.principal, m.session_id, m.accept)),
             "stop_sharing": lambda s, m, raw: self._done(self.service.stop_sharing(s.principal, m.session_id)),
@@ -252,6 +253,9 @@ class SignalingAdapter:
         view = await self.service.request_help(s.principal, m.topic, m.edition, m.language, m.page,
                                                tuple(m.transcript))
         return ok(**view)
+
+    async def _callback_request(self, s: SocketState, m, raw: dict) -> dict:
+        return ok(**await self.service.request_callback(s.principal, m.topic, m.edition, m.language, m.page))
 
     async def _offer_accept(self, s: SocketState, m, raw: dict) -> dict:
         # Session ids are unguessable (not that guessing helps: every use checks the party).

@@ -33,7 +33,7 @@ from .model import (
 )
 from .notices import SUPERVISORS, Effects, user
 from .queue import WaitingQueue, estimated_wait_s
-from .routing import pick_agent, staffed
+from .routing import on_shift, pick_agent, staffed
 from .stats import ContactStats
 
 STREAMS = {
@@ -211,6 +211,40 @@ class CallCenter:
             raise DomainError("already_in_session", "You are already talking with an agent.")
         if held:  # a second tap on one-tap help: the same request, not a second place in line
             return self.customer_view(customer_id, now), eff
+        if not self.on_shift_for(language):
+            # Nobody could serve it: say so now (hotline, callback) rather than keep a place in a
+            # line that does not move.
+            eff.record(self.new_id("r"), timeline="unstaffed", at=now, customer_id=customer_id,
+                       topic=topic, edition=edition.value, language=language, page=page,
+                       requested_at=now, ended_at=now, status=RequestStatus.UNSTAFFED.value,
+                       end_reason="unstaffed")
+            return {"unstaffed": {"language": language}}, eff
+        return self._new_request(customer_id, customer_name, topic, edition, language, page, now,
+                                 transcript, callback=False, eff=eff)
+
+    def request_callback(self, customer_id: str, customer_name: str, topic: str, edition: Edition,
+                         language: str, page: str, now: float,
+                         transcript: tuple[str, ...] = ()) -> tuple[dict, Effects]:
+        """Ask to be phoned back: the waiting request becomes a callback (keeping its place), or
+        a new callback request joins the line. Callbacks wait whoever is on shift and outlive
+        the customer's connection; an agent takes one like any other request."""
+        eff = Effects()
+        held = self.by_customer.get(customer_id)
+        if held and held[0] == "session":
+            raise DomainError("already_in_session", "You are already talking with an agent.")
+        if held:
+            request = self.requests[held[1]]
+            if not request.callback:
+                request.callback = True
+                eff.record(request.request_id, timeline="callback_requested", at=now, callback=True)
+                eff.queue_changed = True
+            return self.customer_view(customer_id, now), eff
+        return self._new_request(customer_id, customer_name, topic, edition, language, page, now,
+                                 transcript, callback=True, eff=eff)
+
+    def _new_request(self, customer_id: str, customer_name: str, topic: str, edition: Edition,
+                     language: str, page: str, now: float, transcript: tuple[str, ...],
+                     callback: bool, eff: Effects) -> tuple[dict, Effects]:
         if len(self.requests) >= self.policy.queue_cap:
             rejected = self.new_id("r")
             eff.record(rejected, timeline="rejected_queue_full", at=now, customer_id=customer_id,
@@ -220,14 +254,14 @@ class CallCenter:
         boost = self.policy.elderly_boost_s if edition is Edition.ELDERLY else 0.0
         self.arrivals += 1
         request = HelpRequest(self.new_id("r"), customer_id, customer_name, topic, edition, language,
-                              page, now, self.arrivals, boost, transcript)
+                              page, now, self.arrivals, boost, transcript, callback=callback)
         self.requests[request.request_id] = request
         self.queue.add(request)
         self.by_customer[customer_id] = ("request", request.request_id)
-        eff.record(request.request_id, timeline="requested", at=now, customer_id=customer_id,
-                   topic=topic, edition=edition.value, language=language, page=page,
-                   requested_at=now, status=RequestStatus.WAITING.value,
-                   transcript="\n".join(transcript) or None)
+        eff.record(request.request_id, timeline="callback_requested" if callback else "requested", at=now,
+                   customer_id=customer_id, topic=topic, edition=edition.value, language=language,
+                   page=page, requested_at=now, status=RequestStatus.WAITING.value,
+                   transcript="\n".join(transcript) or None, callback=callback)
         eff.queue_changed = True
         self._dispatch(now, eff)
         return self.customer_view(customer_id, now), eff
@@ -303,6 +337,7 @@ class CallCenter:
         eff.notify(user(agent_id), "agent_state", state=agent.state().value)
         eff.queue_changed = True
         self._dispatch(now, eff)
+        self._close_unstaffed(now, eff)
         return eff
 
     def accept_offer(self, agent_id: str, offer_id: str, now: float, session_id: str | None = None) -> Effects:
@@ -494,24 +529,47 @@ class CallCenter:
                 eff.queue_changed = True
                 continue
             kind, ident = self.by_customer.get(user_id, ("", ""))
-            if kind == "request":
+            if kind == "request" and not self.requests[ident].callback:  # a callback needs no app open
                 self._close_request(self.requests[ident], RequestStatus.ABANDONED, "abandoned", now, eff)
             elif kind == "session":
                 self._end_session(self.sessions[ident], EndReason.DROPPED.value, now, eff)
+        for request in self.requests.values():
+            if not request.long_wait and now - request.created_at >= self.policy.max_wait_s:
+                request.long_wait = True  # the customer is offered a callback or the hotline
+                eff.record(request.request_id, timeline="long_wait", at=now)
+                eff.queue_changed = True
         self._dispatch(now, eff)
+        self._close_unstaffed(now, eff)
         return eff
 
     def next_deadline(self) -> float | None:
         deadlines = [o.expires_at for o in self.offers.values()]
         deadlines += [since + self.policy.grace_s for since in self.dropped_at.values()]
+        for request in self.requests.values():
+            deadlines += [at + self.policy.reoffer_after_s for at in request.declined_by.values()]
+            if not request.long_wait:
+                deadlines.append(request.created_at + self.policy.max_wait_s)
         return min(deadlines, default=None)
+
+    def on_shift_for(self, language: str) -> bool:
+        """Someone who speaks the language is on shift (see routing.on_shift)."""
+        return any(language in a.profile.languages and on_shift(a, a.agent_id in self.dropped_at)
+                   for a in self.agents.values())
+
+    def _close_unstaffed(self, now: float, eff: Effects) -> None:
+        """A request waits only while someone who could serve it is on shift; callbacks wait."""
+        for request_id in self.queue:
+            request = self.requests[request_id]
+            if not request.callback and not self.on_shift_for(request.language):
+                self._close_request(request, RequestStatus.UNSTAFFED, "unstaffed", now, eff)
 
     # ------------------------------------------------------------------ views
     def customer_view(self, customer_id: str, now: float) -> dict:
         kind, ident = self.by_customer.get(customer_id, ("", ""))
         if kind == "request":
             request = self.requests[ident]
-            view = {"request_id": ident, "status": request.status.value}
+            view = {"request_id": ident, "status": request.status.value, "callback": request.callback,
+                    "long_wait": request.long_wait}
             if request.status is RequestStatus.WAITING:
                 position = self.queue.positions(self.requests)[ident]
                 view |= {"position": position, "eta_s": self.eta(request.language, position)}
@@ -541,11 +599,16 @@ class CallCenter:
     def waiting_list(self, now: float) -> list[dict]:
         return [self.requests[rid].public(now) for rid in self.queue]
 
-    def queue_positions(self) -> dict[str, tuple[str, int, int | None]]:
-        """request id → (customer, position, estimated wait) for every waiting request."""
+    def queue_positions(self) -> dict[str, tuple[str, dict]]:
+        """request id → (customer, what they see of their wait) for every waiting request."""
         positions = self.queue.positions(self.requests)
-        return {rid: (self.requests[rid].customer_id, pos, self.eta(self.requests[rid].language, pos))
-                for rid, pos in positions.items()}
+        out = {}
+        for rid, pos in positions.items():
+            request = self.requests[rid]
+            out[rid] = (request.customer_id, {
+                "position": pos, "eta_s": self.eta(request.language, pos),
+                "callback": request.callback, "long_wait": request.long_wait})
+        return out
 
     def average_handle_s(self) -> float:
         if not self.handle_times:
@@ -591,7 +654,7 @@ class CallCenter:
             return
         for request_id in self.queue:
             request = self.requests[request_id]
-            agent = pick_agent(request, free)
+            agent = pick_agent(request, free, now, self.policy.reoffer_after_s)
             if agent is None:
                 continue
             self._offer(request, agent, now, eff)
@@ -653,7 +716,7 @@ class CallCenter:
         request.status = RequestStatus.WAITING
         request.offer_id = None
         if reason in ("declined", "timeout"):
-            request.declined_by.add(agent.agent_id)
+            request.declined_by[agent.agent_id] = now
         self.queue.add(request)  # back in its original place: its sort key never changed
         eff.record(request.request_id, timeline=f"offer_{reason}", at=now, detail={"agent": agent.agent_id})
         eff.queue_changed = True

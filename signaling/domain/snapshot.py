@@ -63,7 +63,7 @@ def load(data: dict, policy: Policy, new_id: Callable[[str], str] | None = None,
     for raw in data["requests"]:
         request = HelpRequest(**raw | {
             "edition": _EDITION[raw["edition"]], "status": _STATUS[raw["status"]],
-            "transcript": tuple(raw["transcript"]), "declined_by": set(raw["declined_by"])})
+            "transcript": tuple(raw["transcript"]), "declined_by": _declined(raw["declined_by"])})
         c.requests[request.request_id] = request
         if request.status is RequestStatus.WAITING:  # the line is exactly the waiting requests
             c.queue.add(request)
@@ -93,7 +93,13 @@ def load(data: dict, policy: Policy, new_id: Callable[[str], str] | None = None,
 
 def _request(r: HelpRequest) -> dict:
     return vars(r) | {"edition": r.edition.value, "status": r.status.value,
-                      "transcript": list(r.transcript), "declined_by": sorted(r.declined_by)}
+                      "transcript": list(r.transcript), "declined_by": dict(r.declined_by)}
+
+
+def _declined(raw: dict | list) -> dict[str, float]:
+    """Agent → when they declined; a document written before declines were timed holds a list
+    (those agents may be offered the request again at once)."""
+    return dict(raw) if isinstance(raw, dict) else dict.fromkeys(raw, 0.0)
 
 
 def _agent(a: Agent) -> dict:

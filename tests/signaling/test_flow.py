@@ -20,12 +20,17 @@ async def pair(harness, customer="zhangsan", agent="agent01", help=HELP):
 
 async def test_full_flow_with_consent_relay_and_record(harness):
     customer = await harness.client("zhangsan")
+    # Nobody is on shift: no place in a line that does not move, but a plain answer.
     reply = await customer.call("help_request", HELP)
-    # Nobody is on shift: a place in line, and no made-up estimate.
+    assert reply["ok"] and reply["unstaffed"] == {"language": "zh"} and "request" not in reply
+
+    # On shift but on a break: a place in line, and no made-up estimate.
+    agent = await harness.agent("agent01", available=False)
+    reply = await customer.call("help_request", HELP)
     assert reply["ok"] and reply["request"]["position"] == 1 and reply["request"]["eta_s"] is None
     request_id = reply["request"]["request_id"]
 
-    agent = await harness.agent("agent01")
+    assert (await agent.call("agent_state", {"state": "available"}))["ok"]
     offer = await agent.expect("offer")
     assert offer["kind"] == "help" and offer["request"]["request_id"] == request_id
     assert offer["request"]["customer_name"] == "张三" and offer["request"]["page"] == "/transfer/amount"
@@ -90,6 +95,7 @@ async def test_full_flow_with_consent_relay_and_record(harness):
 
 async def test_queue_positions_update_live_and_cancel(harness):
     harness.add_customers("c1", "c2", "c3")
+    await harness.agent("agent02", available=False)  # on shift, on a break: the line can move
     c1, c2, c3 = [await harness.client(n) for n in ("c1", "c2", "c3")]
     replies = [await c.call("help_request", HELP) for c in (c1, c2, c3)]
     assert [r["request"]["position"] for r in replies] == [1, 2, 3]
@@ -98,7 +104,7 @@ async def test_queue_positions_update_live_and_cancel(harness):
     assert (await c1.expect("request_ended"))["reason"] == "cancelled"
     assert (await c2.expect("queue_update", position=1))["status"] == "waiting"
     await c3.expect("queue_update", position=2)
-    # Someone comes on shift: now there is an estimate (position × AHT / staffed agents).
+    # Someone becomes available: now there is an estimate (position × AHT / staffed agents).
     await harness.agent("agent02")
     # c2 went to agent02; c3 is next, with one agent on shift and no handle times yet (180 s).
     await c3.expect("queue_update", position=1, eta_s=180)
@@ -108,6 +114,7 @@ async def test_queue_positions_update_live_and_cancel(harness):
 
 
 async def test_double_tap_is_one_request(harness):
+    await harness.agent("agent01", available=False)  # on shift, on a break: the line can move
     customer = await harness.client("zhangsan")
     first = await customer.call("help_request", HELP)
     second = await customer.call("help_request", HELP)
@@ -156,13 +163,14 @@ async def test_cancel_while_offered_revokes_the_offer(harness):
 
 async def test_elderly_edition_is_served_first_and_by_elderly_care_agent(harness):
     harness.add_customers("std1", "old1")
+    await harness.agent("agent02", available=False)  # on shift, on a break: the line can move
     std = await harness.client("std1")
     old = await harness.client("old1")
     await std.call("help_request", HELP)
     await old.call("help_request", HELP | {"edition": "elderly"})
     assert (await old.expect("queue_update", position=1))["status"] == "waiting"
     await std.expect("queue_update", position=2)
-    # Both agents come on shift: the elderly customer goes to agent01 (elderly-care skill).
+    # Both agents become available: the elderly customer goes to agent01 (elderly-care skill).
     a2 = await harness.agent("agent02")
     offer2 = await a2.expect("offer")
     assert offer2["request"]["customer_name"] == "old1"  # served first, even by agent02 alone
@@ -172,6 +180,7 @@ async def test_elderly_edition_is_served_first_and_by_elderly_care_agent(harness
 
 
 async def test_english_request_waits_for_an_english_speaking_agent(harness):
+    await harness.agent("agent01", available=False)  # on shift, on a break: the line can move
     customer = await harness.client("zhangsan")
     await customer.call("help_request", HELP | {"edition": "english", "language": "en"})
     zh_only = await harness.agent("agent02")
@@ -184,6 +193,7 @@ async def test_english_request_waits_for_an_english_speaking_agent(harness):
 async def test_full_queue_says_try_later(start_server):
     harness = await start_server(policy=Policy(queue_cap=2, offer_timeout_s=1, grace_s=1))
     harness.add_customers("q1", "q2", "q3")
+    await harness.agent("agent01", available=False)  # on shift, on a break: the line can move
     for name in ("q1", "q2"):
         assert (await (await harness.client(name)).call("help_request", HELP))["ok"]
     full = await (await harness.client("q3")).call("help_request", HELP)
@@ -192,6 +202,7 @@ async def test_full_queue_says_try_later(start_server):
 
 
 async def test_customer_dropping_while_waiting_is_abandoned_after_grace(harness):
+    await harness.agent("agent01", available=False)  # on shift, on a break: the line can move
     customer = await harness.client("zhangsan")
     reply = await customer.call("help_request", HELP)
     await customer.close()
@@ -203,6 +214,7 @@ async def test_customer_dropping_while_waiting_is_abandoned_after_grace(harness)
 
 
 async def test_customer_reconnecting_inside_grace_keeps_place_in_line(harness):
+    await harness.agent("agent01", available=False)  # on shift, on a break: the line can move
     customer = await harness.client("zhangsan")
     reply = await customer.call("help_request", HELP)
     await customer.close()
@@ -318,14 +330,15 @@ async def test_records_survive_a_restart(start_server, tmp_path, live_backend):
         assert rows["lisi"]["status"] == "abandoned" and rows["lisi"]["end_reason"] == "server_restart"
         return
     # In Redis the live state outlives the process: the new one carries the request on, and its
-    # clock abandons it when the customer's grace window (1 s here) runs out without them.
+    # clock ends it when the grace windows (1 s here) run out: the customer's (abandoned), or
+    # first the only agent's, who left with everyone else (unstaffed: nobody could serve it).
     for _ in range(50):
         _, listing = await second.http("GET", "/api/requests", token)
         lisi = {r["customer_id"]: r for r in listing["requests"]}["lisi"]
         if lisi["status"] != "waiting":
             break
         await asyncio.sleep(0.1)
-    assert lisi["status"] == "abandoned" and lisi["end_reason"] == "abandoned"
+    assert lisi["status"] in ("abandoned", "unstaffed") and lisi["end_reason"] == lisi["status"]
 
 
 async def test_agents_see_only_their_own_records(harness):
@@ -378,3 +391,66 @@ async def test_production_config_has_no_demo_accounts(start_server):
     harness = await start_server(demo=False)
     status, body = await harness.http("POST", "/api/auth/login", json={"username": "agent01", "password": "demo1234"})
     assert status == 401 and body["error"]["code"] == "bad_credentials"
+
+
+async def test_a_declined_request_comes_back_to_the_only_agent(start_server):
+    harness = await start_server(policy=Policy(reoffer_after_s=0.5, offer_timeout_s=1))
+    agent = await harness.agent("agent01")
+    customer = await harness.client("zhangsan")
+    await customer.call("help_request", HELP)
+    first = await agent.expect("offer")
+    assert (await agent.call("offer_decline", {"offer_id": first["offer_id"]}))["ok"]
+    # Nobody else can take it: after the cool-down it rings again for the same agent.
+    again = await agent.expect("offer", timeout=5)
+    assert again["request"]["request_id"] == first["request"]["request_id"]
+    # Let it ring out: the agent is set away; back available, it is offered once more.
+    await agent.expect("offer_revoked", reason="timeout", timeout=5)
+    await agent.expect("agent_state", state="away")
+    assert (await agent.call("agent_state", {"state": "available"}))["ok"]
+    third = await agent.expect("offer", timeout=5)  # expect consumes: this is a new offer
+    assert third["request"]["request_id"] == first["request"]["request_id"]
+
+
+async def test_the_line_ends_plainly_when_the_last_agent_signs_off(harness):
+    agent = await harness.agent("agent01", available=False)
+    customer = await harness.client("zhangsan")
+    reply = await customer.call("help_request", HELP)
+    request_id = reply["request"]["request_id"]
+    assert (await agent.call("agent_state", {"state": "offline"}))["ok"]
+    ended = await customer.expect("request_ended")
+    assert ended == {"request_id": request_id, "reason": "unstaffed"}
+    token = await harness.login("super01")
+    _, row = await harness.http("GET", f"/api/requests/{request_id}", token)
+    assert row["status"] == "unstaffed" and row["end_reason"] == "unstaffed"
+
+
+async def test_a_callback_outlives_the_app_and_is_served_like_a_request(harness):
+    customer = await harness.client("zhangsan")
+    assert "unstaffed" in await customer.call("help_request", HELP)
+    reply = await customer.call("callback_request", HELP)
+    assert reply["ok"] and reply["request"]["callback"] is True
+    request_id = reply["request"]["request_id"]
+    await customer.close()  # a callback needs no open app
+    supervisor = await harness.client("super01")
+    synced = await supervisor.call("sync", {})
+    assert [(r["request_id"], r["callback"]) for r in synced["view"]["queue"]] == [(request_id, True)]
+    agent = await harness.agent("agent01")
+    offer = await agent.expect("offer", timeout=5)
+    assert offer["request"]["request_id"] == request_id and offer["request"]["callback"] is True
+    assert (await agent.call("offer_accept", {"offer_id": offer["offer_id"]}))["ok"]
+    await agent.expect("session_started")
+    token = await harness.login("super01")
+    _, row = await harness.http("GET", f"/api/requests/{request_id}", token)
+    assert row["callback"] is True and row["status"] == "served"
+
+
+async def test_a_long_wait_offers_a_callback_that_keeps_the_place(start_server):
+    harness = await start_server(policy=Policy(max_wait_s=0.5))
+    await harness.agent("agent01", available=False)
+    customer = await harness.client("zhangsan")
+    reply = await customer.call("help_request", HELP)
+    assert reply["request"]["long_wait"] is False
+    told = await customer.expect("queue_update", long_wait=True, timeout=5)
+    assert told["request_id"] == reply["request"]["request_id"] and told["position"] == 1
+    kept = await customer.call("callback_request", HELP)
+    assert kept["request"]["request_id"] == told["request_id"] and kept["request"]["callback"] is True
