@@ -45,6 +45,12 @@ class SessionRef(Inbound):
     session_id: Id
 
 
+class RateSessionIn(Inbound):
+    session_id: Id
+    rating: Literal["satisfied", "neutral", "unsatisfied"]
+    comment: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
 # ---- agent → server
 class AgentStateIn(Inbound):
     state: Literal["available", "away", "offline"]
@@ -139,6 +145,7 @@ INBOUND: dict[str, tuple[frozenset[Role], type[Inbound], bool]] = {
     "callback_request": (frozenset({Role.CUSTOMER}), HelpRequestIn, False),
     "consent": (frozenset({Role.CUSTOMER}), ConsentIn, False),
     "stop_sharing": (frozenset({Role.CUSTOMER}), SessionRef, False),
+    "rate_session": (frozenset({Role.CUSTOMER}), RateSessionIn, False),
     "end_session": (frozenset({Role.CUSTOMER, Role.AGENT, Role.SUPERVISOR}), SessionRef, False),
     "agent_state": (frozenset({Role.AGENT}), AgentStateIn, False),
     "offer_accept": (frozenset({Role.AGENT}), OfferRef, False),

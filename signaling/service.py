@@ -147,6 +147,9 @@ class SignalingService:
     async def stop_sharing(self, p: Principal, session_id: str) -> None:
         await self._run(lambda c, now: c.stop_sharing(p.user_id, session_id, now))
 
+    async def rate_session(self, p: Principal, session_id: str, rating: str, comment: str) -> None:
+        await self._run(lambda c, now: c.rate_session(p.user_id, session_id, rating, comment, now))
+
     async def end_session(self, p: Principal, session_id: str) -> None:
         await self._run(lambda c, now: c.end_session(p.user_id, p.role, session_id, now))
 

@@ -135,6 +135,8 @@ class SignalingAdapter:
             "help_cancel": lambda s, m, raw: self._done(self.service.cancel(s.principal, m.request_id)),
             "consent": lambda s, m, raw: self._done(self.service.consent(s.principal, m.session_id, m.accept)),
             "stop_sharing": lambda s, m, raw: self._done(self.service.stop_sharing(s.principal, m.session_id)),
+            "rate_session": lambda s, m, raw: self._done(
+                self.service.rate_session(s.principal, m.session_id, m.rating, m.comment)),
             "end_session": lambda s, m, raw: self._done(self.service.end_session(s.principal, m.session_id)),
             "agent_state": lambda s, m, raw: self._done(self.service.set_presence(s.principal, Presence(m.state))),
             "offer_accept": self._offer_accept,

@@ -16,6 +16,7 @@ from . import session as session_machine
 from .errors import DomainError, forbidden, invalid_state, not_found
 from .model import (
     OUTCOMES,
+    RATINGS,
     Agent,
     AgentProfile,
     AgentState,
@@ -103,6 +104,7 @@ class CallCenter:
         self.talk_times: dict[str, tuple[float, float]] = {}  # ended session → (talk s, ended at)
         self.online: dict[str, Online] = {}  # signed-in users' sockets, by node instance
         self.arrivals = 0  # the last arrival number given (ties in the waiting line go by it)
+        self.rateable: dict[str, tuple[str, str, float]] = {}  # ended session → (customer, request, ended at)
 
     # ------------------------------------------------------------------ sockets
     def socket_opened(self, user_id: str, role: Role, node: str, now: float,
@@ -319,6 +321,19 @@ class CallCenter:
         self._tell_session_state(session, eff)
         return eff
 
+    def rate_session(self, customer_id: str, session_id: str, rating: str, comment: str, now: float) -> Effects:
+        """The customer's word on a session that ended (once, within the rating window)."""
+        customer, request_id, _ = self.rateable.get(session_id, ("", "", 0.0))
+        if customer != customer_id:
+            raise not_found("session to rate")
+        if rating not in RATINGS:
+            raise DomainError("bad_rating", f"Rating must be one of: {', '.join(RATINGS)}.")
+        del self.rateable[session_id]
+        eff = Effects()
+        eff.record(request_id, timeline="rated", at=now, rating=rating, rating_comment=comment or None,
+                   detail={"rating": rating})
+        return eff
+
     def _tell_session_state(self, session: Session, eff: Effects) -> None:
         for to in [session.customer_id, session.agent_id, *session.supervisors]:
             eff.notify(user(to), "session_state", session_id=session.session_id, state=session.state.value)
@@ -533,6 +548,9 @@ class CallCenter:
                 self._close_request(self.requests[ident], RequestStatus.ABANDONED, "abandoned", now, eff)
             elif kind == "session":
                 self._end_session(self.sessions[ident], EndReason.DROPPED.value, now, eff)
+        for session_id, (_, _, ended_at) in list(self.rateable.items()):
+            if now - ended_at >= self.policy.rating_window_s:
+                del self.rateable[session_id]
         for request in self.requests.values():
             if not request.long_wait and now - request.created_at >= self.policy.max_wait_s:
                 request.long_wait = True  # the customer is offered a callback or the hotline
@@ -770,6 +788,7 @@ class CallCenter:
         agent.wrap_ups[session.session_id] = session.request_id
         self.handle_times.append(now - session.accepted_at)
         self.talk_times[session.session_id] = (now - session.accepted_at, now)
+        self.rateable[session.session_id] = (session.customer_id, session.request_id, now)
         for to in [session.customer_id, session.agent_id, *session.supervisors]:
             eff.notify(user(to), "session_ended", session_id=session.session_id, reason=reason)
         eff.notify(user(agent.agent_id), "agent_state", state=agent.state().value)

@@ -62,6 +62,7 @@ class EndReason(StrEnum):
     DROPPED = "dropped"
 
 
+RATINGS = ("satisfied", "neutral", "unsatisfied")
 OUTCOMES = ("resolved", "needs_follow_up", "transferred", "dropped", "customer_declined", "other")
 
 
@@ -83,6 +84,7 @@ class Policy:
     reoffer_after_s: float = 20.0
     # A customer waiting longer than this is offered a callback or the hotline (still in line).
     max_wait_s: float = 300.0
+    rating_window_s: float = 3600.0  # how long after a session its customer may rate it
 
 
 @dataclass(frozen=True)

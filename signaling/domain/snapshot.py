@@ -50,6 +50,7 @@ def dump(c: CallCenter) -> dict:
         "talk_times": {k: list(v) for k, v in c.talk_times.items()},
         "online": {u: {"role": o.role.value, "sockets": o.sockets} for u, o in c.online.items()},
         "arrivals": c.arrivals,
+        "rateable": {k: list(v) for k, v in c.rateable.items()},
     }
 
 
@@ -88,6 +89,7 @@ def load(data: dict, policy: Policy, new_id: Callable[[str], str] | None = None,
     c.talk_times = {k: (v[0], v[1]) for k, v in data["talk_times"].items()}
     c.online = {u: Online(_ROLE[o["role"]], o["sockets"]) for u, o in data["online"].items()}
     c.arrivals = data["arrivals"]
+    c.rateable = {k: (v[0], v[1], v[2]) for k, v in data.get("rateable", {}).items()}
     return c
 
 

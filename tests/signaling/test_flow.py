@@ -454,3 +454,19 @@ async def test_a_long_wait_offers_a_callback_that_keeps_the_place(start_server):
     assert told["request_id"] == reply["request"]["request_id"] and told["position"] == 1
     kept = await customer.call("callback_request", HELP)
     assert kept["request"]["request_id"] == told["request_id"] and kept["request"]["callback"] is True
+
+
+async def test_the_customer_rates_the_session_once_and_it_is_on_the_record(harness):
+    customer, agent, started, _ = await pair(harness)
+    sid = started["session_id"]
+    early = await customer.call("rate_session", {"session_id": sid, "rating": "satisfied"})
+    assert early["error"]["code"] == "not_found"  # not before it ended
+    assert (await agent.call("end_session", {"session_id": sid}))["ok"]
+    await customer.expect("session_ended")
+    rated = {"session_id": sid, "rating": "neutral", "comment": "等了一会儿"}
+    assert (await customer.call("rate_session", rated))["ok"]
+    assert (await customer.call("rate_session", rated))["error"]["code"] == "not_found"
+    token = await harness.login("super01")
+    _, listing = await harness.http("GET", "/api/requests", token)
+    row = next(r for r in listing["requests"] if r["session_id"] == sid)
+    assert row["rating"] == "neutral" and row["rating_comment"] == "等了一会儿"

@@ -187,6 +187,13 @@ class CallCenterMachine(RuleBasedStateMachine):
         who, role = (session.agent_id, Role.AGENT) if by_agent else (customer, Role.CUSTOMER)
         self.run(self.center.end_session, who, role, session.session_id, self.now)
 
+    @rule(index=st.integers(0, 3), rating=st.sampled_from(["satisfied", "bogus"]), foreign=st.booleans())
+    def rate(self, index, rating, foreign):
+        ended = sorted(self.center.rateable.items())
+        sid, (customer, _, _) = ended[index % len(ended)] if ended else ("s-unknown", ("c0", "", 0.0))
+        who = next(c for c in CUSTOMERS if c != customer) if foreign else customer
+        self.run(self.center.rate_session, who, sid, rating, "", self.now)
+
     @rule(index=st.integers(0, 3), outcome=st.sampled_from(["resolved", "needs_follow_up", "bogus"]))
     def wrap_up(self, index, outcome):
         pending = sorted((a.agent_id, sid) for a in self.center.agents.values() for sid in a.wrap_ups)
