@@ -56,6 +56,10 @@ def agent_page(browser, base: str, size: tuple[int, int], user: str = "agent01")
     page.click("#login-form button[type=submit]")
     page.wait_for_selector("#desk-view:not([hidden])")
     page.wait_for_function("() => window.assistConsole.socket && window.assistConsole.socket.connected")
+    page.wait_for_timeout(500)
+    if page.locator("#wrapup-view:not([hidden])").count():  # left over from a tab that died
+        page.click("#wrapup-form button[type=submit]")
+        page.wait_for_selector("#wrapup-view", state="hidden")
     return page
 
 
@@ -88,7 +92,8 @@ def shoot(page, out: Path, name: str) -> None:
 
 def set_state(agent, state: str) -> None:
     agent.click("#go-available" if state == "available" else "#go-away")
-    agent.wait_for_function(f"() => document.body.dataset.agentState === '{state}'")
+    wanted = ["available", "offered"] if state == "available" else [state]  # a waiting request rings at once
+    agent.wait_for_function(f"() => {wanted}.includes(document.body.dataset.agentState)")
 
 
 def customer_journeys(browser, base: str, out: Path, edition: str, agent) -> None:
@@ -96,7 +101,7 @@ def customer_journeys(browser, base: str, out: Path, edition: str, agent) -> Non
     page = bank_page(browser, base, edition)
     to_amount_page(page)
     # Nobody is available (the agent is on a break): the waiting panel.
-    page.click(".help-chip")
+    page.locator("[data-help]").first.click()
     page.locator("#assist-sdk .assist-panel").wait_for()
     shoot(page, out, f"phone-{edition}-1-waiting")
     # The agent takes it: the call and the code come first.
@@ -136,7 +141,7 @@ def main() -> None:
             for edition in EDITIONS:
                 page = bank_page(browser, base, edition)
                 to_amount_page(page)
-                page.click(".help-chip")
+                page.locator("[data-help]").first.click()
                 page.locator("#assist-sdk .assist-panel").wait_for()
                 shoot(page, out, f"phone-{edition}-0-unstaffed")
                 page.context.close()
@@ -149,7 +154,7 @@ def main() -> None:
                 set_state(agent, "available")
                 page = bank_page(browser, base, "standard", "lisi")
                 to_amount_page(page)
-                page.click(".help-chip")
+                page.locator("[data-help]").first.click()
                 agent.wait_for_selector("#offer-view:not([hidden])")
                 agent.click("#accept-offer")
                 if page.locator("[data-assist-action=agree]").count() == 0 and agent.locator("#ask-share").count():
