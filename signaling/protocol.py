@@ -152,6 +152,7 @@ INBOUND: dict[str, tuple[frozenset[Role], type[Inbound], bool]] = {
     "offer_decline": (frozenset({Role.AGENT}), OfferRef, False),
     "wrap_up": (frozenset({Role.AGENT}), WrapUpIn, False),
     "transfer": (frozenset({Role.AGENT}), TransferIn, False),
+    "transfer_targets": (frozenset({Role.AGENT}), SessionRef, False),
     "invite_supervisor": (frozenset({Role.AGENT}), InviteSupervisorIn, False),
     "supervisor_join": (frozenset({Role.SUPERVISOR}), SupervisorJoinIn, False),
     "supervisor_leave": (frozenset({Role.SUPERVISOR}), SessionRef, False),

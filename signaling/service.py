@@ -166,6 +166,9 @@ class SignalingService:
     async def wrap_up(self, p: Principal, session_id: str, outcome: str, notes: str) -> None:
         await self._run(lambda c, now: c.wrap_up(p.user_id, session_id, outcome, notes, now))
 
+    async def transfer_targets(self, p: Principal, session_id: str) -> list[dict]:
+        return await self._run(lambda c, now: (c.transfer_targets(p.user_id, session_id), Effects()))
+
     async def transfer(self, p: Principal, session_id: str, to_agent: str) -> None:
         await self._run(lambda c, now: c.transfer(p.user_id, session_id, to_agent, now))
 

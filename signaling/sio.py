@@ -144,6 +144,7 @@ class SignalingAdapter:
             "wrap_up": lambda s, m, raw: self._done(
                 self.service.wrap_up(s.principal, m.session_id, m.outcome, m.notes)),
             "transfer": lambda s, m, raw: self._done(self.service.transfer(s.principal, m.session_id, m.to_agent)),
+            "transfer_targets": self._transfer_targets,
             "invite_supervisor": lambda s, m, raw: self._done(
                 self.service.invite_supervisor(s.principal, m.session_id, m.note)),
             "supervisor_join": self._supervisor_join,
@@ -258,6 +259,9 @@ class SignalingAdapter:
 
     async def _callback_request(self, s: SocketState, m, raw: dict) -> dict:
         return ok(**await self.service.request_callback(s.principal, m.topic, m.edition, m.language, m.page))
+
+    async def _transfer_targets(self, s: SocketState, m, raw: dict) -> dict:
+        return ok(agents=await self.service.transfer_targets(s.principal, m.session_id))
 
     async def _offer_accept(self, s: SocketState, m, raw: dict) -> dict:
         # Session ids are unguessable (not that guessing helps: every use checks the party).

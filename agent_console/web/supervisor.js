@@ -5,10 +5,10 @@ import { Replayer } from "rrweb";
 import { call, connect, sequence } from "../../assist/web/protocol.js";
 import { ChunkJoiner, LiveMirror, fit } from "./replay.js";
 import { signIn, signOut } from "./signin.js";
+import { EDITIONS } from "./words.js";
 
 const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = "assist.supervisor.token";
-const EDITIONS = { standard: "标准版", elderly: "幸福生活版", english: "English" };
 const STATES = { awaiting_consent: "等待同意", sharing: "共享中", stopped: "已停止共享" };
 const AGENT_STATES = { available: "就绪", offered: "振铃", busy: "通话", wrap_up: "小结", away: "小休", offline: "离线" };
 const OUTCOMES = { resolved: "已解决", needs_follow_up: "需回访", transferred: "已转接", dropped: "中断",

@@ -402,14 +402,23 @@ class CallCenter:
         self._dispatch(now, eff)
         return eff
 
+    def transfer_targets(self, agent_id: str, session_id: str) -> list[dict]:
+        """The agents who could take this session now, for the agent to choose from."""
+        session = self._session_of(agent_id, Role.AGENT, session_id)
+        return [{"agent_id": a.agent_id, "name": a.profile.display_name, "badge": a.profile.badge}
+                for a in sorted(self.agents.values(), key=lambda a: a.profile.display_name)
+                if self._can_take_transfer(a, session)]
+
+    def _can_take_transfer(self, target: Agent, session: Session) -> bool:
+        return (target.agent_id != session.agent_id and target.can_take_offer(self.policy.capacity)
+                and session.language in target.profile.languages)
+
     def transfer(self, agent_id: str, session_id: str, to_agent: str, now: float) -> Effects:
         session = self._session_of(agent_id, Role.AGENT, session_id)
         if session.transfer_offer:
             raise invalid_state("A transfer of this session is already waiting for an answer.")
         target = self.agents.get(to_agent)
-        request_language = session.language
-        if (target is None or to_agent == agent_id or not target.can_take_offer(self.policy.capacity)
-                or request_language not in target.profile.languages):
+        if target is None or not self._can_take_transfer(target, session):
             raise DomainError("agent_unavailable", "That agent cannot take a transfer now.")
         eff = Effects()
         offer = Offer(self.new_id("o"), to_agent, now + self.policy.offer_timeout_s,

@@ -26,7 +26,10 @@ async def test_help_in_the_transfer_flow_from_tap_to_transfer(harness):
         await page.click(".help-chip")
         await page.locator("#assist-sdk [data-assist-action=cancel]").wait_for()
         await agent.wait_for_selector("#offer-view:not([hidden])")
-        assert "#/transfer" in await agent.locator("#offer-detail").inner_text()
+        # The offer in words, not a route or a language code.
+        offer = await agent.locator("#offer-view").inner_text()
+        assert "张三 · 转账 · 标准版 · 普通话 · 已等待" in offer and "转账 · 填写金额" in offer
+        assert "#/" not in offer and "zh" not in offer
         await agent.click("#accept-offer")
         dialog = page.locator("#assist-sdk [role=dialog]")
         await dialog.wait_for()
