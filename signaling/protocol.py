@@ -154,6 +154,7 @@ INBOUND: dict[str, tuple[frozenset[Role], type[Inbound], bool]] = {
     "transfer": (frozenset({Role.AGENT}), TransferIn, False),
     "transfer_targets": (frozenset({Role.AGENT}), SessionRef, False),
     "invite_supervisor": (frozenset({Role.AGENT}), InviteSupervisorIn, False),
+    "ask_to_share": (frozenset({Role.AGENT}), SessionRef, False),
     "supervisor_join": (frozenset({Role.SUPERVISOR}), SupervisorJoinIn, False),
     "supervisor_leave": (frozenset({Role.SUPERVISOR}), SessionRef, False),
     "whisper": (frozenset({Role.SUPERVISOR}), WhisperIn, False),
@@ -170,7 +171,7 @@ INBOUND: dict[str, tuple[frozenset[Role], type[Inbound], bool]] = {
 OUTBOUND = (
     "queue_update", "request_ended", "wall", "offer", "offer_revoked", "agent_state",
     "session_started", "session_state", "session_ended", "peer_status", "agent_changed",
-    "session_transferred", "transfer_failed", "supervisor_invited", "supervisor_joined",
+    "session_transferred", "transfer_failed", "share_requested", "share_declined", "supervisor_invited", "supervisor_joined",
     "supervisor_left", "queue", "mirror", "annotation", "rtc_signal", "whisper", "monitor_signal",
     "voice_partial", "voice_result", "voice_error",
 )

@@ -172,6 +172,9 @@ class SignalingService:
     async def transfer(self, p: Principal, session_id: str, to_agent: str) -> None:
         await self._run(lambda c, now: c.transfer(p.user_id, session_id, to_agent, now))
 
+    async def ask_to_share(self, p: Principal, session_id: str) -> None:
+        await self._run(lambda c, now: c.ask_to_share(p.user_id, session_id, now))
+
     async def invite_supervisor(self, p: Principal, session_id: str, note: str) -> None:
         await self._run(lambda c, now: c.invite_supervisor(p.user_id, session_id, note, now))
 

@@ -145,6 +145,7 @@ class SignalingAdapter:
                 self.service.wrap_up(s.principal, m.session_id, m.outcome, m.notes)),
             "transfer": lambda s, m, raw: self._done(self.service.transfer(s.principal, m.session_id, m.to_agent)),
             "transfer_targets": self._transfer_targets,
+            "ask_to_share": lambda s, m, raw: self._done(self.service.ask_to_share(s.principal, m.session_id)),
             "invite_supervisor": lambda s, m, raw: self._done(
                 self.service.invite_supervisor(s.principal, m.session_id, m.note)),
             "supervisor_join": self._supervisor_join,

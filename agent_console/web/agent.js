@@ -52,8 +52,12 @@ function wire(socket) {
   socket.on("session_state", (msg) => {
     if (!st.session || msg.session_id !== st.session.session_id) return;
     st.session.state = msg.state;
+    if (msg.state === "sharing") $("session-message").textContent = "";
     renderSession();
-    if (msg.state === "sharing") startCall();
+  });
+  socket.on("share_declined", (msg) => {
+    if (!st.session || msg.session_id !== st.session.session_id) return;
+    $("session-message").textContent = "客户暂不共享屏幕。可以继续通话，需要时再请求。";
   });
   socket.on("session_ended", (msg) => {
     if (!st.session || msg.session_id !== st.session.session_id) return;
@@ -164,7 +168,7 @@ function openSession(session, resumed) {
   $("session-view").hidden = false;
   renderSession();
   refreshTransferTargets();
-  if (resumed && session.state === "sharing") startCall();
+  startCall(); // the call first: read the code aloud, then ask to share
   $("session-title").focus?.();
 }
 
@@ -181,6 +185,7 @@ function renderSession() {
   $("replay-waiting").textContent = s.state === "stopped" ? "客户已停止共享；下面是停止前的最后画面。" : "等待客户同意共享…";
   $("replay-waiting").hidden = s.state === "sharing" && st.mirrorSeen > 0;
   $("end-session").disabled = false;
+  $("ask-share").disabled = s.state === "sharing";
   document.body.dataset.sessionState = s.state;
 }
 
@@ -241,6 +246,13 @@ $("wrapup-form").addEventListener("submit", async (e) => {
   $("wrapup-view").hidden = true;
   $("notes").value = $("wrapup-about").textContent = "";
   st.wrapUp = null;
+});
+
+$("ask-share").addEventListener("click", async () => {
+  if (!st.session) return;
+  await call(st.socket, "ask_to_share", { session_id: st.session.session_id })
+    .then(() => { $("session-message").textContent = "已请客户共享屏幕，等待客户同意…"; })
+    .catch((err) => { $("session-message").textContent = err.message; });
 });
 
 $("end-session").addEventListener("click", () => {
@@ -470,6 +482,7 @@ document.addEventListener("keydown", (e) => {
   const typing = ["INPUT", "TEXTAREA", "SELECT"].includes(document.activeElement.tagName);
   if (e.altKey && e.key.toLowerCase() === "r") $("go-available").click();
   else if (e.altKey && e.key.toLowerCase() === "a") $("accept-offer").click();
+  else if (e.altKey && e.key.toLowerCase() === "s") $("ask-share").click();
   else if (typing || e.altKey || e.ctrlKey || e.metaKey) return;
   else if (e.key === "p") setTool("pointer");
   else if (e.key === "h") setTool("highlight");

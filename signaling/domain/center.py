@@ -300,9 +300,11 @@ class CallCenter:
     def consent(self, customer_id: str, session_id: str, accept: bool, now: float) -> Effects:
         session = self._session_of(customer_id, Role.CUSTOMER, session_id)
         eff = Effects()
-        if not accept:
-            session_machine.next_state(session.state, "decline")
-            self._end_session(session, EndReason.CONSENT_DECLINED.value, now, eff)
+        if not accept:  # not now: the call goes on, and the agent may ask again
+            session.state = session_machine.next_state(session.state, "decline")
+            for to in [session.agent_id, *session.supervisors]:
+                eff.notify(user(to), "share_declined", session_id=session.session_id)
+            eff.record(session.request_id, timeline="consent_declined", at=now)
             return eff
         session.state = session_machine.next_state(session.state, "consent")
         first = session.consent_at is None
@@ -311,6 +313,15 @@ class CallCenter:
             eff.record(session.request_id, consent_at=now)
         eff.record(session.request_id, timeline="consent", at=now)
         self._tell_session_state(session, eff)
+        return eff
+
+    def ask_to_share(self, agent_id: str, session_id: str, now: float) -> Effects:
+        """The agent, on the call, asks the customer to share the screen (the consent dialog)."""
+        session = self._session_of(agent_id, Role.AGENT, session_id)
+        session.state = session_machine.next_state(session.state, "ask_to_share")
+        eff = Effects()
+        eff.notify(user(session.customer_id), "share_requested", session_id=session_id)
+        eff.record(session.request_id, timeline="share_requested", at=now)
         return eff
 
     def stop_sharing(self, customer_id: str, session_id: str, now: float) -> Effects:
@@ -512,9 +523,8 @@ class CallCenter:
             raise forbidden(f"send {stream} messages")
         if audience == "agent<->supervisor" and role is Role.AGENT and target not in session.supervisors:
             raise not_found("supervisor in this session")
-        if session.state not in session_machine.RELAY_STATES:
-            raise DomainError("not_sharing", "Nothing is relayed before the customer agrees to share, "
-                                             "or after sharing stops.")
+        if session.state not in session_machine.RELAY_STATES[stream]:
+            raise DomainError("not_sharing", "The screen is relayed only while the customer shares it.")
         if audience == "agent+supervisors":
             recipients = [session.agent_id, *session.supervisors]
         elif audience == "customer+supervisors":

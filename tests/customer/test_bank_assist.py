@@ -31,6 +31,7 @@ async def test_help_in_the_transfer_flow_from_tap_to_transfer(harness):
         assert "张三 · 转账 · 标准版 · 普通话 · 已等待" in offer and "转账 · 填写金额" in offer
         assert "#/" not in offer and "zh" not in offer
         await agent.click("#accept-offer")
+        await agent.click("#ask-share")
         dialog = page.locator("#assist-sdk [role=dialog]")
         await dialog.wait_for()
         assert "王晓敏" in await dialog.inner_text()

@@ -38,6 +38,10 @@ async def test_sdk_ui_has_no_axe_violations_and_elderly_sizes(start_server, edit
         assert (await agent.call("agent_state", {"state": "available"}))["ok"]
         offer = await agent.expect("offer")
         await agent.call("offer_accept", {"offer_id": offer["offer_id"]})
+        session = (await agent.expect("session_started"))["session_id"]
+        await customer.locator("#assist-sdk [data-assist-action=hangup]").wait_for()  # the call comes first
+        await check("call")
+        await agent.call("ask_to_share", {"session_id": session})
         await customer.locator("#assist-sdk [role=dialog]").wait_for()
         # Focus goes into the dialog, and the keyboard alone can agree.
         assert await customer.evaluate("document.activeElement.dataset.assistAction") == "agree"
@@ -49,10 +53,9 @@ async def test_sdk_ui_has_no_axe_violations_and_elderly_sizes(start_server, edit
         under = await customer.evaluate("""() => { const r = document.getElementById('heading').getBoundingClientRect();
             return document.elementFromPoint(r.left + 4, r.top + r.height / 2).id; }""")
         assert under == "heading"
-        session = (await agent.expect("session_started"))["session_id"]
         await agent.call("end_session", {"session_id": session})
         await customer.locator("#assist-sdk [data-assist-rating=satisfied]").wait_for()
         await check("ended")
-        assert checked == {"unstaffed": [], "waiting": [], "consent": [], "sharing": [], "ended": []}
+        assert checked == {"unstaffed": [], "waiting": [], "call": [], "consent": [], "sharing": [], "ended": []}
         if edition == "elderly":
             assert sizes and all(w >= 60 and h >= 60 and f >= 24 for _, w, h, f in sizes), sizes

@@ -44,12 +44,24 @@ async def test_full_flow_with_consent_relay_and_record(harness):
     assert mine["state"] == "awaiting_consent" and "customer" not in mine
     sid = mine["session_id"]
 
-    # Before consent nothing flows, in either direction.
+    # Before consent no mirror or guidance flows; the call does (the agent reads the code aloud).
     refused = await customer.call("mirror", {"session_id": sid, "seq": 1, "events": [{"type": 2}]})
     assert refused["error"]["code"] == "not_sharing"
-    refused = await agent.call("rtc_signal", {"session_id": sid, "seq": 1, "kind": "offer", "sdp": "v=0"})
+    refused = await agent.call("annotation", {"session_id": sid, "seq": 1, "kind": "clear"})
     assert refused["error"]["code"] == "not_sharing"
+    assert (await agent.call("rtc_signal", {"session_id": sid, "seq": 1, "kind": "offer", "sdp": "v=0"}))["ok"]
+    assert (await customer.expect("rtc_signal", seq=1))["sdp"] == "v=0"
+    assert (await customer.call("rtc_signal", {"session_id": sid, "seq": 1, "kind": "answer", "sdp": "v=0"}))["ok"]
+    await agent.expect("rtc_signal", kind="answer")
 
+    # The agent asks to share; a "not now" keeps the call, and the agent may ask again.
+    assert (await agent.call("ask_to_share", {"session_id": sid}))["ok"]
+    await customer.expect("share_requested", session_id=sid)
+    assert (await customer.call("consent", {"session_id": sid, "accept": False}))["ok"]
+    await agent.expect("share_declined", session_id=sid)
+    assert sid in harness.center().sessions and not agent.seen("session_ended")
+    assert (await agent.call("ask_to_share", {"session_id": sid}))["ok"]
+    await customer.expect("share_requested", session_id=sid)
     assert (await customer.call("consent", {"session_id": sid, "accept": True}))["ok"]
     await agent.expect("session_state", state="sharing")
     assert (await customer.call("mirror", {"session_id": sid, "seq": 1, "events": [{"type": 2, "data": {}}]}))["ok"]
@@ -59,12 +71,7 @@ async def test_full_flow_with_consent_relay_and_record(harness):
                                             "selector": "#next", "caption": "点这里"}))["ok"]
     note = await customer.expect("annotation", seq=1)
     assert note["kind"] == "highlight" and note["caption"] == "点这里"
-    assert (await agent.call("rtc_signal", {"session_id": sid, "seq": 1, "kind": "offer", "sdp": "v=0"}))["ok"]
-    assert (await customer.expect("rtc_signal", seq=1))["sdp"] == "v=0"
-    assert (await customer.call("rtc_signal", {"session_id": sid, "seq": 1, "kind": "answer", "sdp": "v=0"}))["ok"]
-    await agent.expect("rtc_signal", kind="answer")
-
-    # One tap stops sharing: from then on the server relays nothing.
+    # One tap stops sharing: from then on the server relays no screen (the call goes on).
     assert (await customer.call("stop_sharing", {"session_id": sid}))["ok"]
     await agent.expect("session_state", state="stopped")
     refused = await customer.call("mirror", {"session_id": sid, "seq": 2, "events": []})
@@ -72,6 +79,7 @@ async def test_full_flow_with_consent_relay_and_record(harness):
     refused = await agent.call("annotation", {"session_id": sid, "seq": 2, "kind": "clear"})
     assert refused["error"]["code"] == "not_sharing"
     assert not customer.seen("annotation") and not agent.seen("mirror")
+    assert (await agent.call("rtc_signal", {"session_id": sid, "seq": 2, "kind": "restart"}))["ok"]
 
     assert (await agent.call("end_session", {"session_id": sid}))["ok"]
     assert (await customer.expect("session_ended"))["reason"] == "agent_ended"
@@ -89,7 +97,8 @@ async def test_full_flow_with_consent_relay_and_record(harness):
     assert all(times) and times == sorted(times)
     assert row["wait_s"] >= 0 and row["handle_s"] >= 0
     events = [e["event"] for e in row["timeline"]]
-    assert events[:4] == ["requested", "offered", "accepted", "consent"]
+    assert events[:7] == ["requested", "offered", "accepted", "share_requested", "consent_declined",
+                          "share_requested", "consent"]
     assert "sharing_stopped" in events and events[-2:] == ["ended", "wrap_up"]
 
 
@@ -301,10 +310,12 @@ async def test_invite_supervisor_and_barge_in(harness):
     await supervisor.expect("mirror")
 
 
-async def test_consent_declined_ends_the_session(harness):
+async def test_declining_to_share_keeps_the_call(harness):
     customer, agent, started, _ = await pair(harness)
     assert (await customer.call("consent", {"session_id": started["session_id"], "accept": False}))["ok"]
-    assert (await agent.expect("session_ended"))["reason"] == "consent_declined"
+    await agent.expect("share_declined")
+    assert harness.center().sessions[started["session_id"]].state.value == "awaiting_consent"
+    assert not agent.seen("session_ended")
 
 
 async def test_records_survive_a_restart(start_server, tmp_path, live_backend):

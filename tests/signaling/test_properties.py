@@ -1,7 +1,7 @@
 """A stateful property test of the call center over random sequences of everything people do.
 
-Invariants checked after every step: no customer in two places, no agent over capacity, no relay
-before consent (or after stop), FIFO within a class, refused commands change nothing, nobody
+Invariants checked after every step: no customer in two places, no agent over capacity, no screen
+relayed before consent (or after stop), FIFO within a class, refused commands change nothing, nobody
 waits in a line no one on shift can serve, and at the end every request is served, cancelled,
 abandoned or unstaffed (callbacks excepted: they wait for an agent).
 
@@ -171,6 +171,14 @@ class CallCenterMachine(RuleBasedStateMachine):
         if self.run(self.center.consent, customer, sid, accept, self.now) is not None and accept:
             self.sharing[sid] = True
 
+    @rule(index=st.integers(0, 5), by_owner=st.booleans() | st.just(True))
+    def ask_to_share(self, index, by_owner):
+        sessions = sorted(self.center.sessions.values(), key=lambda s: s.session_id)
+        if sessions:
+            session = sessions[index % len(sessions)]
+            agent = session.agent_id if by_owner else next(a for a in sorted(AGENTS) if a != session.agent_id)
+            self.run(self.center.ask_to_share, agent, session.session_id, self.now)
+
     @rule(customer=st.sampled_from(CUSTOMERS))
     def stop_sharing(self, customer):
         session = self.session_of(customer)
@@ -220,7 +228,9 @@ class CallCenterMachine(RuleBasedStateMachine):
         except DomainError:
             assert snapshot(self.center) == before
             return
-        assert self.sharing.get(session.session_id), "relayed without consent or after stop"
+        if stream == "rtc":  # the call flows for the whole session, consent or not
+            return
+        assert self.sharing.get(session.session_id), "relayed the screen without consent or after stop"
         assert session.state is SessionState.SHARING and session.consent_at is not None
 
     @rule(index=st.integers(0, 5), to=st.sampled_from(sorted(AGENTS)), by_owner=st.booleans() | st.just(True))

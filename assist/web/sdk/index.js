@@ -21,7 +21,7 @@ function emitState() {
 // What the host page (and tests) may know: never the token.
 export function state() {
   if (!s) return { phase: "off" };
-  return { phase: s.phase, requestId: s.requestId, sessionId: s.sessionId, agent: s.agent, code: s.code,
+  return { phase: s.phase, sessionState: s.sessionState, requestId: s.requestId, sessionId: s.sessionId, agent: s.agent, code: s.code,
            position: s.position, etaSeconds: s.eta, sharing: s.sharing, paused: s.mirror.paused, callState: s.callState,
            callback: s.callback, longWait: s.longWait, agentAway: s.agentAway, connected: s.socket.connected };
 }
@@ -199,10 +199,15 @@ function wire(socket) {
   });
   socket.on("session_state", (msg) => {
     if (msg.session_id !== s.sessionId) return;
+    s.sessionState = msg.state;
     s.sharing = msg.state === "sharing";
     if (s.sharing) s.mirror.start();
     else s.mirror.stop();
-    setPhase(msg.state === "awaiting_consent" ? "consent" : "in_session");
+    setPhase(callPhase());
+  });
+  // The agent, on the call, asks to see the screen: now (and only now) the consent dialog.
+  socket.on("share_requested", (msg) => {
+    if (msg.session_id === s.sessionId && !s.sharing) setPhase("consent");
   });
   socket.on("session_ended", (msg) => {
     if (msg.session_id !== s.sessionId) return;
@@ -248,17 +253,23 @@ function startSession(session, resumed = false) {
   s.agent = session.agent;
   s.code = session.code;
   s.sharing = session.state === "sharing";
+  s.sessionState = session.state;
+  // The call comes first: the agent's offer arrives as soon as they accept, so they can read
+  // the verification code aloud before anyone asks to share the screen.
   if (!s.call) {
     s.call = new Call({ role: "answerer", iceServers: s.iceServers, audio: s.audio, container: s.ui.root,
                         signal: (payload) => relay("rtc_signal", payload).catch(() => {}),
                         onState: (st) => { s.callState = st; emitState(); } });
   }
-  if (s.sharing) {
-    s.mirror.start();
-    // After a reload (or a long blip) our old peer is gone: ask the agent for a fresh offer.
-    if (resumed && s.callState !== "connected") s.call.start();
-  }
-  setPhase(session.state === "awaiting_consent" ? "consent" : "in_session");
+  // After a reload (or a long blip) our old peer is gone: ask the agent for a fresh offer.
+  if (resumed && s.callState !== "connected") s.call.start();
+  if (s.sharing) s.mirror.start();
+  setPhase(callPhase());
+}
+
+// On the call without sharing yet ("call"), or sharing / stopped ("in_session").
+function callPhase() {
+  return s.sessionState === "awaiting_consent" ? "call" : "in_session";
 }
 
 function endLocally() {
@@ -276,6 +287,7 @@ function render() {
   const answer = (accept) => () => {
     ui.closeDialog();
     call(s.socket, "consent", { session_id: s.sessionId, accept }).catch(() => {});
+    if (!accept) setPhase(callPhase()); // no thanks: the call goes on
   };
   const callback = () => requestCallback().catch(() => ui.notice(ui.t("failed")));
   const close = () => { s.ended = null; setPhase("idle"); };
@@ -291,8 +303,9 @@ function render() {
   else if (ui.panelSlot.querySelector("[role=dialog]")) ui.closeDialog();
   else ui.clearPanel();
 
-  if (s.phase === "in_session") {
-    ui.showBanner({ sharing: s.sharing, muted: s.muted, agentAway: s.agentAway }, {
+  if (s.phase === "in_session" || s.phase === "call") {
+    ui.showBanner({ sharing: s.sharing, muted: s.muted, agentAway: s.agentAway,
+                    call: s.phase === "call" && { name: s.agent.name, badge: s.agent.badge, code: s.code } }, {
       stop: () => stopSharing(),
       share: () => shareAgain(),
       mute: () => { s.muted = !s.muted; if (s.call) s.call.setMuted(s.muted); render(); },

@@ -21,6 +21,8 @@ const STYLE = `
   align-items: center; gap: 6px; flex-wrap: wrap; padding: 4px 8px; background: #b3261e; color: #fff; font-weight: 700; }
 #assist-sdk .assist-banner.assist-stopped { background: #444; }
 #assist-sdk .assist-banner.assist-away { background: #5c4400; }
+#assist-sdk .assist-banner.assist-call { background: #0b4f9c; }
+#assist-sdk .assist-banner.assist-call button { color: #0b4f9c; }
 #assist-sdk .assist-banner span { flex: 1 1 0; min-width: 0; line-height: 1.3; }
 #assist-sdk .assist-banner .assist-dot { flex: 0 0 auto; width: 10px; height: 10px; border-radius: 50%; background: #fff; }
 #assist-sdk .assist-banner .assist-banner-actions { flex: 1 1 100%; display: flex; gap: 6px; }
@@ -217,17 +219,19 @@ export class Ui {
 
   // The indicator at the top of the screen: compact, and the page below moves down by its
   // height, so it never covers the host app's header (back button, heading) or controls.
-  showBanner({ sharing, muted, agentAway }, actions) {
-    const label = agentAway ? this.t("nobodyWatching") : sharing ? this.t("sharing") : this.t("stopped");
+  // On the call, before sharing: who is talking and the code they will read aloud.
+  showBanner({ sharing, muted, agentAway, call }, actions) {
+    const label = agentAway ? this.t("nobodyWatching") : call ? this.t("onCall", call)
+      : sharing ? this.t("sharing") : this.t("stopped");
     const buttons = [];
-    if (sharing) buttons.push(el("button", { type: "button", "data-assist-action": "stop", on: { click: actions.stop } }, this.t("stopSharing")));
+    if (call) { /* nothing shared yet: the agent asks first */ } else if (sharing) buttons.push(el("button", { type: "button", "data-assist-action": "stop", on: { click: actions.stop } }, this.t("stopSharing")));
     else buttons.push(el("button", { type: "button", "data-assist-action": "share", on: { click: actions.share } }, this.t("resumeSharing")));
     buttons.push(el("button", { type: "button", "aria-pressed": String(!!muted), "data-assist-action": "mute", on: { click: actions.mute } },
       muted ? this.t("unmute") : this.t("mute")));
     buttons.push(el("button", { type: "button", class: "assist-danger", "data-assist-action": "hangup", on: { click: actions.hangUp } }, this.t("hangUp")));
     const children = [el("i", { class: "assist-dot", "aria-hidden": "true" }), el("span", { "data-assist-status": "" }, label),
       el("div", { class: "assist-banner-actions" }, ...buttons)];
-    const look = agentAway ? " assist-away" : sharing ? "" : " assist-stopped";
+    const look = agentAway ? " assist-away" : call ? " assist-call" : sharing ? "" : " assist-stopped";
     const banner = el("div", { class: `assist-banner${look}`, role: "region", "aria-label": this.t("title") }, ...children);
     this.bannerSlot.replaceChildren(banner);
     this.reserveTop(banner);
