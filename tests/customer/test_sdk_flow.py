@@ -7,6 +7,8 @@ import time
 
 from playwright.async_api import expect
 
+from signaling.domain.model import Policy
+
 from tests.browser import PHONE, WEBRTC_ARGS, chromium
 from tests.customer.pages import TEST_SCRIPT, open_agent, open_customer, page_html
 
@@ -305,3 +307,36 @@ async def test_the_call_connects_before_consent_and_survives_no_and_stop(start_s
 async def expect_call_label(agent) -> str:
     await expect(agent.locator("#ctx-call")).to_have_text("已接通")
     return await agent.locator("#ctx-call").inner_text()
+
+
+async def test_when_the_agent_drops_the_customer_is_told_who_and_can_ask_again(start_server):
+    harness = await start_server(policy=Policy(grace_s=1), pages={"/sdk-test": page_html(), "/sdk-test.js": TEST_SCRIPT})
+    async with chromium(*WEBRTC_ARGS) as browser:
+        agent, customer, _ = await start_session(harness, browser)
+        await customer.click("[data-assist-action=agree]")
+        await agent.frame_locator(REPLAY).locator("#heading").wait_for()
+        helping = await customer.evaluate("Assist.state().sessionId")
+
+        # Help pressed again during the session: the session, not an error.
+        await customer.evaluate("Assist.requestHelp({topic: 'transfer'})")
+        await expect(customer.locator("#assist-sdk .assist-notice")).to_contain_text("您正在和客服通话")
+        assert await customer.evaluate("Assist.state().sessionId") == helping
+
+        await agent.context.close()  # the agent's tab dies
+        status = customer.locator("#assist-sdk [data-assist-status]")
+        await expect(status).to_have_text("客服暂时离线，没有人在看您的屏幕")
+        assert "网络" not in await customer.locator("#assist-sdk").inner_text()  # not blamed on the customer
+        # After the grace window: a lasting end, a rating, and a way back.
+        ended = customer.locator("#assist-sdk [data-assist-panel=ended]")
+        await expect(ended).to_contain_text("服务已结束", timeout=10_000)
+        await expect(ended).to_contain_text("客服的连接中断了")
+        assert await customer.locator("#assist-sdk .assist-banner").count() == 0
+        await customer.click("[data-assist-rating=unsatisfied]")
+        await customer.fill("#assist-rate-comment", "客服掉线了")
+        await customer.click("[data-assist-action=rate]")
+        await expect(ended).to_contain_text("谢谢您的评价")
+        assert await customer.locator("#assist-sdk [data-assist-action=help-again]").is_visible()
+    token = await harness.login("super01")
+    _, listing = await harness.http("GET", "/api/requests", token)
+    row = next(r for r in listing["requests"] if r["session_id"] == helping)
+    assert row["rating"] == "unsatisfied" and row["rating_comment"] == "客服掉线了" and row["end_reason"] == "dropped"
