@@ -6,7 +6,7 @@ import { Call } from "../../assist/web/call.js";
 import { LiveMirror, fit } from "./replay.js";
 import { signIn, signOut } from "./signin.js";
 import { CALL_STATES, EDITIONS, END_REASONS, LANGUAGES, OUTCOME_FOR_END, SESSION_STATES, pageInWords,
-         requestInWords, waited } from "./words.js";
+         requestInWords, requestLine, waited } from "./words.js";
 
 const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = "assist.agent.token";
@@ -108,7 +108,7 @@ function renderQueue({ waiting, total }) {
   $("queue-total").textContent = `（${total}）`;
   $("queue-list").replaceChildren(...waiting.map((r) => {
     const li = document.createElement("li");
-    li.textContent = `${r.customer_name} · ${requestInWords(r)} · ${waited(r.waited_s)}`;
+    li.textContent = requestLine(r);
     return li;
   }));
 }

@@ -5,7 +5,7 @@ import { Replayer } from "rrweb";
 import { call, connect, sequence } from "../../assist/web/protocol.js";
 import { ChunkJoiner, LiveMirror, fit } from "./replay.js";
 import { signIn, signOut } from "./signin.js";
-import { EDITIONS } from "./words.js";
+import { EDITIONS, requestLine } from "./words.js";
 
 const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = "assist.supervisor.token";
@@ -25,6 +25,7 @@ function start(token) {
   st.socket = connect(token, { onRefused: () => signOut(TOKEN_KEY) });
   const socket = st.socket;
   socket.on("connect", refresh);
+  socket.on("queue", renderLine);
   socket.on("wall", (wall) => { renderWall(wall); refresh(); });
   socket.on("supervisor_invited", (msg) => {
     const li = document.createElement("li");
@@ -50,6 +51,7 @@ async function refresh() {
   const reply = await call(st.socket, "sync", {});
   $("who").textContent = `${reply.display_name}（${reply.user}）`;
   if (reply.view.wall) renderWall(reply.view.wall);
+  renderLine({ waiting: reply.view.queue, total: reply.view.queue.length });
   renderSessions(reply.view.sessions);
 }
 
@@ -292,4 +294,11 @@ async function openRecording(sessionId) {
     else { player.play(player.getCurrentTime() >= total ? 0 : player.getCurrentTime()); st.playing = true; $("play").textContent = "暂停"; document.body.dataset.player = "playing"; }
   };
   $("speed").onchange = () => player.setConfig({ speed: Number($("speed").value) });
+}
+
+// The line as it stands, callbacks marked (a callback waits for an agent whoever is on shift).
+function renderLine({ waiting, total }) {
+  $("line-total").textContent = `（${total}）`;
+  $("line").replaceChildren(...waiting.map((r) => Object.assign(document.createElement("li"),
+    { textContent: requestLine(r) })));
 }

@@ -31,6 +31,11 @@ export function waited(seconds) {
   return s < 60 ? `已等待 ${s} 秒` : `已等待 ${Math.floor(s / 60)} 分 ${s % 60} 秒`;
 }
 
+// One waiting customer as a line of the queue: "张三 · 转账 · 标准版 · 普通话 · 已等待 12 秒".
+export function requestLine(r) {
+  return `${r.customer_name} · ${requestInWords(r)} · ${waited(r.waited_s)}`;
+}
+
 // "转账 · 幸福生活版 · 普通话" (+ "· 回电" for a callback)
 export function requestInWords(r) {
   const parts = [TOPICS[r.topic] || r.topic, EDITIONS[r.edition] || r.edition, LANGUAGES[r.language] || r.language];
