@@ -17,6 +17,7 @@ from .errors import DomainError, forbidden, invalid_state, not_found
 from .model import (
     OUTCOMES,
     RATINGS,
+    is_guest,
     Agent,
     AgentProfile,
     AgentState,
@@ -105,6 +106,7 @@ class CallCenter:
         self.online: dict[str, Online] = {}  # signed-in users' sockets, by node instance
         self.arrivals = 0  # the last arrival number given (ties in the waiting line go by it)
         self.rateable: dict[str, tuple[str, str, float]] = {}  # ended session → (customer, request, ended at)
+        self.guests_asked: dict[str, float] = {}  # guest → when they made their one request
 
     # ------------------------------------------------------------------ sockets
     def socket_opened(self, user_id: str, role: Role, node: str, now: float,
@@ -234,6 +236,8 @@ class CallCenter:
         held = self.by_customer.get(customer_id)
         if held and held[0] == "session":
             raise DomainError("already_in_session", "You are already talking with an agent.")
+        if is_guest(customer_id):
+            raise DomainError("guest_limit", "We cannot call back without an account: please call the hotline.")
         if held:
             request = self.requests[held[1]]
             if not request.callback:
@@ -247,6 +251,9 @@ class CallCenter:
     def _new_request(self, customer_id: str, customer_name: str, topic: str, edition: Edition,
                      language: str, page: str, now: float, transcript: tuple[str, ...],
                      callback: bool, eff: Effects) -> tuple[dict, Effects]:
+        if is_guest(customer_id) and customer_id in self.guests_asked:
+            raise DomainError("guest_limit", "Without signing in you can ask for help once; "
+                                             "please sign in or call the hotline.")
         if len(self.requests) >= self.policy.queue_cap:
             rejected = self.new_id("r")
             eff.record(rejected, timeline="rejected_queue_full", at=now, customer_id=customer_id,
@@ -260,6 +267,8 @@ class CallCenter:
         self.requests[request.request_id] = request
         self.queue.add(request)
         self.by_customer[customer_id] = ("request", request.request_id)
+        if is_guest(customer_id):
+            self.guests_asked[customer_id] = now
         eff.record(request.request_id, timeline="callback_requested" if callback else "requested", at=now,
                    customer_id=customer_id, topic=topic, edition=edition.value, language=language,
                    page=page, requested_at=now, status=RequestStatus.WAITING.value,
@@ -570,6 +579,9 @@ class CallCenter:
         for session_id, (_, _, ended_at) in list(self.rateable.items()):
             if now - ended_at >= self.policy.rating_window_s:
                 del self.rateable[session_id]
+        for guest, asked_at in list(self.guests_asked.items()):  # long after the guest token expired
+            if now - asked_at >= self.policy.rating_window_s:
+                del self.guests_asked[guest]
         for request in self.requests.values():
             if not request.long_wait and now - request.created_at >= self.policy.max_wait_s:
                 request.long_wait = True  # the customer is offered a callback or the hotline

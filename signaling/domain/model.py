@@ -62,6 +62,15 @@ class EndReason(StrEnum):
     DROPPED = "dropped"
 
 
+# Help before sign-in: a customer id with this prefix is a guest (a short-lived token, one
+# request, no account, no callback). Account names never contain ":".
+GUEST_PREFIX = "guest:"
+
+
+def is_guest(customer_id: str) -> bool:
+    return customer_id.startswith(GUEST_PREFIX)
+
+
 RATINGS = ("satisfied", "neutral", "unsatisfied")
 OUTCOMES = ("resolved", "needs_follow_up", "transferred", "dropped", "customer_declined", "other")
 

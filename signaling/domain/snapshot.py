@@ -51,6 +51,7 @@ def dump(c: CallCenter) -> dict:
         "online": {u: {"role": o.role.value, "sockets": o.sockets} for u, o in c.online.items()},
         "arrivals": c.arrivals,
         "rateable": {k: list(v) for k, v in c.rateable.items()},
+        "guests_asked": c.guests_asked,
     }
 
 
@@ -90,6 +91,7 @@ def load(data: dict, policy: Policy, new_id: Callable[[str], str] | None = None,
     c.online = {u: Online(_ROLE[o["role"]], o["sockets"]) for u, o in data["online"].items()}
     c.arrivals = data["arrivals"]
     c.rateable = {k: (v[0], v[1], v[2]) for k, v in data.get("rateable", {}).items()}
+    c.guests_asked = dict(data.get("guests_asked", {}))
     return c
 
 

@@ -86,3 +86,17 @@ async def test_help_in_the_transfer_flow_from_tap_to_transfer(harness):
         await page.wait_for_timeout(500)
         assert await replay.locator("body").inner_html() == frozen
         assert await mirror_count(harness) == relayed
+
+
+async def test_help_before_sign_in_reaches_an_agent_as_a_guest(harness):
+    async with chromium(*WEBRTC_ARGS) as browser:
+        agent = await open_agent(await browser.new_context(viewport={"width": 1366, "height": 768}), harness.base_url)
+        page = await (await browser.new_context(**PHONE)).new_page()
+        app = App(page, harness.base_url)
+        await app.open()  # the sign-in screen: this customer cannot sign in
+        await page.locator("[data-help]").first.click()
+        await agent.wait_for_selector("#offer-view:not([hidden])")
+        await expect(agent.locator("#offer-detail")).to_contain_text("未登录客户 · 一般咨询")
+        assert "请先登录" not in await page.locator("body").inner_text()
+        await agent.click("#accept-offer")
+        await expect(page.locator("#assist-sdk [data-assist-status]")).to_contain_text("王晓敏")
