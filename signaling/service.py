@@ -147,6 +147,9 @@ class SignalingService:
     async def stop_sharing(self, p: Principal, session_id: str) -> None:
         await self._run(lambda c, now: c.stop_sharing(p.user_id, session_id, now))
 
+    async def customer_step(self, p: Principal, session_id: str, step: str) -> None:
+        await self._run(lambda c, now: c.customer_step(p.user_id, session_id, step, now))
+
     async def rate_session(self, p: Principal, session_id: str, rating: str, comment: str) -> None:
         await self._run(lambda c, now: c.rate_session(p.user_id, session_id, rating, comment, now))
 

@@ -135,6 +135,7 @@ class SignalingAdapter:
             "help_cancel": lambda s, m, raw: self._done(self.service.cancel(s.principal, m.request_id)),
             "consent": lambda s, m, raw: self._done(self.service.consent(s.principal, m.session_id, m.accept)),
             "stop_sharing": lambda s, m, raw: self._done(self.service.stop_sharing(s.principal, m.session_id)),
+            "customer_step": lambda s, m, raw: self._done(self.service.customer_step(s.principal, m.session_id, m.step)),
             "rate_session": lambda s, m, raw: self._done(
                 self.service.rate_session(s.principal, m.session_id, m.rating, m.comment)),
             "end_session": lambda s, m, raw: self._done(self.service.end_session(s.principal, m.session_id)),

@@ -55,6 +55,11 @@ function wire(socket) {
     if (msg.state === "sharing") $("session-message").textContent = "";
     renderSession();
   });
+  socket.on("customer_step", (msg) => {
+    if (!st.session || msg.session_id !== st.session.session_id || msg.step !== "scam_warning") return;
+    $("ctx-alert").textContent = "客户正在向新收款人转账，已看到防诈骗提示。银行绝不让客户往新账户转钱：请勿引导转账。";
+    $("ctx-alert").hidden = false;
+  });
   socket.on("share_declined", (msg) => {
     if (!st.session || msg.session_id !== st.session.session_id) return;
     $("session-message").textContent = "客户暂不共享屏幕。可以继续通话，需要时再请求。";
@@ -216,6 +221,8 @@ function closeSession() {
   st.feeds.clear();
   $("whispers").replaceChildren();
   $("whisper-box").hidden = true;
+  $("ctx-alert").hidden = true;
+  $("ctx-alert").textContent = "";
   $("session-message").textContent = "";
   for (const id of ["ctx-customer", "ctx-edition", "ctx-language", "ctx-page", "ctx-code", "ctx-state"]) $(id).textContent = "";
   $("ctx-time").textContent = "0:00";

@@ -324,6 +324,16 @@ class CallCenter:
         self._tell_session_state(session, eff)
         return eff
 
+    def customer_step(self, customer_id: str, session_id: str, step: str, now: float) -> Effects:
+        """The customer reached a step the agent must know of (never its details): today the
+        scam warning on a transfer to a new payee during the session. It goes on the record."""
+        session = self._session_of(customer_id, Role.CUSTOMER, session_id)
+        eff = Effects()
+        for to in [session.agent_id, *session.supervisors]:
+            eff.notify(user(to), "customer_step", session_id=session_id, step=step)
+        eff.record(session.request_id, timeline=step, at=now, **{f"{step}_at": now})
+        return eff
+
     def ask_to_share(self, agent_id: str, session_id: str, now: float) -> Effects:
         """The agent, on the call, asks the customer to share the screen (the consent dialog)."""
         session = self._session_of(agent_id, Role.AGENT, session_id)

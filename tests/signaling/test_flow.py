@@ -481,3 +481,17 @@ async def test_the_customer_rates_the_session_once_and_it_is_on_the_record(harne
     _, listing = await harness.http("GET", "/api/requests", token)
     row = next(r for r in listing["requests"] if r["session_id"] == sid)
     assert row["rating"] == "neutral" and row["rating_comment"] == "等了一会儿"
+
+
+async def test_the_scam_warning_step_reaches_the_agent_and_the_record_without_details(harness):
+    customer, agent, started, _ = await pair(harness)
+    sid = started["session_id"]
+    assert (await customer.call("customer_step", {"session_id": sid, "step": "scam_warning"}))["ok"]
+    assert await agent.expect("customer_step") == {"session_id": sid, "step": "scam_warning"}
+    refused = await customer.call("customer_step", {"session_id": sid, "step": "scam_warning", "payee": "6222"})
+    assert refused["error"]["code"] == "bad_payload"  # nothing but the step's name travels
+    token = await harness.login("super01")
+    _, listing = await harness.http("GET", "/api/requests", token)
+    row = next(r for r in listing["requests"] if r["session_id"] == sid)
+    assert row["scam_warning_at"] and "scam_warning" in [e["event"] for e in (await harness.http(
+        "GET", f"/api/requests/{row['request_id']}", token))[1]["timeline"]]

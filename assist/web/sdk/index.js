@@ -98,6 +98,11 @@ export async function requestCallback() {
   return state();
 }
 
+// The host app tells the agent the customer reached a step (a name, never its details).
+export async function noteStep(step) {
+  if (s && s.sessionId) await call(s.socket, "customer_step", { session_id: s.sessionId, step }).catch(() => {});
+}
+
 export async function rateSession(rating, comment = "") {
   if (!s || !s.ended) return;
   await call(s.socket, "rate_session", { session_id: s.ended.sessionId, rating, comment }).catch(() => {});

@@ -31,6 +31,16 @@ export function requestHelp(topic, transcript = []) {
   return call('requestHelp', { topic, transcript });
 }
 
+// Whether an agent is with the customer right now (a live session).
+export function inSession() {
+  const answer = call('state');
+  return Boolean(answer.ok && answer.value && answer.value.sessionId);
+}
+
+export function noteStep(step) {
+  return call('noteStep', step);
+}
+
 export function shutdown() {
   return call('shutdown');
 }
