@@ -237,24 +237,32 @@ export class Ui {
     this.reserveTop(banner);
   }
 
+  // The page moves down by the indicator's height, and scrolling to a field or a heading stops
+  // below it (scroll-padding), so nothing the app shows ends up underneath.
   reserveTop(banner) {
-    if (this.reserved === undefined) this.reserved = document.body.style.paddingTop;
+    if (this.reserved === undefined) {
+      this.reserved = [document.body.style.paddingTop, document.documentElement.style.scrollPaddingTop];
+    }
+    const reserve = (height) => {
+      document.body.style.paddingTop = `${height}px`;
+      document.documentElement.style.scrollPaddingTop = `${height + 8}px`;
+    };
     if (!this.bannerSize) {
       this.bannerSize = new ResizeObserver(() => {
         const current = this.bannerSlot.firstChild;
-        if (current) document.body.style.paddingTop = `${current.getBoundingClientRect().height}px`;
+        if (current) reserve(current.getBoundingClientRect().height);
       });
     }
     this.bannerSize.disconnect();
     this.bannerSize.observe(banner);
-    document.body.style.paddingTop = `${banner.getBoundingClientRect().height}px`;
+    reserve(banner.getBoundingClientRect().height);
   }
 
   clearBanner() {
     if (!this.bannerSlot.firstChild) return;
     this.bannerSlot.replaceChildren();
     if (this.bannerSize) this.bannerSize.disconnect();
-    document.body.style.paddingTop = this.reserved || "";
+    [document.body.style.paddingTop, document.documentElement.style.scrollPaddingTop] = this.reserved || ["", ""];
     this.reserved = undefined;
   }
 
