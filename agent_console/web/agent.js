@@ -185,7 +185,8 @@ function renderSession() {
   $("ctx-language").textContent = LANGUAGES[c.language] || c.language || "";
   $("ctx-page").textContent = s.page || pageInWords(c.page);
   $("ctx-code").textContent = s.code;
-  $("ctx-state").textContent = s.peer || SESSION_STATES[s.state] || s.state;
+  $("ctx-state").textContent = s.peer || (c.callback && s.state === "awaiting_consent"
+    ? "回电请求：客户可能不在应用里，请按登记的电话回拨" : SESSION_STATES[s.state] || s.state);
   $("ctx-call").textContent = CALL_STATES[s.callState] || s.callState;
   $("replay-waiting").textContent = s.state === "stopped" ? "客户已停止共享；下面是停止前的最后画面。" : "等待客户同意共享…";
   $("replay-waiting").hidden = s.state === "sharing" && st.mirrorSeen > 0;
