@@ -83,6 +83,8 @@ class Config:
             grace_s=float(env.get("ASSIST_GRACE_S", base.policy.grace_s)),
             queue_cap=int(env.get("ASSIST_QUEUE_CAP", base.policy.queue_cap)),
             capacity=int(env.get("ASSIST_AGENT_CAPACITY", base.policy.capacity)),
+            reoffer_after_s=float(env.get("ASSIST_REOFFER_AFTER_S", base.policy.reoffer_after_s)),
+            max_wait_s=float(env.get("ASSIST_MAX_WAIT_S", base.policy.max_wait_s)),
         )
         ice = IceConfig(
             stun_urls=_split(env.get("ASSIST_STUN_URLS", "")),

@@ -14,7 +14,7 @@ from signaling.ice import ice_servers
 from signaling.service import SignalingService
 from signaling.sio import SignalingAdapter, SioPublisher
 
-from . import bank, demo, http_api, recordings_api
+from . import bank, demo, guest, http_api, recordings_api
 from .accounts import AccountStore
 from .auth import Authenticator, PasswordPool, Revocations, Tokens, hash_password
 from .config import Config
@@ -133,6 +133,7 @@ def create_app(config: Config) -> web.Application:
     app.on_startup.append(_migrate(config, records))
     metrics.watch_records(records.writer_status)
     http_api.add_routes(app)
+    guest.add_routes(app)
     bank.add_routes(app)
     recordings_api.add_routes(app)
     web_routes.add_routes(app)

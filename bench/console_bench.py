@@ -65,6 +65,7 @@ async def scripted_session_bytes(tmp: Path) -> dict:
             customer = await open_customer(await browser.new_context(**PHONE), base, await _login(base, "zhangsan"))
             await customer.evaluate("Assist.requestHelp({topic: 'transfer'})")
             await agent.click("#accept-offer")
+            await agent.click("#ask-share")  # the call first, then the request to share
             await customer.click("[data-assist-action=agree]")
             await agent.frame_locator("#replay-root iframe").locator("#heading").wait_for()
             started = time.time()

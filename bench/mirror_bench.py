@@ -66,6 +66,7 @@ async def glass_to_glass(changes: int, gap_ms: int) -> list[float]:
                 customer = await open_customer(await browser.new_context(**PHONE), base, await _login(base, "zhangsan"))
                 await customer.evaluate("Assist.requestHelp({topic: 'transfer'})")
                 await agent.click("#accept-offer")
+                await agent.click("#ask-share")  # the call first, then the request to share
                 await customer.click("[data-assist-action=agree]")
                 await agent.frame_locator("#replay-root iframe").locator("#counter").wait_for()
                 await agent.evaluate(WATCH_REPLAY)
@@ -128,6 +129,7 @@ async def transfer_session_bytes(rounds: int) -> dict:
                 await app.login("zhangsan")
                 await page.click(".help-chip")
                 await agent.click("#accept-offer")
+                await agent.click("#ask-share")  # the call first, then the request to share
                 await page.click("[data-assist-action=agree]")
                 await agent.frame_locator("#replay-root iframe").locator(".page-home").wait_for()
                 await page.mouse.click(10, 300)  # a user gesture, which screen capture requires

@@ -45,6 +45,17 @@ class SessionRef(Inbound):
     session_id: Id
 
 
+class RateSessionIn(Inbound):
+    session_id: Id
+    rating: Literal["satisfied", "neutral", "unsatisfied"]
+    comment: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
+class CustomerStepIn(Inbound):
+    session_id: Id
+    step: Literal["scam_warning"]  # a step's name only: never a payee, an amount or a number
+
+
 # ---- agent → server
 class AgentStateIn(Inbound):
     state: Literal["available", "away", "offline"]
@@ -136,15 +147,20 @@ class Empty(Inbound):
 INBOUND: dict[str, tuple[frozenset[Role], type[Inbound], bool]] = {
     "help_request": (frozenset({Role.CUSTOMER}), HelpRequestIn, False),
     "help_cancel": (frozenset({Role.CUSTOMER}), HelpCancelIn, False),
+    "callback_request": (frozenset({Role.CUSTOMER}), HelpRequestIn, False),
     "consent": (frozenset({Role.CUSTOMER}), ConsentIn, False),
     "stop_sharing": (frozenset({Role.CUSTOMER}), SessionRef, False),
+    "rate_session": (frozenset({Role.CUSTOMER}), RateSessionIn, False),
+    "customer_step": (frozenset({Role.CUSTOMER}), CustomerStepIn, False),
     "end_session": (frozenset({Role.CUSTOMER, Role.AGENT, Role.SUPERVISOR}), SessionRef, False),
     "agent_state": (frozenset({Role.AGENT}), AgentStateIn, False),
     "offer_accept": (frozenset({Role.AGENT}), OfferRef, False),
     "offer_decline": (frozenset({Role.AGENT}), OfferRef, False),
     "wrap_up": (frozenset({Role.AGENT}), WrapUpIn, False),
     "transfer": (frozenset({Role.AGENT}), TransferIn, False),
+    "transfer_targets": (frozenset({Role.AGENT}), SessionRef, False),
     "invite_supervisor": (frozenset({Role.AGENT}), InviteSupervisorIn, False),
+    "ask_to_share": (frozenset({Role.AGENT}), SessionRef, False),
     "supervisor_join": (frozenset({Role.SUPERVISOR}), SupervisorJoinIn, False),
     "supervisor_leave": (frozenset({Role.SUPERVISOR}), SessionRef, False),
     "whisper": (frozenset({Role.SUPERVISOR}), WhisperIn, False),
@@ -161,7 +177,7 @@ INBOUND: dict[str, tuple[frozenset[Role], type[Inbound], bool]] = {
 OUTBOUND = (
     "queue_update", "request_ended", "wall", "offer", "offer_revoked", "agent_state",
     "session_started", "session_state", "session_ended", "peer_status", "agent_changed",
-    "session_transferred", "transfer_failed", "supervisor_invited", "supervisor_joined",
+    "session_transferred", "transfer_failed", "share_requested", "share_declined", "customer_step", "supervisor_invited", "supervisor_joined",
     "supervisor_left", "queue", "mirror", "annotation", "rtc_signal", "whisper", "monitor_signal",
     "voice_partial", "voice_result", "voice_error",
 )

@@ -67,7 +67,7 @@ class SignalingService:
         self._staff_dirty = False
         self._staff_pushed_at = 0.0
         self._wall_sent: dict = {}
-        self._sent_positions: dict[str, tuple[int, int | None]] = {}
+        self._sent_positions: dict[str, dict] = {}
         self._queue_dirty = False
         self._seen_version = -1  # the shared store's version the last views were made from
         self._ticker: asyncio.Task | None = None
@@ -135,6 +135,11 @@ class SignalingService:
         return await self._run(lambda c, now: c.request_help(
             p.user_id, p.display_name, topic, edition, language, page, now, transcript))
 
+    async def request_callback(self, p: Principal, topic: str, edition: Edition, language: str,
+                               page: str) -> dict:
+        return await self._run(lambda c, now: c.request_callback(
+            p.user_id, p.display_name, topic, edition, language, page, now))
+
     async def cancel(self, p: Principal, request_id: str) -> None:
         await self._run(lambda c, now: c.cancel_request(p.user_id, request_id, now))
 
@@ -143,6 +148,12 @@ class SignalingService:
 
     async def stop_sharing(self, p: Principal, session_id: str) -> None:
         await self._run(lambda c, now: c.stop_sharing(p.user_id, session_id, now))
+
+    async def customer_step(self, p: Principal, session_id: str, step: str) -> None:
+        await self._run(lambda c, now: c.customer_step(p.user_id, session_id, step, now))
+
+    async def rate_session(self, p: Principal, session_id: str, rating: str, comment: str) -> None:
+        await self._run(lambda c, now: c.rate_session(p.user_id, session_id, rating, comment, now))
 
     async def end_session(self, p: Principal, session_id: str) -> None:
         await self._run(lambda c, now: c.end_session(p.user_id, p.role, session_id, now))
@@ -160,8 +171,14 @@ class SignalingService:
     async def wrap_up(self, p: Principal, session_id: str, outcome: str, notes: str) -> None:
         await self._run(lambda c, now: c.wrap_up(p.user_id, session_id, outcome, notes, now))
 
+    async def transfer_targets(self, p: Principal, session_id: str) -> list[dict]:
+        return await self._run(lambda c, now: (c.transfer_targets(p.user_id, session_id), Effects()))
+
     async def transfer(self, p: Principal, session_id: str, to_agent: str) -> None:
         await self._run(lambda c, now: c.transfer(p.user_id, session_id, to_agent, now))
+
+    async def ask_to_share(self, p: Principal, session_id: str) -> None:
+        await self._run(lambda c, now: c.ask_to_share(p.user_id, session_id, now))
 
     async def invite_supervisor(self, p: Principal, session_id: str, note: str) -> None:
         await self._run(lambda c, now: c.invite_supervisor(p.user_id, session_id, note, now))
@@ -240,11 +257,11 @@ class SignalingService:
         it, and one update per tick is live enough for a person while costing one pass."""
         positions = await self._run(lambda c, now: (c.queue_positions(), Effects()))
         notices = []
-        for request_id, (customer_id, position, eta) in positions.items():
-            if self._sent_positions.get(request_id) != (position, eta):
-                notices.append(Notice(user(customer_id), "queue_update", {
-                    "request_id": request_id, "status": "waiting", "position": position, "eta_s": eta}))
-        self._sent_positions = {rid: (pos, eta) for rid, (_, pos, eta) in positions.items()}
+        for request_id, (customer_id, seen) in positions.items():
+            if self._sent_positions.get(request_id) != seen:
+                notices.append(Notice(user(customer_id), "queue_update",
+                                      {"request_id": request_id, "status": "waiting", **seen}))
+        self._sent_positions = {rid: seen for rid, (_, seen) in positions.items()}
         await self.publisher.publish(notices)
 
     async def _publish_waiting_line(self) -> None:

@@ -143,9 +143,13 @@ class SignalingAdapter:
         self.by_user: dict[str, set[str]] = {}
         self.handlers: dict[str, Callable[[SocketState, Inbound, dict], Awaitable[dict]]] = {
             "help_request": self._help_request,
+            "callback_request": self._callback_request,
             "help_cancel": lambda s, m, raw: self._done(self.service.cancel(s.principal, m.request_id)),
             "consent": lambda s, m, raw: self._done(self.service.consent(s.principal, m.session_id, m.accept)),
             "stop_sharing": lambda s, m, raw: self._done(self.service.stop_sharing(s.principal, m.session_id)),
+            "customer_step": lambda s, m, raw: self._done(self.service.customer_step(s.principal, m.session_id, m.step)),
+            "rate_session": lambda s, m, raw: self._done(
+                self.service.rate_session(s.principal, m.session_id, m.rating, m.comment)),
             "end_session": lambda s, m, raw: self._done(self.service.end_session(s.principal, m.session_id)),
             "agent_state": lambda s, m, raw: self._done(self.service.set_presence(s.principal, Presence(m.state))),
             "offer_accept": self._offer_accept,
@@ -153,6 +157,8 @@ class SignalingAdapter:
             "wrap_up": lambda s, m, raw: self._done(
                 self.service.wrap_up(s.principal, m.session_id, m.outcome, m.notes)),
             "transfer": lambda s, m, raw: self._done(self.service.transfer(s.principal, m.session_id, m.to_agent)),
+            "transfer_targets": self._transfer_targets,
+            "ask_to_share": lambda s, m, raw: self._done(self.service.ask_to_share(s.principal, m.session_id)),
             "invite_supervisor": lambda s, m, raw: self._done(
                 self.service.invite_supervisor(s.principal, m.session_id, m.note)),
             "supervisor_join": self._supervisor_join,
@@ -300,6 +306,12 @@ class SignalingAdapter:
         transcript = tuple(self._scrubbed("help_request", line) for line in m.transcript)
         view = await self.service.request_help(s.principal, m.topic, m.edition, m.language, page, transcript)
         return ok(**view)
+
+    async def _callback_request(self, s: SocketState, m, raw: dict) -> dict:
+        return ok(**await self.service.request_callback(s.principal, m.topic, m.edition, m.language, m.page))
+
+    async def _transfer_targets(self, s: SocketState, m, raw: dict) -> dict:
+        return ok(agents=await self.service.transfer_targets(s.principal, m.session_id))
 
     async def _offer_accept(self, s: SocketState, m, raw: dict) -> dict:
         # Session ids are unguessable (not that guessing helps: every use checks the party).

@@ -5,11 +5,13 @@ import { call, connect, sequence } from "../../assist/web/protocol.js";
 import { Call } from "../../assist/web/call.js";
 import { LiveMirror, fit } from "./replay.js";
 import { signIn, signOut } from "./signin.js";
+import { CALL_STATES, EDITIONS, END_REASONS, LANGUAGES, OUTCOME_FOR_END, SESSION_STATES, pageInWords,
+         requestInWords, requestLine, waited } from "./words.js";
 
 const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = "assist.agent.token";
 const POINTER_EVERY_MS = 50;
-const EDITIONS = { standard: "标准版", elderly: "幸福生活版", english: "English" };
+const SVG = "http://www.w3.org/2000/svg";
 
 const st = {
   token: null, socket: null, offer: null, offerTimer: null,
@@ -54,21 +56,34 @@ function wire(socket) {
   socket.on("session_state", (msg) => {
     if (!st.session || msg.session_id !== st.session.session_id) return;
     st.session.state = msg.state;
+    if (msg.state === "sharing") $("session-message").textContent = "";
     renderSession();
-    if (msg.state === "sharing") startCall();
+  });
+  socket.on("customer_step", (msg) => {
+    if (!st.session || msg.session_id !== st.session.session_id || msg.step !== "scam_warning") return;
+    $("ctx-alert").textContent = "客户正在向新收款人转账，已看到防诈骗提示。银行绝不让客户往新账户转钱：请勿引导转账。";
+    $("ctx-alert").hidden = false;
+  });
+  socket.on("share_declined", (msg) => {
+    if (!st.session || msg.session_id !== st.session.session_id) return;
+    $("session-message").textContent = "客户暂不共享屏幕。可以继续通话，需要时再请求。";
   });
   socket.on("session_ended", (msg) => {
     if (!st.session || msg.session_id !== st.session.session_id) return;
+    const about = st.session.customer || {};
     closeSession();
-    showWrapUp(msg.session_id);
+    showWrapUp(msg.session_id, msg.reason, about.customer_name);
   });
   socket.on("session_transferred", (msg) => {
     if (!st.session || msg.session_id !== st.session.session_id) return;
+    const about = st.session.customer || {};
     closeSession();
-    showWrapUp(msg.session_id, "transferred");
+    showWrapUp(msg.session_id, "transferred", about.customer_name);
   });
   socket.on("peer_status", (msg) => {
-    if (st.session && msg.session_id === st.session.session_id) $("ctx-state").textContent = msg.status === "back" ? "客户已重新连接" : "客户网络中断，等待重连…";
+    if (!st.session || msg.session_id !== st.session.session_id || msg.role !== "customer") return;
+    st.session.peer = msg.status === "back" ? null : "客户网络中断，等待重连…";
+    renderSession();
   });
   socket.on("mirror", (msg) => {
     if (st.session && msg.session_id === st.session.session_id) replay(msg.events);
@@ -78,12 +93,15 @@ function wire(socket) {
     const li = document.createElement("li");
     li.textContent = `${msg.name}：${msg.text}`;
     $("whispers").append(li);
+    $("whisper-box").hidden = false; // above the customer's screen, where the agent is looking
   });
   socket.on("monitor_signal", (msg) => {
     if (st.session && msg.session_id === st.session.session_id) forwardToSupervisor(msg).catch(() => {});
   });
   socket.on("transfer_failed", (msg) => {
-    if (st.session && msg.session_id === st.session.session_id) $("session-message").textContent = `转接未成功（${msg.reason}）`;
+    if (st.session && msg.session_id === st.session.session_id) {
+      $("session-message").textContent = `转接未成功（${{ declined: "对方拒绝", timeout: "对方未接听", agent_away: "对方已离开", agent_left: "对方已下线" }[msg.reason] || "对方无法接听"}）`;
+    }
   });
   socket.on("rtc_signal", (msg) => {
     if (st.session && msg.session_id === st.session.session_id && st.call) st.call.handle(msg).catch(() => {});
@@ -99,24 +117,30 @@ function renderQueue({ waiting, total }) {
   $("queue-total").textContent = `（${total}）`;
   $("queue-list").replaceChildren(...waiting.map((r) => {
     const li = document.createElement("li");
-    li.textContent = `${r.customer_name} · ${EDITIONS[r.edition] || r.edition} · ${r.language} · ${r.topic} · 已等待 ${Math.round(r.waited_s)} 秒`;
+    li.textContent = requestLine(r);
     return li;
   }));
 }
 
 // ---------------------------------------------------------------- offers
+// The offer in words, ticking: "张三 · 转账 · 幸福生活版 · 普通话 · 已等待 42 秒".
 function showOffer(offer) {
   st.offer = offer;
   const r = offer.request;
-  $("offer-detail").textContent = offer.kind === "transfer"
-    ? `${offer.from_agent} 转来的会话：${r.customer_name}`
-    : `${r.customer_name} · ${EDITIONS[r.edition] || r.edition} · ${r.language} · ${r.page}`;
+  const shownAt = Date.now();
+  const draw = () => {
+    const since = (Date.now() - shownAt) / 1000;
+    $("offer-detail").textContent = offer.kind === "transfer"
+      ? `${offer.from_agent} 转来的会话：${r.customer_name || "客户"} · ${requestInWords(r)}`
+      : `${r.customer_name} · ${requestInWords(r)} · ${waited((r.waited_s || 0) + since)}`;
+    $("offer-page").textContent = `客户所在页面：${pageInWords(r.page)}`;
+    $("offer-countdown").textContent = Math.max(0, Math.round(offer.expires_in_s - since));
+  };
+  draw();
   $("offer-view").hidden = false;
   ring();
-  let left = Math.round(offer.expires_in_s);
-  $("offer-countdown").textContent = left;
   clearInterval(st.offerTimer);
-  st.offerTimer = setInterval(() => { $("offer-countdown").textContent = Math.max(0, --left); }, 1000);
+  st.offerTimer = setInterval(draw, 1000);
   $("accept-offer").focus();
 }
 
@@ -142,15 +166,18 @@ $("go-available").addEventListener("click", () => call(st.socket, "agent_state",
 $("go-away").addEventListener("click", () => call(st.socket, "agent_state", { state: "away" }));
 
 // ---------------------------------------------------------------- the session
+// One session at a time on screen; everything in it is drawn from st.session, and
+// closeSession() wipes all of it, so nothing of the last customer stays.
 function openSession(session, resumed) {
-  st.session = session;
-  st.sessionStarted = Date.now();
-  clearInterval(st.sessionTimer);
+  closeSession();
+  st.session = { ...session, startedAt: Date.now(), callState: "idle", page: null, peer: null };
   st.sessionTimer = setInterval(tickSession, 1000);
-  $("session-view").hidden = false;
+  st.wrapUp = null;
   $("wrapup-view").hidden = true;
+  $("session-view").hidden = false;
   renderSession();
-  if (resumed && session.state === "sharing") startCall();
+  refreshTransferTargets();
+  startCall(); // the call first: read the code aloud, then ask to share
   $("session-title").focus?.();
 }
 
@@ -159,18 +186,23 @@ function renderSession() {
   const c = s.customer || {};
   $("ctx-customer").textContent = c.customer_name || "";
   $("ctx-edition").textContent = EDITIONS[c.edition] || c.edition || "";
-  $("ctx-language").textContent = c.language || "";
-  $("ctx-page").textContent = c.page || "";
+  $("ctx-language").textContent = LANGUAGES[c.language] || c.language || "";
+  $("ctx-page").textContent = s.page || pageInWords(c.page);
   $("ctx-code").textContent = s.code;
-  $("ctx-state").textContent = { awaiting_consent: "等待客户同意", sharing: "共享中", stopped: "客户已停止共享" }[s.state] || s.state;
+  $("ctx-state").textContent = s.peer || (c.callback && s.state === "awaiting_consent"
+    ? "回电请求：客户可能不在应用里，请按登记的电话回拨" : SESSION_STATES[s.state] || s.state);
+  $("ctx-call").textContent = CALL_STATES[s.callState] || s.callState;
+  $("replay-waiting").textContent = s.state === "stopped" ? "客户已停止共享；下面是停止前的最后画面。" : "等待客户同意共享…";
   $("replay-waiting").hidden = s.state === "sharing" && st.mirrorSeen > 0;
+  $("end-session").disabled = false;
+  $("ask-share").disabled = s.state === "sharing";
   document.body.dataset.sessionState = s.state;
 }
 
-// Once a second: time in session, and the call's quality from WebRTC statistics.
+// Once a second: time in this session, and the call's quality from WebRTC statistics.
 async function tickSession() {
   if (!st.session) return;
-  const s = Math.floor((Date.now() - st.sessionStarted) / 1000);
+  const s = Math.floor((Date.now() - st.session.startedAt) / 1000);
   $("ctx-time").textContent = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
   const pc = st.call && st.call.pc;
   if (!pc || pc.connectionState !== "connected") { $("ctx-quality").textContent = "未连接"; return; }
@@ -193,16 +225,27 @@ function closeSession() {
   st.feeds.forEach((pc) => pc.close());
   st.feeds.clear();
   $("whispers").replaceChildren();
+  $("whisper-box").hidden = true;
+  $("ctx-alert").hidden = true;
+  $("ctx-alert").textContent = "";
   $("session-message").textContent = "";
+  for (const id of ["ctx-customer", "ctx-edition", "ctx-language", "ctx-page", "ctx-code", "ctx-state"]) $(id).textContent = "";
+  $("ctx-time").textContent = "0:00";
+  $("ctx-call").textContent = $("ctx-quality").textContent = "—";
+  $("end-session").disabled = true;
   $("session-view").hidden = true;
+  clearMarks();
   if (st.mirror) st.mirror.destroy();
   st.mirror = null;
-  delete document.body.dataset.sessionState;
+  for (const key of ["sessionState", "callState", "callQuality"]) delete document.body.dataset[key];
 }
 
-function showWrapUp(sessionId, outcome = "resolved") {
+// Wrap-up names the session it is about and how it ended; the outcome is preselected from that
+// (never "resolved" for a declined or dropped session). Once submitted, the desk is clear.
+function showWrapUp(sessionId, reason, customerName) {
   st.wrapUp = sessionId;
-  $("outcome").value = outcome;
+  $("wrapup-about").textContent = `${customerName || "客户"} · ${END_REASONS[reason] || "会话已结束"}`;
+  $("outcome").value = OUTCOME_FOR_END[reason] || "other";
   $("notes").value = $("session-notes").value;
   $("session-notes").value = "";
   $("wrapup-view").hidden = false;
@@ -213,8 +256,15 @@ $("wrapup-form").addEventListener("submit", async (e) => {
   e.preventDefault();
   await call(st.socket, "wrap_up", { session_id: st.wrapUp, outcome: $("outcome").value, notes: $("notes").value });
   $("wrapup-view").hidden = true;
-  $("notes").value = "";
+  $("notes").value = $("wrapup-about").textContent = "";
   st.wrapUp = null;
+});
+
+$("ask-share").addEventListener("click", async () => {
+  if (!st.session) return;
+  await call(st.socket, "ask_to_share", { session_id: st.session.session_id })
+    .then(() => { $("session-message").textContent = "已请客户共享屏幕，等待客户同意…"; })
+    .catch((err) => { $("session-message").textContent = err.message; });
 });
 
 $("end-session").addEventListener("click", () => {
@@ -225,22 +275,63 @@ $("end-session").addEventListener("click", () => {
 function replay(events) {
   if (!st.mirror) {
     st.mirror = new LiveMirror($("replay-root"), (status) => { $("replay-paused").hidden = status !== "paused"; },
-      ({ page, title }) => { $("ctx-page").textContent = title ? `${title}（${page}）` : page; });
+      ({ page, title }) => { if (st.session) { st.session.page = pageInWords(page, title); renderSession(); } });
   }
   const before = st.mirror.viewport;
   st.mirror.push(events);
-  if (st.mirror.viewport && st.mirror.viewport !== before) st.scale = fit($("replay-stage"), $("replay-root"), st.mirror.viewport);
+  if (st.mirror.viewport && st.mirror.viewport !== before) refit();
   if (st.mirror.applied) $("replay-waiting").hidden = true;
 }
+
+// The whole phone fits the pane at any screen size: as wide as the pane, as tall as the window.
+function refit() {
+  if (!st.mirror || !st.mirror.viewport) return;
+  const pane = $("replay-stage").parentElement;
+  const room = { width: pane.clientWidth - 32, height: window.innerHeight - $("replay-stage").getBoundingClientRect().top - 24 };
+  st.scale = fit($("replay-stage"), $("replay-root"), st.mirror.viewport, Math.max(240, room.height), Math.max(160, room.width));
+}
+window.addEventListener("resize", refit);
 
 function iframe() {
   return st.mirror && st.mirror.iframe();
 }
 
 // ---------------------------------------------------------------- guidance
-function annotate(payload) {
+function annotate(payload, target = null) {
   if (!st.session || st.session.state !== "sharing") return;
+  mark(payload, target);
   call(st.socket, "annotation", { session_id: st.session.session_id, seq: st.seq.annotation(), ...payload }).catch(() => {});
+}
+
+// The agent sees their own guidance on the mirror, where the customer sees it.
+function mark(payload, target) {
+  const layer = $("agent-marks");
+  const stage = $("replay-stage");
+  const at = (p) => [p.x * stage.clientWidth, p.y * stage.clientHeight];
+  if (payload.kind === "clear") return clearMarks();
+  if (payload.kind === "pointer") {
+    let dot = layer.querySelector(".mark-pointer");
+    if (!dot) layer.append(dot = Object.assign(document.createElement("div"), { className: "mark-pointer" }));
+    const [x, y] = at(payload.point);
+    Object.assign(dot.style, { left: `${x}px`, top: `${y}px` });
+  } else if (payload.kind === "highlight" && target) {
+    layer.querySelectorAll(".mark-highlight").forEach((old) => old.remove());
+    const r = target.getBoundingClientRect();
+    const box = Object.assign(document.createElement("div"), { className: "mark-highlight" });
+    Object.assign(box.style, { left: `${r.left * st.scale - 4}px`, top: `${r.top * st.scale - 4}px`,
+                               width: `${r.width * st.scale + 8}px`, height: `${r.height * st.scale + 8}px` });
+    layer.append(box);
+  } else if (payload.kind === "draw") {
+    let svg = layer.querySelector("svg");
+    if (!svg) layer.append(svg = document.createElementNS(SVG, "svg"));
+    const line = document.createElementNS(SVG, "polyline");
+    line.setAttribute("points", payload.path.map((p) => at(p).join(",")).join(" "));
+    svg.append(line);
+  }
+}
+
+function clearMarks() {
+  $("agent-marks").replaceChildren();
 }
 
 function fraction(e) {
@@ -286,7 +377,7 @@ input.addEventListener("mousedown", (e) => {
     const frame = iframe();
     const r = frame.getBoundingClientRect();
     const target = frame.contentDocument.elementFromPoint((e.clientX - r.left) / st.scale, (e.clientY - r.top) / st.scale);
-    if (target) annotate({ kind: "highlight", selector: selectorFor(target), caption: $("caption").value.slice(0, 200) });
+    if (target) annotate({ kind: "highlight", selector: selectorFor(target), caption: $("caption").value.slice(0, 200) }, target);
   }
 });
 window.addEventListener("mouseup", () => {
@@ -307,19 +398,37 @@ function startCall() {
   st.call = new Call({
     role: "offerer", iceServers: st.iceServers,
     signal: (payload) => call(st.socket, "rtc_signal", { session_id: st.session.session_id, seq: st.seq.rtc(), ...payload }).catch(() => {}),
-    onState: (state) => { $("ctx-call").textContent = state; document.body.dataset.callState = state; },
+    onState: (state) => {
+      if (!st.session) return;
+      st.session.callState = state;
+      document.body.dataset.callState = state;
+      renderSession();
+    },
   });
   st.call.start().catch(() => {});
 }
 
-$("transfer").addEventListener("click", async () => {
+// Transfer: choose from the agents who can take this session now (same language, available).
+async function refreshTransferTargets() {
   if (!st.session) return;
-  const to = $("transfer-to").value.trim();
+  const reply = await call(st.socket, "transfer_targets", { session_id: st.session.session_id }).catch(() => ({ agents: [] }));
+  const options = reply.agents.map((a) => Object.assign(document.createElement("option"),
+    { value: a.agent_id, textContent: `${a.name}（工号 ${a.badge}）` }));
+  if (!options.length) options.push(Object.assign(document.createElement("option"), { value: "", textContent: "（暂无可接的坐席）" }));
+  $("transfer-to").replaceChildren(...options);
+  $("transfer").disabled = !reply.agents.length;
+}
+$("transfer-refresh").addEventListener("click", refreshTransferTargets);
+
+$("transfer").addEventListener("click", async () => {
+  if (!st.session || !$("transfer-to").value) return;
+  const to = $("transfer-to").selectedOptions[0].textContent;
   try {
-    await call(st.socket, "transfer", { session_id: st.session.session_id, to_agent: to });
+    await call(st.socket, "transfer", { session_id: st.session.session_id, to_agent: $("transfer-to").value });
     $("session-message").textContent = `已发起转接，等待 ${to} 接听…`;
   } catch (err) {
-    $("session-message").textContent = err.message;
+    $("session-message").textContent = err.code === "agent_unavailable" ? "这位坐席现在不能接，请刷新名单再选。" : err.message;
+    refreshTransferTargets();
   }
 });
 $("invite").addEventListener("click", async () => {
@@ -385,6 +494,7 @@ document.addEventListener("keydown", (e) => {
   const typing = ["INPUT", "TEXTAREA", "SELECT"].includes(document.activeElement.tagName);
   if (e.altKey && e.key.toLowerCase() === "r") $("go-available").click();
   else if (e.altKey && e.key.toLowerCase() === "a") $("accept-offer").click();
+  else if (e.altKey && e.key.toLowerCase() === "s") $("ask-share").click();
   else if (typing || e.altKey || e.ctrlKey || e.metaKey) return;
   else if (e.key === "p") setTool("pointer");
   else if (e.key === "h") setTool("highlight");

@@ -104,9 +104,9 @@ export class LiveMirror {
   }
 }
 
-// Scale a replay to fit its stage, phone-shaped.
-export function fit(stage, root, { width, height }, maxHeight = 760) {
-  const scale = Math.min(1, (stage.clientWidth || width) / width, maxHeight / height);
+// Scale a replay to fit its stage, phone-shaped, within maxHeight × maxWidth.
+export function fit(stage, root, { width, height }, maxHeight = 760, maxWidth = stage.clientWidth || width) {
+  const scale = Math.min(1, maxWidth / width, maxHeight / height);
   Object.assign(root.style, { transform: `scale(${scale})`, transformOrigin: "0 0", width: `${width}px`, height: `${height}px` });
   Object.assign(stage.style, { height: `${height * scale}px`, width: `${width * scale}px` });
   return scale;

@@ -5,10 +5,10 @@ import { Replayer } from "rrweb";
 import { call, connect, sequence } from "../../assist/web/protocol.js";
 import { ChunkJoiner, LiveMirror, fit } from "./replay.js";
 import { signIn, signOut } from "./signin.js";
+import { EDITIONS, requestLine } from "./words.js";
 
 const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = "assist.supervisor.token";
-const EDITIONS = { standard: "标准版", elderly: "幸福生活版", english: "English" };
 const STATES = { awaiting_consent: "等待同意", sharing: "共享中", stopped: "已停止共享" };
 const AGENT_STATES = { available: "就绪", offered: "振铃", busy: "通话", wrap_up: "小结", away: "小休", offline: "离线" };
 const OUTCOMES = { resolved: "已解决", needs_follow_up: "需回访", transferred: "已转接", dropped: "中断",
@@ -25,6 +25,7 @@ function start(token) {
   st.socket = connect(token, { onRefused: () => signOut(TOKEN_KEY) });
   const socket = st.socket;
   socket.on("connect", refresh);
+  socket.on("queue", renderLine);
   socket.on("wall", (wall) => { renderWall(wall); refresh(); });
   socket.on("supervisor_invited", (msg) => {
     const li = document.createElement("li");
@@ -50,6 +51,7 @@ async function refresh() {
   const reply = await call(st.socket, "sync", {});
   $("who").textContent = `${reply.display_name}（${reply.user}）`;
   if (reply.view.wall) renderWall(reply.view.wall);
+  renderLine({ waiting: reply.view.queue, total: reply.view.queue.length });
   renderSessions(reply.view.sessions);
 }
 
@@ -292,4 +294,11 @@ async function openRecording(sessionId) {
     else { player.play(player.getCurrentTime() >= total ? 0 : player.getCurrentTime()); st.playing = true; $("play").textContent = "暂停"; document.body.dataset.player = "playing"; }
   };
   $("speed").onchange = () => player.setConfig({ speed: Number($("speed").value) });
+}
+
+// The line as it stands, callbacks marked (a callback waits for an agent whoever is on shift).
+function renderLine({ waiting, total }) {
+  $("line-total").textContent = `（${total}）`;
+  $("line").replaceChildren(...waiting.map((r) => Object.assign(document.createElement("li"),
+    { textContent: requestLine(r) })));
 }

@@ -8,7 +8,7 @@ from functools import partial
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
 
-from signaling.domain.model import Role
+from signaling.domain.model import Role, is_guest
 from signaling.service import Principal
 
 from ..auth import AuthError
@@ -98,7 +98,7 @@ def add_routes(app: web.Application, store: BankStore) -> None:
             principal = await principal_of(request)
         except AuthError as exc:
             raise _Refused(_refusal(request, 401, exc.code)) from None
-        if principal.role is not Role.CUSTOMER:
+        if principal.role is not Role.CUSTOMER or is_guest(principal.user_id):  # a guest has no account
             raise _Refused(_refusal(request, 403, "forbidden"))
         return principal
 

@@ -191,13 +191,15 @@ class RedisLiveStore:
             self.center = None  # a bug may have left the copy half-changed: drop it
             raise
         document = orjson.dumps(snapshot.dump(self.center)).decode()
-        if document == self._document:
+        effects = refusal.effects if refusal else _effects_of(result)
+        records = [encode_update(u) for u in effects.records] if effects else []
+        # Nothing to write: done. A command that changes no state may still have lines for the
+        # record (a whisper, a request to share); those ride a commit like any other.
+        if document == self._document and not records:
             if locked or await self._current():
                 return True, lambda: _outcome(result, refusal)
             self.center = None
             return False, None
-        effects = refusal.effects if refusal else _effects_of(result)
-        records = [encode_update(u) for u in effects.records] if effects else []
         answer = await self._commit(keys=[self.k_version, self.k_state, self.k_records, self.k_lock],
                                     args=[self.version, document, self.owner, *records])
         if len(answer) == 1 and int(answer[0]) >= 0:

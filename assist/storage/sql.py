@@ -67,6 +67,10 @@ help_requests = sa.Table(
     sa.Column("outcome", sa.String(32)),
     sa.Column("notes", sa.Text),
     sa.Column("transcript", sa.Text),
+    sa.Column("callback", sa.Boolean),
+    sa.Column("rating", sa.String(16)),
+    sa.Column("rating_comment", sa.Text),
+    sa.Column("scam_warning_at", sa.Float),
     # Bookkeeping of the upsert (never shown): the newest update's time, and per field the time
     # of the update that set it ({"status": 1732.5, …}), so an older update never overwrites it.
     sa.Column("updated_at", sa.Float),

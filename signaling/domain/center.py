@@ -16,6 +16,8 @@ from . import session as session_machine
 from .errors import DomainError, forbidden, invalid_state, not_found
 from .model import (
     OUTCOMES,
+    RATINGS,
+    is_guest,
     Agent,
     AgentProfile,
     AgentState,
@@ -33,7 +35,7 @@ from .model import (
 )
 from .notices import SUPERVISORS, Effects, user
 from .queue import WaitingQueue, estimated_wait_s
-from .routing import pick_agent, staffed
+from .routing import on_shift, pick_agent, staffed
 from .stats import ContactStats
 
 STREAMS = {
@@ -103,6 +105,8 @@ class CallCenter:
         self.talk_times: dict[str, tuple[float, float]] = {}  # ended session → (talk s, ended at)
         self.online: dict[str, Online] = {}  # signed-in users' sockets, by node instance
         self.arrivals = 0  # the last arrival number given (ties in the waiting line go by it)
+        self.rateable: dict[str, tuple[str, str, float]] = {}  # ended session → (customer, request, ended at)
+        self.guests_asked: dict[str, float] = {}  # guest → when they made their one request
 
     # ------------------------------------------------------------------ sockets
     def socket_opened(self, user_id: str, role: Role, node: str, now: float,
@@ -211,6 +215,45 @@ class CallCenter:
             raise DomainError("already_in_session", "You are already talking with an agent.")
         if held:  # a second tap on one-tap help: the same request, not a second place in line
             return self.customer_view(customer_id, now), eff
+        if not self.on_shift_for(language):
+            # Nobody could serve it: say so now (hotline, callback) rather than keep a place in a
+            # line that does not move.
+            eff.record(self.new_id("r"), timeline="unstaffed", at=now, customer_id=customer_id,
+                       topic=topic, edition=edition.value, language=language, page=page,
+                       requested_at=now, ended_at=now, status=RequestStatus.UNSTAFFED.value,
+                       end_reason="unstaffed")
+            return {"unstaffed": {"language": language}}, eff
+        return self._new_request(customer_id, customer_name, topic, edition, language, page, now,
+                                 transcript, callback=False, eff=eff)
+
+    def request_callback(self, customer_id: str, customer_name: str, topic: str, edition: Edition,
+                         language: str, page: str, now: float,
+                         transcript: tuple[str, ...] = ()) -> tuple[dict, Effects]:
+        """Ask to be phoned back: the waiting request becomes a callback (keeping its place), or
+        a new callback request joins the line. Callbacks wait whoever is on shift and outlive
+        the customer's connection; an agent takes one like any other request."""
+        eff = Effects()
+        held = self.by_customer.get(customer_id)
+        if held and held[0] == "session":
+            raise DomainError("already_in_session", "You are already talking with an agent.")
+        if is_guest(customer_id):
+            raise DomainError("guest_limit", "We cannot call back without an account: please call the hotline.")
+        if held:
+            request = self.requests[held[1]]
+            if not request.callback:
+                request.callback = True
+                eff.record(request.request_id, timeline="callback_requested", at=now, callback=True)
+                eff.queue_changed = True
+            return self.customer_view(customer_id, now), eff
+        return self._new_request(customer_id, customer_name, topic, edition, language, page, now,
+                                 transcript, callback=True, eff=eff)
+
+    def _new_request(self, customer_id: str, customer_name: str, topic: str, edition: Edition,
+                     language: str, page: str, now: float, transcript: tuple[str, ...],
+                     callback: bool, eff: Effects) -> tuple[dict, Effects]:
+        if is_guest(customer_id) and customer_id in self.guests_asked:
+            raise DomainError("guest_limit", "Without signing in you can ask for help once; "
+                                             "please sign in or call the hotline.")
         if len(self.requests) >= self.policy.queue_cap:
             rejected = self.new_id("r")
             eff.record(rejected, timeline="rejected_queue_full", at=now, customer_id=customer_id,
@@ -220,14 +263,16 @@ class CallCenter:
         boost = self.policy.elderly_boost_s if edition is Edition.ELDERLY else 0.0
         self.arrivals += 1
         request = HelpRequest(self.new_id("r"), customer_id, customer_name, topic, edition, language,
-                              page, now, self.arrivals, boost, transcript)
+                              page, now, self.arrivals, boost, transcript, callback=callback)
         self.requests[request.request_id] = request
         self.queue.add(request)
         self.by_customer[customer_id] = ("request", request.request_id)
-        eff.record(request.request_id, timeline="requested", at=now, customer_id=customer_id,
-                   topic=topic, edition=edition.value, language=language, page=page,
-                   requested_at=now, status=RequestStatus.WAITING.value,
-                   transcript="\n".join(transcript) or None)
+        if is_guest(customer_id):
+            self.guests_asked[customer_id] = now
+        eff.record(request.request_id, timeline="callback_requested" if callback else "requested", at=now,
+                   customer_id=customer_id, topic=topic, edition=edition.value, language=language,
+                   page=page, requested_at=now, status=RequestStatus.WAITING.value,
+                   transcript="\n".join(transcript) or None, callback=callback)
         eff.queue_changed = True
         self._dispatch(now, eff)
         return self.customer_view(customer_id, now), eff
@@ -264,9 +309,11 @@ class CallCenter:
     def consent(self, customer_id: str, session_id: str, accept: bool, now: float) -> Effects:
         session = self._session_of(customer_id, Role.CUSTOMER, session_id)
         eff = Effects()
-        if not accept:
-            session_machine.next_state(session.state, "decline")
-            self._end_session(session, EndReason.CONSENT_DECLINED.value, now, eff)
+        if not accept:  # not now: the call goes on, and the agent may ask again
+            session.state = session_machine.next_state(session.state, "decline")
+            for to in [session.agent_id, *session.supervisors]:
+                eff.notify(user(to), "share_declined", session_id=session.session_id)
+            eff.record(session.request_id, timeline="consent_declined", at=now)
             return eff
         session.state = session_machine.next_state(session.state, "consent")
         first = session.consent_at is None
@@ -277,12 +324,44 @@ class CallCenter:
         self._tell_session_state(session, eff)
         return eff
 
+    def customer_step(self, customer_id: str, session_id: str, step: str, now: float) -> Effects:
+        """The customer reached a step the agent must know of (never its details): today the
+        scam warning on a transfer to a new payee during the session. It goes on the record."""
+        session = self._session_of(customer_id, Role.CUSTOMER, session_id)
+        eff = Effects()
+        for to in [session.agent_id, *session.supervisors]:
+            eff.notify(user(to), "customer_step", session_id=session_id, step=step)
+        eff.record(session.request_id, timeline=step, at=now, **{f"{step}_at": now})
+        return eff
+
+    def ask_to_share(self, agent_id: str, session_id: str, now: float) -> Effects:
+        """The agent, on the call, asks the customer to share the screen (the consent dialog)."""
+        session = self._session_of(agent_id, Role.AGENT, session_id)
+        session.state = session_machine.next_state(session.state, "ask_to_share")
+        eff = Effects()
+        eff.notify(user(session.customer_id), "share_requested", session_id=session_id)
+        eff.record(session.request_id, timeline="share_requested", at=now)
+        return eff
+
     def stop_sharing(self, customer_id: str, session_id: str, now: float) -> Effects:
         session = self._session_of(customer_id, Role.CUSTOMER, session_id)
         session.state = session_machine.next_state(session.state, "stop_sharing")
         eff = Effects()
         eff.record(session.request_id, timeline="sharing_stopped", at=now)
         self._tell_session_state(session, eff)
+        return eff
+
+    def rate_session(self, customer_id: str, session_id: str, rating: str, comment: str, now: float) -> Effects:
+        """The customer's word on a session that ended (once, within the rating window)."""
+        customer, request_id, _ = self.rateable.get(session_id, ("", "", 0.0))
+        if customer != customer_id:
+            raise not_found("session to rate")
+        if rating not in RATINGS:
+            raise DomainError("bad_rating", f"Rating must be one of: {', '.join(RATINGS)}.")
+        del self.rateable[session_id]
+        eff = Effects()
+        eff.record(request_id, timeline="rated", at=now, rating=rating, rating_comment=comment or None,
+                   detail={"rating": rating})
         return eff
 
     def _tell_session_state(self, session: Session, eff: Effects) -> None:
@@ -303,6 +382,7 @@ class CallCenter:
         eff.notify(user(agent_id), "agent_state", state=agent.state().value)
         eff.queue_changed = True
         self._dispatch(now, eff)
+        self._close_unstaffed(now, eff)
         return eff
 
     def accept_offer(self, agent_id: str, offer_id: str, now: float, session_id: str | None = None) -> Effects:
@@ -352,14 +432,23 @@ class CallCenter:
         self._dispatch(now, eff)
         return eff
 
+    def transfer_targets(self, agent_id: str, session_id: str) -> list[dict]:
+        """The agents who could take this session now, for the agent to choose from."""
+        session = self._session_of(agent_id, Role.AGENT, session_id)
+        return [{"agent_id": a.agent_id, "name": a.profile.display_name, "badge": a.profile.badge}
+                for a in sorted(self.agents.values(), key=lambda a: a.profile.display_name)
+                if self._can_take_transfer(a, session)]
+
+    def _can_take_transfer(self, target: Agent, session: Session) -> bool:
+        return (target.agent_id != session.agent_id and target.can_take_offer(self.policy.capacity)
+                and session.language in target.profile.languages)
+
     def transfer(self, agent_id: str, session_id: str, to_agent: str, now: float) -> Effects:
         session = self._session_of(agent_id, Role.AGENT, session_id)
         if session.transfer_offer:
             raise invalid_state("A transfer of this session is already waiting for an answer.")
         target = self.agents.get(to_agent)
-        request_language = session.language
-        if (target is None or to_agent == agent_id or not target.can_take_offer(self.policy.capacity)
-                or request_language not in target.profile.languages):
+        if target is None or not self._can_take_transfer(target, session):
             raise DomainError("agent_unavailable", "That agent cannot take a transfer now.")
         eff = Effects()
         offer = Offer(self.new_id("o"), to_agent, now + self.policy.offer_timeout_s,
@@ -453,9 +542,8 @@ class CallCenter:
             raise forbidden(f"send {stream} messages")
         if audience == "agent<->supervisor" and role is Role.AGENT and target not in session.supervisors:
             raise not_found("supervisor in this session")
-        if session.state not in session_machine.RELAY_STATES:
-            raise DomainError("not_sharing", "Nothing is relayed before the customer agrees to share, "
-                                             "or after sharing stops.")
+        if session.state not in session_machine.RELAY_STATES[stream]:
+            raise DomainError("not_sharing", "The screen is relayed only while the customer shares it.")
         if audience == "agent+supervisors":
             recipients = [session.agent_id, *session.supervisors]
         elif audience == "customer+supervisors":
@@ -494,24 +582,53 @@ class CallCenter:
                 eff.queue_changed = True
                 continue
             kind, ident = self.by_customer.get(user_id, ("", ""))
-            if kind == "request":
+            if kind == "request" and not self.requests[ident].callback:  # a callback needs no app open
                 self._close_request(self.requests[ident], RequestStatus.ABANDONED, "abandoned", now, eff)
             elif kind == "session":
                 self._end_session(self.sessions[ident], EndReason.DROPPED.value, now, eff)
+        for session_id, (_, _, ended_at) in list(self.rateable.items()):
+            if now - ended_at >= self.policy.rating_window_s:
+                del self.rateable[session_id]
+        for guest, asked_at in list(self.guests_asked.items()):  # long after the guest token expired
+            if now - asked_at >= self.policy.rating_window_s:
+                del self.guests_asked[guest]
+        for request in self.requests.values():
+            if not request.long_wait and now - request.created_at >= self.policy.max_wait_s:
+                request.long_wait = True  # the customer is offered a callback or the hotline
+                eff.record(request.request_id, timeline="long_wait", at=now)
+                eff.queue_changed = True
         self._dispatch(now, eff)
+        self._close_unstaffed(now, eff)
         return eff
 
     def next_deadline(self) -> float | None:
         deadlines = [o.expires_at for o in self.offers.values()]
         deadlines += [since + self.policy.grace_s for since in self.dropped_at.values()]
+        for request in self.requests.values():
+            deadlines += [at + self.policy.reoffer_after_s for at in request.declined_by.values()]
+            if not request.long_wait:
+                deadlines.append(request.created_at + self.policy.max_wait_s)
         return min(deadlines, default=None)
+
+    def on_shift_for(self, language: str) -> bool:
+        """Someone who speaks the language is on shift (see routing.on_shift)."""
+        return any(language in a.profile.languages and on_shift(a, a.agent_id in self.dropped_at)
+                   for a in self.agents.values())
+
+    def _close_unstaffed(self, now: float, eff: Effects) -> None:
+        """A request waits only while someone who could serve it is on shift; callbacks wait."""
+        for request_id in self.queue:
+            request = self.requests[request_id]
+            if not request.callback and not self.on_shift_for(request.language):
+                self._close_request(request, RequestStatus.UNSTAFFED, "unstaffed", now, eff)
 
     # ------------------------------------------------------------------ views
     def customer_view(self, customer_id: str, now: float) -> dict:
         kind, ident = self.by_customer.get(customer_id, ("", ""))
         if kind == "request":
             request = self.requests[ident]
-            view = {"request_id": ident, "status": request.status.value}
+            view = {"request_id": ident, "status": request.status.value, "callback": request.callback,
+                    "long_wait": request.long_wait}
             if request.status is RequestStatus.WAITING:
                 position = self.queue.positions(self.requests)[ident]
                 view |= {"position": position, "eta_s": self.eta(request.language, position)}
@@ -541,11 +658,16 @@ class CallCenter:
     def waiting_list(self, now: float) -> list[dict]:
         return [self.requests[rid].public(now) for rid in self.queue]
 
-    def queue_positions(self) -> dict[str, tuple[str, int, int | None]]:
-        """request id → (customer, position, estimated wait) for every waiting request."""
+    def queue_positions(self) -> dict[str, tuple[str, dict]]:
+        """request id → (customer, what they see of their wait) for every waiting request."""
         positions = self.queue.positions(self.requests)
-        return {rid: (self.requests[rid].customer_id, pos, self.eta(self.requests[rid].language, pos))
-                for rid, pos in positions.items()}
+        out = {}
+        for rid, pos in positions.items():
+            request = self.requests[rid]
+            out[rid] = (request.customer_id, {
+                "position": pos, "eta_s": self.eta(request.language, pos),
+                "callback": request.callback, "long_wait": request.long_wait})
+        return out
 
     def average_handle_s(self) -> float:
         if not self.handle_times:
@@ -591,7 +713,7 @@ class CallCenter:
             return
         for request_id in self.queue:
             request = self.requests[request_id]
-            agent = pick_agent(request, free)
+            agent = pick_agent(request, free, now, self.policy.reoffer_after_s)
             if agent is None:
                 continue
             self._offer(request, agent, now, eff)
@@ -653,7 +775,7 @@ class CallCenter:
         request.status = RequestStatus.WAITING
         request.offer_id = None
         if reason in ("declined", "timeout"):
-            request.declined_by.add(agent.agent_id)
+            request.declined_by[agent.agent_id] = now
         self.queue.add(request)  # back in its original place: its sort key never changed
         eff.record(request.request_id, timeline=f"offer_{reason}", at=now, detail={"agent": agent.agent_id})
         eff.queue_changed = True
@@ -707,6 +829,7 @@ class CallCenter:
         agent.wrap_ups[session.session_id] = session.request_id
         self.handle_times.append(now - session.accepted_at)
         self.talk_times[session.session_id] = (now - session.accepted_at, now)
+        self.rateable[session.session_id] = (session.customer_id, session.request_id, now)
         for to in [session.customer_id, session.agent_id, *session.supervisors]:
             eff.notify(user(to), "session_ended", session_id=session.session_id, reason=reason)
         eff.notify(user(agent.agent_id), "agent_state", state=agent.state().value)

@@ -45,6 +45,7 @@ class RequestStatus(StrEnum):
     SERVED = "served"
     CANCELLED = "cancelled"
     ABANDONED = "abandoned"
+    UNSTAFFED = "unstaffed"  # nobody who speaks the customer's language is on shift
 
 
 class SessionState(StrEnum):
@@ -61,6 +62,16 @@ class EndReason(StrEnum):
     DROPPED = "dropped"
 
 
+# Help before sign-in: a customer id with this prefix is a guest (a short-lived token, one
+# request, no account, no callback). Account names never contain ":".
+GUEST_PREFIX = "guest:"
+
+
+def is_guest(customer_id: str) -> bool:
+    return customer_id.startswith(GUEST_PREFIX)
+
+
+RATINGS = ("satisfied", "neutral", "unsatisfied")
 OUTCOMES = ("resolved", "needs_follow_up", "transferred", "dropped", "customer_declined", "other")
 
 
@@ -77,6 +88,12 @@ class Policy:
     handle_window: int = 50
     service_level_s: float = 20.0  # answered within this counts toward the service level
     stats_window_s: float = 3600.0  # the supervisor wall's rolling window
+    # An agent who declined a request (or let it ring out) is offered it again after this
+    # long, when nobody else who can serve it is free: a line with one agent never stalls.
+    reoffer_after_s: float = 20.0
+    # A customer waiting longer than this is offered a callback or the hotline (still in line).
+    max_wait_s: float = 300.0
+    rating_window_s: float = 3600.0  # how long after a session its customer may rate it
 
 
 @dataclass(frozen=True)
@@ -151,8 +168,12 @@ class HelpRequest:
     transcript: tuple[str, ...] = ()
     status: RequestStatus = RequestStatus.WAITING
     offer_id: str | None = None
-    declined_by: set[str] = field(default_factory=set)
+    declined_by: dict[str, float] = field(default_factory=dict)  # agent → when they declined
     offered_at: float | None = None
+    # A callback: served like any request, but it outlives the customer's connection and
+    # waits even when nobody is on shift (an agent phones the customer back).
+    callback: bool = False
+    long_wait: bool = False  # waited past Policy.max_wait_s; the customer was offered a choice
 
     @property
     def queue_class(self) -> str:
@@ -176,6 +197,7 @@ class HelpRequest:
             "page": self.page,
             "waited_s": round(max(0.0, now - self.created_at), 1),
             "status": self.status.value,
+            "callback": self.callback,
         }
 
 

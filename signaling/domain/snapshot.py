@@ -50,6 +50,8 @@ def dump(c: CallCenter) -> dict:
         "talk_times": {k: list(v) for k, v in c.talk_times.items()},
         "online": {u: {"role": o.role.value, "sockets": o.sockets} for u, o in c.online.items()},
         "arrivals": c.arrivals,
+        "rateable": {k: list(v) for k, v in c.rateable.items()},
+        "guests_asked": c.guests_asked,
     }
 
 
@@ -63,7 +65,7 @@ def load(data: dict, policy: Policy, new_id: Callable[[str], str] | None = None,
     for raw in data["requests"]:
         request = HelpRequest(**raw | {
             "edition": _EDITION[raw["edition"]], "status": _STATUS[raw["status"]],
-            "transcript": tuple(raw["transcript"]), "declined_by": set(raw["declined_by"])})
+            "transcript": tuple(raw["transcript"]), "declined_by": _declined(raw["declined_by"])})
         c.requests[request.request_id] = request
         if request.status is RequestStatus.WAITING:  # the line is exactly the waiting requests
             c.queue.add(request)
@@ -88,12 +90,20 @@ def load(data: dict, policy: Policy, new_id: Callable[[str], str] | None = None,
     c.talk_times = {k: (v[0], v[1]) for k, v in data["talk_times"].items()}
     c.online = {u: Online(_ROLE[o["role"]], o["sockets"]) for u, o in data["online"].items()}
     c.arrivals = data["arrivals"]
+    c.rateable = {k: (v[0], v[1], v[2]) for k, v in data.get("rateable", {}).items()}
+    c.guests_asked = dict(data.get("guests_asked", {}))
     return c
 
 
 def _request(r: HelpRequest) -> dict:
     return vars(r) | {"edition": r.edition.value, "status": r.status.value,
-                      "transcript": list(r.transcript), "declined_by": sorted(r.declined_by)}
+                      "transcript": list(r.transcript), "declined_by": dict(r.declined_by)}
+
+
+def _declined(raw: dict | list) -> dict[str, float]:
+    """Agent → when they declined; a document written before declines were timed holds a list
+    (those agents may be offered the request again at once)."""
+    return dict(raw) if isinstance(raw, dict) else dict.fromkeys(raw, 0.0)
 
 
 def _agent(a: Agent) -> dict:

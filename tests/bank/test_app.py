@@ -310,6 +310,7 @@ async def test_index_loads_the_sdk_before_the_app_and_sends_csp(harness):
 async def test_one_tap_help_reaches_the_queue_through_the_sdk(open_app, harness):
     status, _ = await harness.http("GET", "/sdk/assist.js")
     assert status == 200, "the assist SDK bundle is not built (make runs the build step)"
+    await harness.agent("agent01", available=False)  # on shift: the request waits in line
     app = await open_app("elderly")
     await app.login("zhangsan")
     assert await app.evaluate("() => typeof window.Assist.requestHelp") == "function"

@@ -29,6 +29,7 @@ async def test_supervisor_watches_listens_whispers_and_replays(start_server):
         customer = await open_customer(await browser.new_context(**PHONE), harness.base_url, await harness.login("zhangsan"))
         await customer.evaluate("Assist.requestHelp({topic: 'transfer'})")
         await agent.click("#accept-offer")
+        await agent.click("#ask-share")
         await customer.click("[data-assist-action=agree]")
         replay = agent.frame_locator("#replay-root iframe")
         await replay.locator("#heading").wait_for()
@@ -108,7 +109,10 @@ async def test_consoles_have_no_axe_violations_and_work_by_keyboard(start_server
         await customer.evaluate("Assist.requestHelp({topic: 'transfer'})")
         await agent.wait_for_selector("#offer-view:not([hidden])")
         found["/agent offer"] = await axe_violations(agent)
-        await agent.keyboard.press("Alt+a")  # accept by keyboard
+        await agent.keyboard.press("Alt+a")  # accept by keyboard: the call comes first
+        await agent.wait_for_selector("#session-view:not([hidden])")
+        found["/agent call"] = await axe_violations(agent)
+        await agent.keyboard.press("Alt+s")  # then ask to share, by keyboard too
         await customer.click("[data-assist-action=agree]")
         await agent.frame_locator("#replay-root iframe").locator("#heading").wait_for()
         found["/agent session"] = await axe_violations(agent)

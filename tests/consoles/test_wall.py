@@ -42,6 +42,7 @@ def test_scripted_scenario_matches_hand_computation():
 
 async def test_supervisor_sees_the_wall_move_and_metrics_agree(harness):
     supervisor = await harness.client("super01")
+    await harness.agent("agent01", available=False)  # on shift, on a break: the line can move
     customer = await harness.client("zhangsan")
     await customer.call("help_request", {"edition": "elderly"})
     wall = await supervisor.expect("wall", waiting=1, timeout=3)

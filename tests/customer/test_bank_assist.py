@@ -10,12 +10,18 @@ from tests.customer.pages import open_agent
 from tests.customer.test_sdk_flow import REPLAY, mirror_count
 
 
+async def agent_and_app(browser, harness):
+    """An available agent on a 1366×768 console, and the bank app's sign-in screen on a phone."""
+    agent = await open_agent(await browser.new_context(viewport={"width": 1366, "height": 768}), harness.base_url)
+    page = await (await browser.new_context(**PHONE)).new_page()
+    app = App(page, harness.base_url)
+    await app.open()
+    return agent, page, app
+
+
 async def test_help_in_the_transfer_flow_from_tap_to_transfer(harness):
     async with chromium(*WEBRTC_ARGS) as browser:
-        agent = await open_agent(await browser.new_context(viewport={"width": 1280, "height": 900}), harness.base_url)
-        page = await (await browser.new_context(**PHONE)).new_page()
-        app = App(page, harness.base_url)
-        await app.open()
+        agent, page, app = await agent_and_app(browser, harness)
         await app.login("zhangsan")
         await page.click(".actions a[href='#/transfer']")
         await app.expect("transfer")
@@ -26,8 +32,12 @@ async def test_help_in_the_transfer_flow_from_tap_to_transfer(harness):
         await page.click(".help-chip")
         await page.locator("#assist-sdk [data-assist-action=cancel]").wait_for()
         await agent.wait_for_selector("#offer-view:not([hidden])")
-        assert "#/transfer" in await agent.locator("#offer-detail").inner_text()
+        # The offer in words, not a route or a language code.
+        offer = await agent.locator("#offer-view").inner_text()
+        assert "张三 · 转账 · 标准版 · 普通话 · 已等待" in offer and "转账 · 填写金额" in offer
+        assert "#/" not in offer and "zh" not in offer
         await agent.click("#accept-offer")
+        await agent.click("#ask-share")
         dialog = page.locator("#assist-sdk [role=dialog]")
         await dialog.wait_for()
         assert "王晓敏" in await dialog.inner_text()
@@ -82,3 +92,50 @@ async def test_help_in_the_transfer_flow_from_tap_to_transfer(harness):
         await page.wait_for_timeout(500)
         assert await replay.locator("body").inner_html() == frozen
         assert await mirror_count(harness) == relayed
+
+
+async def test_help_before_sign_in_reaches_an_agent_as_a_guest(harness):
+    async with chromium(*WEBRTC_ARGS) as browser:
+        agent, page, app = await agent_and_app(browser, harness)  # the sign-in screen: this customer cannot sign in
+        await page.locator("[data-help]").first.click()
+        await agent.wait_for_selector("#offer-view:not([hidden])")
+        await expect(agent.locator("#offer-detail")).to_contain_text("未登录客户 · 一般咨询")
+        assert "请先登录" not in await page.locator("body").inner_text()
+        await agent.click("#accept-offer")
+        await expect(page.locator("#assist-sdk [data-assist-status]")).to_contain_text("王晓敏")
+
+
+async def test_a_transfer_to_a_new_payee_during_help_stops_for_a_scam_warning(harness):
+    account = "6212260000111122223"
+    async with chromium(*WEBRTC_ARGS) as browser:
+        agent, page, app = await agent_and_app(browser, harness)
+        await app.login("zhangsan")
+        await page.locator("[data-help]").first.click()
+        await agent.click("#accept-offer")
+        await expect(page.locator("#assist-sdk [data-assist-status]")).to_contain_text("王晓敏")
+
+        await app.go("#/transfer/new", "transfer-new")
+        inputs = page.locator(".page-transfer-new input")
+        await inputs.nth(0).fill("钱七")
+        await inputs.nth(1).fill(account)
+        await page.click("form button[type=submit]")
+        await app.expect("transfer-amount")
+        await page.fill("input[inputmode=decimal]", "100")
+        await page.click("form button[type=submit]")
+        await app.expect("transfer-confirm")
+        warning = page.locator("[data-scam-warning]")
+        await expect(warning).to_contain_text("银行工作人员绝不会让您")
+        # The agent learns the step, never the payee's number.
+        await expect(agent.locator("#ctx-alert")).to_contain_text("新收款人")
+        assert account[-4:] not in await agent.locator("#desk-view").inner_text()
+        # A pause the customer must acknowledge: going on without it is refused on the page.
+        await page.click("[data-confirm]")
+        await page.wait_for_selector("#scam-error:visible")
+        await expect(page.locator("#scam-ack")).to_be_enabled(timeout=10_000)
+        await page.check("#scam-ack")
+        await page.click("[data-confirm]")
+        await app.expect("transfer-password")
+        session_id = await page.evaluate("Assist.state().sessionId")
+    token = await harness.login("super01")
+    _, listing = await harness.http("GET", "/api/requests", token)
+    assert next(r for r in listing["requests"] if r["session_id"] == session_id)["scam_warning_at"]

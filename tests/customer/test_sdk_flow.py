@@ -7,6 +7,8 @@ import time
 
 from playwright.async_api import expect
 
+from signaling.domain.model import Policy
+
 from tests.browser import PHONE, WEBRTC_ARGS, chromium
 from tests.customer.pages import TEST_SCRIPT, open_agent, open_customer, page_html
 
@@ -37,6 +39,7 @@ async def start_session(harness, browser):
     await customer.evaluate("Assist.requestHelp({topic: 'transfer'})")
     await agent.wait_for_selector("#offer-view:not([hidden])")
     await agent.click("#accept-offer")
+    await agent.click("#ask-share")  # on the call, the agent asks to see the screen
     dialog = customer.locator("#assist-sdk [role=dialog]")
     await dialog.wait_for()
     return agent, customer, dialog
@@ -137,6 +140,7 @@ async def test_masking_every_byte_the_server_and_agent_see(start_server):
         await customer_page.evaluate("([t]) => Assist.init({token: t, audio: false})", [await harness.login("zhangsan")])
         await customer_page.evaluate("Assist.requestHelp({topic: 'transfer'})")
         await agent.click("#accept-offer")
+        await agent.click("#ask-share")
         await customer_page.click("[data-assist-action=agree]")
         await agent.frame_locator(REPLAY).locator("#heading").wait_for()
 
@@ -261,3 +265,78 @@ async def test_reconnect_after_the_first_token_expired_uses_the_refreshed_one(st
             await adapter.sio.disconnect(sid)  # a network blip
         await customer.wait_for_function("() => Assist.state().connected", timeout=10_000)
         assert (await customer.evaluate("Assist.state()"))["phase"] == "idle"
+
+
+async def test_the_call_connects_before_consent_and_survives_no_and_stop(start_server):
+    """The agent accepts: the call connects at once (nothing mirrored); the agent reads the code
+    and asks to share; "not now" keeps the call; asked again, the customer shares; stopping
+    sharing keeps the call too."""
+    harness = await serve(start_server)
+    async with chromium(*WEBRTC_ARGS) as browser:
+        agent = await open_agent(await browser.new_context(viewport={"width": 1366, "height": 768}), harness.base_url)
+        customer = await open_customer(await browser.new_context(**PHONE), harness.base_url, await harness.login("zhangsan"))
+        await customer.evaluate("Assist.requestHelp({topic: 'transfer'})")
+        await agent.click("#accept-offer")
+        # Both ends' RTCPeerConnection connected, with no consent dialog and no mirror yet.
+        await customer.wait_for_function("() => Assist.state().callState === 'connected'", timeout=20_000)
+        await agent.wait_for_function("() => window.assistConsole.call.pc.connectionState === 'connected'", timeout=20_000)
+        assert await customer.locator("#assist-sdk [role=dialog]").count() == 0
+        assert await agent.locator(REPLAY).count() == 0 and await mirror_count(harness) == 0
+        # The customer sees who is talking and the code the agent reads aloud, above the page.
+        status = await customer.locator("#assist-sdk [data-assist-status]").inner_text()
+        code = await agent.locator("#ctx-code").inner_text()
+        assert "王晓敏" in status and code in status
+        assert await expect_call_label(agent) == "已接通"
+
+        await agent.click("#ask-share")
+        await customer.click("[data-assist-action=decline]")
+        await expect(agent.locator("#session-message")).to_contain_text("暂不共享")
+        assert await customer.evaluate("Assist.state().callState") == "connected"
+        assert await customer.evaluate("Assist.state().phase") == "call" and await mirror_count(harness) == 0
+
+        await agent.click("#ask-share")
+        await customer.click("[data-assist-action=agree]")
+        await agent.frame_locator(REPLAY).locator("#heading").wait_for()
+        await customer.click("[data-assist-action=stop]")
+        await agent.wait_for_function("() => document.body.dataset.sessionState === 'stopped'")
+        await expect(agent.locator("#replay-waiting")).to_contain_text("客户已停止共享")
+        assert await agent.evaluate("window.assistConsole.call.pc.connectionState") == "connected"
+        assert await customer.evaluate("Assist.state().callState") == "connected"
+
+
+async def expect_call_label(agent) -> str:
+    await expect(agent.locator("#ctx-call")).to_have_text("已接通")
+    return await agent.locator("#ctx-call").inner_text()
+
+
+async def test_when_the_agent_drops_the_customer_is_told_who_and_can_ask_again(start_server):
+    harness = await start_server(policy=Policy(grace_s=1), pages={"/sdk-test": page_html(), "/sdk-test.js": TEST_SCRIPT})
+    async with chromium(*WEBRTC_ARGS) as browser:
+        agent, customer, _ = await start_session(harness, browser)
+        await customer.click("[data-assist-action=agree]")
+        await agent.frame_locator(REPLAY).locator("#heading").wait_for()
+        helping = await customer.evaluate("Assist.state().sessionId")
+
+        # Help pressed again during the session: the session, not an error.
+        await customer.evaluate("Assist.requestHelp({topic: 'transfer'})")
+        await expect(customer.locator("#assist-sdk .assist-notice")).to_contain_text("您正在和客服通话")
+        assert await customer.evaluate("Assist.state().sessionId") == helping
+
+        await agent.context.close()  # the agent's tab dies
+        status = customer.locator("#assist-sdk [data-assist-status]")
+        await expect(status).to_have_text("客服暂时离线，没有人在看您的屏幕")
+        assert "网络" not in await customer.locator("#assist-sdk").inner_text()  # not blamed on the customer
+        # After the grace window: a lasting end, a rating, and a way back.
+        ended = customer.locator("#assist-sdk [data-assist-panel=ended]")
+        await expect(ended).to_contain_text("服务已结束", timeout=10_000)
+        await expect(ended).to_contain_text("客服的连接中断了")
+        assert await customer.locator("#assist-sdk .assist-banner").count() == 0
+        await customer.click("[data-assist-rating=unsatisfied]")
+        await customer.fill("#assist-rate-comment", "客服掉线了")
+        await customer.click("[data-assist-action=rate]")
+        await expect(ended).to_contain_text("谢谢您的评价")
+        assert await customer.locator("#assist-sdk [data-assist-action=help-again]").is_visible()
+    token = await harness.login("super01")
+    _, listing = await harness.http("GET", "/api/requests", token)
+    row = next(r for r in listing["requests"] if r["session_id"] == helping)
+    assert row["rating"] == "unsatisfied" and row["rating_comment"] == "客服掉线了" and row["end_reason"] == "dropped"

@@ -64,6 +64,7 @@ CASES = [
     ("customer", "help_request", lambda s, o: {"page": "p" * 500}, "bad_payload"),
     ("customer", "help_request", lambda s, o: {"transcript": [BIG]}, "payload_too_large"),
     ("customer", "help_request", lambda s, o: {"v": 99}, "bad_payload"),
+    ("customer", "callback_request", lambda s, o: {"language": "fr"}, "bad_payload"),
     ("customer", "help_cancel", lambda s, o: {}, "bad_payload"),
     ("customer", "help_cancel", lambda s, o: {"request_id": "../../etc"}, "bad_payload"),
     ("customer", "help_cancel", lambda s, o: {"request_id": "nope"}, "not_found"),
@@ -85,6 +86,7 @@ CASES = [
     ("customer", "supervisor_join", lambda s, o: {"session_id": s}, "forbidden"),
     ("customer", "no_such_event", lambda s, o: {}, "unknown_event"),
     ("agent", "help_request", lambda s, o: HELP, "forbidden"),
+    ("agent", "callback_request", lambda s, o: HELP, "forbidden"),
     ("agent", "mirror", lambda s, o: {"session_id": s, "seq": 7, "events": []}, "forbidden"),
     ("agent", "consent", lambda s, o: {"session_id": s, "accept": True}, "forbidden"),
     ("agent", "annotation", lambda s, o: {"session_id": o, "seq": 1, "kind": "clear"}, "not_found"),
@@ -271,3 +273,40 @@ async def test_a_socket_from_another_site_is_refused(harness):
                        headers={"Origin": harness.base_url}, wait_timeout=5)
     assert same.connected
     await same.disconnect()
+
+
+# A guest (no account): what a guest token may not do, each refused with a clear code.
+GUEST_CASES = [
+    ("a second help request", "socket", "help_request", "guest_limit"),
+    ("a callback (nobody to call back)", "socket", "callback_request", "guest_limit"),
+    ("the bank's API", "http", "/api/bank/account", 403),
+    ("a refresh into a longer token", "http", "/api/auth/refresh", 401),
+]
+
+
+@pytest.mark.parametrize("what,kind,target,expected", GUEST_CASES, ids=[c[0] for c in GUEST_CASES])
+async def test_guest_token_limits(harness, what, kind, target, expected):
+    await harness.agent("agent01", available=False)  # on shift: the first request gets a place
+    status, body = await harness.http("POST", "/api/auth/guest")
+    assert status == 200 and body["role"] == "customer" and body["display_name"] == "未登录客户"
+    assert body["expires_in"] <= 600
+    guest = await harness.client("guest", token=body["token"])
+    first = await guest.call("help_request", HELP)
+    assert first["ok"] and first["request"]["position"] == 1
+    if kind == "socket":
+        assert (await guest.call("help_cancel", {"request_id": first["request"]["request_id"]}))["ok"]
+        before = snapshot(harness.center())
+        reply = await guest.call(target, HELP)
+        assert reply["error"]["code"] == expected, reply
+        assert snapshot(harness.center()) == before
+    else:
+        method = "GET" if target.startswith("/api/bank") else "POST"
+        status, _ = await harness.http(method, target, body["token"])
+        assert status == expected
+
+
+async def test_guest_tokens_are_rate_limited_per_client(harness):
+    for _ in range(3):
+        assert (await harness.http("POST", "/api/auth/guest"))[0] == 200
+    status, body = await harness.http("POST", "/api/auth/guest")
+    assert status == 429 and body["error"]["code"] == "too_many_attempts"

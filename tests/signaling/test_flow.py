@@ -21,12 +21,17 @@ async def pair(harness, customer="zhangsan", agent="agent01", help=HELP):
 
 async def test_full_flow_with_consent_relay_and_record(harness):
     customer = await harness.client("zhangsan")
+    # Nobody is on shift: no place in a line that does not move, but a plain answer.
     reply = await customer.call("help_request", HELP)
-    # Nobody is on shift: a place in line, and no made-up estimate.
+    assert reply["ok"] and reply["unstaffed"] == {"language": "zh"} and "request" not in reply
+
+    # On shift but on a break: a place in line, and no made-up estimate.
+    agent = await harness.agent("agent01", available=False)
+    reply = await customer.call("help_request", HELP)
     assert reply["ok"] and reply["request"]["position"] == 1 and reply["request"]["eta_s"] is None
     request_id = reply["request"]["request_id"]
 
-    agent = await harness.agent("agent01")
+    assert (await agent.call("agent_state", {"state": "available"}))["ok"]
     offer = await agent.expect("offer")
     assert offer["kind"] == "help" and offer["request"]["request_id"] == request_id
     assert offer["request"]["customer_name"] == "张三" and offer["request"]["page"] == "/transfer/amount"
@@ -40,12 +45,24 @@ async def test_full_flow_with_consent_relay_and_record(harness):
     assert mine["state"] == "awaiting_consent" and "customer" not in mine
     sid = mine["session_id"]
 
-    # Before consent nothing flows, in either direction.
+    # Before consent no mirror or guidance flows; the call does (the agent reads the code aloud).
     refused = await customer.call("mirror", {"session_id": sid, "seq": 1, "events": [{"type": 2}]})
     assert refused["error"]["code"] == "not_sharing"
-    refused = await agent.call("rtc_signal", {"session_id": sid, "seq": 1, "kind": "offer", "sdp": "v=0"})
+    refused = await agent.call("annotation", {"session_id": sid, "seq": 1, "kind": "clear"})
     assert refused["error"]["code"] == "not_sharing"
+    assert (await agent.call("rtc_signal", {"session_id": sid, "seq": 1, "kind": "offer", "sdp": "v=0"}))["ok"]
+    assert (await customer.expect("rtc_signal", seq=1))["sdp"] == "v=0"
+    assert (await customer.call("rtc_signal", {"session_id": sid, "seq": 1, "kind": "answer", "sdp": "v=0"}))["ok"]
+    await agent.expect("rtc_signal", kind="answer")
 
+    # The agent asks to share; a "not now" keeps the call, and the agent may ask again.
+    assert (await agent.call("ask_to_share", {"session_id": sid}))["ok"]
+    await customer.expect("share_requested", session_id=sid)
+    assert (await customer.call("consent", {"session_id": sid, "accept": False}))["ok"]
+    await agent.expect("share_declined", session_id=sid)
+    assert sid in harness.center().sessions and not agent.seen("session_ended")
+    assert (await agent.call("ask_to_share", {"session_id": sid}))["ok"]
+    await customer.expect("share_requested", session_id=sid)
     assert (await customer.call("consent", {"session_id": sid, "accept": True}))["ok"]
     await agent.expect("session_state", state="sharing")
     assert (await customer.call("mirror", {"session_id": sid, "seq": 1, "events": [{"type": 2, "data": {}}]}))["ok"]
@@ -55,12 +72,7 @@ async def test_full_flow_with_consent_relay_and_record(harness):
                                             "selector": "#next", "caption": "点这里"}))["ok"]
     note = await customer.expect("annotation", seq=1)
     assert note["kind"] == "highlight" and note["caption"] == "点这里"
-    assert (await agent.call("rtc_signal", {"session_id": sid, "seq": 1, "kind": "offer", "sdp": "v=0"}))["ok"]
-    assert (await customer.expect("rtc_signal", seq=1))["sdp"] == "v=0"
-    assert (await customer.call("rtc_signal", {"session_id": sid, "seq": 1, "kind": "answer", "sdp": "v=0"}))["ok"]
-    await agent.expect("rtc_signal", kind="answer")
-
-    # One tap stops sharing: from then on the server relays nothing.
+    # One tap stops sharing: from then on the server relays no screen (the call goes on).
     assert (await customer.call("stop_sharing", {"session_id": sid}))["ok"]
     await agent.expect("session_state", state="stopped")
     refused = await customer.call("mirror", {"session_id": sid, "seq": 2, "events": []})
@@ -68,6 +80,7 @@ async def test_full_flow_with_consent_relay_and_record(harness):
     refused = await agent.call("annotation", {"session_id": sid, "seq": 2, "kind": "clear"})
     assert refused["error"]["code"] == "not_sharing"
     assert not customer.seen("annotation") and not agent.seen("mirror")
+    assert (await agent.call("rtc_signal", {"session_id": sid, "seq": 2, "kind": "restart"}))["ok"]
 
     assert (await agent.call("end_session", {"session_id": sid}))["ok"]
     assert (await customer.expect("session_ended"))["reason"] == "agent_ended"
@@ -85,12 +98,14 @@ async def test_full_flow_with_consent_relay_and_record(harness):
     assert all(times) and times == sorted(times)
     assert row["wait_s"] >= 0 and row["handle_s"] >= 0
     events = [e["event"] for e in row["timeline"]]
-    assert events[:4] == ["requested", "offered", "accepted", "consent"]
+    assert events[:7] == ["requested", "offered", "accepted", "share_requested", "consent_declined",
+                          "share_requested", "consent"]
     assert "sharing_stopped" in events and events[-2:] == ["ended", "wrap_up"]
 
 
 async def test_queue_positions_update_live_and_cancel(harness):
     harness.add_customers("c1", "c2", "c3")
+    await harness.agent("agent02", available=False)  # on shift, on a break: the line can move
     c1, c2, c3 = [await harness.client(n) for n in ("c1", "c2", "c3")]
     replies = [await c.call("help_request", HELP) for c in (c1, c2, c3)]
     assert [r["request"]["position"] for r in replies] == [1, 2, 3]
@@ -99,7 +114,7 @@ async def test_queue_positions_update_live_and_cancel(harness):
     assert (await c1.expect("request_ended"))["reason"] == "cancelled"
     assert (await c2.expect("queue_update", position=1))["status"] == "waiting"
     await c3.expect("queue_update", position=2)
-    # Someone comes on shift: now there is an estimate (position × AHT / staffed agents).
+    # Someone becomes available: now there is an estimate (position × AHT / staffed agents).
     await harness.agent("agent02")
     # c2 went to agent02; c3 is next, with one agent on shift and no handle times yet (180 s).
     await c3.expect("queue_update", position=1, eta_s=180)
@@ -109,6 +124,7 @@ async def test_queue_positions_update_live_and_cancel(harness):
 
 
 async def test_double_tap_is_one_request(harness):
+    await harness.agent("agent01", available=False)  # on shift, on a break: the line can move
     customer = await harness.client("zhangsan")
     first = await customer.call("help_request", HELP)
     second = await customer.call("help_request", HELP)
@@ -157,13 +173,14 @@ async def test_cancel_while_offered_revokes_the_offer(harness):
 
 async def test_elderly_edition_is_served_first_and_by_elderly_care_agent(harness):
     harness.add_customers("std1", "old1")
+    await harness.agent("agent02", available=False)  # on shift, on a break: the line can move
     std = await harness.client("std1")
     old = await harness.client("old1")
     await std.call("help_request", HELP)
     await old.call("help_request", HELP | {"edition": "elderly"})
     assert (await old.expect("queue_update", position=1))["status"] == "waiting"
     await std.expect("queue_update", position=2)
-    # Both agents come on shift: the elderly customer goes to agent01 (elderly-care skill).
+    # Both agents become available: the elderly customer goes to agent01 (elderly-care skill).
     a2 = await harness.agent("agent02")
     offer2 = await a2.expect("offer")
     assert offer2["request"]["customer_name"] == "old1"  # served first, even by agent02 alone
@@ -173,6 +190,7 @@ async def test_elderly_edition_is_served_first_and_by_elderly_care_agent(harness
 
 
 async def test_english_request_waits_for_an_english_speaking_agent(harness):
+    await harness.agent("agent01", available=False)  # on shift, on a break: the line can move
     customer = await harness.client("zhangsan")
     await customer.call("help_request", HELP | {"edition": "english", "language": "en"})
     zh_only = await harness.agent("agent02")
@@ -185,6 +203,7 @@ async def test_english_request_waits_for_an_english_speaking_agent(harness):
 async def test_full_queue_says_try_later(start_server):
     harness = await start_server(policy=Policy(queue_cap=2, offer_timeout_s=1, grace_s=1))
     harness.add_customers("q1", "q2", "q3")
+    await harness.agent("agent01", available=False)  # on shift, on a break: the line can move
     for name in ("q1", "q2"):
         assert (await (await harness.client(name)).call("help_request", HELP))["ok"]
     full = await (await harness.client("q3")).call("help_request", HELP)
@@ -193,6 +212,7 @@ async def test_full_queue_says_try_later(start_server):
 
 
 async def test_customer_dropping_while_waiting_is_abandoned_after_grace(harness):
+    await harness.agent("agent01", available=False)  # on shift, on a break: the line can move
     customer = await harness.client("zhangsan")
     reply = await customer.call("help_request", HELP)
     await customer.close()
@@ -204,6 +224,7 @@ async def test_customer_dropping_while_waiting_is_abandoned_after_grace(harness)
 
 
 async def test_customer_reconnecting_inside_grace_keeps_place_in_line(harness):
+    await harness.agent("agent01", available=False)  # on shift, on a break: the line can move
     customer = await harness.client("zhangsan")
     reply = await customer.call("help_request", HELP)
     await customer.close()
@@ -290,10 +311,12 @@ async def test_invite_supervisor_and_barge_in(harness):
     await supervisor.expect("mirror")
 
 
-async def test_consent_declined_ends_the_session(harness):
+async def test_declining_to_share_keeps_the_call(harness):
     customer, agent, started, _ = await pair(harness)
     assert (await customer.call("consent", {"session_id": started["session_id"], "accept": False}))["ok"]
-    assert (await agent.expect("session_ended"))["reason"] == "consent_declined"
+    await agent.expect("share_declined")
+    assert harness.center().sessions[started["session_id"]].state.value == "awaiting_consent"
+    assert not agent.seen("session_ended")
 
 
 async def test_records_survive_a_restart(start_server, tmp_path, live_backend):
@@ -319,14 +342,15 @@ async def test_records_survive_a_restart(start_server, tmp_path, live_backend):
         assert rows["lisi"]["status"] == "abandoned" and rows["lisi"]["end_reason"] == "server_restart"
         return
     # In Redis the live state outlives the process: the new one carries the request on, and its
-    # clock abandons it when the customer's grace window (1 s here) runs out without them.
+    # clock ends it when the grace windows (1 s here) run out: the customer's (abandoned), or
+    # first the only agent's, who left with everyone else (unstaffed: nobody could serve it).
     for _ in range(50):
         _, listing = await second.http("GET", "/api/requests", token)
         lisi = {r["customer_id"]: r for r in listing["requests"]}["lisi"]
         if lisi["status"] != "waiting":
             break
         await asyncio.sleep(0.1)
-    assert lisi["status"] == "abandoned" and lisi["end_reason"] == "abandoned"
+    assert lisi["status"] in ("abandoned", "unstaffed") and lisi["end_reason"] == lisi["status"]
 
 
 async def test_agents_see_only_their_own_records(harness):
@@ -388,3 +412,96 @@ async def test_production_config_has_no_demo_accounts(start_server):
     harness = await start_server(demo=False)
     status, body = await harness.http("POST", "/api/auth/login", json={"username": "agent01", "password": "demo1234"})
     assert status == 401 and body["error"]["code"] == "bad_credentials"
+
+
+async def test_a_declined_request_comes_back_to_the_only_agent(start_server):
+    harness = await start_server(policy=Policy(reoffer_after_s=0.5, offer_timeout_s=1))
+    agent = await harness.agent("agent01")
+    customer = await harness.client("zhangsan")
+    await customer.call("help_request", HELP)
+    first = await agent.expect("offer")
+    assert (await agent.call("offer_decline", {"offer_id": first["offer_id"]}))["ok"]
+    # Nobody else can take it: after the cool-down it rings again for the same agent.
+    again = await agent.expect("offer", timeout=5)
+    assert again["request"]["request_id"] == first["request"]["request_id"]
+    # Let it ring out: the agent is set away; back available, it is offered once more.
+    await agent.expect("offer_revoked", reason="timeout", timeout=5)
+    await agent.expect("agent_state", state="away")
+    assert (await agent.call("agent_state", {"state": "available"}))["ok"]
+    third = await agent.expect("offer", timeout=5)  # expect consumes: this is a new offer
+    assert third["request"]["request_id"] == first["request"]["request_id"]
+
+
+async def test_the_line_ends_plainly_when_the_last_agent_signs_off(harness):
+    agent = await harness.agent("agent01", available=False)
+    customer = await harness.client("zhangsan")
+    reply = await customer.call("help_request", HELP)
+    request_id = reply["request"]["request_id"]
+    assert (await agent.call("agent_state", {"state": "offline"}))["ok"]
+    ended = await customer.expect("request_ended")
+    assert ended == {"request_id": request_id, "reason": "unstaffed"}
+    token = await harness.login("super01")
+    _, row = await harness.http("GET", f"/api/requests/{request_id}", token)
+    assert row["status"] == "unstaffed" and row["end_reason"] == "unstaffed"
+
+
+async def test_a_callback_outlives_the_app_and_is_served_like_a_request(harness):
+    customer = await harness.client("zhangsan")
+    assert "unstaffed" in await customer.call("help_request", HELP)
+    reply = await customer.call("callback_request", HELP)
+    assert reply["ok"] and reply["request"]["callback"] is True
+    request_id = reply["request"]["request_id"]
+    await customer.close()  # a callback needs no open app
+    supervisor = await harness.client("super01")
+    synced = await supervisor.call("sync", {})
+    assert [(r["request_id"], r["callback"]) for r in synced["view"]["queue"]] == [(request_id, True)]
+    agent = await harness.agent("agent01")
+    offer = await agent.expect("offer", timeout=5)
+    assert offer["request"]["request_id"] == request_id and offer["request"]["callback"] is True
+    assert (await agent.call("offer_accept", {"offer_id": offer["offer_id"]}))["ok"]
+    await agent.expect("session_started")
+    token = await harness.login("super01")
+    _, row = await harness.http("GET", f"/api/requests/{request_id}", token)
+    assert row["callback"] is True and row["status"] == "served"
+
+
+async def test_a_long_wait_offers_a_callback_that_keeps_the_place(start_server):
+    harness = await start_server(policy=Policy(max_wait_s=0.5))
+    await harness.agent("agent01", available=False)
+    customer = await harness.client("zhangsan")
+    reply = await customer.call("help_request", HELP)
+    assert reply["request"]["long_wait"] is False
+    told = await customer.expect("queue_update", long_wait=True, timeout=5)
+    assert told["request_id"] == reply["request"]["request_id"] and told["position"] == 1
+    kept = await customer.call("callback_request", HELP)
+    assert kept["request"]["request_id"] == told["request_id"] and kept["request"]["callback"] is True
+
+
+async def test_the_customer_rates_the_session_once_and_it_is_on_the_record(harness):
+    customer, agent, started, _ = await pair(harness)
+    sid = started["session_id"]
+    early = await customer.call("rate_session", {"session_id": sid, "rating": "satisfied"})
+    assert early["error"]["code"] == "not_found"  # not before it ended
+    assert (await agent.call("end_session", {"session_id": sid}))["ok"]
+    await customer.expect("session_ended")
+    rated = {"session_id": sid, "rating": "neutral", "comment": "等了一会儿"}
+    assert (await customer.call("rate_session", rated))["ok"]
+    assert (await customer.call("rate_session", rated))["error"]["code"] == "not_found"
+    token = await harness.login("super01")
+    _, listing = await harness.http("GET", "/api/requests", token)
+    row = next(r for r in listing["requests"] if r["session_id"] == sid)
+    assert row["rating"] == "neutral" and row["rating_comment"] == "等了一会儿"
+
+
+async def test_the_scam_warning_step_reaches_the_agent_and_the_record_without_details(harness):
+    customer, agent, started, _ = await pair(harness)
+    sid = started["session_id"]
+    assert (await customer.call("customer_step", {"session_id": sid, "step": "scam_warning"}))["ok"]
+    assert await agent.expect("customer_step") == {"session_id": sid, "step": "scam_warning"}
+    refused = await customer.call("customer_step", {"session_id": sid, "step": "scam_warning", "payee": "6222"})
+    assert refused["error"]["code"] == "bad_payload"  # nothing but the step's name travels
+    token = await harness.login("super01")
+    _, listing = await harness.http("GET", "/api/requests", token)
+    row = next(r for r in listing["requests"] if r["session_id"] == sid)
+    assert row["scam_warning_at"] and "scam_warning" in [e["event"] for e in (await harness.http(
+        "GET", f"/api/requests/{row['request_id']}", token))[1]["timeline"]]

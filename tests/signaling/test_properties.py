@@ -1,8 +1,12 @@
 """A stateful property test of the call center over random sequences of everything people do.
 
-Invariants checked after every step: no customer in two places, no agent over capacity, no relay
-before consent (or after stop), FIFO within a class, refused commands change nothing, and at the
-end every request is served, cancelled or abandoned.
+Invariants checked after every step: no customer in two places, no agent over capacity, no screen
+relayed before consent (or after stop), FIFO within a class, refused commands change nothing, nobody
+waits in a line no one on shift can serve, and at the end every request is served, cancelled,
+abandoned or unstaffed (callbacks excepted: they wait for an agent).
+
+Liveness, checked after every tick: whenever a request waits and a free agent could serve it
+(speaks its language, not cooling down from declining it), an offer was made within that tick.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from signaling.domain import snapshot as state_snapshot
 from signaling.domain.center import CallCenter
 from signaling.domain.errors import DomainError
 from signaling.domain.model import AgentProfile, Edition, Policy, Presence, RequestStatus, Role, SessionState
+from signaling.domain.routing import cooling_down, speaks
 from tests.signaling.test_bad_input import snapshot
 
 CUSTOMERS = [f"c{i}" for i in range(6)]
@@ -25,14 +30,15 @@ AGENTS = {
     "a2": AgentProfile("a2", "A2", "B2", frozenset({"en"}), frozenset()),
 }
 CAPACITY = 2
-TERMINAL = {"served", "cancelled", "abandoned"}
+TERMINAL = {"served", "cancelled", "abandoned", "unstaffed"}
 
 
 class CallCenterMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.now = 1_000.0
-        self.center = CallCenter(Policy(offer_timeout_s=15, grace_s=30, queue_cap=5, capacity=CAPACITY))
+        self.center = CallCenter(Policy(offer_timeout_s=15, grace_s=30, queue_cap=5, capacity=CAPACITY,
+                                        reoffer_after_s=20, max_wait_s=60))
         self.status: dict[str, str] = {}  # request id → last recorded status (the durable record)
         self.sharing: dict[str, bool] = {}  # session id → consented and not stopped, as seen from outside
         self.connected_customers: set[str] = set(CUSTOMERS)
@@ -99,6 +105,12 @@ class CallCenterMachine(RuleBasedStateMachine):
             return  # requests arrive on a socket: a customer without one cannot send any
         self.run(self.center.request_help, customer, customer, "transfer", edition, language, "/", self.now)
 
+    @rule(customer=st.sampled_from(CUSTOMERS), edition=st.sampled_from(list(Edition)),
+          language=st.sampled_from(["zh", "en"]))
+    def request_callback(self, customer, edition, language):
+        if customer in self.connected_customers:
+            self.run(self.center.request_callback, customer, customer, "transfer", edition, language, "/", self.now)
+
     @rule(customer=st.sampled_from(CUSTOMERS), foreign=st.booleans())
     def cancel(self, customer, foreign):
         mine = [r for r in self.center.requests.values() if r.customer_id == customer]
@@ -159,6 +171,14 @@ class CallCenterMachine(RuleBasedStateMachine):
         if self.run(self.center.consent, customer, sid, accept, self.now) is not None and accept:
             self.sharing[sid] = True
 
+    @rule(index=st.integers(0, 5), by_owner=st.booleans() | st.just(True))
+    def ask_to_share(self, index, by_owner):
+        sessions = sorted(self.center.sessions.values(), key=lambda s: s.session_id)
+        if sessions:
+            session = sessions[index % len(sessions)]
+            agent = session.agent_id if by_owner else next(a for a in sorted(AGENTS) if a != session.agent_id)
+            self.run(self.center.ask_to_share, agent, session.session_id, self.now)
+
     @rule(customer=st.sampled_from(CUSTOMERS))
     def stop_sharing(self, customer):
         session = self.session_of(customer)
@@ -174,6 +194,13 @@ class CallCenterMachine(RuleBasedStateMachine):
             return
         who, role = (session.agent_id, Role.AGENT) if by_agent else (customer, Role.CUSTOMER)
         self.run(self.center.end_session, who, role, session.session_id, self.now)
+
+    @rule(index=st.integers(0, 3), rating=st.sampled_from(["satisfied", "bogus"]), foreign=st.booleans())
+    def rate(self, index, rating, foreign):
+        ended = sorted(self.center.rateable.items())
+        sid, (customer, _, _) = ended[index % len(ended)] if ended else ("s-unknown", ("c0", "", 0.0))
+        who = next(c for c in CUSTOMERS if c != customer) if foreign else customer
+        self.run(self.center.rate_session, who, sid, rating, "", self.now)
 
     @rule(index=st.integers(0, 3), outcome=st.sampled_from(["resolved", "needs_follow_up", "bogus"]))
     def wrap_up(self, index, outcome):
@@ -201,7 +228,9 @@ class CallCenterMachine(RuleBasedStateMachine):
         except DomainError:
             assert snapshot(self.center) == before
             return
-        assert self.sharing.get(session.session_id), "relayed without consent or after stop"
+        if stream == "rtc":  # the call flows for the whole session, consent or not
+            return
+        assert self.sharing.get(session.session_id), "relayed the screen without consent or after stop"
         assert session.state is SessionState.SHARING and session.consent_at is not None
 
     @rule(index=st.integers(0, 5), to=st.sampled_from(sorted(AGENTS)), by_owner=st.booleans() | st.just(True))
@@ -213,10 +242,21 @@ class CallCenterMachine(RuleBasedStateMachine):
         agent = session.agent_id if by_owner else next(a for a in sorted(AGENTS) if a != session.agent_id)
         self.run(self.center.transfer, agent, session.session_id, to, self.now)
 
-    @rule(seconds=st.sampled_from([1, 1, 5, 16, 31]))
+    @rule(seconds=st.sampled_from([1, 1, 5, 16, 21, 31]))
     def time_passes(self, seconds):
         self.now += seconds
         self.run(self.center.tick, self.now)
+        self.check_liveness()
+
+    def check_liveness(self) -> None:
+        """After a tick no request waits while a free agent could take it."""
+        c = self.center
+        free = [a for a in c.agents.values() if a.can_take_offer(c.policy.capacity)]
+        for request_id in c.queue:
+            request = c.requests[request_id]
+            idle = [a.agent_id for a in free if speaks(a, request)
+                    and not cooling_down(a, request, self.now, c.policy.reoffer_after_s)]
+            assert not idle, f"{request_id} waits while {idle} could take it"
 
     # ---------------------------------------------------------------- invariants
     @invariant()
@@ -250,6 +290,13 @@ class CallCenterMachine(RuleBasedStateMachine):
                 assert c.offers[request.offer_id].request_id == request.request_id
 
     @invariant()
+    def nobody_waits_for_no_one(self):
+        """A request (not a callback) waits only while someone who speaks its language is on shift."""
+        c = self.center
+        for request in c.requests.values():
+            assert request.callback or c.on_shift_for(request.language), request.request_id
+
+    @invariant()
     def state_survives_the_shared_store(self):
         """What Redis keeps (JSON) is the whole state: a round trip changes nothing."""
         document = json.loads(json.dumps(state_snapshot.dump(self.center)))
@@ -278,8 +325,11 @@ class CallCenterMachine(RuleBasedStateMachine):
             self.agent_drops(agent)
         self.now += 3600
         self.run(self.center.tick, self.now)
-        assert not self.center.requests and not self.center.sessions and not self.center.offers
-        assert all(status in TERMINAL | {"rejected"} for status in self.status.values()), self.status
+        left = self.center.requests
+        assert all(r.callback and r.status is RequestStatus.WAITING for r in left.values()), left
+        assert not self.center.sessions and not self.center.offers
+        assert all(status in TERMINAL | {"rejected"} or request_id in left
+                   for request_id, status in self.status.items()), self.status
 
 
 CallCenterMachine.TestCase.settings = settings(

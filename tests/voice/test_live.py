@@ -30,6 +30,8 @@ async def speak(harness, wav: Path, tmp_path: Path) -> App:
     browser = await browser_cm.__aenter__()
     context = await browser.new_context(**PHONE)
     await context.add_init_script("localStorage.setItem('assist-bank.edition', 'elderly');")
+    # What the assistant says aloud, as the browser's speech API is asked to say it (silently here).
+    await context.add_init_script("window.spoken = []; speechSynthesis.speak = (u) => window.spoken.push([u.text, u.lang]);")
     app = App(await context.new_page(), harness.base_url)
     app.close = lambda: browser_cm.__aexit__(None, None, None)
     await app.open()
@@ -44,6 +46,9 @@ async def test_spoken_transfer_opens_the_prefilled_transfer(harness, tmp_path):
         page = app.page
         await page.click("[data-voice-button]")
         assert await page.get_attribute("[data-voice-button]", "aria-pressed") == "true"
+        # Listening looks and reads differently from waiting.
+        await expect(page.locator("[data-voice-button]")).to_have_text("在听…点我结束")
+        assert "listening" in await page.get_attribute("[data-voice-button]", "class")
         # Live captions in large type while the customer speaks.
         await page.wait_for_function("() => /李|四|转|五百/.test(document.getElementById('toast').textContent)",
                                      timeout=20_000)
@@ -53,6 +58,14 @@ async def test_spoken_transfer_opens_the_prefilled_transfer(harness, tmp_path):
         assert "李四" in await page.locator(".payee-card").inner_text()
         await expect(page.locator("input[inputmode=decimal]")).to_have_value("500")
         assert "500" in await page.locator("#toast").inner_text()
+        # The answer is spoken too, in the customer's language; the button is back to waiting.
+        spoken = await page.evaluate("window.spoken")
+        assert any("李四" in text and "500" in text and lang == "zh-CN" for text, lang in spoken), spoken
+        await expect(page.locator("[data-voice-button]")).to_have_text("语音")
+        # Speech can be turned off in Settings (and stays off).
+        await app.go("#/settings", "settings")
+        await page.uncheck("#voice-speaks")
+        assert await page.evaluate("localStorage.getItem('assist-bank.voice.speak')") == "off"
         # Nothing was paid: the customer still reviews and confirms with the password.
         status, body = await harness.http("GET", "/api/bank/transactions?limit=50", await harness.login("zhangsan"))
         assert status == 200 and not any(tx.get("amount") == -500_00 for tx in body.get("transactions", []))

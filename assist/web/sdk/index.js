@@ -22,9 +22,9 @@ function emitState() {
 // What the host page (and tests) may know: never the token.
 export function state() {
   if (!s) return { phase: "off" };
-  return { phase: s.phase, requestId: s.requestId, sessionId: s.sessionId, agent: s.agent, code: s.code,
+  return { phase: s.phase, sessionState: s.sessionState, requestId: s.requestId, sessionId: s.sessionId, agent: s.agent, code: s.code,
            position: s.position, etaSeconds: s.eta, sharing: s.sharing, paused: s.mirror.paused, callState: s.callState,
-           connected: s.socket.connected };
+           callback: s.callback, longWait: s.longWait, agentAway: s.agentAway, connected: s.socket.connected };
 }
 
 export function onChange(fn) {
@@ -33,15 +33,16 @@ export function onChange(fn) {
 }
 
 export function init({ token, edition = "standard", language = "zh", page = () => location.hash || location.pathname,
-                       server = "/", audio = true } = {}) {
+                       server = "/", audio = true, hotline = null } = {}) {
   if (s && s.token === token) return configure({ edition, language });
   if (s) shutdown();
   const ui = new Ui();
   ui.configure({ edition, language });
   // Reconnects present the latest token (the host page refreshes it: configure({token})).
   const socket = connect(() => s.token, { url: server, onRefused: () => setPhase("off") });
-  s = { token, edition, language, page, audio, ui, socket, phase: "idle", requestId: null, sessionId: null,
+  s = { token, edition, language, page, audio, hotline, ui, socket, phase: "idle", requestId: null, sessionId: null,
         agent: null, code: null, position: null, eta: null, sharing: false, muted: false, callState: "idle",
+        callback: false, longWait: false, agentAway: false, ended: null, topic: "transfer",
         iceServers: [], nextSeq: { mirror: sequence(), rtc: sequence() } };
   s.mirror = new Mirror((events) => relay("mirror", { events }), () => s.page());
   s.overlay = new Overlay(ui.root, (text) => ui.announce(text));
@@ -59,20 +60,56 @@ export function configure({ edition, language, token } = {}) {
   return state();
 }
 
+// Scrubbed like the mirror: a page address or a sentence can hold a card number too.
+function helpPayload(topic, transcript = []) {
+  return { topic, edition: s.edition, language: s.language, page: scrubText(s.page()).slice(0, 200),
+           transcript: transcript.slice(-10).map((line) => scrubText(line).slice(0, 200)) };
+}
+
 export async function requestHelp({ topic = "transfer", transcript = [] } = {}) {
   if (!s) throw new Error("Assist.init() first");
+  s.topic = topic;
+  if (s.sessionId) return showOwnSession();
   try {
-    const reply = await call(s.socket, "help_request", {
-      // Scrubbed like the mirror: a page address or a sentence can hold a card number too.
-      topic, edition: s.edition, language: s.language, page: scrubText(s.page()).slice(0, 200),
-      transcript: transcript.slice(-10).map((line) => scrubText(line).slice(0, 200)),
-    });
-    applyView({ request: reply.request });
+    const reply = await call(s.socket, "help_request", helpPayload(topic, transcript));
+    if (reply.unstaffed) setPhase("unstaffed");
+    else applyView({ request: reply.request });
     return state();
   } catch (err) {
+    if (err.code === "already_in_session") return showOwnSession();
     s.ui.notice(s.ui.t(err.code === "queue_full" ? "busy" : "failed"));
     throw err;
   }
+}
+
+// Help pressed during a session: that session, not an error (the server's real answer).
+async function showOwnSession() {
+  if (!s.sessionId) {
+    const reply = await call(s.socket, "sync", {}).catch(() => null);
+    if (reply) applyView(reply.view, true);
+  }
+  s.ui.notice(s.ui.t("inSession"), 6000);
+  return state();
+}
+
+// Ask to be phoned back: keeps the place in line when waiting, else joins it as a callback.
+export async function requestCallback() {
+  if (!s) throw new Error("Assist.init() first");
+  const reply = await call(s.socket, "callback_request", helpPayload(s.topic));
+  applyView({ request: reply.request });
+  return state();
+}
+
+// The host app tells the agent the customer reached a step (a name, never its details).
+export async function noteStep(step) {
+  if (s && s.sessionId) await call(s.socket, "customer_step", { session_id: s.sessionId, step }).catch(() => {});
+}
+
+export async function rateSession(rating, comment = "") {
+  if (!s || !s.ended) return;
+  await call(s.socket, "rate_session", { session_id: s.ended.sessionId, rating, comment }).catch(() => {});
+  s.ended.rated = true;
+  render();
 }
 
 export async function cancelHelp() {
@@ -150,11 +187,12 @@ function wire(socket) {
   socket.on("queue_update", (msg) => {
     if (msg.request_id !== s.requestId) return;
     if (msg.status === "offered") setPhase("connecting");
-    else { s.position = msg.position; s.eta = msg.eta_s; setPhase("waiting"); }
+    else applyView({ request: msg });
   });
   socket.on("request_ended", (msg) => {
     if (msg.request_id !== s.requestId) return;
-    s.requestId = null;
+    Object.assign(s, { requestId: null, callback: false, longWait: false });
+    if (msg.reason === "unstaffed") return setPhase("unstaffed");
     s.ui.notice(s.ui.t("cancelled"));
     setPhase("idle");
   });
@@ -179,22 +217,31 @@ function wire(socket) {
   });
   socket.on("session_state", (msg) => {
     if (msg.session_id !== s.sessionId) return;
+    s.sessionState = msg.state;
     s.sharing = msg.state === "sharing";
     if (s.sharing) s.mirror.start();
     else s.mirror.stop();
-    setPhase(msg.state === "awaiting_consent" ? "consent" : "in_session");
+    setPhase(callPhase());
+  });
+  // The agent, on the call, asks to see the screen: now (and only now) the consent dialog.
+  socket.on("share_requested", (msg) => {
+    if (msg.session_id === s.sessionId && !s.sharing) setPhase("consent");
   });
   socket.on("session_ended", (msg) => {
     if (msg.session_id !== s.sessionId) return;
+    const ended = { sessionId: msg.session_id, reason: msg.reason, rated: false };
     endLocally();
-    s.ui.notice(s.ui.t("ended"));
+    s.ui.clearNotice();
+    s.ended = ended; // lasts until the customer closes it or asks for help again
+    setPhase("ended");
   });
   socket.on("peer_status", (msg) => {
     if (msg.session_id !== s.sessionId || msg.role !== "agent") return;
-    if (msg.status === "back") {
-      s.ui.notice(s.ui.t("back"));
-      s.mirror.restart(); // the agent's replay starts from nothing after a reload
-    } else s.ui.notice(s.ui.t("reconnecting"), 8000);
+    s.agentAway = msg.status !== "back";
+    // The indicator itself says it (and a screen reader hears it): no notice over the page.
+    if (msg.status === "back") s.mirror.restart(); // the agent's replay starts from nothing after a reload
+    s.ui.announce(s.ui.t(msg.status === "back" ? "back" : "agentReconnecting"));
+    render();
   });
   socket.on("supervisor_joined", (msg) => s.ui.notice(s.ui.t("supervisorJoined", { name: msg.name }), 6000));
   socket.on("annotation", (msg) => {
@@ -207,34 +254,40 @@ function wire(socket) {
 
 function applyView(view, resumed = false) {
   if (view && view.request) {
-    s.requestId = view.request.request_id;
-    s.position = view.request.position ?? null;
-    s.eta = view.request.eta_s ?? null;
-    setPhase(view.request.status === "offered" ? "connecting" : "waiting");
+    const r = view.request;
+    Object.assign(s, { requestId: r.request_id, position: r.position ?? null, eta: r.eta_s ?? null,
+                       callback: !!r.callback, longWait: !!r.long_wait, ended: null });
+    setPhase(r.status === "offered" ? "connecting" : "waiting");
   } else if (view && view.session) {
     startSession(view.session, resumed);
-  } else if (s.phase !== "idle" && resumed) {
+  } else if (["waiting", "connecting", "consent", "in_session"].includes(s.phase) && resumed) {
     endLocally();
   }
 }
 
 function startSession(session, resumed = false) {
-  s.requestId = null;
+  Object.assign(s, { requestId: null, callback: false, longWait: false, ended: null, agentAway: false });
   s.sessionId = session.session_id;
   s.agent = session.agent;
   s.code = session.code;
   s.sharing = session.state === "sharing";
+  s.sessionState = session.state;
+  // The call comes first: the agent's offer arrives as soon as they accept, so they can read
+  // the verification code aloud before anyone asks to share the screen.
   if (!s.call) {
     s.call = new Call({ role: "answerer", iceServers: s.iceServers, audio: s.audio, container: s.ui.root,
                         signal: (payload) => relay("rtc_signal", payload).catch(() => {}),
                         onState: (st) => { s.callState = st; emitState(); } });
   }
-  if (s.sharing) {
-    s.mirror.start();
-    // After a reload (or a long blip) our old peer is gone: ask the agent for a fresh offer.
-    if (resumed && s.callState !== "connected") s.call.start();
-  }
-  setPhase(session.state === "awaiting_consent" ? "consent" : "in_session");
+  // After a reload (or a long blip) our old peer is gone: ask the agent for a fresh offer.
+  if (resumed && s.callState !== "connected") s.call.start();
+  if (s.sharing) s.mirror.start();
+  setPhase(callPhase());
+}
+
+// On the call without sharing yet ("call"), or sharing / stopped ("in_session").
+function callPhase() {
+  return s.sessionState === "awaiting_consent" ? "call" : "in_session";
 }
 
 function endLocally() {
@@ -252,15 +305,25 @@ function render() {
   const answer = (accept) => () => {
     ui.closeDialog();
     call(s.socket, "consent", { session_id: s.sessionId, accept }).catch(() => {});
+    if (!accept) setPhase(callPhase()); // no thanks: the call goes on
   };
-  if (s.phase === "waiting") ui.showWaiting({ position: s.position, eta_s: s.eta }, () => cancelHelp());
-  else if (s.phase === "connecting") ui.showConnecting(() => cancelHelp());
+  const callback = () => requestCallback().catch(() => ui.notice(ui.t("failed")));
+  const close = () => { s.ended = null; setPhase("idle"); };
+  if (s.phase === "waiting" && s.callback) ui.showCallback(() => cancelHelp());
+  else if (s.phase === "waiting") {
+    ui.showWaiting({ position: s.position, eta_s: s.eta, long_wait: s.longWait, hotline: s.hotline }, () => cancelHelp(), callback);
+  } else if (s.phase === "unstaffed") ui.showUnstaffed({ language: s.language, hotline: s.hotline }, callback, close);
+  else if (s.phase === "ended") {
+    ui.showEnded(s.ended, (rating, comment) => rateSession(rating, comment),
+      () => { close(); requestHelp({ topic: s.topic }).catch(() => {}); }, close);
+  } else if (s.phase === "connecting") ui.showConnecting(() => cancelHelp());
   else if (s.phase === "consent") ui.showConsent({ agent: s.agent, code: s.code }, answer(true), answer(false));
   else if (ui.panelSlot.querySelector("[role=dialog]")) ui.closeDialog();
   else ui.clearPanel();
 
-  if (s.phase === "in_session") {
-    ui.showBanner({ sharing: s.sharing, muted: s.muted, agent: s.agent, code: s.code }, {
+  if (s.phase === "in_session" || s.phase === "call") {
+    ui.showBanner({ sharing: s.sharing, muted: s.muted, agentAway: s.agentAway,
+                    call: s.phase === "call" && { name: s.agent.name, badge: s.agent.badge, code: s.code } }, {
       stop: () => stopSharing(),
       share: () => shareAgain(),
       mute: () => { s.muted = !s.muted; if (s.call) s.call.setMuted(s.muted); render(); },

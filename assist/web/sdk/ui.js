@@ -18,10 +18,22 @@ const STYLE = `
 #assist-sdk button.assist-danger { background: #b3261e; border-color: #b3261e; color: #fff; }
 #assist-sdk button:focus-visible { outline: 3px solid #f5a623; outline-offset: 2px; }
 #assist-sdk .assist-banner { position: fixed; top: 0; left: 0; right: 0; z-index: 2147483001; display: flex;
-  align-items: center; gap: 8px; flex-wrap: wrap; padding: 6px 10px; background: #b3261e; color: #fff; font-weight: 700; }
+  align-items: center; gap: 6px; flex-wrap: wrap; padding: 4px 8px; background: #b3261e; color: #fff; font-weight: 700; }
 #assist-sdk .assist-banner.assist-stopped { background: #444; }
-#assist-sdk .assist-banner span { flex: 1 1 auto; }
-#assist-sdk .assist-banner button { background: #fff; color: #b3261e; border-color: #fff; }
+#assist-sdk .assist-banner.assist-away { background: #5c4400; }
+#assist-sdk .assist-banner.assist-call { background: #0b4f9c; }
+#assist-sdk .assist-banner.assist-call button { color: #0b4f9c; }
+#assist-sdk .assist-banner span { flex: 1 1 0; min-width: 0; line-height: 1.3; }
+#assist-sdk .assist-banner .assist-dot { flex: 0 0 auto; width: 10px; height: 10px; border-radius: 50%; background: #fff; }
+#assist-sdk .assist-banner .assist-banner-actions { flex: 1 1 100%; display: flex; gap: 6px; }
+#assist-sdk .assist-banner button { flex: 1 1 0; background: #fff; color: #b3261e; border-color: #fff; min-height: 44px; padding: 2px 6px; }
+#assist-sdk .assist-banner.assist-stopped button, #assist-sdk .assist-banner.assist-away button { color: #222; }
+#assist-sdk .assist-panel textarea { font: inherit; width: 100%; box-sizing: border-box; min-height: 3em; padding: 8px;
+  border: 2px solid #555; border-radius: 8px; }
+#assist-sdk .assist-panel label { display: block; margin-top: 8px; }
+#assist-sdk button[aria-pressed="true"] { background: #0b4f9c; color: #fff; }
+#assist-sdk a.assist-link { display: inline-flex; align-items: center; min-height: 48px; padding: 8px 16px; border-radius: 10px;
+  border: 2px solid #0b4f9c; color: #0b4f9c; font-weight: 700; text-decoration: none; box-sizing: border-box; }
 #assist-sdk .assist-notice { position: fixed; left: 12px; right: 12px; top: 64px; z-index: 2147483002;
   background: #222; color: #fff; padding: 12px 16px; border-radius: 10px; font-size: 1rem; }
 #assist-sdk .assist-dialog-backdrop { position: fixed; inset: 0; z-index: 2147483003; background: rgba(0,0,0,.55);
@@ -40,7 +52,9 @@ const STYLE = `
 #assist-sdk.assist-elderly .assist-panel p, #assist-sdk.assist-elderly button, #assist-sdk.assist-elderly .assist-banner,
 #assist-sdk.assist-elderly .assist-notice { font-size: 24px; }
 #assist-sdk.assist-elderly .assist-panel h2 { font-size: 28px; }
-#assist-sdk.assist-elderly button { min-height: 60px; min-width: 60px; }
+#assist-sdk.assist-elderly button, #assist-sdk.assist-elderly a.assist-link { min-height: 60px; min-width: 60px; }
+#assist-sdk.assist-elderly a.assist-link, #assist-sdk.assist-elderly .assist-panel label,
+#assist-sdk.assist-elderly .assist-panel textarea { font-size: 24px; }
 #assist-sdk.assist-elderly .assist-caption { font-size: 28px; }
 #assist-sdk.assist-elderly .assist-big { font-size: 2rem; }
 `;
@@ -92,29 +106,85 @@ export class Ui {
     this.noticeTimer = setTimeout(() => this.noticeSlot.replaceChildren(), ms);
   }
 
+  clearNotice() {
+    clearTimeout(this.noticeTimer);
+    this.noticeSlot.replaceChildren();
+  }
+
   clearPanel() {
     this.panelSlot.replaceChildren();
   }
 
-  showWaiting({ position, eta_s: eta }, onCancel) {
+  button(action, text, onClick, cls = "") {
+    return el("button", { type: "button", class: cls, "data-assist-action": action, on: { click: onClick } }, text);
+  }
+
+  hotline(number) {
+    return number ? el("a", { class: "assist-link", href: `tel:${number.replace(/[^0-9+]/g, "")}`, "data-assist-action": "hotline" },
+      this.t("hotlineButton", { hotline: number })) : null;
+  }
+
+  // One panel: a heading, lines of text, a row of actions; read out when it first appears.
+  showPanel(id, title, lines, actions, announce = true) {
+    const panel = el("section", { class: "assist-panel", "aria-labelledby": `assist-${id}-title`, "data-assist-panel": id },
+      el("h2", { id: `assist-${id}-title` }, title), ...lines,
+      el("div", { class: "assist-actions" }, ...actions));
+    this.panelSlot.replaceChildren(panel);
+    if (announce) this.announce([title, ...lines.map((line) => line.textContent)].join(". "));
+    return panel;
+  }
+
+  showWaiting({ position, eta_s: eta, long_wait: longWait, hotline }, onCancel, onCallback) {
     const ahead = Math.max(0, (position || 1) - 1);
     const wait = eta === null || eta === undefined ? this.t("etaUnknown") : this.t("eta", { minutes: Math.max(1, Math.ceil(eta / 60)) });
-    const panel = el("section", { class: "assist-panel", "aria-labelledby": "assist-wait-title" },
-      el("h2", { id: "assist-wait-title" }, this.t("waiting")),
-      el("p", { class: "assist-big" }, ahead ? this.t("position", { ahead }) : this.t("positionFirst")),
-      el("p", {}, wait),
-      el("div", { class: "assist-actions" },
-        el("button", { type: "button", "data-assist-action": "cancel", on: { click: onCancel } }, this.t("cancel"))));
-    this.panelSlot.replaceChildren(panel);
-    this.announce(`${this.t("waiting")}. ${ahead ? this.t("position", { ahead }) : this.t("positionFirst")}. ${wait}`);
+    const lines = [el("p", { class: "assist-big" }, ahead ? this.t("position", { ahead }) : this.t("positionFirst")), el("p", {}, wait)];
+    const actions = [this.button("cancel", this.t("cancel"), onCancel)];
+    if (longWait) {
+      lines.push(el("p", { "data-assist-long-wait": "" }, this.t("longWait")));
+      actions.unshift(this.button("callback", this.t("callbackButton"), onCallback, "assist-primary"), this.hotline(hotline));
+    }
+    this.showPanel("wait", this.t("waiting"), lines, actions.filter(Boolean));
+  }
+
+  showUnstaffed({ language, hotline }, onCallback, onClose) {
+    const lines = [el("p", { class: "assist-big" }, this.t("unstaffed", { language: this.t(`language_${language}`) })),
+      el("p", {}, this.t("unstaffedChoice"))];
+    this.showPanel("unstaffed", this.t("unstaffedTitle"), lines, [
+      this.button("callback", this.t("callbackButton"), onCallback, "assist-primary"), this.hotline(hotline),
+      this.button("close", this.t("close"), onClose)].filter(Boolean));
+  }
+
+  showCallback(onCancel) {
+    this.showPanel("callback", this.t("callbackTitle"), [el("p", {}, this.t("callbackText"))],
+      [this.button("cancel", this.t("cancelCallback"), onCancel)]);
   }
 
   showConnecting(onCancel) {
-    this.panelSlot.replaceChildren(el("section", { class: "assist-panel", "aria-labelledby": "assist-wait-title" },
-      el("h2", { id: "assist-wait-title" }, this.t("connecting")),
-      el("div", { class: "assist-actions" },
-        el("button", { type: "button", "data-assist-action": "cancel", on: { click: onCancel } }, this.t("cancel")))));
-    this.announce(this.t("connecting"));
+    this.showPanel("wait", this.t("connecting"), [], [this.button("cancel", this.t("cancel"), onCancel)]);
+  }
+
+  // After a session: what happened, a rating (optional), and a way back to an agent.
+  showEnded({ reason, rated }, onRate, onHelpAgain, onClose) {
+    const why = { dropped: "endedDropped", agent_ended: "endedAgent", supervisor_ended: "endedAgent", customer_ended: "endedSelf" }[reason];
+    const lines = why ? [el("p", {}, this.t(why))] : [];
+    if (rated) lines.push(el("p", { "data-assist-rated": "" }, this.t("rated")));
+    else {
+      let choice = null;
+      const group = el("div", { class: "assist-actions", role: "group", "aria-label": this.t("rateQuestion") });
+      const comment = el("textarea", { id: "assist-rate-comment", maxLength: 500 });
+      ["satisfied", "neutral", "unsatisfied"].forEach((rating) => {
+        const b = el("button", { type: "button", "aria-pressed": "false", "data-assist-rating": rating, on: { click: () => {
+          choice = rating;
+          group.querySelectorAll("button").forEach((other) => other.setAttribute("aria-pressed", String(other === b)));
+        } } }, this.t(rating));
+        group.append(b);
+      });
+      lines.push(el("p", {}, this.t("rateQuestion")), group,
+        el("label", { htmlFor: "assist-rate-comment" }, this.t("rateComment")), comment,
+        el("div", { class: "assist-actions" }, this.button("rate", this.t("rateSend"), () => choice && onRate(choice, comment.value.slice(0, 500)), "assist-primary")));
+    }
+    this.showPanel("ended", this.t("endedTitle"), lines, [
+      this.button("help-again", this.t("helpAgain"), onHelpAgain), this.button("close", this.t("close"), onClose)], !rated);
   }
 
   showConsent({ agent, code }, onAgree, onDecline) {
@@ -147,23 +217,57 @@ export class Ui {
     this.returnFocus = null;
   }
 
-  showBanner({ sharing, muted, agent, code }, actions) {
-    const label = sharing ? this.t("sharing") : this.t("stopped");
-    const who = agent ? ` · ${agent.name} ${agent.badge} · ${code}` : "";
-    const children = [el("span", {}, `${label}${who}`)];
-    if (sharing) children.push(el("button", { type: "button", "data-assist-action": "stop", on: { click: actions.stop } }, this.t("stopSharing")));
-    else children.push(el("button", { type: "button", "data-assist-action": "share", on: { click: actions.share } }, this.t("resumeSharing")));
-    children.push(el("button", { type: "button", "aria-pressed": String(!!muted), "data-assist-action": "mute", on: { click: actions.mute } },
+  // The indicator at the top of the screen: compact, and the page below moves down by its
+  // height, so it never covers the host app's header (back button, heading) or controls.
+  // On the call, before sharing: who is talking and the code they will read aloud.
+  showBanner({ sharing, muted, agentAway, call }, actions) {
+    const label = agentAway ? this.t("nobodyWatching") : call ? this.t("onCall", call)
+      : sharing ? this.t("sharing") : this.t("stopped");
+    const buttons = [];
+    if (call) { /* nothing shared yet: the agent asks first */ } else if (sharing) buttons.push(el("button", { type: "button", "data-assist-action": "stop", on: { click: actions.stop } }, this.t("stopSharing")));
+    else buttons.push(el("button", { type: "button", "data-assist-action": "share", on: { click: actions.share } }, this.t("resumeSharing")));
+    buttons.push(el("button", { type: "button", "aria-pressed": String(!!muted), "data-assist-action": "mute", on: { click: actions.mute } },
       muted ? this.t("unmute") : this.t("mute")));
-    children.push(el("button", { type: "button", class: "assist-danger", "data-assist-action": "hangup", on: { click: actions.hangUp } }, this.t("hangUp")));
-    this.bannerSlot.replaceChildren(el("div", { class: `assist-banner${sharing ? "" : " assist-stopped"}`, role: "region", "aria-label": this.t("title") }, ...children));
+    buttons.push(el("button", { type: "button", class: "assist-danger", "data-assist-action": "hangup", on: { click: actions.hangUp } }, this.t("hangUp")));
+    const children = [el("i", { class: "assist-dot", "aria-hidden": "true" }), el("span", { "data-assist-status": "" }, label),
+      el("div", { class: "assist-banner-actions" }, ...buttons)];
+    const look = agentAway ? " assist-away" : call ? " assist-call" : sharing ? "" : " assist-stopped";
+    const banner = el("div", { class: `assist-banner${look}`, role: "region", "aria-label": this.t("title") }, ...children);
+    this.bannerSlot.replaceChildren(banner);
+    this.reserveTop(banner);
+  }
+
+  // The page moves down by the indicator's height, and scrolling to a field or a heading stops
+  // below it (scroll-padding), so nothing the app shows ends up underneath.
+  reserveTop(banner) {
+    if (this.reserved === undefined) {
+      this.reserved = [document.body.style.paddingTop, document.documentElement.style.scrollPaddingTop];
+    }
+    const reserve = (height) => {
+      document.body.style.paddingTop = `${height}px`;
+      document.documentElement.style.scrollPaddingTop = `${height + 8}px`;
+    };
+    if (!this.bannerSize) {
+      this.bannerSize = new ResizeObserver(() => {
+        const current = this.bannerSlot.firstChild;
+        if (current) reserve(current.getBoundingClientRect().height);
+      });
+    }
+    this.bannerSize.disconnect();
+    this.bannerSize.observe(banner);
+    reserve(banner.getBoundingClientRect().height);
   }
 
   clearBanner() {
+    if (!this.bannerSlot.firstChild) return;
     this.bannerSlot.replaceChildren();
+    if (this.bannerSize) this.bannerSize.disconnect();
+    [document.body.style.paddingTop, document.documentElement.style.scrollPaddingTop] = this.reserved || ["", ""];
+    this.reserved = undefined;
   }
 
   destroy() {
+    this.clearBanner();
     this.root.remove();
   }
 }

@@ -78,13 +78,23 @@ function helpTopic() {
   return location.hash.startsWith('#/transfer') ? 'transfer' : 'general';
 }
 
-function requestHelp(transcript = []) {
-  if (!session.token()) {
-    toast(t('help.signInFirst'));
-    return;
-  }
+// Someone who cannot sign in still reaches an agent: a short-lived guest token, one request.
+let guest = false;
+async function helpAsGuest() {
+  const response = await fetch('/api/auth/guest', { method: 'POST' }).catch(() => null);
+  if (!response || !response.ok) return false;
+  sdk.init((await response.json()).token, edition, ctx.language);
+  guest = true;
+  return true;
+}
+
+async function requestHelp(transcript = []) {
   if (!sdk.available()) {
     toast(t('help.unavailable'));
+    return;
+  }
+  if (!session.token() && !guest && !(await helpAsGuest())) {
+    toast(t('help.guestFailed'));
     return;
   }
   const outcome = sdk.requestHelp(helpTopic(), Array.isArray(transcript) ? transcript : []);
@@ -116,6 +126,7 @@ const ctx = {
   },
   signedIn(answer) {
     session.signIn(answer);
+    guest = false;
     sdk.init(answer.token, edition, ctx.language);
   },
   signOut(message) {

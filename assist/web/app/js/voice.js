@@ -12,6 +12,33 @@ export function recentTranscript() {
 }
 
 let listening = false;
+const SPEAK = 'assist-bank.voice.speak';
+
+// Answers are spoken aloud (and shown) unless the customer turned speech off in Settings.
+export function speaks() {
+  try {
+    return localStorage.getItem(SPEAK) !== 'off';
+  } catch {
+    return true;
+  }
+}
+
+export function setSpeaks(on) {
+  try {
+    localStorage.setItem(SPEAK, on ? 'on' : 'off');
+  } catch { /* this page only */ }
+  if (!on && window.speechSynthesis) window.speechSynthesis.cancel();
+}
+
+function say(ctx, text) {
+  ctx.toast(text);
+  if (!speaks() || !window.speechSynthesis || typeof SpeechSynthesisUtterance !== 'function') return;
+  window.speechSynthesis.cancel();
+  const utterance = new SpeechSynthesisUtterance(text);
+  utterance.lang = ctx.language === 'en' ? 'en-US' : 'zh-CN';
+  utterance.rate = 0.9; // a little slower than default: the elderly edition
+  window.speechSynthesis.speak(utterance);
+}
 
 export async function press(ctx, button) {
   const sdk = window.Assist;
@@ -23,19 +50,21 @@ export async function press(ctx, button) {
     sdk.stopVoice();
     return;
   }
-  const finish = () => {
-    listening = false;
-    button.setAttribute('aria-pressed', 'false');
-    button.classList.remove('listening');
+  // While listening the button looks and reads differently: "在听…点一下结束".
+  const label = button.querySelector('span');
+  const show = (on) => {
+    listening = on;
+    button.setAttribute('aria-pressed', String(on));
+    button.classList.toggle('listening', on);
+    if (label) label.textContent = t(on ? 'voice.listeningButton' : 'voice.button');
   };
-  listening = true;
-  button.setAttribute('aria-pressed', 'true');
-  button.classList.add('listening');
+  if (window.speechSynthesis) window.speechSynthesis.cancel(); // the assistant stops talking to listen
+  show(true);
   ctx.toast(t('voice.listening'));
   await sdk.startVoice({
     onPartial: (text) => ctx.toast(text),
-    onResult: (result) => { finish(); act(ctx, result).catch(() => ctx.toast(t('voice.notUnderstood'))); },
-    onError: (error) => { finish(); ctx.toast(errorText(error)); },
+    onResult: (result) => { show(false); act(ctx, result).catch(() => say(ctx, t('voice.notUnderstood'))); },
+    onError: (error) => { show(false); say(ctx, errorText(error)); },
   });
 }
 
@@ -57,19 +86,19 @@ async function act(ctx, result) {
         session.saveDraft({ payee: { id: payee.id, name: payee.name, nickname: payee.nickname, bank: payee.bank,
           internal: payee.internal, account_masked: payee.account_masked }, amount });
         ctx.go('#/transfer/amount');
-        ctx.toast(amount ? t('voice.transferReady', { name: payee.nickname || payee.name, amount: formatFen(amount) })
+        say(ctx, amount ? t('voice.transferReady', { name: payee.nickname || payee.name, amount: formatFen(amount) })
           : t('voice.transferTo', { name: payee.nickname || payee.name }));
       } else {
         session.saveDraft(amount ? { amount } : {});
         ctx.go('#/transfer');
-        ctx.toast(result.message || t('voice.choosePayee'));
+        say(ctx, result.message || t('voice.choosePayee'));
       }
       return;
     }
     case 'balance': {
       ctx.go('#/home');
       const { account } = await ctx.api('GET', '/api/bank/account');
-      ctx.toast(t('voice.balance', { amount: formatFen(account.balance) }));
+      say(ctx, t('voice.balance', { amount: formatFen(account.balance) }));
       return;
     }
     case 'records':
@@ -87,9 +116,9 @@ async function act(ctx, result) {
     case 'cancel':
       session.clearDraft();
       ctx.go('#/home');
-      ctx.toast(t('voice.cancelled'));
+      say(ctx, t('voice.cancelled'));
       return;
     default:
-      ctx.toast(result.message || t('voice.notUnderstood'));
+      say(ctx, result.message || t('voice.notUnderstood'));
   }
 }

@@ -1,6 +1,7 @@
 import { h, icon, nextId } from '../dom.js';
 import { t } from '../i18n.js';
 import * as session from '../session.js';
+import { setSpeaks, speaks } from '../voice.js';
 import { page } from './ui.js';
 
 export async function render(ctx) {
@@ -34,6 +35,13 @@ export async function render(ctx) {
         h('legend', { class: 'section-title' }, t('settings.edition')),
         options),
       h('button', { type: 'submit', class: 'button primary block' }, t('settings.apply'))),
+    // The voice assistant (幸福生活版) speaks its answers; this turns that off (or on again).
+    ctx.elderly
+      ? h('div', { class: 'check-field card' },
+        h('input', { type: 'checkbox', id: 'voice-speaks', class: 'checkbox', checked: speaks(),
+          onchange: (event) => setSpeaks(event.target.checked) }),
+        h('label', { for: 'voice-speaks' }, t('settings.voiceSpeaks')))
+      : null,
     // The elderly edition keeps one decision per screen: signing out lives on its home page.
     signedIn && !ctx.elderly
       ? h('button', { type: 'button', class: 'button secondary block', onclick: () => ctx.signOut(t('login.signedOut')) },

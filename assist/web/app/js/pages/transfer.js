@@ -4,10 +4,12 @@
 import { h, icon } from '../dom.js';
 import { t } from '../i18n.js';
 import { fenToInput, formatFen, parseYuan } from '../money.js';
+import * as sdk from '../sdk.js';
 import * as session from '../session.js';
 import { payeeButton, startTransferTo } from './payees.js';
 import { alertBox, avatar, bankOf, busy, details, field, formatTime, page, payeeLabel, payeeMeta } from './ui.js';
 
+const SCAM_PAUSE_MS = 5000; // the customer stops and reads before they can go on
 const PURPOSES = ['living', 'repay', 'shopping', 'rent', 'gift', 'other'];
 
 function maskAccount(number) {
@@ -190,6 +192,7 @@ export async function confirm(ctx) {
   const parts = [];
   let ack = null;
   let save = null;
+  let scamAck = null;
   if (quote.problem) {
     parts.push(alertBox('error', t('confirm.refusedTitle'), h('p', {}, quote.problem.message)),
       h('a', { class: 'button primary block', href: '#/transfer/amount' }, t('confirm.changeAmount')));
@@ -206,12 +209,37 @@ export async function confirm(ctx) {
           h('div', { class: 'check-field' }, ack, h('label', { for: 'risk-ack' }, t('confirm.riskAck'))),
           h('p', { class: 'field-error', id: 'risk-error', hidden: true }))));
     }
+    if (quote.payee.new && sdk.inSession()) {
+      // Money to a new payee while someone is "helping": the classic scam. Say it plainly and
+      // make the customer stop and acknowledge it; the agent learns only that this step came.
+      scamAck = h('input', { type: 'checkbox', id: 'scam-ack', class: 'checkbox', disabled: true,
+        'aria-describedby': 'scam-text' });
+      const wait = h('p', { class: 'scam-wait', 'aria-live': 'polite' }, t('confirm.scamWait'));
+      parts.push(h('section', { class: 'alert alert-error scam', 'aria-labelledby': 'scam-title', 'data-scam-warning': true },
+        icon('warning', 'icon alert-icon'),
+        h('div', { class: 'alert-body' },
+          h('h2', { class: 'alert-title', id: 'scam-title' }, t('confirm.scamTitle')),
+          h('p', { id: 'scam-text' }, t('confirm.scamText')),
+          wait,
+          h('div', { class: 'check-field' }, scamAck, h('label', { for: 'scam-ack' }, t('confirm.scamAck'))),
+          h('p', { class: 'field-error', id: 'scam-error', hidden: true }))));
+      setTimeout(() => { scamAck.disabled = false; wait.textContent = t('confirm.scamReady'); }, SCAM_PAUSE_MS);
+      sdk.noteStep('scam_warning');
+    }
     if (quote.payee.new && !ctx.elderly) {
       save = h('input', { type: 'checkbox', id: 'save-payee', class: 'checkbox', checked: draft.savePayee || false });
       parts.push(h('div', { class: 'check-field card' }, save, h('label', { for: 'save-payee' }, t('confirm.savePayee'))));
     }
     const go = h('button', { type: 'button', class: 'button primary block', 'data-confirm': true }, t('confirm.submit'));
     go.addEventListener('click', () => {
+      if (scamAck && !scamAck.checked) {
+        const error = document.getElementById('scam-error');
+        error.hidden = false;
+        error.replaceChildren(icon('warning', 'icon icon-inline'), h('span', {}, t('confirm.scamAckRequired')));
+        scamAck.setAttribute('aria-invalid', 'true');
+        (scamAck.disabled ? go : scamAck).focus();
+        return;
+      }
       if (ack && !ack.checked) {
         const error = document.getElementById('risk-error');
         error.hidden = false;
