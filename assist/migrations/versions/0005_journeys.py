@@ -3,13 +3,13 @@
 A request can be a callback (the customer asked to be phoned back); after a session the
 customer may rate it (satisfied / neutral / unsatisfied, with an optional comment); a transfer
 to a new payee during a session shows a scam warning, and the record notes when it was seen.
-Revision ID: 0004
+Revision ID: 0005
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
