@@ -28,6 +28,7 @@ async def test_new_payee_account_number_typed_key_by_key_stays_on_the_phone(harn
         await app.login("zhangsan")
         await page.click(".help-chip")
         await agent.click("#accept-offer")
+        await agent.click("#ask-share")  # on the call, the agent asks to see the screen
         await page.click("[data-assist-action=agree]")
         replay = agent.frame_locator(REPLAY)
         await replay.locator(".page-home").wait_for()

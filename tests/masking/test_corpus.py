@@ -73,6 +73,7 @@ async def test_corpus_no_secret_leaves_in_any_form_and_the_page_stays_intact(sta
         await customer.evaluate("([line]) => Assist.requestHelp({topic: 'transfer', transcript: [line]})",
                                 [f"我的卡号是 {OUTSIDE['help_transcript']} 帮我看看"])
         await agent.click("#accept-offer")
+        await agent.click("#ask-share")  # on the call, the agent asks to see the screen
         await customer.click("[data-assist-action=agree]")
         replay = agent.frame_locator(REPLAY)
         await expect(replay.locator("#heading")).to_have_text("掩码语料", timeout=15_000)

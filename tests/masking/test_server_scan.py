@@ -64,11 +64,11 @@ async def test_numbers_from_a_client_that_is_not_our_sdk_are_hidden_and_counted(
 
 
 async def test_help_request_page_and_transcript_are_scrubbed_by_the_server_too(harness):
+    agent = await harness.agent("agent01")
     customer = await harness.client("zhangsan")
     reply = await customer.call("help_request", {"topic": "transfer", "page": "#/transfer/6259101186254438",
                                                  "transcript": ["我的卡号是 6259 1112 9715 5539"]})
     assert reply["ok"]
-    agent = await harness.agent("agent01")
     offer = await agent.expect("offer")
     assert find_leaks(strings(offer), {"page": "6259101186254438", "said": "6259111297155539"}) == []
     assert offer["request"]["page"] == "#/transfer/****************"
