@@ -73,7 +73,17 @@ class InviteSupervisorIn(Inbound):
 # ---- supervisor → server
 class SupervisorJoinIn(Inbound):
     session_id: Id
-    mode: Literal["monitor", "barge"] = "monitor"
+    # monitor: silent; whisper: the agent hears the supervisor, the customer does not;
+    # barge: everyone hears everyone and the customer is told.
+    mode: Literal["monitor", "whisper", "barge"] = "monitor"
+
+
+class ReassignIn(Inbound):
+    """A supervisor moves a waiting customer to a named agent (who must be free and speak
+    the customer's language)."""
+
+    request_id: Id
+    to_agent: Id
 
 
 # ---- relays (mirror: customer → agent; annotation: agent → customer; rtc: both ways)
@@ -147,6 +157,7 @@ INBOUND: dict[str, tuple[frozenset[Role], type[Inbound], bool]] = {
     "invite_supervisor": (frozenset({Role.AGENT}), InviteSupervisorIn, False),
     "supervisor_join": (frozenset({Role.SUPERVISOR}), SupervisorJoinIn, False),
     "supervisor_leave": (frozenset({Role.SUPERVISOR}), SessionRef, False),
+    "reassign": (frozenset({Role.SUPERVISOR}), ReassignIn, False),
     "whisper": (frozenset({Role.SUPERVISOR}), WhisperIn, False),
     "sync": (frozenset({Role.CUSTOMER, Role.AGENT, Role.SUPERVISOR}), Empty, False),
     "voice_start": (frozenset({Role.CUSTOMER}), VoiceStartIn, False),
@@ -159,7 +170,7 @@ INBOUND: dict[str, tuple[frozenset[Role], type[Inbound], bool]] = {
 
 # Server → client events (documented in docs/protocol.md).
 OUTBOUND = (
-    "queue_update", "request_ended", "wall", "offer", "offer_revoked", "agent_state",
+    "queue_update", "request_ended", "wall", "board", "offer", "offer_revoked", "agent_state",
     "session_started", "session_state", "session_ended", "peer_status", "agent_changed",
     "session_transferred", "transfer_failed", "supervisor_invited", "supervisor_joined",
     "supervisor_left", "queue", "mirror", "annotation", "rtc_signal", "whisper", "monitor_signal",

@@ -151,6 +151,7 @@ class SignalingAdapter:
             "supervisor_join": self._supervisor_join,
             "supervisor_leave": lambda s, m, raw: self._done(
                 self.service.supervisor_leave(s.principal, m.session_id)),
+            "reassign": lambda s, m, raw: self._done(self.service.reassign(s.principal, m.request_id, m.to_agent)),
             "sync": self._sync,
             "mirror": self._relay,
             "annotation": self._relay,

@@ -114,6 +114,11 @@ CASES = [
     ("supervisor", "supervisor_leave", lambda s, o: {"session_id": s}, "not_found"),
     ("supervisor", "end_session", lambda s, o: {"session_id": s}, "not_found"),  # only after barging in
     ("supervisor", "mirror", lambda s, o: {"session_id": s, "seq": 3, "events": []}, "forbidden"),
+    ("supervisor", "supervisor_join", lambda s, o: {"session_id": s, "mode": "shout"}, "bad_payload"),
+    ("agent", "reassign", lambda s, o: {"request_id": "r1", "to_agent": "agent01"}, "forbidden"),
+    ("supervisor", "reassign", lambda s, o: {"request_id": "r999", "to_agent": "agent01"}, "not_found"),
+    ("supervisor", "reassign", lambda s, o: {"request_id": "r 1", "to_agent": "agent01"}, "bad_payload"),
+    ("supervisor", "reassign", lambda s, o: {"request_id": "r1"}, "bad_payload"),
 ]
 
 
