@@ -2,7 +2,7 @@
 // (gone with the tab), and a refused token sends the user back to the form.
 const $ = (id) => document.getElementById(id);
 
-export function signIn({ role, tokenKey, wrongRole, onToken }) {
+export function signIn({ role, tokenKey, wrongRole, failed = "登录失败", onToken }) {
   const saved = sessionStorage.getItem(tokenKey);
   $("login-form").addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -13,7 +13,7 @@ export function signIn({ role, tokenKey, wrongRole, onToken }) {
     });
     const body = await res.json().catch(() => ({}));
     if (!res.ok || body.role !== role) {
-      $("login-error").textContent = res.ok ? wrongRole : (body.error && body.error.message) || "登录失败";
+      $("login-error").textContent = res.ok ? wrongRole : (body.error && body.error.message) || failed;
       return;
     }
     sessionStorage.setItem(tokenKey, body.token);

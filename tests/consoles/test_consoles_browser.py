@@ -25,7 +25,7 @@ async def test_supervisor_watches_listens_whispers_and_replays(start_server):
     async with chromium(*WEBRTC_ARGS) as browser:
         supervisor = await open_supervisor(await browser.new_context(**DESK), harness.base_url)
         agent = await open_agent(await browser.new_context(**DESK), harness.base_url)
-        await expect(supervisor.locator("#w-agents")).to_contain_text("就绪 1")
+        await expect(supervisor.locator("#agents tr[data-agent=agent01]")).to_contain_text("就绪")
         customer = await open_customer(await browser.new_context(**PHONE), harness.base_url, await harness.login("zhangsan"))
         await customer.evaluate("Assist.requestHelp({topic: 'transfer'})")
         await agent.click("#accept-offer")
@@ -65,7 +65,7 @@ async def test_supervisor_watches_listens_whispers_and_replays(start_server):
         await supervisor.locator("button[data-recording]").first.click()
         await supervisor.wait_for_function("() => document.body.dataset.player === 'ready'")
         timeline = await supervisor.locator("#timeline").inner_text()
-        assert "consent" in timeline and "annotation:highlight" in timeline and "ended" in timeline
+        assert "客户同意共享屏幕" in timeline and "坐席高亮标注" in timeline and "会话结束" in timeline
         await supervisor.select_option("#speed", "8")
         await supervisor.click("#play")
         await supervisor.wait_for_function("() => document.body.dataset.player === 'finished'", timeout=30_000)
