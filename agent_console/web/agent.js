@@ -16,6 +16,7 @@ const st = {
   session: null, mirror: null, tool: "pointer", call: null, muted: false,
   seq: { annotation: sequence(), rtc: sequence() }, iceServers: [], lastPointer: 0, drawing: null,
   wrapUp: null, scale: 1, feeds: new Map(), monitorSeq: sequence(),
+  coaching: new Map(), coachVoices: new Map(), mix: null, // supervisors heard: id → mode, id → stream
   get mirrorSeen() { return this.mirror ? this.mirror.applied : 0; },
 };
 window.assistConsole = st; // for tests and debugging: read-only use
@@ -75,6 +76,8 @@ function wire(socket) {
     li.textContent = `${msg.name}：${msg.text}`;
     $("whispers").append(li);
   });
+  socket.on("supervisor_joined", (msg) => { st.coaching.set(msg.supervisor, msg.mode); mixCall(); });
+  socket.on("supervisor_left", (msg) => { st.coaching.delete(msg.supervisor); mixCall(); });
   socket.on("monitor_signal", (msg) => {
     if (st.session && msg.session_id === st.session.session_id) forwardToSupervisor(msg).catch(() => {});
   });
@@ -188,6 +191,11 @@ function closeSession() {
   st.session = null;
   st.feeds.forEach((pc) => pc.close());
   st.feeds.clear();
+  st.coachVoices.forEach((v) => v.el.remove());
+  st.coachVoices.clear();
+  st.coaching.clear();
+  if (st.mix) st.mix.close();
+  st.mix = null;
   $("whispers").replaceChildren();
   $("session-message").textContent = "";
   $("session-view").hidden = true;
@@ -342,6 +350,9 @@ async function forwardToSupervisor(msg) {
     const stream = new MediaStream(tracks);
     tracks.forEach((t) => pc.addTrack(t, stream));
     if (!tracks.length) pc.addTransceiver("audio", { direction: "sendonly" });
+    // Last m-line: the supervisor's voice, sent only when they coach or barge in.
+    const back = pc.addTransceiver("audio", { direction: "recvonly" });
+    pc.ontrack = (e) => { if (e.transceiver === back) hearSupervisor(supervisor, e.track); };
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
     signal({ kind: "offer", sdp: offer.sdp });
@@ -350,6 +361,35 @@ async function forwardToSupervisor(msg) {
   } else if (msg.kind === "candidate" && st.feeds.has(supervisor) && msg.candidate) {
     await st.feeds.get(supervisor).addIceCandidate(msg.candidate).catch(() => {});
   }
+}
+
+// A coaching supervisor is played to the agent; in a barge their voice is also mixed into
+// what the customer hears (the agent's microphone plus every barging supervisor).
+function hearSupervisor(supervisor, track) {
+  const old = st.coachVoices.get(supervisor);
+  if (old) old.el.remove();
+  const el = Object.assign(document.createElement("audio"), { autoplay: true, hidden: true });
+  el.srcObject = new MediaStream([track]);
+  document.body.append(el);
+  st.coachVoices.set(supervisor, { el, stream: el.srcObject });
+  mixCall();
+}
+
+function mixCall() {
+  const pc = st.call && st.call.pc;
+  const mic = st.call && st.call.local && st.call.local.getAudioTracks()[0];
+  const sender = pc && pc.getSenders().find((s) => s.track && s.track.kind === "audio");
+  if (st.mix) st.mix.close();
+  st.mix = null;
+  if (!sender || !mic) return;
+  const barging = [...st.coaching].filter(([id, mode]) => mode === "barge" && st.coachVoices.has(id));
+  if (!barging.length) { sender.replaceTrack(mic); return; }
+  const ctx = new AudioContext();
+  const out = ctx.createMediaStreamDestination();
+  ctx.createMediaStreamSource(new MediaStream([mic])).connect(out);
+  for (const [id] of barging) ctx.createMediaStreamSource(st.coachVoices.get(id).stream).connect(out);
+  sender.replaceTrack(out.stream.getAudioTracks()[0]);
+  st.mix = ctx;
 }
 
 // A short two-tone ring for a new offer (the countdown is on screen too).
