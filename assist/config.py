@@ -75,6 +75,9 @@ class Config:
             grace_s=float(env.get("ASSIST_GRACE_S", base.policy.grace_s)),
             queue_cap=int(env.get("ASSIST_QUEUE_CAP", base.policy.queue_cap)),
             capacity=int(env.get("ASSIST_AGENT_CAPACITY", base.policy.capacity)),
+            # The wall's alert bounds (docker/alerts.yml holds the same for Prometheus).
+            alert_service_level=float(env.get("ASSIST_ALERT_SERVICE_LEVEL", base.policy.alert_service_level)),
+            alert_longest_wait_s=float(env.get("ASSIST_ALERT_LONGEST_WAIT_S", base.policy.alert_longest_wait_s)),
         )
         ice = IceConfig(
             stun_urls=_split(env.get("ASSIST_STUN_URLS", "")),
