@@ -55,7 +55,7 @@ const PHASE_OF = { awaiting_consent: "call", sharing: "sharing", stopped: "pause
 
 async function refresh() {
   const reply = await call(st.socket, "sync", {});
-  $("who").textContent = `${reply.display_name}（${reply.user}）`;
+  $("who").textContent = t("sup.who", { name: reply.display_name, user: reply.user });
   if (reply.view.wall) renderWall(reply.view.wall);
   renderBoard({ rows: reply.view.board || [], now: reply.view.now });
 }
@@ -64,6 +64,8 @@ async function refresh() {
 const none = t("unit.none");
 const pct = (v) => (v === null || v === undefined ? none : `${(v * 100).toFixed(1)}%`);
 const secs = (v) => (v === null || v === undefined ? none : t("unit.seconds", { n: Math.round(v) }));
+// Waits against a bound round up, everywhere alike: 60.4 s past a 60 s bound never reads "60 s".
+const waitSecs = (v) => secs(v === null || v === undefined ? v : Math.ceil(v));
 const clock = (s) => { s = Math.max(0, Math.floor(s)); return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`; };
 const serverNow = () => Date.now() / 1000 + st.skew;
 const lineName = (line) => {
@@ -90,7 +92,7 @@ function renderWall(w) {
   st.wall = w;
   const bounds = w.alert_bounds || {};
   $("w-waiting").textContent = w.waiting;
-  $("w-longest").textContent = secs(w.longest_wait_s);
+  $("w-longest").textContent = waitSecs(w.longest_wait_s);
   $("w-sl-label").textContent = t("wall.serviceLevel", { s: w.threshold_s });
   $("w-sl").textContent = pct(w.service_level);
   $("w-abandon").textContent = pct(w.abandonment_rate);
@@ -103,8 +105,10 @@ function renderWall(w) {
   $("w-window").textContent = t("wall.window", { minutes: Math.round(w.window_s / 60), sl: pct(bounds.service_level),
                                                  wait: secs(bounds.longest_wait_s) });
   const lines = w.lines || [];
-  const messages = [...(w.alerts || []).map((code) => alertText(code, w, bounds)),
-                    ...lines.flatMap((l) => l.alerts.map((code) => t("alerts.line", { line: lineName(l.line), text: alertText(code, l, bounds) })))];
+  // A line's alert names the line; the center-wide one is shown when no line says the same.
+  const byLine = lines.flatMap((l) => l.alerts.map((code) => ({ code, text: t("alerts.line", { line: lineName(l.line), text: alertText(code, l, bounds) }) })));
+  const messages = [...(w.alerts || []).filter((code) => !byLine.some((a) => a.code === code)).map((code) => alertText(code, w, bounds)),
+                    ...byLine.map((a) => a.text)];
   $("alerts").replaceChildren(...(messages.length ? messages : [t("alerts.none")]).map((text) => {
     const p = document.createElement("p");
     p.textContent = text;
@@ -117,7 +121,7 @@ function renderWall(w) {
     const tr = document.createElement("tr");
     tr.dataset.line = l.line;
     tr.append(cell(lineName(l.line)), cell(String(l.waiting)),
-              cell(secs(l.longest_wait_s), l.alerts.includes("longest_wait") ? "alert" : ""),
+              cell(waitSecs(l.longest_wait_s), l.alerts.includes("longest_wait") ? "alert" : ""),
               cell(pct(l.service_level), l.alerts.includes("service_level") ? "alert" : ""));
     return tr;
   }) : [emptyRow(4, t("lines.none"))]));
@@ -127,7 +131,7 @@ function renderWall(w) {
 function alertText(code, figures, bounds) {
   return code === "service_level"
     ? t("alerts.service_level", { value: pct(figures.service_level), bound: pct(bounds.service_level) })
-    : t("alerts.longest_wait", { value: secs(figures.longest_wait_s), bound: secs(bounds.longest_wait_s) });
+    : t("alerts.longest_wait", { value: waitSecs(figures.longest_wait_s), bound: secs(bounds.longest_wait_s) });
 }
 
 function emptyRow(span, text) {
@@ -221,6 +225,11 @@ function reassignControls(row) {
   return [select, go];
 }
 
+function showInvites() {
+  const none = $("invites-none");
+  if (none) none.hidden = $("invites").children.length > 0;
+}
+
 function showInvite(msg) {
   const li = document.createElement("li");
   li.append(t("invites.text", { agent: msg.agent, customer: msg.request.customer_name })
@@ -231,6 +240,7 @@ function showInvite(msg) {
     li.append(b);
   }
   $("invites").prepend(li);
+  showInvites();
 }
 
 // ---------------------------------------------------------------- coaching
@@ -245,6 +255,7 @@ async function watch(sessionId, mode) {
   });
   resetMonitorPane();
   $("monitor-view").hidden = false;
+  $("monitor-view").scrollIntoView({ block: "start" });
   let reply;
   try {
     reply = await call(st.socket, "supervisor_join", { session_id: sessionId, mode });
@@ -293,6 +304,7 @@ function resetMonitorPane() {
   $("monitor-state").textContent = none;
   $("whisper-form").hidden = false;
   $("monitor-modes").hidden = false;
+  $("monitor-screen").hidden = false;
   $("leave-monitor").textContent = t("monitor.leave");
   document.body.dataset.monitorAudio = "";
   document.body.dataset.monitorPhase = "";
@@ -320,6 +332,7 @@ function sessionEnded(reason) {
   $("monitor-ended").textContent = t("monitor.ended", { reason: reason ? t(`reason.${reason}`) : t("phase.ended") });
   $("whisper-form").hidden = true;
   $("monitor-modes").hidden = true;
+  $("monitor-screen").hidden = true; // no empty phone frame where the customer's screen was
   $("leave-monitor").textContent = t("monitor.close");
 }
 
