@@ -26,12 +26,7 @@ async def test_supervisor_watches_listens_whispers_and_replays(start_server):
         supervisor = await open_supervisor(await browser.new_context(**DESK), harness.base_url)
         agent = await open_agent(await browser.new_context(**DESK), harness.base_url)
         await expect(supervisor.locator("#agents tr[data-agent=agent01]")).to_contain_text("就绪")
-        customer = await open_customer(await browser.new_context(**PHONE), harness.base_url, await harness.login("zhangsan"))
-        await customer.evaluate("Assist.requestHelp({topic: 'transfer'})")
-        await agent.click("#accept-offer")
-        await customer.click("[data-assist-action=agree]")
-        replay = agent.frame_locator("#replay-root iframe")
-        await replay.locator("#heading").wait_for()
+        customer, replay = await shared_session(browser, harness, agent)
         # The wall moved: one answered, within the threshold, one session.
         await expect(supervisor.locator("#w-sessions")).to_have_text("1")
         await expect(supervisor.locator("#w-sl")).to_have_text("100.0%")
@@ -74,6 +69,17 @@ async def test_supervisor_watches_listens_whispers_and_replays(start_server):
         status, views = await harness.http("GET", f"/api/recordings/{await first_recording(harness)}/views",
                                            await harness.login("super01"))
         assert [v["viewer"] for v in views["views"]] == ["super01", "super01"]
+
+
+async def shared_session(browser, harness, agent):
+    """zhangsan asks for help, the agent answers, the customer shares: (customer page, replay)."""
+    customer = await open_customer(await browser.new_context(**PHONE), harness.base_url, await harness.login("zhangsan"))
+    await customer.evaluate("Assist.requestHelp({topic: 'transfer'})")
+    await agent.click("#accept-offer")
+    await customer.click("[data-assist-action=agree]")
+    replay = agent.frame_locator("#replay-root iframe")
+    await replay.locator("#heading").wait_for()
+    return customer, replay
 
 
 async def first_recording(harness) -> str:

@@ -10,6 +10,7 @@ from playwright.async_api import expect
 
 from signaling.domain.model import Policy
 from tests.browser import PHONE, WEBRTC_ARGS, axe_violations, chromium
+from tests.consoles.test_consoles_browser import shared_session
 from tests.customer.pages import TEST_SCRIPT, open_agent, open_customer, page_html
 
 SIZES = [{"width": 1366, "height": 768}, {"width": 1920, "height": 1080}]
@@ -44,12 +45,7 @@ async def test_supervisor_screens(start_server, lang):
         await page.wait_for_selector("#desk-view:not([hidden])")
 
         agent = await open_agent(await browser.new_context(viewport=SIZES[0]), harness.base_url)
-        customer = await open_customer(await browser.new_context(**PHONE), harness.base_url, await harness.login("zhangsan"))
-        await customer.evaluate("Assist.requestHelp({topic: 'transfer'})")
-        await agent.click("#accept-offer")
-        await customer.click("[data-assist-action=agree]")
-        replay = agent.frame_locator("#replay-root iframe")
-        await replay.locator("#heading").wait_for()
+        _, replay = await shared_session(browser, harness, agent)
         await agent.click("[data-tool=highlight]")
         box = await replay.locator("#next").bounding_box()
         await agent.mouse.click(box["x"] + 5, box["y"] + 5)
