@@ -15,7 +15,7 @@ from signaling.domain.model import Role
 from signaling.service import Principal
 
 from .http_api import json_error, staff
-from .storage.recordings import recording_views, recordings
+from .storage.recordings import audio_segments, recording_views, recordings
 from .storage.sql import PUBLIC, help_requests, request_events, users
 
 
@@ -109,22 +109,38 @@ def add_routes(app: web.Application) -> None:
         await app[RECORDINGS].flush()
         return web.json_response({"recordings": await run(query_list, principal, params)})
 
-    async def get_recording(request: web.Request) -> web.Response:
-        principal = staff(request)
+    async def opened(request: web.Request, what: str):
+        """The recording as the principal may see it (logged as a view of `what`), or None."""
         await app[RECORDINGS].flush()
-        meta = await run(load, principal, request.match_info["session_id"], "meta")
-        if meta is None:
-            return json_error(404, "not_found", "No such recording for you.")
-        return web.json_response(meta)
+        return await run(load, staff(request), request.match_info["session_id"], what)
+
+    def missing() -> web.Response:
+        return json_error(404, "not_found", "No such recording for you.")
+
+    async def get_recording(request: web.Request) -> web.Response:
+        meta = await opened(request, "meta")
+        return missing() if meta is None else web.json_response(meta)
 
     async def get_events(request: web.Request) -> web.Response:
-        principal = staff(request)
-        session_id = request.match_info["session_id"]
-        await app[RECORDINGS].flush()
-        if await run(load, principal, session_id, "events") is None:
-            return json_error(404, "not_found", "No such recording for you.")
-        events = await run(lambda: list(app[RECORDINGS].read(session_id)))
+        if await opened(request, "events") is None:
+            return missing()
+        events = await run(lambda: list(app[RECORDINGS].read(request.match_info["session_id"])))
         return web.json_response({"events": events})
+
+    async def get_audio(request: web.Request) -> web.Response:
+        """The call's audio segments: their start times (the player places them on its clock)."""
+        if await opened(request, "audio") is None:
+            return missing()
+        found = audio_segments(app[RECORDINGS].directory, request.match_info["session_id"])
+        return web.json_response({"segments": [{"index": i, "started_at": at, "bytes": path.stat().st_size}
+                                               for i, (at, path) in enumerate(found)]})
+
+    async def get_audio_segment(request: web.Request) -> web.StreamResponse:
+        found = audio_segments(app[RECORDINGS].directory, request.match_info["session_id"])
+        index = request.match_info["index"]
+        if not index.isdigit() or int(index) >= len(found) or await opened(request, "audio_file") is None:
+            return missing()
+        return web.FileResponse(found[int(index)][1], headers={"Content-Type": "audio/ogg"})
 
     async def get_views(request: web.Request) -> web.Response:
         principal = staff(request)
@@ -143,3 +159,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/recordings/{session_id}", get_recording)
     app.router.add_get("/api/recordings/{session_id}/events", get_events)
     app.router.add_get("/api/recordings/{session_id}/views", get_views)
+    app.router.add_get("/api/recordings/{session_id}/audio", get_audio)
+    app.router.add_get("/api/recordings/{session_id}/audio/{index}", get_audio_segment)

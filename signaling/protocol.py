@@ -125,6 +125,14 @@ class WhisperIn(Inbound):
     text: Annotated[str, StringConstraints(min_length=1, max_length=500)]
 
 
+class RecordAudioIn(Inbound):
+    """The agent's console offers the call's audio (both voices, mixed) to the server's
+    recorder: a complete WebRTC offer, answered with the server's (candidates included)."""
+
+    session_id: Id
+    sdp: Annotated[str, StringConstraints(min_length=1, max_length=60_000)]
+
+
 class MonitorSignalIn(RtcSignalIn):
     """WebRTC signaling between the agent's console and a monitoring supervisor."""
 
@@ -158,6 +166,7 @@ INBOUND: dict[str, tuple[frozenset[Role], type[Inbound], bool]] = {
     "supervisor_join": (frozenset({Role.SUPERVISOR}), SupervisorJoinIn, False),
     "supervisor_leave": (frozenset({Role.SUPERVISOR}), SessionRef, False),
     "reassign": (frozenset({Role.SUPERVISOR}), ReassignIn, False),
+    "record_audio": (frozenset({Role.AGENT}), RecordAudioIn, False),
     "whisper": (frozenset({Role.SUPERVISOR}), WhisperIn, False),
     "sync": (frozenset({Role.CUSTOMER, Role.AGENT, Role.SUPERVISOR}), Empty, False),
     "voice_start": (frozenset({Role.CUSTOMER}), VoiceStartIn, False),

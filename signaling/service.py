@@ -175,6 +175,9 @@ class SignalingService:
     async def reassign(self, p: Principal, request_id: str, to_agent: str) -> None:
         await self._run(lambda c, now: c.reassign(p.user_id, request_id, to_agent, now))
 
+    async def may_record_audio(self, p: Principal, session_id: str) -> None:
+        await self._run(lambda c, now: c.may_record_audio(p.user_id, session_id, now))
+
     # ------------------------------------------------------------------ relays
     async def relay(self, p: Principal, session_id: str, stream: str, seq: int, target: str | None = None) -> Route:
         """Recipients of one relayed message; raises DomainError when it must not flow."""

@@ -35,6 +35,7 @@ function wire(socket) {
   socket.on("connect", async () => {
     const reply = await call(socket, "sync", {});
     st.iceServers = reply.ice_servers || [];
+    st.recordAudio = reply.record_audio === true;
     $("who").textContent = `${reply.display_name}（${reply.user}）`;
     const view = reply.view;
     showState(view.state);
@@ -196,6 +197,8 @@ function closeSession() {
   st.coaching.clear();
   if (st.mix) st.mix.close();
   st.mix = null;
+  if (st.recorder) st.recorder.close();
+  st.recorder = null;
   $("whispers").replaceChildren();
   $("session-message").textContent = "";
   $("session-view").hidden = true;
@@ -311,7 +314,11 @@ function startCall() {
   st.call = new Call({
     role: "offerer", iceServers: st.iceServers,
     signal: (payload) => call(st.socket, "rtc_signal", { session_id: st.session.session_id, seq: st.seq.rtc(), ...payload }).catch(() => {}),
-    onState: (state) => { $("ctx-call").textContent = state; document.body.dataset.callState = state; },
+    onState: (state) => {
+      $("ctx-call").textContent = state;
+      document.body.dataset.callState = state;
+      if (state === "connected") recordCallAudio().catch(() => {});
+    },
   });
   st.call.start().catch(() => {});
 }
@@ -390,6 +397,35 @@ function mixCall() {
   for (const [id] of barging) ctx.createMediaStreamSource(st.coachVoices.get(id).stream).connect(out);
   sender.replaceTrack(out.stream.getAudioTracks()[0]);
   st.mix = ctx;
+}
+
+// The call's audio for the recording: both voices mixed here (this console already plays the
+// customer and captures the agent) and sent to the server's recorder, receive-only on its side.
+async function recordCallAudio() {
+  const pc = st.call && st.call.pc;
+  const mic = st.call && st.call.local && st.call.local.getAudioTracks()[0];
+  const heard = pc && pc.getReceivers().map((r) => r.track).find((t) => t && t.kind === "audio");
+  if (!st.recordAudio || st.recorder || !heard) return;
+  const ctx = new AudioContext();
+  const out = ctx.createMediaStreamDestination();
+  ctx.createMediaStreamSource(new MediaStream([heard])).connect(out);
+  if (mic) ctx.createMediaStreamSource(new MediaStream([mic])).connect(out);
+  const rec = new RTCPeerConnection({ iceServers: st.iceServers });
+  st.recorder = { close: () => { rec.close(); ctx.close(); } };
+  rec.addTrack(out.stream.getAudioTracks()[0], out.stream);
+  await rec.setLocalDescription(await rec.createOffer());
+  await new Promise((done) => {  // the server does not trickle: send the offer complete
+    if (rec.iceGatheringState === "complete") return done();
+    rec.addEventListener("icegatheringstatechange", () => { if (rec.iceGatheringState === "complete") done(); });
+  });
+  try {
+    const reply = await call(st.socket, "record_audio", { session_id: st.session.session_id, sdp: rec.localDescription.sdp });
+    await rec.setRemoteDescription({ type: "answer", sdp: reply.sdp });
+    document.body.dataset.recordingAudio = "on";
+  } catch (err) {
+    st.recorder.close();
+    st.recorder = null;
+  }
 }
 
 // A short two-tone ring for a new offer (the countdown is on screen too).

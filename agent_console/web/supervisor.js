@@ -552,8 +552,65 @@ function drawMarks(layer, player, viewport, state) {
     .filter(Boolean).join(" ");
 }
 
+// The call's audio segments, decoded and played through Web Audio (fetched with the token, so
+// no media URL carries it), each placed on the recording's clock.
+class Segment {
+  constructor(ctx, buffer, offset) {
+    Object.assign(this, { ctx, buffer, offset, source: null, from: 0, startedAt: 0, rate: 1 });
+  }
+
+  get duration() { return this.buffer.duration; }
+
+  position() {
+    return this.source ? this.from + (this.ctx.currentTime - this.startedAt) * this.rate : null;
+  }
+
+  play(from, rate) {
+    this.stop();
+    const source = this.ctx.createBufferSource();
+    source.buffer = this.buffer;
+    source.playbackRate.value = rate;
+    source.connect(this.ctx.destination);
+    source.start(0, from);
+    Object.assign(this, { source, from, rate, startedAt: this.ctx.currentTime });
+  }
+
+  stop() {
+    if (this.source) this.source.stop();
+    this.source = null;
+  }
+}
+
+async function loadAudio(sessionId, requestAt) {
+  const { segments = [] } = await api(`/api/recordings/${sessionId}/audio`);
+  if (!segments.length) return [];
+  st.audioContext = st.audioContext || new AudioContext();
+  const loaded = [];
+  for (const seg of segments) {
+    const res = await fetch(`/api/recordings/${sessionId}/audio/${seg.index}`, { headers: { Authorization: `Bearer ${st.token}` } });
+    if (!res.ok) continue;
+    const buffer = await st.audioContext.decodeAudioData(await res.arrayBuffer()).catch(() => null);
+    if (buffer) loaded.push(new Segment(st.audioContext, buffer, seg.started_at - requestAt));
+  }
+  return loaded;
+}
+
+// Keep each segment where the clock says: sounding inside its span, silent outside it.
+function syncAudio(tracks, at, playing, speed) {
+  if (playing && st.audioContext && st.audioContext.state === "suspended") st.audioContext.resume();
+  for (const seg of tracks) {
+    const want = at - seg.offset;
+    if (!playing || want < 0 || want >= seg.duration) { seg.stop(); continue; }
+    const now = seg.position();
+    if (now === null || Math.abs(now - want) > 0.3 || seg.rate !== speed) seg.play(want, speed);
+  }
+  document.body.dataset.audioPlaying = tracks.some((seg) => seg.source) ? "1" : "0";
+}
+
 async function openRecording(sessionId) {
   const [meta, { events: items }] = await Promise.all([api(`/api/recordings/${sessionId}`), api(`/api/recordings/${sessionId}/events`)]);
+  (st.audioTracks || []).forEach((seg) => seg.stop());
+  st.audioTracks = [];
   const names = meta.names || {};
   const joiner = new ChunkJoiner();
   const events = [];
@@ -586,6 +643,10 @@ async function openRecording(sessionId) {
   const total = Math.max(0, endAt - requestAt);
   $("time-total").textContent = clock(total);
   $("time-now").textContent = clock(0);
+  st.audioTracks = await loadAudio(sessionId, requestAt);
+  $("player-audio-note").textContent = st.audioTracks.length
+    ? `${t("player.audio")} ${clock(st.audioTracks.reduce((sum, seg) => sum + seg.duration, 0))}` : t("player.noAudio");
+  document.body.dataset.audioSegments = String(st.audioTracks.length);
   marks.sort((a, b) => a.at - b.at);
   let seekTo = () => {};
   $("timeline").replaceChildren(...marks.map((m) => {
@@ -621,31 +682,60 @@ async function openRecording(sessionId) {
   // The clock (seconds since the request) the console shows; the screen follows it as far as
   // the mirror goes (a seek past the last screen change keeps the last screen, marks and all).
   const show = (at) => {
+    syncAudio(st.audioTracks, at, st.playing, Number($("speed").value));
     $("time-now").textContent = clock(at);
     $("seek").value = String(Math.round((at / Math.max(1, total)) * 1000));
     drawMarks(layer, player, viewport, marksAt(annotated, requestAt + at + 0.001));
   };
-  seekTo = (offset) => {
-    const ms = Math.min(playerTotal, Math.max(0, (offset - lead) * 1000));
-    if (st.playing) player.play(ms);
+  // One clock for screen and sound, from the request to the end: the mirror may fall silent
+  // long before the call ends (a still page), the audio and the marks go on.
+  const speed = () => Number($("speed").value);
+  const clockNow = () => (st.playing ? st.playFrom + ((performance.now() - st.playStart) / 1000) * speed() : st.playFrom);
+  const placeMirror = (at) => {
+    const ms = Math.min(playerTotal, Math.max(0, (at - lead) * 1000));
+    if (st.playing && ms < playerTotal) player.play(ms);
     else player.pause(ms);
-    show(offset);
   };
-  player.on("finish", () => { st.playing = false; $("play").textContent = t("player.play"); document.body.dataset.player = "finished"; });
+  seekTo = (offset) => {
+    st.playFrom = Math.min(total, Math.max(0, offset));
+    st.playStart = performance.now();
+    placeMirror(st.playFrom);
+    show(st.playFrom);
+  };
+  const stop = (finished) => {
+    st.playFrom = clockNow();
+    st.playing = false;
+    player.pause();
+    syncAudio(st.audioTracks, st.playFrom, false, 1);
+    $("play").textContent = t("player.play");
+    if (finished) document.body.dataset.player = "finished";
+  };
   st.playing = false;
+  st.playFrom = 0;
   player.pause(0);
   show(0);
   document.body.dataset.player = "ready";
-  st.playerTimer = setInterval(() => { if (st.playing) show(lead + Math.min(playerTotal, player.getCurrentTime()) / 1000); }, 200);
+  st.playerTimer = setInterval(() => {
+    if (!st.playing) return;
+    const at = clockNow();
+    if (at >= total) { stop(true); show(total); return; }
+    const mirrorMs = (at - lead) * 1000;
+    if (mirrorMs >= 0 && mirrorMs < playerTotal && player.service.state.value !== "playing") player.play(mirrorMs);
+    show(at);
+  }, 200);
   $("seek").oninput = () => seekTo((Number($("seek").value) / 1000) * total);
   $("play").onclick = () => {
-    if (st.playing) { player.pause(); st.playing = false; $("play").textContent = t("player.play"); }
-    else {
-      player.play(player.getCurrentTime() >= playerTotal ? 0 : player.getCurrentTime());
-      st.playing = true;
-      $("play").textContent = t("player.pause");
-      document.body.dataset.player = "playing";
-    }
+    if (st.playing) return stop(false);
+    if (st.playFrom >= total) st.playFrom = 0;
+    st.playing = true;
+    st.playStart = performance.now();
+    placeMirror(st.playFrom);
+    $("play").textContent = t("player.pause");
+    document.body.dataset.player = "playing";
   };
-  $("speed").onchange = () => player.setConfig({ speed: Number($("speed").value) });
+  $("speed").onchange = () => {
+    st.playFrom = clockNow();
+    st.playStart = performance.now();
+    player.setConfig({ speed: speed() });
+  };
 }

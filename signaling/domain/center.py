@@ -436,6 +436,16 @@ class CallCenter:
         eff.record(session.request_id, timeline="supervisor_left", at=now)
         return eff
 
+    def may_record_audio(self, agent_id: str, session_id: str, now: float) -> Effects:
+        """The session's agent may send its call audio to the recorder once the customer has
+        agreed (the consent text names the recording), while the session lasts."""
+        session = self._session_of(agent_id, Role.AGENT, session_id)
+        if session.consent_at is None:
+            raise DomainError("not_consented", "The call is recorded only after the customer agrees.")
+        eff = Effects()
+        eff.record(session.request_id, timeline="audio_recording", at=now)
+        return eff
+
     def reassign(self, supervisor_id: str, request_id: str, to_agent: str, now: float) -> Effects:
         """A supervisor hands a waiting (or ringing) customer to a named agent who is free and
         speaks the customer's language; a ringing offer elsewhere is withdrawn first."""

@@ -119,6 +119,9 @@ CASES = [
     ("supervisor", "reassign", lambda s, o: {"request_id": "r999", "to_agent": "agent01"}, "not_found"),
     ("supervisor", "reassign", lambda s, o: {"request_id": "r 1", "to_agent": "agent01"}, "bad_payload"),
     ("supervisor", "reassign", lambda s, o: {"request_id": "r1"}, "bad_payload"),
+    ("customer", "record_audio", lambda s, o: {"session_id": s, "sdp": "v=0"}, "forbidden"),
+    ("agent", "record_audio", lambda s, o: {"session_id": o, "sdp": "v=0"}, "not_found"),
+    ("agent", "record_audio", lambda s, o: {"session_id": s, "sdp": ""}, "bad_payload"),
 ]
 
 
