@@ -26,3 +26,15 @@ def test_the_supervisor_console_names_only_keys_that_exist():
     named = set(re.findall(r'data-i18n(?:-label|-title)?="([\w.]+)"', html))
     named |= set(re.findall(r'\bt\("([\w.]+)"', script))
     assert named and named <= set(CATALOGS["zh"]), named - set(CATALOGS["zh"])
+
+
+def test_every_timeline_event_has_words():
+    """The recording's timeline names each step in words: every literal timeline name the domain
+    writes, and the composed ones (offer_<reason>, supervisor_<mode>, <role>_<status>)."""
+    center = (WEB.parents[1] / "signaling" / "domain" / "center.py").read_text()
+    names = set(re.findall(r'timeline="(\w+)"', center))
+    names |= {f"offer_{r}" for r in ("declined", "timeout", "agent_left", "agent_away", "reassigned")}
+    names |= {f"supervisor_{m}" for m in ("monitor", "whisper", "barge")}
+    names |= {f"{who}_{status}" for who in ("customer", "agent") for status in ("reconnecting", "back")}
+    missing = sorted(n for n in names if f"ev.{n}" not in CATALOGS["zh"])
+    assert not missing, missing

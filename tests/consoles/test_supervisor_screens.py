@@ -52,6 +52,8 @@ async def test_supervisor_screens(start_server, lang):
         other = await open_customer(await browser.new_context(**PHONE), harness.base_url, await harness.login("lisi"),
                                     edition="elderly")
         await other.evaluate("Assist.requestHelp({topic: 'transfer'})")
+        await agent.click("#invite")  # the agent asks for help: the invite offers the three modes
+        await expect(page.locator("#invites li button[data-mode]")).to_have_count(3)
         await expect(page.locator("#sessions tr[data-phase=sharing]")).to_contain_text(words[0])
         await expect(page.locator("#sessions tr[data-phase=requested]")).to_contain_text(words[1])
         await page.wait_for_function("() => Number(document.body.dataset.alerts) > 0")  # lisi waits past 2 s
