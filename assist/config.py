@@ -69,6 +69,7 @@ class Config:
     log_level: str = "info"
     recording_retention_days: float = 90.0
     recording_max_bytes: int = 50_000_000  # per session and node; past it the recording stops with a mark
+    record_audio: bool = True  # the call's audio in the recording (the consent text says so)
     voice: bool = True  # the offline voice assistant (loads the speech models at start)
     voice_loopback: bool = False  # offer only 127.0.0.1 ICE candidates (tests on loopback-only hosts)
     voice_max_utterance_ms: int = 15_000  # the hard cap on one utterance
@@ -85,6 +86,9 @@ class Config:
             capacity=int(env.get("ASSIST_AGENT_CAPACITY", base.policy.capacity)),
             reoffer_after_s=float(env.get("ASSIST_REOFFER_AFTER_S", base.policy.reoffer_after_s)),
             max_wait_s=float(env.get("ASSIST_MAX_WAIT_S", base.policy.max_wait_s)),
+            # The wall's alert bounds (docker/alerts.yml holds the same for Prometheus).
+            alert_service_level=float(env.get("ASSIST_ALERT_SERVICE_LEVEL", base.policy.alert_service_level)),
+            alert_longest_wait_s=float(env.get("ASSIST_ALERT_LONGEST_WAIT_S", base.policy.alert_longest_wait_s)),
         )
         ice = IceConfig(
             stun_urls=_split(env.get("ASSIST_STUN_URLS", "")),
@@ -116,6 +120,7 @@ class Config:
             recording_retention_days=float(env.get("ASSIST_RECORDING_RETENTION_DAYS",
                                                    base.recording_retention_days)),
             recording_max_bytes=int(env.get("ASSIST_RECORDING_MAX_BYTES", base.recording_max_bytes)),
+            record_audio=env.get("ASSIST_RECORD_AUDIO", "1").lower() not in ("0", "false", "no", "off"),
             voice=env.get("ASSIST_VOICE", "1").lower() not in ("0", "false", "no", "off"),
             voice_loopback=env.get("ASSIST_VOICE_LOOPBACK", "0").lower() in ("1", "true", "yes", "on"),
         )

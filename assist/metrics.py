@@ -101,3 +101,14 @@ class _LiveCollector:
         for key, name, text in WALL_GAUGES:
             if stats.get(key) is not None:
                 yield GaugeMetricFamily(name, text, value=stats[key])
+        # The same per line (edition:language), for the alert rules in docker/alerts.yml.
+        level = GaugeMetricFamily("assist_line_service_level", "Service level of one line (rolling window)",
+                                  labels=["line"])
+        longest = GaugeMetricFamily("assist_line_longest_wait_seconds", "Longest current wait in one line",
+                                    labels=["line"])
+        for line in stats.get("lines", ()):
+            if line["service_level"] is not None:
+                level.add_metric([line["line"]], line["service_level"])
+            longest.add_metric([line["line"]], line["longest_wait_s"])
+        yield level
+        yield longest

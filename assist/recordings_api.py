@@ -15,14 +15,32 @@ from signaling.domain.model import Role
 from signaling.service import Principal
 
 from .http_api import json_error, staff
-from .storage.recordings import recording_views, recordings
-from .storage.sql import PUBLIC, help_requests, request_events
+from .storage.recordings import audio_segments, recording_views, recordings
+from .storage.sql import PUBLIC, help_requests, request_events, users
 
 
-def _row(row) -> dict:
+def _row(row, names: dict[str, str] | None = None) -> dict:
     data = dict(row._mapping)
     data["agents"] = [a for a in data.pop("agent_ids", "").split(",") if a]
+    if names is not None:  # people by their names, not their sign-in names
+        data["customer_name"] = names.get(data["customer_id"], data["customer_id"])
+        data["agent_names"] = [names.get(a, a) for a in data["agents"]]
     return data
+
+
+def _names(conn, ids: set[str]) -> dict[str, str]:
+    if not ids:
+        return {}
+    rows = conn.execute(sa.select(users.c.username, users.c.display_name).where(users.c.username.in_(ids)))
+    return {r.username: r.display_name for r in rows}
+
+
+def _people(conn, text: str) -> list[str]:
+    """Sign-in names whose sign-in or display name contains the text (the console's search box)."""
+    pattern = f"%{text}%"
+    rows = conn.execute(sa.select(users.c.username).where(
+        sa.or_(users.c.username.like(pattern), users.c.display_name.like(pattern))))
+    return [r.username for r in rows]
 
 
 def add_routes(app: web.Application) -> None:
@@ -36,15 +54,12 @@ def add_routes(app: web.Application) -> None:
 
     def query_list(principal: Principal, q: dict) -> list[dict]:
         query = (sa.select(recordings, help_requests.c.outcome, help_requests.c.end_reason,
-                           help_requests.c.ended_at, help_requests.c.edition, help_requests.c.topic)
+                           help_requests.c.ended_at, help_requests.c.edition, help_requests.c.topic,
+                           help_requests.c.language, help_requests.c.requested_at, help_requests.c.handle_s)
                  .join(help_requests, help_requests.c.request_id == recordings.c.request_id, isouter=True)
                  .order_by(recordings.c.started_at.desc()).limit(q["limit"]))
         if principal.role is Role.AGENT:
             query = query.where(recordings.c.agent_ids.like(f"%,{principal.user_id},%"))
-        if q.get("agent"):
-            query = query.where(recordings.c.agent_ids.like(f"%,{q['agent']},%"))
-        if q.get("customer"):
-            query = query.where(recordings.c.customer_id == q["customer"])
         if q.get("outcome"):
             query = query.where(help_requests.c.outcome == q["outcome"])
         if q.get("from") is not None:
@@ -52,7 +67,14 @@ def add_routes(app: web.Application) -> None:
         if q.get("to") is not None:
             query = query.where(recordings.c.started_at < q["to"])
         with app[RECORDS].engine.connect() as conn:
-            return [_row(r) for r in conn.execute(query)]
+            if q.get("agent"):  # a sign-in name, or part of a name
+                agents = _people(conn, q["agent"]) or [q["agent"]]
+                query = query.where(sa.or_(*(recordings.c.agent_ids.like(f"%,{a},%") for a in agents)))
+            if q.get("customer"):
+                query = query.where(recordings.c.customer_id.in_(_people(conn, q["customer"]) or [q["customer"]]))
+            rows = conn.execute(query).all()
+            names = _names(conn, {r.customer_id for r in rows} | {a for r in rows for a in r.agent_ids.split(",") if a})
+            return [_row(r, names) for r in rows]
 
     def load(principal: Principal, session_id: str, what: str):
         with app[RECORDS].engine.begin() as conn:
@@ -66,7 +88,10 @@ def add_routes(app: web.Application) -> None:
             timeline = conn.execute(sa.select(request_events).where(request_events.c.request_id == row.request_id)
                                     .order_by(request_events.c.at, request_events.c.id)).all()
             request = conn.execute(sa.select(*PUBLIC).where(help_requests.c.request_id == row.request_id)).first()
-            return _row(row) | {
+            names = _names(conn, {row.customer_id, *(a for a in row.agent_ids.split(",") if a),
+                                  *(str(v) for e in timeline for v in (e.detail or {}).values())})
+            return _row(row, names) | {
+                "names": names,
                 "request": dict(request._mapping) if request else None,
                 "timeline": [{"at": e.at, "event": e.event, "detail": e.detail} for e in timeline],
             }
@@ -84,22 +109,39 @@ def add_routes(app: web.Application) -> None:
         await app[RECORDINGS].flush()
         return web.json_response({"recordings": await run(query_list, principal, params)})
 
-    async def get_recording(request: web.Request) -> web.Response:
+    async def opened(request: web.Request, what: str):
+        """The recording as the principal may see it (logged as a view of `what`), or None."""
         principal = await staff(request)
         await app[RECORDINGS].flush()
-        meta = await run(load, principal, request.match_info["session_id"], "meta")
-        if meta is None:
-            return json_error(404, "not_found", "No such recording for you.")
-        return web.json_response(meta)
+        return await run(load, principal, request.match_info["session_id"], what)
+
+    def missing() -> web.Response:
+        return json_error(404, "not_found", "No such recording for you.")
+
+    async def get_recording(request: web.Request) -> web.Response:
+        meta = await opened(request, "meta")
+        return missing() if meta is None else web.json_response(meta)
 
     async def get_events(request: web.Request) -> web.Response:
-        principal = await staff(request)
-        session_id = request.match_info["session_id"]
-        await app[RECORDINGS].flush()
-        if await run(load, principal, session_id, "events") is None:
-            return json_error(404, "not_found", "No such recording for you.")
-        events = await run(lambda: list(app[RECORDINGS].read(session_id)))
+        if await opened(request, "events") is None:
+            return missing()
+        events = await run(lambda: list(app[RECORDINGS].read(request.match_info["session_id"])))
         return web.json_response({"events": events})
+
+    async def get_audio(request: web.Request) -> web.Response:
+        """The call's audio segments: their start times (the player places them on its clock)."""
+        if await opened(request, "audio") is None:
+            return missing()
+        found = audio_segments(app[RECORDINGS].directory, request.match_info["session_id"])
+        return web.json_response({"segments": [{"index": i, "started_at": at, "bytes": path.stat().st_size}
+                                               for i, (at, path) in enumerate(found)]})
+
+    async def get_audio_segment(request: web.Request) -> web.StreamResponse:
+        found = audio_segments(app[RECORDINGS].directory, request.match_info["session_id"])
+        index = request.match_info["index"]
+        if not index.isdigit() or int(index) >= len(found) or await opened(request, "audio_file") is None:
+            return missing()
+        return web.FileResponse(found[int(index)][1], headers={"Content-Type": "audio/ogg"})
 
     async def get_views(request: web.Request) -> web.Response:
         principal = await staff(request)
@@ -118,3 +160,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/recordings/{session_id}", get_recording)
     app.router.add_get("/api/recordings/{session_id}/events", get_events)
     app.router.add_get("/api/recordings/{session_id}/views", get_views)
+    app.router.add_get("/api/recordings/{session_id}/audio", get_audio)
+    app.router.add_get("/api/recordings/{session_id}/audio/{index}", get_audio_segment)

@@ -21,6 +21,7 @@ from .config import Config
 from .live import build_live
 from .logs import configure as configure_logs
 from .metrics import Metrics
+from .storage.call_audio import CallAudio
 from .storage.recordings import RecordingStore
 from .storage.sql import SqlRecords
 from .throttle import SignInThrottle
@@ -41,6 +42,7 @@ METRICS = web.AppKey("metrics", Metrics)
 ADAPTER = web.AppKey("adapter", SignalingAdapter)
 VOICE = web.AppKey("voice", object)
 RECORDINGS = web.AppKey("recordings", RecordingStore)
+CALL_AUDIO = web.AppKey("call_audio", object)
 HOUSEKEEPING = web.AppKey("housekeeping", asyncio.Task)
 VOICE_LOAD = web.AppKey("voice_load", asyncio.Task)
 HOUSEKEEPING_EVERY_S = 3600
@@ -114,10 +116,20 @@ def create_app(config: Config) -> web.Application:
                                 node=live.cluster.instance if config.redis_url else "",
                                 max_bytes=config.recording_max_bytes)
     voice = _voice_gateway(app, config, sio) if config.voice else None
+    call_audio = None
+    if config.record_audio:
+        if config.voice_loopback:  # the same loopback-only ICE as the voice gateway's, for tests
+            from voice.gateway import use_loopback_candidates
+
+            use_loopback_candidates()
+        stun = ({"urls": list(config.ice.stun_urls)},) if config.ice.stun_urls else ()
+        call_audio = CallAudio(config.resolved_recordings_dir(), stun)
     adapter = SignalingAdapter(sio, service, auth.verify, config.limits, metrics, ice_for,
-                               recorder=recordings, voice=voice, keyframes=live.keyframes)
+                               recorder=recordings, voice=voice, keyframes=live.keyframes, call_audio=call_audio)
     publisher.on_session_ended += [adapter.keyframes.forget, live.store.forget_session, adapter.forget_session,
                                    recordings.forget]
+    if call_audio is not None:
+        publisher.on_session_ended.append(call_audio.forget)
     sio.attach(app, socketio_path="socket.io")
     # A user signed out, disabled or deleted loses their sockets on this node.
     revocations.on_revoked.append(adapter.revoke)
@@ -128,6 +140,7 @@ def create_app(config: Config) -> web.Application:
     app[THROTTLE] = SignInThrottle.build(config.redis_url, config.redis_prefix)
     app[SERVICE], app[METRICS], app[ADAPTER], app[RECORDINGS] = service, metrics, adapter, recordings
     app[VOICE] = voice
+    app[CALL_AUDIO] = call_audio
     # Records database: the schema first (this hook runs before the bank's, which seeds its
     # tables), and the writer's health on /metrics.
     app.on_startup.append(_migrate(config, records))
@@ -185,6 +198,8 @@ def create_app(config: Config) -> web.Application:
         if voice is not None:
             app[VOICE_LOAD].cancel()
             await _bounded(voice.close_all(), "voice_close")
+        if call_audio is not None:
+            await _bounded(call_audio.close(), "call_audio_close")
         await _bounded(service.stop(), "service_stop")
         if live.pump is not None:
             await _bounded(live.pump.stop(), "record_pump_stop")

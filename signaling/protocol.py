@@ -84,7 +84,17 @@ class InviteSupervisorIn(Inbound):
 # ---- supervisor → server
 class SupervisorJoinIn(Inbound):
     session_id: Id
-    mode: Literal["monitor", "barge"] = "monitor"
+    # monitor: silent; whisper: the agent hears the supervisor, the customer does not;
+    # barge: everyone hears everyone and the customer is told.
+    mode: Literal["monitor", "whisper", "barge"] = "monitor"
+
+
+class ReassignIn(Inbound):
+    """A supervisor moves a waiting customer to a named agent (who must be free and speak
+    the customer's language)."""
+
+    request_id: Id
+    to_agent: Id
 
 
 # ---- relays (mirror: customer → agent; annotation: agent → customer; rtc: both ways)
@@ -126,6 +136,14 @@ class WhisperIn(Inbound):
     text: Annotated[str, StringConstraints(min_length=1, max_length=500)]
 
 
+class RecordAudioIn(Inbound):
+    """The agent's console offers the call's audio (both voices, mixed) to the server's
+    recorder: a complete WebRTC offer, answered with the server's (candidates included)."""
+
+    session_id: Id
+    sdp: Annotated[str, StringConstraints(min_length=1, max_length=60_000)]
+
+
 class MonitorSignalIn(RtcSignalIn):
     """WebRTC signaling between the agent's console and a monitoring supervisor."""
 
@@ -163,6 +181,8 @@ INBOUND: dict[str, tuple[frozenset[Role], type[Inbound], bool]] = {
     "ask_to_share": (frozenset({Role.AGENT}), SessionRef, False),
     "supervisor_join": (frozenset({Role.SUPERVISOR}), SupervisorJoinIn, False),
     "supervisor_leave": (frozenset({Role.SUPERVISOR}), SessionRef, False),
+    "reassign": (frozenset({Role.SUPERVISOR}), ReassignIn, False),
+    "record_audio": (frozenset({Role.AGENT}), RecordAudioIn, False),
     "whisper": (frozenset({Role.SUPERVISOR}), WhisperIn, False),
     "sync": (frozenset({Role.CUSTOMER, Role.AGENT, Role.SUPERVISOR}), Empty, False),
     "voice_start": (frozenset({Role.CUSTOMER}), VoiceStartIn, False),
@@ -175,7 +195,7 @@ INBOUND: dict[str, tuple[frozenset[Role], type[Inbound], bool]] = {
 
 # Server → client events (documented in docs/protocol.md).
 OUTBOUND = (
-    "queue_update", "request_ended", "wall", "offer", "offer_revoked", "agent_state",
+    "queue_update", "request_ended", "wall", "board", "offer", "offer_revoked", "agent_state",
     "session_started", "session_state", "session_ended", "peer_status", "agent_changed",
     "session_transferred", "transfer_failed", "share_requested", "share_declined", "customer_step", "supervisor_invited", "supervisor_joined",
     "supervisor_left", "queue", "mirror", "annotation", "rtc_signal", "whisper", "monitor_signal",

@@ -67,6 +67,7 @@ class SignalingService:
         self._staff_dirty = False
         self._staff_pushed_at = 0.0
         self._wall_sent: dict = {}
+        self._board_sent: list | None = None
         self._sent_positions: dict[str, dict] = {}
         self._queue_dirty = False
         self._seen_version = -1  # the shared store's version the last views were made from
@@ -125,7 +126,7 @@ class SignalingService:
                 return c.customer_view(p.user_id, now), Effects()
             if p.role is Role.AGENT:
                 return c.agent_view(p.user_id, now) | {"queue": c.waiting_list(now)}, Effects()
-            return {"queue": c.waiting_list(now), "wall": c.wall(now),
+            return {"queue": c.waiting_list(now), "wall": c.wall(now), "board": c.board(now), "now": now,
                     "sessions": [c.session_view(s, Role.SUPERVISOR) for s in c.sessions.values()]}, Effects()
         return await self._run(look)
 
@@ -190,6 +191,12 @@ class SignalingService:
     async def supervisor_leave(self, p: Principal, session_id: str) -> None:
         await self._run(lambda c, now: c.supervisor_leave(p.user_id, session_id, now))
 
+    async def reassign(self, p: Principal, request_id: str, to_agent: str) -> None:
+        await self._run(lambda c, now: c.reassign(p.user_id, request_id, to_agent, now))
+
+    async def may_record_audio(self, p: Principal, session_id: str) -> None:
+        await self._run(lambda c, now: c.may_record_audio(p.user_id, session_id, now))
+
     # ------------------------------------------------------------------ relays
     async def relay(self, p: Principal, session_id: str, stream: str, seq: int, target: str | None = None) -> Route:
         """Recipients of one relayed message; raises DomainError when it must not flow."""
@@ -223,7 +230,10 @@ class SignalingService:
             return
         await self._write_off_lost_nodes()
         await self._run(lambda c, now: c.tick(now))
-        self.live_stats = await self._run(lambda c, now: (c.wall(now), Effects()))
+        self.live_stats, board, now = await self._run(lambda c, now: ((c.wall(now), c.board(now), now), Effects()))
+        if board != self._board_sent:  # every phase change reaches the supervisors within a tick
+            self._board_sent = board
+            await self.publisher.publish([Notice(SUPERVISORS, "board", {"rows": board, "now": now})])
         # Views are redrawn when this node changed the line, or any node changed the state.
         if self._queue_dirty or self.store.version != self._seen_version:
             self._queue_dirty = False

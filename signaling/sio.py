@@ -128,8 +128,9 @@ class SignalingAdapter:
     def __init__(self, sio: socketio.AsyncServer, service: SignalingService,
                  verify_token: Callable[[Any], Awaitable[Principal]], limits, metrics,
                  ice_servers: Callable[[Principal, dict], list[dict]], recorder: Recorder | None = None,
-                 voice: Voice | None = None, keyframes: Keyframes | None = None) -> None:
+                 voice: Voice | None = None, keyframes: Keyframes | None = None, call_audio=None) -> None:
         self.sio = sio
+        self.call_audio = call_audio  # assist.storage.call_audio.CallAudio, or None when audio is not recorded
         self.recorder = recorder
         self.voice = voice
         self.service = service
@@ -164,6 +165,8 @@ class SignalingAdapter:
             "supervisor_join": self._supervisor_join,
             "supervisor_leave": lambda s, m, raw: self._done(
                 self.service.supervisor_leave(s.principal, m.session_id)),
+            "record_audio": self._record_audio,
+            "reassign": lambda s, m, raw: self._done(self.service.reassign(s.principal, m.request_id, m.to_agent)),
             "sync": self._sync,
             "mirror": self._relay,
             "annotation": self._relay,
@@ -324,6 +327,12 @@ class SignalingAdapter:
             await self.sio.emit("mirror", batch, room=f"user:{s.principal.user_id}")
         return ok(session=session)
 
+    async def _record_audio(self, s: SocketState, m, raw: dict) -> dict:
+        if self.call_audio is None:
+            raise Refused("recording_off", "Call audio is not recorded on this server.")
+        await self.service.may_record_audio(s.principal, m.session_id)
+        return ok(sdp=await self.call_audio.start(m.session_id, m.sdp))
+
     async def _voice_start(self, s: SocketState, m, raw: dict) -> dict:
         return ok(sdp=await self._voice(self.voice.start(s.principal.user_id, m.lang, m.sdp) if self.voice else None))
 
@@ -347,7 +356,7 @@ class SignalingAdapter:
         p = s.principal
         view = await self.service.view(p)
         return ok(protocol=PROTOCOL_VERSION, user=p.user_id, role=p.role.value, display_name=p.display_name,
-                  ice_servers=self.ice_servers(p, view), view=view)
+                  ice_servers=self.ice_servers(p, view), view=view, record_audio=self.call_audio is not None)
 
     def _scrubbed(self, stream: str, text: str) -> str:
         clean = mask_numbers(text)

@@ -18,6 +18,7 @@ const st = {
   session: null, mirror: null, tool: "pointer", call: null, muted: false,
   seq: { annotation: sequence(), rtc: sequence() }, iceServers: [], lastPointer: 0, drawing: null,
   wrapUp: null, scale: 1, feeds: new Map(), monitorSeq: sequence(),
+  coaching: new Map(), coachVoices: new Map(), mix: null, // supervisors heard: id → mode, id → stream
   get mirrorSeen() { return this.mirror ? this.mirror.applied : 0; },
 };
 window.assistConsole = st; // for tests and debugging: read-only use
@@ -36,6 +37,7 @@ function wire(socket) {
   socket.on("connect", async () => {
     const reply = await call(socket, "sync", {});
     st.iceServers = reply.ice_servers || [];
+    st.recordAudio = reply.record_audio === true;
     $("who").textContent = `${reply.display_name}（${reply.user}）`;
     const view = reply.view;
     showState(view.state);
@@ -95,6 +97,8 @@ function wire(socket) {
     $("whispers").append(li);
     $("whisper-box").hidden = false; // above the customer's screen, where the agent is looking
   });
+  socket.on("supervisor_joined", (msg) => { st.coaching.set(msg.supervisor, msg.mode); mixCall(); });
+  socket.on("supervisor_left", (msg) => { st.coaching.delete(msg.supervisor); mixCall(); });
   socket.on("monitor_signal", (msg) => {
     if (st.session && msg.session_id === st.session.session_id) forwardToSupervisor(msg).catch(() => {});
   });
@@ -224,6 +228,13 @@ function closeSession() {
   st.session = null;
   st.feeds.forEach((pc) => pc.close());
   st.feeds.clear();
+  st.coachVoices.forEach((v) => v.el.remove());
+  st.coachVoices.clear();
+  st.coaching.clear();
+  if (st.mix) st.mix.close();
+  st.mix = null;
+  if (st.recorder) st.recorder.close();
+  st.recorder = null;
   $("whispers").replaceChildren();
   $("whisper-box").hidden = true;
   $("ctx-alert").hidden = true;
@@ -403,6 +414,7 @@ function startCall() {
       st.session.callState = state;
       document.body.dataset.callState = state;
       renderSession();
+      if (state === "connected") recordCallAudio().catch(() => {});
     },
   });
   st.call.start().catch(() => {});
@@ -455,6 +467,9 @@ async function forwardToSupervisor(msg) {
     const stream = new MediaStream(tracks);
     tracks.forEach((t) => pc.addTrack(t, stream));
     if (!tracks.length) pc.addTransceiver("audio", { direction: "sendonly" });
+    // Last m-line: the supervisor's voice, sent only when they coach or barge in.
+    const back = pc.addTransceiver("audio", { direction: "recvonly" });
+    pc.ontrack = (e) => { if (e.transceiver === back) hearSupervisor(supervisor, e.track); };
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
     signal({ kind: "offer", sdp: offer.sdp });
@@ -462,6 +477,64 @@ async function forwardToSupervisor(msg) {
     await st.feeds.get(supervisor).setRemoteDescription({ type: "answer", sdp: msg.sdp });
   } else if (msg.kind === "candidate" && st.feeds.has(supervisor) && msg.candidate) {
     await st.feeds.get(supervisor).addIceCandidate(msg.candidate).catch(() => {});
+  }
+}
+
+// A coaching supervisor is played to the agent; in a barge their voice is also mixed into
+// what the customer hears (the agent's microphone plus every barging supervisor).
+function hearSupervisor(supervisor, track) {
+  const old = st.coachVoices.get(supervisor);
+  if (old) old.el.remove();
+  const el = Object.assign(document.createElement("audio"), { autoplay: true, hidden: true });
+  el.srcObject = new MediaStream([track]);
+  document.body.append(el);
+  st.coachVoices.set(supervisor, { el, stream: el.srcObject });
+  mixCall();
+}
+
+function mixCall() {
+  const pc = st.call && st.call.pc;
+  const mic = st.call && st.call.local && st.call.local.getAudioTracks()[0];
+  const sender = pc && pc.getSenders().find((s) => s.track && s.track.kind === "audio");
+  if (st.mix) st.mix.close();
+  st.mix = null;
+  if (!sender || !mic) return;
+  const barging = [...st.coaching].filter(([id, mode]) => mode === "barge" && st.coachVoices.has(id));
+  if (!barging.length) { sender.replaceTrack(mic); return; }
+  const ctx = new AudioContext();
+  const out = ctx.createMediaStreamDestination();
+  ctx.createMediaStreamSource(new MediaStream([mic])).connect(out);
+  for (const [id] of barging) ctx.createMediaStreamSource(st.coachVoices.get(id).stream).connect(out);
+  sender.replaceTrack(out.stream.getAudioTracks()[0]);
+  st.mix = ctx;
+}
+
+// The call's audio for the recording: both voices mixed here (this console already plays the
+// customer and captures the agent) and sent to the server's recorder, receive-only on its side.
+async function recordCallAudio() {
+  const pc = st.call && st.call.pc;
+  const mic = st.call && st.call.local && st.call.local.getAudioTracks()[0];
+  const heard = pc && pc.getReceivers().map((r) => r.track).find((t) => t && t.kind === "audio");
+  if (!st.recordAudio || st.recorder || !heard) return;
+  const ctx = new AudioContext();
+  const out = ctx.createMediaStreamDestination();
+  ctx.createMediaStreamSource(new MediaStream([heard])).connect(out);
+  if (mic) ctx.createMediaStreamSource(new MediaStream([mic])).connect(out);
+  const rec = new RTCPeerConnection({ iceServers: st.iceServers });
+  st.recorder = { close: () => { rec.close(); ctx.close(); } };
+  rec.addTrack(out.stream.getAudioTracks()[0], out.stream);
+  await rec.setLocalDescription(await rec.createOffer());
+  await new Promise((done) => {  // the server does not trickle: send the offer complete
+    if (rec.iceGatheringState === "complete") return done();
+    rec.addEventListener("icegatheringstatechange", () => { if (rec.iceGatheringState === "complete") done(); });
+  });
+  try {
+    const reply = await call(st.socket, "record_audio", { session_id: st.session.session_id, sdp: rec.localDescription.sdp });
+    await rec.setRemoteDescription({ type: "answer", sdp: reply.sdp });
+    document.body.dataset.recordingAudio = "on";
+  } catch (err) {
+    st.recorder.close();
+    st.recorder = null;
   }
 }
 

@@ -3,7 +3,7 @@
 // signs out on the server too: every token of this user is refused and their sockets closed.
 const $ = (id) => document.getElementById(id);
 
-export function signIn({ role, tokenKey, wrongRole, onToken }) {
+export function signIn({ role, tokenKey, wrongRole, failed = "登录失败", onToken }) {
   const saved = sessionStorage.getItem(tokenKey);
   $("login-form").addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -14,7 +14,7 @@ export function signIn({ role, tokenKey, wrongRole, onToken }) {
     });
     const body = await res.json().catch(() => ({}));
     if (!res.ok || body.role !== role) {
-      $("login-error").textContent = res.ok ? wrongRole : (body.error && body.error.message) || "登录失败";
+      $("login-error").textContent = res.ok ? wrongRole : (body.error && body.error.message) || failed;
       return;
     }
     sessionStorage.setItem(tokenKey, body.token);

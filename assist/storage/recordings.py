@@ -28,6 +28,18 @@ from . import upsert
 from .sql import metadata, unreachable
 
 log = structlog.get_logger("recordings")
+AUDIO_GLOB = "audio-*.ogg"  # the call's audio segments (storage.call_audio), by start time in ms
+
+
+def audio_dir(directory: Path, session_id: str) -> Path:
+    return directory / session_id[:2] / session_id
+
+
+def audio_segments(directory: Path, session_id: str) -> list[tuple[float, Path]]:
+    """(start time, file) of each audio segment of the session, in order."""
+    folder = audio_dir(directory, session_id)
+    found = folder.glob(AUDIO_GLOB) if folder.is_dir() else []
+    return sorted((int(p.stem.split("-", 1)[1]) / 1000, p) for p in found)
 
 recordings = sa.Table(
     "recordings", metadata,
@@ -199,7 +211,7 @@ class RecordingStore:
             expired = [r.session_id for r in conn.execute(
                 sa.select(recordings.c.session_id).where(recordings.c.expires_at < now))]
             for session_id in expired:
-                for path in self.files(session_id):
+                for path in [*self.files(session_id), *(p for _, p in audio_segments(self.directory, session_id))]:
                     path.unlink(missing_ok=True)
                 with contextlib.suppress(OSError):
                     (self.directory / session_id[:2] / session_id).rmdir()

@@ -48,6 +48,15 @@ STREAMS = {
 }
 
 
+# What the supervisor's list calls each session state (requests waiting are "requested").
+PHASES = {
+    SessionState.AWAITING_CONSENT: "call",  # paired and talking; the screen not shared yet
+    SessionState.SHARING: "sharing",
+    SessionState.STOPPED: "paused",  # the customer stopped sharing; the call goes on
+    SessionState.ENDED: "wrap_up",  # ended; its agent is writing the wrap-up
+}
+
+
 class Route(NamedTuple):
     """Where a relayed message goes, and whose session it belongs to (for the recording)."""
 
@@ -55,6 +64,14 @@ class Route(NamedTuple):
     request_id: str
     customer_id: str
     agent_id: str
+
+
+def _hearing(session: Session, mode: str | None) -> set[str]:
+    """Who is told of (and hears) a supervisor in this mode: the agent hears a coach (their
+    console plays the supervisor's voice); a barge is heard and announced to both parties."""
+    if mode == "barge":
+        return {session.customer_id, session.agent_id}
+    return {session.agent_id} if mode == "whisper" else set()
 
 
 def _counter_ids() -> Callable[[str], str]:
@@ -98,6 +115,7 @@ class CallCenter:
         self.agents: dict[str, Agent] = {}
         self.offers: dict[str, Offer] = {}
         self.sessions: dict[str, Session] = {}  # live sessions only
+        self.wrapping: dict[str, Session] = {}  # ended sessions whose agent is still wrapping up
         self.by_customer: dict[str, tuple[str, str]] = {}  # customer → ("request"|"session", id)
         self.dropped_at: dict[str, float] = {}  # user → when their last socket went away
         self.handle_times: deque[float] = deque(maxlen=self.policy.handle_window)
@@ -297,7 +315,7 @@ class CallCenter:
         else:
             self.queue.remove(request)
         request.status = status
-        self.stats.record_abandoned(now, now - request.created_at)
+        self.stats.record_abandoned(now, now - request.created_at, request.line)
         del self.requests[request.request_id]
         self.by_customer.pop(request.customer_id, None)
         self.dropped_at.pop(request.customer_id, None)
@@ -316,6 +334,7 @@ class CallCenter:
             eff.record(session.request_id, timeline="consent_declined", at=now)
             return eff
         session.state = session_machine.next_state(session.state, "consent")
+        session.state_since = now
         first = session.consent_at is None
         session.consent_at = session.consent_at or now
         if first:
@@ -346,6 +365,7 @@ class CallCenter:
     def stop_sharing(self, customer_id: str, session_id: str, now: float) -> Effects:
         session = self._session_of(customer_id, Role.CUSTOMER, session_id)
         session.state = session_machine.next_state(session.state, "stop_sharing")
+        session.state_since = now
         eff = Effects()
         eff.record(session.request_id, timeline="sharing_stopped", at=now)
         self._tell_session_state(session, eff)
@@ -422,9 +442,12 @@ class CallCenter:
             raise DomainError("bad_outcome", f"Outcome must be one of: {', '.join(OUTCOMES)}.")
         eff = Effects()
         request_id = agent.wrap_ups.pop(session_id)
+        if session_id in self.wrapping and self.wrapping[session_id].agent_id == agent_id:
+            del self.wrapping[session_id]  # (a hand-over's first agent wraps up a session still live)
         talk = self.talk_times.pop(session_id, None)
         if talk is not None:  # the agent who ended it; a hand-over's first part is not a handle
             self.stats.record_handled(now, talk[0], now - talk[1])
+            self._count_handled(agent, now, talk[0] + now - talk[1])
         agent.idle_since = now
         eff.record(request_id, timeline="wrap_up", at=now, outcome=outcome, notes=notes or None, wrapped_at=now)
         eff.notify(user(agent_id), "agent_state", state=agent.state().value)
@@ -481,10 +504,13 @@ class CallCenter:
         if session is None:
             raise not_found("session")
         eff = Effects()
+        before = session.supervisors.get(supervisor_id)
         session.supervisors[supervisor_id] = mode
-        if mode == "barge":  # joining the conversation: both parties are told who is there
-            for to in (session.customer_id, session.agent_id):
-                eff.notify(user(to), "supervisor_joined", session_id=session_id, name=supervisor_name)
+        for to in _hearing(session, mode):
+            eff.notify(user(to), "supervisor_joined", session_id=session_id, name=supervisor_name,
+                       supervisor=supervisor_id, mode=mode)
+        for to in _hearing(session, before) - _hearing(session, mode):  # a step back down
+            eff.notify(user(to), "supervisor_left", session_id=session_id, supervisor=supervisor_id)
         eff.record(session.request_id, timeline=f"supervisor_{mode}", at=now, detail={"supervisor": supervisor_id})
         return self.session_view(session, Role.SUPERVISOR), eff
 
@@ -494,10 +520,37 @@ class CallCenter:
             raise not_found("session")
         eff = Effects()
         mode = session.supervisors.pop(supervisor_id)
-        if mode == "barge":
-            for to in (session.customer_id, session.agent_id):
-                eff.notify(user(to), "supervisor_left", session_id=session_id)
+        for to in _hearing(session, mode):
+            eff.notify(user(to), "supervisor_left", session_id=session_id, supervisor=supervisor_id)
         eff.record(session.request_id, timeline="supervisor_left", at=now)
+        return eff
+
+    def may_record_audio(self, agent_id: str, session_id: str, now: float) -> Effects:
+        """The session's agent may send its call audio to the recorder once the customer has
+        agreed (the consent text names the recording), while the session lasts."""
+        session = self._session_of(agent_id, Role.AGENT, session_id)
+        if session.consent_at is None:
+            raise DomainError("not_consented", "The call is recorded only after the customer agrees.")
+        eff = Effects()
+        eff.record(session.request_id, timeline="audio_recording", at=now)
+        return eff
+
+    def reassign(self, supervisor_id: str, request_id: str, to_agent: str, now: float) -> Effects:
+        """A supervisor hands a waiting (or ringing) customer to a named agent who is free and
+        speaks the customer's language; a ringing offer elsewhere is withdrawn first."""
+        request = self.requests.get(request_id)
+        if request is None:
+            raise not_found("waiting request")
+        target = self.agents.get(to_agent)
+        if (target is None or not target.can_take_offer(self.policy.capacity)
+                or request.language not in target.profile.languages):
+            raise DomainError("agent_unavailable", "That agent cannot take this customer now.")
+        eff = Effects()
+        if request.offer_id:
+            self._release_offer(self.offers[request.offer_id], now, eff, reason="reassigned")
+        self._offer(request, target, now, eff)
+        eff.record(request_id, timeline="reassigned", at=now, detail={"supervisor": supervisor_id, "to": to_agent})
+        self._dispatch(now, eff)
         return eff
 
     # ------------------------------------------------------------------ both parties
@@ -568,6 +621,7 @@ class CallCenter:
     def tick(self, now: float) -> Effects:
         """Expire offers that rang too long and parties gone longer than the grace window."""
         eff = Effects()
+        self.observe_agents(now)
         for offer in [o for o in self.offers.values() if now >= o.expires_at]:
             self._lapse(offer, now, eff)
         for user_id, since in list(self.dropped_at.items()):
@@ -599,7 +653,27 @@ class CallCenter:
                 eff.queue_changed = True
         self._dispatch(now, eff)
         self._close_unstaffed(now, eff)
+        self.observe_agents(now)
         return eff
+
+    def observe_agents(self, now: float) -> None:
+        """Note when each agent's shown state changed (the wall's time in state), and start a
+        new day's counts at the center's midnight. Run on every tick, so within one tick."""
+        for agent in self.agents.values():
+            state = agent.state().value
+            if state != agent.shown_state:
+                agent.shown_state, agent.state_since = state, now
+            self._roll_day(agent, now)
+
+    def _roll_day(self, agent: Agent, now: float) -> None:
+        day = int((now + self.policy.day_offset_s) // 86400)
+        if day != agent.day:
+            agent.day, agent.handled_today, agent.handle_s_today = day, 0, 0.0
+
+    def _count_handled(self, agent: Agent, now: float, handle_s: float) -> None:
+        self._roll_day(agent, now)
+        agent.handled_today += 1
+        agent.handle_s_today += handle_s
 
     def next_deadline(self) -> float | None:
         deadlines = [o.expires_at for o in self.offers.values()]
@@ -684,13 +758,77 @@ class CallCenter:
         by_class: dict[str, int] = {}
         for request in self.requests.values():  # ringing customers are still waiting
             by_class[request.queue_class] = by_class.get(request.queue_class, 0) + 1
-        return self.stats.figures(now) | {
+        figures = self.stats.figures(now)
+        longest = round(max(waits), 1) if waits else 0.0
+        return figures | {
             "waiting": len(self.requests),
             "waiting_by_class": by_class,
-            "longest_wait_s": round(max(waits), 1) if waits else 0.0,
+            "longest_wait_s": longest,
             "agents_by_state": self.agents_by_state(),
             "sessions_active": len(self.sessions),
+            "agents": self.agent_rows(now),
+            "lines": self.line_rows(now),
+            "alerts": self._alerts(figures["service_level"], longest),
+            "alert_bounds": {"service_level": self.policy.alert_service_level,
+                             "longest_wait_s": self.policy.alert_longest_wait_s},
         }
+
+    def board(self, now: float) -> list[dict]:
+        """Every request and session as the supervisor's list shows it: its phase (requested,
+        call, sharing, paused, wrap_up) and since when. Times are absolute, so the list only
+        changes when something happens, not every second."""
+        rows = [{"id": r.request_id, "request_id": r.request_id, "session_id": None, "phase": "requested",
+                 "since": r.created_at, "customer_name": r.customer_name, "edition": r.edition.value,
+                 "language": r.language, "agent": self._agent_brief(self.offers[r.offer_id].agent_id)
+                 if r.offer_id else None, "supervisors": {}}
+                for r in sorted(self.requests.values(), key=lambda r: r.sort_key)]
+        for session in [*self.sessions.values(), *self.wrapping.values()]:
+            rows.append({"id": session.session_id, "request_id": session.request_id,
+                         "session_id": session.session_id, "phase": PHASES[session.state],
+                         "since": session.state_since, "customer_name": session.context.get("customer_name", ""),
+                         "edition": session.context.get("edition", ""), "language": session.language,
+                         "agent": self._agent_brief(session.agent_id), "supervisors": dict(session.supervisors)})
+        return rows
+
+    def _agent_brief(self, agent_id: str) -> dict:
+        profile = self.agents[agent_id].profile
+        return {"id": agent_id, "name": profile.display_name, "badge": profile.badge}
+
+    def agent_rows(self, now: float) -> list[dict]:
+        """The wall per agent: state and since when, who they serve, handled today and its average."""
+        self.observe_agents(now)
+        rows = []
+        for agent in sorted(self.agents.values(), key=lambda a: a.profile.badge or a.agent_id):
+            serving = [self.sessions[s].context.get("customer_name", "") for s in sorted(agent.sessions)]
+            rows.append({"id": agent.agent_id, "name": agent.profile.display_name, "badge": agent.profile.badge,
+                         "languages": sorted(agent.profile.languages), "state": agent.shown_state,
+                         "since": agent.state_since, "serving": serving, "handled_today": agent.handled_today,
+                         "average_handle_today_s": round(agent.handle_s_today / agent.handled_today, 1)
+                         if agent.handled_today else None})
+        return rows
+
+    def line_rows(self, now: float) -> list[dict]:
+        """The wall per line (edition × language): waiting, longest wait, service level."""
+        waits: dict[str, list[float]] = {}
+        for request in self.requests.values():  # ringing customers are still waiting
+            waits.setdefault(request.line, []).append(now - request.created_at)
+        levels = self.stats.service_levels(now)
+        rows = []
+        for line in sorted(waits.keys() | levels.keys()):
+            longest = round(max(waits.get(line, [0.0])), 1)
+            level = levels.get(line)
+            rows.append({"line": line, "waiting": len(waits.get(line, [])), "longest_wait_s": longest,
+                         "service_level": level,
+                         "alerts": self._alerts(level, longest)})
+        return rows
+
+    def _alerts(self, level: float | None, longest: float) -> list[str]:
+        alerts = []
+        if level is not None and level < self.policy.alert_service_level:
+            alerts.append("service_level")
+        if longest > self.policy.alert_longest_wait_s:
+            alerts.append("longest_wait")
+        return alerts
 
     def agents_by_state(self) -> dict[str, int]:
         counts = {state.value: 0 for state in AgentState}
@@ -785,14 +923,14 @@ class CallCenter:
         request.status = RequestStatus.SERVED
         context = request.public(now) | {"transcript": list(request.transcript)}
         session = Session(session_id, request.request_id, request.customer_id, agent.agent_id,
-                          self.new_code(), now, context=context, language=request.language)
+                          self.new_code(), now, context=context, language=request.language, state_since=now)
         self.sessions[session_id] = session
         self.by_customer[request.customer_id] = ("session", session_id)
         agent.sessions.add(session_id)
         eff.notify(user(request.customer_id), "session_started", **self.session_view(session, Role.CUSTOMER))
         eff.notify(user(agent.agent_id), "session_started", **self.session_view(session, Role.AGENT))
         eff.answered.append(now - request.created_at)
-        self.stats.record_answered(now, now - request.created_at)
+        self.stats.record_answered(now, now - request.created_at, request.line)
         eff.record(request.request_id, timeline="accepted", at=now, status=RequestStatus.SERVED.value,
                    accepted_at=now, session_id=session_id, agent_id=agent.agent_id,
                    wait_s=round(now - request.created_at, 3), detail={"agent": agent.agent_id})
@@ -820,8 +958,10 @@ class CallCenter:
             self._release_offer(self.offers[session.transfer_offer], now, eff, reason="session_ended")
         session.state = SessionState.ENDED
         session.ended_at = now
+        session.state_since = now
         session.end_reason = reason
         del self.sessions[session.session_id]
+        self.wrapping[session.session_id] = session
         self.by_customer.pop(session.customer_id, None)
         self.dropped_at.pop(session.customer_id, None)
         agent = self.agents[session.agent_id]

@@ -94,6 +94,10 @@ class Policy:
     # A customer waiting longer than this is offered a callback or the hotline (still in line).
     max_wait_s: float = 300.0
     rating_window_s: float = 3600.0  # how long after a session its customer may rate it
+    day_offset_s: float = 8 * 3600.0  # "today" on the wall: the center's time zone (UTC+8)
+    # The wall's alert bounds (docker/alerts.yml holds the same as Prometheus rules).
+    alert_service_level: float = 0.8  # below this share answered in time: alert
+    alert_longest_wait_s: float = 60.0  # a customer waiting longer than this: alert
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,12 @@ class Agent:
     sessions: set[str] = field(default_factory=set)
     wrap_ups: dict[str, str] = field(default_factory=dict)  # ended session id → its request id
     idle_since: float = 0.0
+    # What the wall shows of the agent's day; kept by CallCenter.observe_agents.
+    shown_state: str = ""
+    state_since: float = 0.0
+    day: int = 0
+    handled_today: int = 0
+    handle_s_today: float = 0.0
 
     @property
     def agent_id(self) -> str:
@@ -176,6 +186,11 @@ class HelpRequest:
     long_wait: bool = False  # waited past Policy.max_wait_s; the customer was offered a choice
 
     @property
+    def line(self) -> str:
+        """The supervisor's line: edition × language (the wall shows it in words)."""
+        return f"{self.edition.value}:{self.language}"
+
+    @property
     def queue_class(self) -> str:
         """Routing class: priority band and language (FIFO holds within one class)."""
         band = "elderly" if self.edition is Edition.ELDERLY else "standard"
@@ -228,6 +243,7 @@ class Session:
     last_seq: dict[str, int] = field(default_factory=dict)  # relay stream → last sequence
     context: dict = field(default_factory=dict)  # what agents see of the customer's request
     language: str = "zh"
+    state_since: float = 0.0  # when the session entered its state (the supervisor's list shows it)
 
     @property
     def live(self) -> bool:

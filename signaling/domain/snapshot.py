@@ -33,6 +33,7 @@ _EDITION = {v.value: v for v in Edition}
 _STATUS = {v.value: v for v in RequestStatus}
 _PRESENCE = {v.value: v for v in Presence}
 _SESSION_STATE = {v.value: v for v in SessionState}
+_AGENT_DAY = ("shown_state", "state_since", "day", "handled_today", "handle_s_today")  # the wall's per agent
 
 
 def dump(c: CallCenter) -> dict:
@@ -42,6 +43,7 @@ def dump(c: CallCenter) -> dict:
         "agents": [_agent(a) for a in c.agents.values()],
         "offers": [vars(o).copy() for o in c.offers.values()],
         "sessions": [_session(s) for s in c.sessions.values()],
+        "wrapping": [_session(s) for s in c.wrapping.values()],
         "by_customer": {k: list(v) for k, v in c.by_customer.items()},
         "dropped_at": c.dropped_at,
         "handle_times": list(c.handle_times),
@@ -75,13 +77,17 @@ def load(data: dict, policy: Policy, new_id: Callable[[str], str] | None = None,
                                    frozenset(profile["languages"]), frozenset(profile["skills"])),
                       presence=_PRESENCE[raw["presence"]], connected=raw["connected"],
                       offer_id=raw["offer_id"], sessions=set(raw["sessions"]),
-                      wrap_ups=dict(raw["wrap_ups"]), idle_since=raw["idle_since"])
+                      wrap_ups=dict(raw["wrap_ups"]), idle_since=raw["idle_since"],
+                      **{k: raw[k] for k in _AGENT_DAY if k in raw})
         c.agents[agent.agent_id] = agent
     for raw in data["offers"]:
         c.offers[raw["offer_id"]] = Offer(**raw)
     for raw in data["sessions"]:
         session = Session(**raw | {"state": _SESSION_STATE[raw["state"]]})
         c.sessions[session.session_id] = session
+    for raw in data.get("wrapping", ()):
+        session = Session(**raw | {"state": _SESSION_STATE[raw["state"]]})
+        c.wrapping[session.session_id] = session
     c.by_customer = {k: (v[0], v[1]) for k, v in data["by_customer"].items()}
     c.dropped_at = dict(data["dropped_at"])
     c.handle_times = deque(data["handle_times"], maxlen=policy.handle_window)
@@ -111,7 +117,8 @@ def _agent(a: Agent) -> dict:
     return {"profile": {"agent_id": p.agent_id, "display_name": p.display_name, "badge": p.badge,
                         "languages": sorted(p.languages), "skills": sorted(p.skills)},
             "presence": a.presence.value, "connected": a.connected, "offer_id": a.offer_id,
-            "sessions": sorted(a.sessions), "wrap_ups": a.wrap_ups, "idle_since": a.idle_since}
+            "sessions": sorted(a.sessions), "wrap_ups": a.wrap_ups, "idle_since": a.idle_since,
+            **{k: getattr(a, k) for k in _AGENT_DAY}}
 
 
 def _session(s: Session) -> dict:

@@ -13,15 +13,15 @@ from dataclasses import dataclass, field
 class ContactStats:
     window_s: float = 3600.0  # rolling window the rates and averages cover
     threshold_s: float = 20.0  # service-level threshold: answered within this many seconds
-    answered: deque = field(default_factory=deque)  # (at, seconds waited)
-    abandoned: deque = field(default_factory=deque)  # (at, seconds waited before leaving)
+    answered: deque = field(default_factory=deque)  # (at, seconds waited, line)
+    abandoned: deque = field(default_factory=deque)  # (at, seconds waited before leaving, line)
     handled: deque = field(default_factory=deque)  # (at, talk seconds, wrap-up seconds)
 
-    def record_answered(self, at: float, waited: float) -> None:
-        self.answered.append((at, waited))
+    def record_answered(self, at: float, waited: float, line: str = "") -> None:
+        self.answered.append((at, waited, line))
 
-    def record_abandoned(self, at: float, waited: float) -> None:
-        self.abandoned.append((at, waited))
+    def record_abandoned(self, at: float, waited: float, line: str = "") -> None:
+        self.abandoned.append((at, waited, line))
 
     def record_handled(self, at: float, talk_s: float, wrap_s: float) -> None:
         self.handled.append((at, talk_s, wrap_s))
@@ -34,8 +34,7 @@ class ContactStats:
     def figures(self, now: float) -> dict:
         self._trim(now)
         answered = len(self.answered)
-        within = sum(1 for _, waited in self.answered if waited <= self.threshold_s)
-        late_abandons = sum(1 for _, waited in self.abandoned if waited > self.threshold_s)
+        within, late_abandons = self._within(self.answered, self.abandoned)
         offered = answered + len(self.abandoned)
         return {
             "window_s": self.window_s,
@@ -46,9 +45,26 @@ class ContactStats:
             # was reached count neither way (they were never kept waiting too long).
             "service_level": _ratio(within, answered + late_abandons),
             "abandonment_rate": _ratio(len(self.abandoned), offered),
-            "average_speed_of_answer_s": _mean([w for _, w in self.answered]),
+            "average_speed_of_answer_s": _mean([item[1] for item in self.answered]),
             "average_handle_time_s": _mean([talk + wrap for _, talk, wrap in self.handled]),
         }
+
+
+    def _within(self, answered, abandoned) -> tuple[int, int]:
+        """(answered within the threshold, abandoned after it)."""
+        return (sum(1 for item in answered if item[1] <= self.threshold_s),
+                sum(1 for item in abandoned if item[1] > self.threshold_s))
+
+    def service_levels(self, now: float) -> dict[str, float | None]:
+        """The service level of each line seen in the window (edition × language)."""
+        self._trim(now)
+        lines = {item[2] for series in (self.answered, self.abandoned) for item in series if len(item) > 2}
+        levels = {}
+        for line in lines:
+            answered = [item for item in self.answered if item[2:3] == (line,)]
+            within, late = self._within(answered, [item for item in self.abandoned if item[2:3] == (line,)])
+            levels[line] = _ratio(within, len(answered) + late)
+        return levels
 
 
 def _ratio(part: int, whole: int) -> float | None:

@@ -25,14 +25,8 @@ async def test_supervisor_watches_listens_whispers_and_replays(start_server):
     async with chromium(*WEBRTC_ARGS) as browser:
         supervisor = await open_supervisor(await browser.new_context(**DESK), harness.base_url)
         agent = await open_agent(await browser.new_context(**DESK), harness.base_url)
-        await expect(supervisor.locator("#w-agents")).to_contain_text("就绪 1")
-        customer = await open_customer(await browser.new_context(**PHONE), harness.base_url, await harness.login("zhangsan"))
-        await customer.evaluate("Assist.requestHelp({topic: 'transfer'})")
-        await agent.click("#accept-offer")
-        await agent.click("#ask-share")
-        await customer.click("[data-assist-action=agree]")
-        replay = agent.frame_locator("#replay-root iframe")
-        await replay.locator("#heading").wait_for()
+        await expect(supervisor.locator("#agents tr[data-agent=agent01]")).to_contain_text("就绪")
+        customer, replay = await shared_session(browser, harness, agent)
         # The wall moved: one answered, within the threshold, one session.
         await expect(supervisor.locator("#w-sessions")).to_have_text("1")
         await expect(supervisor.locator("#w-sl")).to_have_text("100.0%")
@@ -66,7 +60,7 @@ async def test_supervisor_watches_listens_whispers_and_replays(start_server):
         await supervisor.locator("button[data-recording]").first.click()
         await supervisor.wait_for_function("() => document.body.dataset.player === 'ready'")
         timeline = await supervisor.locator("#timeline").inner_text()
-        assert "consent" in timeline and "annotation:highlight" in timeline and "ended" in timeline
+        assert "客户同意共享屏幕" in timeline and "坐席高亮标注" in timeline and "会话结束" in timeline
         await supervisor.select_option("#speed", "8")
         await supervisor.click("#play")
         await supervisor.wait_for_function("() => document.body.dataset.player === 'finished'", timeout=30_000)
@@ -75,6 +69,18 @@ async def test_supervisor_watches_listens_whispers_and_replays(start_server):
         status, views = await harness.http("GET", f"/api/recordings/{await first_recording(harness)}/views",
                                            await harness.login("super01"))
         assert [v["viewer"] for v in views["views"]] == ["super01", "super01"]
+
+
+async def shared_session(browser, harness, agent):
+    """zhangsan asks for help, the agent answers, the customer shares: (customer page, replay)."""
+    customer = await open_customer(await browser.new_context(**PHONE), harness.base_url, await harness.login("zhangsan"))
+    await customer.evaluate("Assist.requestHelp({topic: 'transfer'})")
+    await agent.click("#accept-offer")
+    await agent.click("#ask-share")  # on the call, the agent asks to see the screen
+    await customer.click("[data-assist-action=agree]")
+    replay = agent.frame_locator("#replay-root iframe")
+    await replay.locator("#heading").wait_for()
+    return customer, replay
 
 
 async def first_recording(harness) -> str:

@@ -57,3 +57,70 @@ async def test_supervisor_sees_the_wall_move_and_metrics_agree(harness):
     asa = float(re.search(r"^assist_average_speed_of_answer_seconds (\S+)$", text, re.M).group(1))
     assert abs(asa - wall["average_speed_of_answer_s"]) < 1e-9
 
+
+
+def test_wall_per_agent_and_per_line_match_hand_computation():
+    policy = Policy(offer_timeout_s=600, grace_s=600, service_level_s=20, alert_service_level=0.8,
+                    alert_longest_wait_s=60, day_offset_s=0)
+    c = CallCenter(policy)
+    day = 86400 * 100  # a day's start (UTC here: day_offset_s=0)
+    b = AgentProfile("a2", "B2", "B2", frozenset({"zh", "en"}), frozenset())
+    c.user_connected("a1", Role.AGENT, day, AGENT)
+    c.user_connected("a2", Role.AGENT, day, b)
+    c.request_help("c1", "张三", "transfer", Edition.STANDARD, "zh", "/", day + 0)
+    c.request_help("c2", "Ann", "transfer", Edition.ENGLISH, "en", "/", day + 0)
+    c.request_help("c3", "李四", "transfer", Edition.ELDERLY, "zh", "/", day + 5)
+    c.set_presence("a1", Presence.AVAILABLE, day + 10)  # a1 is offered c3 (elderly go first)
+    c.tick(day + 10)
+    c.accept_offer("a1", c.agents["a1"].offer_id, day + 12)  # c3 waited 7 s
+    c.tick(day + 12)
+    c.end_session("a1", Role.AGENT, c.by_customer["c3"][1], day + 72)  # talk 60 s
+    c.tick(day + 72)
+    c.wrap_up("a1", next(iter(c.agents["a1"].wrap_ups)), "resolved", "", day + 82)  # wrap 10: handle 70
+    c.tick(day + 82)  # a1 is offered c1 at once
+    c.accept_offer("a1", c.agents["a1"].offer_id, day + 90)  # c1 waited 90 s: late
+    c.tick(day + 90)
+    c.end_session("a1", Role.AGENT, c.by_customer["c1"][1], day + 120)  # talk 30 s
+    c.wrap_up("a1", next(iter(c.agents["a1"].wrap_ups)), "resolved", "", day + 140)  # handle 50
+    c.tick(day + 140)
+    c.set_presence("a1", Presence.AWAY, day + 150)
+    c.tick(day + 150)
+
+    wall = c.wall(day + 200)
+    agents = {a["id"]: a for a in wall["agents"]}
+    assert agents["a1"]["state"] == "away" and agents["a1"]["since"] == day + 150
+    assert agents["a1"]["handled_today"] == 2 and agents["a1"]["average_handle_today_s"] == (70 + 50) / 2
+    assert agents["a2"]["state"] == "away" and agents["a2"]["handled_today"] == 0
+    assert agents["a2"]["average_handle_today_s"] is None
+    lines = {row["line"]: row for row in wall["lines"]}
+    assert lines["english:en"]["waiting"] == 1 and lines["english:en"]["longest_wait_s"] == 200
+    assert lines["english:en"]["alerts"] == ["longest_wait"] and lines["english:en"]["service_level"] is None
+    assert lines["elderly:zh"]["service_level"] == 1.0 and lines["elderly:zh"]["alerts"] == []
+    assert lines["standard:zh"]["service_level"] == 0.0 and lines["standard:zh"]["alerts"] == ["service_level"]
+    assert wall["service_level"] == 0.5 and set(wall["alerts"]) == {"service_level", "longest_wait"}
+    # A new day starts the counts afresh.
+    c.tick(day + 86400 + 1)
+    assert {a["id"]: a["handled_today"] for a in c.wall(day + 86400 + 1)["agents"]} == {"a1": 0, "a2": 0}
+
+
+def test_board_shows_every_phase_and_survives_the_snapshot():
+    from signaling.domain import snapshot
+
+    c = CallCenter(Policy(offer_timeout_s=600))
+    c.user_connected("a1", Role.AGENT, 0, AGENT)
+    c.request_help("c1", "张三", "transfer", Edition.STANDARD, "zh", "/", 1)
+    phases = [[r["phase"] for r in c.board(1)]]
+    c.set_presence("a1", Presence.AVAILABLE, 2)
+    c.accept_offer("a1", c.agents["a1"].offer_id, 3, session_id="s1")
+    sid = "s1"
+    phases.append([(r["phase"], r["since"]) for r in c.board(3)])
+    c.consent("c1", sid, True, 4)
+    phases.append([(r["phase"], r["since"]) for r in c.board(4)])
+    c.stop_sharing("c1", sid, 5)
+    phases.append([(r["phase"], r["since"]) for r in c.board(5)])
+    c.end_session("a1", Role.AGENT, sid, 6)
+    c = snapshot.load(snapshot.dump(c), c.policy)  # another node reads the same
+    phases.append([(r["phase"], r["since"]) for r in c.board(6)])
+    c.wrap_up("a1", sid, "resolved", "", 7)
+    phases.append(c.board(7))
+    assert phases == [["requested"], [("call", 3)], [("sharing", 4)], [("paused", 5)], [("wrap_up", 6)], []]

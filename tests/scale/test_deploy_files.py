@@ -285,3 +285,20 @@ def test_docker_compose_config_validates():
                            "--env-file", str(DOCKER / ".env.example"), "config", "--quiet"],
                           check=False, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def test_alert_rules_match_the_walls_bounds(compose):
+    """The wall turns a figure red at the policy's bounds; Prometheus alerts at the same ones."""
+    import re
+
+    from signaling.domain.model import Policy
+
+    config = yaml.safe_load((DOCKER / "prometheus.yml").read_text())
+    assert config["rule_files"] == ["/etc/prometheus/alerts.yml"]
+    assert "./alerts.yml:/etc/prometheus/alerts.yml:ro" in compose["services"]["prometheus"]["volumes"]
+    rules = {r["alert"]: r["expr"] for g in yaml.safe_load((DOCKER / "alerts.yml").read_text())["groups"]
+             for r in g["rules"]}
+    policy = Policy()
+    bound = lambda expr: float(re.search(r"[<>] ([\d.]+)$", expr).group(1))  # noqa: E731
+    assert bound(rules["AssistServiceLevelLow"]) == bound(rules["AssistLineServiceLevelLow"]) == policy.alert_service_level
+    assert bound(rules["AssistLongestWaitHigh"]) == bound(rules["AssistLineLongestWaitHigh"]) == policy.alert_longest_wait_s

@@ -122,6 +122,14 @@ CASES = [
     ("customer", "connect", lambda s, o: {"token": "x"}, "reserved_event"),
     ("supervisor", "connect_error", lambda s, o: {}, "reserved_event"),
     ("agent", "message", lambda s, o: {}, "reserved_event"),
+    ("supervisor", "supervisor_join", lambda s, o: {"session_id": s, "mode": "shout"}, "bad_payload"),
+    ("agent", "reassign", lambda s, o: {"request_id": "r1", "to_agent": "agent01"}, "forbidden"),
+    ("supervisor", "reassign", lambda s, o: {"request_id": "r999", "to_agent": "agent01"}, "not_found"),
+    ("supervisor", "reassign", lambda s, o: {"request_id": "r 1", "to_agent": "agent01"}, "bad_payload"),
+    ("supervisor", "reassign", lambda s, o: {"request_id": "r1"}, "bad_payload"),
+    ("customer", "record_audio", lambda s, o: {"session_id": s, "sdp": "v=0"}, "forbidden"),
+    ("agent", "record_audio", lambda s, o: {"session_id": o, "sdp": "v=0"}, "not_found"),
+    ("agent", "record_audio", lambda s, o: {"session_id": s, "sdp": ""}, "bad_payload"),
 ]
 
 

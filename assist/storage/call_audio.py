@@ -1,0 +1,134 @@
+"""The call's audio, recorded on the server beside the session's mirror (docs/recordings.md).
+
+The call is peer to peer; the agent's console already has both voices decoded (it plays the
+customer and captures the agent), so it mixes them and sends one track to a receive-only aiortc
+peer here, the way it forwards the call to a monitoring supervisor. Each such connection writes
+one segment, Ogg/Opus mono at 24 kbit/s, named by its start time in milliseconds so the player
+can place it on the recording's clock: <recordings>/<id[:2]>/<id>/audio-<start ms>.ogg.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import structlog
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError
+
+from .recordings import audio_dir
+
+log = structlog.get_logger("recordings")
+
+RATE = 48_000
+BIT_RATE = 24_000  # speech: Opus at 24 kbit/s is wideband and clear
+
+
+class OggOpusWriter:
+    """Frames in (any layout or rate aiortc gives), Ogg/Opus out; gaps in the frames' times
+    stay gaps, so the file's clock is the call's."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.container = av.open(str(path), "w", format="ogg")
+        self.stream = self.container.add_stream("libopus", rate=RATE, layout="mono")
+        self.stream.bit_rate = BIT_RATE
+        self.resampler = av.AudioResampler(format="s16", layout="mono", rate=RATE)
+        self.first_pts: int | None = None
+        self.next_pts = 0
+
+    def write(self, frame: av.AudioFrame) -> None:
+        if frame.pts is not None and frame.sample_rate:
+            at = int(frame.pts * RATE / frame.sample_rate)
+            self.first_pts = at if self.first_pts is None else self.first_pts
+            self.next_pts = max(self.next_pts, at - self.first_pts)
+        for out in self.resampler.resample(frame):
+            out.pts, out.time_base = self.next_pts, Fraction(1, RATE)
+            self.next_pts += out.samples
+            for packet in self.stream.encode(out):
+                self.container.mux(packet)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            for packet in self.stream.encode(None):
+                self.container.mux(packet)
+        self.container.close()
+
+
+class AudioSegment:
+    """One receive-only connection from the agent's console and the file it writes."""
+
+    def __init__(self, path: Path, ice_servers: tuple[dict, ...]) -> None:
+        self.path = path
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[RTCIceServer(**s) for s in ice_servers]))
+        self.task: asyncio.Task | None = None
+        self.cpu_s = 0.0  # process time spent decoding and encoding (the bench reads it)
+
+    async def answer(self, offer_sdp: str) -> str:
+        @self.pc.on("track")
+        def on_track(track) -> None:
+            if track.kind == "audio" and self.task is None:
+                self.task = asyncio.create_task(self._write(track), name=f"call-audio-{self.path.stem}")
+
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        return self.pc.localDescription.sdp  # aiortc gathers before answering: candidates included
+
+    async def _write(self, track) -> None:
+        writer = OggOpusWriter(self.path)
+        try:
+            while True:
+                frame = await track.recv()
+                started = time.process_time()
+                writer.write(frame)
+                self.cpu_s += time.process_time() - started
+        except MediaStreamError:  # the console hung up: the segment is complete
+            pass
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("call_audio_failed", file=self.path.name)
+        finally:
+            writer.close()
+
+    async def close(self) -> None:
+        await self.pc.close()  # ends the track: the writer closes the file
+        if self.task is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(self.task, 5)
+
+
+class CallAudio:
+    """This process's audio segments being written, by session."""
+
+    def __init__(self, directory: Path, ice_servers: tuple[dict, ...] = ()) -> None:
+        self.directory = directory
+        self.ice_servers = ice_servers
+        self.live: dict[str, AudioSegment] = {}
+
+    async def start(self, session_id: str, offer_sdp: str, now: float | None = None) -> str:
+        """A (new) connection for the session: the previous one's segment is closed first."""
+        await self.forget(session_id)
+        started = time.time() if now is None else now
+        path = audio_dir(self.directory, session_id) / f"audio-{int(started * 1000)}.ogg"
+        segment = self.live[session_id] = AudioSegment(path, self.ice_servers)
+        try:
+            return await segment.answer(offer_sdp)
+        except Exception:
+            self.live.pop(session_id, None)
+            await segment.close()
+            raise
+
+    async def forget(self, session_id: str) -> None:
+        """The session ended (or its agent's console reconnected): close its segment."""
+        segment = self.live.pop(session_id, None)
+        if segment is not None:
+            await segment.close()
+
+    async def close(self) -> None:
+        for session_id in list(self.live):
+            await self.forget(session_id)

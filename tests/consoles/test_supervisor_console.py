@@ -1,0 +1,110 @@
+"""The supervisor console in real Chromium: every phase of a session as the supervisor sees it,
+the monitor pane on an ended session, and the recording replayed with the agent's marks."""
+from __future__ import annotations
+
+from playwright.async_api import expect
+
+from tests.browser import PHONE, WEBRTC_ARGS, chromium
+from tests.consoles.test_consoles_browser import DESK, open_supervisor
+from tests.customer.pages import TEST_SCRIPT, open_customer, page_html
+
+
+async def open_agent_to_offer(context, base_url: str):
+    """The agent signs in while a customer waits: going available brings the offer at once."""
+    page = await context.new_page()
+    await page.goto(f"{base_url}/agent")
+    await page.fill("#username", "agent01")
+    await page.fill("#password", "demo1234")
+    await page.click("#login-form button[type=submit]")
+    await page.wait_for_function("() => window.assistConsole.socket && window.assistConsole.socket.connected")
+    await page.click("#go-available")
+    await page.wait_for_selector("#offer-view:not([hidden])")
+    return page
+
+
+def row(page, phase: str):
+    return page.locator(f"#sessions tr[data-phase={phase}]")
+
+
+async def test_live_status_matrix_and_recording_with_marks(start_server):
+    harness = await start_server(pages={"/sdk-test": page_html(), "/sdk-test.js": TEST_SCRIPT})
+    async with chromium(*WEBRTC_ARGS) as browser:
+        supervisor = await open_supervisor(await browser.new_context(**DESK), harness.base_url)
+        customer = await open_customer(await browser.new_context(**PHONE), harness.base_url, await harness.login("zhangsan"))
+        await customer.evaluate("Assist.requestHelp({topic: 'transfer'})")
+        # Nobody is available: the customer waits, and the list says so in words.
+        await expect(row(supervisor, "requested")).to_contain_text("排队中")
+        await expect(row(supervisor, "requested")).to_contain_text("张三")
+        await expect(row(supervisor, "requested")).to_contain_text("标准版·中文")
+
+        agent = await open_agent_to_offer(await browser.new_context(**DESK), harness.base_url)
+        await agent.click("#accept-offer")
+        await expect(row(supervisor, "call")).to_contain_text("通话中（未共享屏幕）")
+        await expect(supervisor.locator("#agents tr[data-agent=agent01]")).to_contain_text("通话")
+        await expect(supervisor.locator("#agents tr[data-agent=agent01]")).to_contain_text("张三")
+
+        await customer.click("[data-assist-action=agree]")
+        await expect(row(supervisor, "sharing")).to_contain_text("共享屏幕中")
+        await supervisor.locator("#sessions button[data-mode=monitor]").click()
+        await expect(supervisor.locator("#monitor-state")).to_have_text("共享屏幕中")
+        watched = supervisor.frame_locator("#monitor-root iframe")
+        await watched.locator("#heading").wait_for()
+
+        # The agent highlights a button and draws; both are recorded.
+        replay = agent.frame_locator("#replay-root iframe")
+        await replay.locator("#heading").wait_for()
+        await agent.click("[data-tool=highlight]")
+        box = await replay.locator("#next").bounding_box()
+        await agent.mouse.click(box["x"] + 5, box["y"] + 5)
+        await customer.locator("#assist-sdk .assist-caption").wait_for()
+
+        await customer.click("[data-assist-action=stop]")
+        await expect(row(supervisor, "paused")).to_contain_text("客户已暂停共享")
+        await expect(supervisor.locator("#monitor-state")).to_have_text("客户已暂停共享")
+
+        await agent.click("#end-session")
+        await expect(row(supervisor, "wrap_up")).to_contain_text("已结束，坐席小结中")
+        # The pane says the session ended; nothing of it stays live on screen.
+        await expect(supervisor.locator("#monitor-ended")).to_contain_text("会话已结束")
+        await expect(supervisor.locator("#monitor-state")).to_have_text("已结束")
+        assert await supervisor.locator("#monitor-root iframe").count() == 0
+        assert await supervisor.evaluate("document.body.dataset.monitorAudio") == "closed"
+        await agent.wait_for_selector("#wrapup-view:not([hidden])")
+        await agent.select_option("#outcome", "resolved")
+        await agent.click("#wrapup-form button[type=submit]")
+        await expect(supervisor.locator("#sessions")).to_contain_text("暂无会话或排队客户")
+        await expect(supervisor.locator("#agents tr[data-agent=agent01] td").nth(4)).to_have_text("1")
+
+        # The recording: names, call time, outcome; search by name; the timeline in words,
+        # relative to the request, nothing past the end; the highlight drawn on the replay.
+        await supervisor.click("#tab-recordings")
+        await supervisor.fill("#f-customer", "李四")
+        await supervisor.click("#rec-filter button[type=submit]")
+        await expect(supervisor.locator("#rec-count")).to_have_text("没有符合条件的录像")
+        await supervisor.fill("#f-customer", "张")
+        await supervisor.fill("#f-agent", "王晓敏")
+        await supervisor.select_option("#f-outcome", "resolved")
+        await supervisor.click("#rec-filter button[type=submit]")
+        listed = supervisor.locator("#recordings tr")
+        await expect(listed).to_have_count(1)
+        await expect(listed).to_contain_text("张三")
+        await expect(listed).to_contain_text("王晓敏")
+        await expect(listed).to_contain_text("已解决")
+        await supervisor.locator("button[data-recording]").click()
+        await supervisor.wait_for_function("() => document.body.dataset.player === 'ready'")
+        timeline = await supervisor.locator("#timeline").inner_text()
+        for words in ("客户求助", "王晓敏 接起", "客户同意共享屏幕", "坐席高亮标注", "客户停止共享", "会话结束"):
+            assert words in timeline, timeline
+        for code in ("requested", "consent", "annotation:", "sharing_stopped"):
+            assert code not in timeline, timeline
+        assert timeline.splitlines()[0].startswith("0:00 客户求助")
+        total = await supervisor.locator("#time-total").inner_text()
+        seconds = lambda text: int(text.split(":")[0]) * 60 + int(text.split(":")[1])  # noqa: E731
+        times = [seconds(line.split()[0]) for line in timeline.splitlines() if line[:1].isdigit()]
+        assert times == sorted(times) and max(times) <= seconds(total)
+        # Seek to the highlight: it is drawn over the replayed page, as the customer saw it.
+        await supervisor.locator("#timeline button", has_text="坐席高亮标注").click()
+        await supervisor.wait_for_function("() => (document.body.dataset.marks || '').includes('highlight')")
+        await expect(supervisor.locator(".replay-marks .mark-caption")).to_be_visible()
+        await supervisor.locator("#timeline button", has_text="客户求助").click()
+        await supervisor.wait_for_function("() => !(document.body.dataset.marks || '').includes('highlight')")
