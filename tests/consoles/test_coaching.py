@@ -70,6 +70,7 @@ async def test_monitor_whisper_barge_who_hears_whom(start_server, tmp_path):
         customer = await open_customer(contexts[2], harness.base_url, await harness.login("zhangsan"))
         await customer.evaluate("Assist.requestHelp({topic: 'transfer'})")
         await agent.click("#accept-offer")
+        await agent.click("#ask-share")  # the call comes first; then the agent asks to see the screen
         await customer.click("[data-assist-action=agree]")
         await agent.wait_for_function("() => document.body.dataset.callState === 'connected'", timeout=20_000)
         await hears(customer, "call")  # the agent's microphone reaches the customer …

@@ -9,16 +9,16 @@ from tests.consoles.test_consoles_browser import DESK, open_supervisor
 from tests.customer.pages import TEST_SCRIPT, open_customer, page_html
 
 
-async def open_agent_to_offer(context, base_url: str):
-    """The agent signs in while a customer waits: going available brings the offer at once."""
+async def open_agent_on_break(context, base_url: str):
+    """The agent signs in and takes a break: on shift, so a customer may wait for them."""
     page = await context.new_page()
     await page.goto(f"{base_url}/agent")
     await page.fill("#username", "agent01")
     await page.fill("#password", "demo1234")
     await page.click("#login-form button[type=submit]")
     await page.wait_for_function("() => window.assistConsole.socket && window.assistConsole.socket.connected")
-    await page.click("#go-available")
-    await page.wait_for_selector("#offer-view:not([hidden])")
+    await page.click("#go-away")
+    await page.wait_for_function("() => document.body.dataset.agentState === 'away'")
     return page
 
 
@@ -30,19 +30,23 @@ async def test_live_status_matrix_and_recording_with_marks(start_server):
     harness = await start_server(pages={"/sdk-test": page_html(), "/sdk-test.js": TEST_SCRIPT})
     async with chromium(*WEBRTC_ARGS) as browser:
         supervisor = await open_supervisor(await browser.new_context(**DESK), harness.base_url)
+        agent = await open_agent_on_break(await browser.new_context(**DESK), harness.base_url)
         customer = await open_customer(await browser.new_context(**PHONE), harness.base_url, await harness.login("zhangsan"))
         await customer.evaluate("Assist.requestHelp({topic: 'transfer'})")
-        # Nobody is available: the customer waits, and the list says so in words.
+        # Nobody is available (the one agent on shift is on a break): the customer waits, and the
+        # list says so in words.
         await expect(row(supervisor, "requested")).to_contain_text("排队中")
         await expect(row(supervisor, "requested")).to_contain_text("张三")
         await expect(row(supervisor, "requested")).to_contain_text("标准版·中文")
 
-        agent = await open_agent_to_offer(await browser.new_context(**DESK), harness.base_url)
+        await agent.click("#go-available")  # back from the break: the offer comes at once
+        await agent.wait_for_selector("#offer-view:not([hidden])")
         await agent.click("#accept-offer")
         await expect(row(supervisor, "call")).to_contain_text("通话中（未共享屏幕）")
         await expect(supervisor.locator("#agents tr[data-agent=agent01]")).to_contain_text("通话")
         await expect(supervisor.locator("#agents tr[data-agent=agent01]")).to_contain_text("张三")
 
+        await agent.click("#ask-share")  # on the call, the agent asks to see the screen
         await customer.click("[data-assist-action=agree]")
         await expect(row(supervisor, "sharing")).to_contain_text("共享屏幕中")
         await supervisor.locator("#sessions button[data-mode=monitor]").click()
