@@ -7,7 +7,7 @@ NODE_STAMP  := node_modules/.installed
 BUILD_STAMP := assist/web/dist/.built
 WEB_SOURCES := $(shell find assist/web agent_console/web -name '*.js' -not -path '*/dist/*' 2>/dev/null) build.mjs
 
-.PHONY: setup system-deps system-deps-test run test test-fast bench clean
+.PHONY: setup system-deps system-deps-test run test test-fast lint bench clean
 
 system-deps:
 	bash scripts/system-deps.sh
@@ -38,6 +38,10 @@ run: setup
 
 test: system-deps-test setup
 	$(BIN)/python -m pytest
+
+# The gates CI runs before the tests (.ci/run).
+lint: setup
+	$(BIN)/ruff check .
 
 # The fast tier: pure code only (domain, protocol, masking rule, voice text); no browser,
 # server or speech model, so it needs no Debian packages beyond Node.js. Under a minute.

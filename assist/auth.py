@@ -8,6 +8,7 @@ issued in demo mode say so (`demo`), and a server with demo mode off refuses the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
 import time
@@ -74,10 +75,9 @@ class PasswordPool:
 
     @classmethod
     def _lower_priority(cls) -> None:
-        try:  # Linux: the nice value is per thread, and threads started from it inherit it
+        # Linux: the nice value is per thread, and threads started from it inherit it.
+        with contextlib.suppress(AttributeError, OSError):
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), cls.NICE)
-        except (AttributeError, OSError):
-            pass
 
     @property
     def full(self) -> bool:

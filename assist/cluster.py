@@ -78,7 +78,7 @@ class RedisCluster:
         if not names:
             return set()
         found = await self.redis.mget([self.k_node + name for name in names])
-        return {name for name, value in zip(names, found) if value is not None}
+        return {name for name, value in zip(names, found, strict=True) if value is not None}
 
     async def beat(self) -> None:
         await self.redis.set(self.k_node + self.instance, "1", px=self.ttl_ms)

@@ -51,9 +51,9 @@ async def _server(tmp: Path, pages: dict[str, str]):
 async def _login(base: str, username: str) -> str:
     import aiohttp
 
-    async with aiohttp.ClientSession() as http:
-        async with http.post(f"{base}/api/auth/login", json={"username": username, "password": "demo1234"}) as r:
-            return (await r.json())["token"]
+    async with aiohttp.ClientSession() as http, \
+            http.post(f"{base}/api/auth/login", json={"username": username, "password": "demo1234"}) as r:
+        return (await r.json())["token"]
 
 
 async def glass_to_glass(changes: int, gap_ms: int) -> list[float]:

@@ -120,7 +120,8 @@ def run(customers: int = 400, agents: int = 40, rate: float = 20.0) -> None:
                 client = redis.Redis.from_url(redis_server.url)
                 try:
                     before = _redis_calls(client)
-                    load = asyncio.run(pairing_load(cluster.url, cluster.database_url, customers, agents, rate_per_s=rate, handle_s=0.5))
+                    load = asyncio.run(pairing_load(cluster.url, cluster.database_url, customers, agents,
+                                                    rate_per_s=rate, handle_s=0.5))
                     after = _redis_calls(client)
                     if nodes == 3:
                         kill = asyncio.run(kill_to_resume(cluster, redis_server.url, 300, 30))

@@ -19,8 +19,7 @@ import socketio
 
 from assist.auth import Tokens
 
-from .common import (BENCH_SECRET, add_accounts, assist_server, free_port, percentile, print_table, rss_bytes,
-                     sqlite_of, wait_http)
+from .common import BENCH_SECRET, add_accounts, assist_server, free_port, percentile, print_table, rss_bytes, sqlite_of, wait_http
 
 HELP = {"topic": "transfer", "edition": "standard", "language": "zh", "page": "/transfer"}
 

@@ -197,7 +197,8 @@ INBOUND: dict[str, tuple[frozenset[Role], type[Inbound], bool]] = {
 OUTBOUND = (
     "queue_update", "request_ended", "wall", "board", "offer", "offer_revoked", "agent_state",
     "session_started", "session_state", "session_ended", "peer_status", "agent_changed",
-    "session_transferred", "transfer_failed", "share_requested", "share_declined", "customer_step", "supervisor_invited", "supervisor_joined",
+    "session_transferred", "transfer_failed", "share_requested", "share_declined", "customer_step",
+    "supervisor_invited", "supervisor_joined",
     "supervisor_left", "queue", "mirror", "annotation", "rtc_signal", "whisper", "monitor_signal",
     "voice_partial", "voice_result", "voice_error",
 )

@@ -272,7 +272,7 @@ def _join_inline(kids: list[Any], scan: Scan) -> None:
     masked = mask_segments(texts)
     if masked != texts:
         scan.hit("text:split")
-        for (node, key), value in zip(slots, masked):
+        for (node, key), value in zip(slots, masked, strict=True):
             node[key] = value
 
 

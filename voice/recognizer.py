@@ -49,7 +49,7 @@ class Recognizer(ABC):
     def reset(self) -> None:
         """Forget the audio so far and start a new utterance."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (a no-op unless the engine holds something shared)
         """Give back shared resources; the recognizer is unusable afterwards."""
 
 

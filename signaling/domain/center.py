@@ -17,7 +17,6 @@ from .errors import DomainError, forbidden, invalid_state, not_found
 from .model import (
     OUTCOMES,
     RATINGS,
-    is_guest,
     Agent,
     AgentProfile,
     AgentState,
@@ -32,6 +31,7 @@ from .model import (
     Role,
     Session,
     SessionState,
+    is_guest,
 )
 from .notices import SUPERVISORS, Effects, user
 from .queue import WaitingQueue, estimated_wait_s

@@ -47,7 +47,8 @@ ELDERLY_SIZES_JS = """() => {
     if (!el.checkVisibility()) continue;
     const r = el.getBoundingClientRect();
     if (r.width < 59.99 || r.height < 59.99) {
-      problems.push(`<${el.tagName} class="${el.className}"> "${(el.textContent || el.value || '').trim().slice(0, 20)}" is ${r.width.toFixed(1)}×${r.height.toFixed(1)}`);
+      const text = (el.textContent || el.value || '').trim().slice(0, 20);
+      problems.push(`<${el.tagName} class="${el.className}"> "${text}" is ${r.width.toFixed(1)}×${r.height.toFixed(1)}`);
     }
   }
   const walker = document.createTreeWalker(document.getElementById('app'), NodeFilter.SHOW_TEXT);

@@ -58,7 +58,7 @@ async def test_demo_data_is_seeded(harness):
     lines = history["transactions"]
     assert len(lines) >= 5 and lines[0]["balance_after"] == 52_680 * YUAN
     # The statement adds up: each line's balance follows from the one before it.
-    for newer, older in zip(lines, lines[1:]):
+    for newer, older in zip(lines, lines[1:], strict=False):
         sign = 1 if newer["direction"] == "in" else -1
         assert newer["balance_after"] == older["balance_after"] + sign * newer["amount"]
     assert await balance(harness, await harness.login("lisi")) == 8_000 * YUAN

@@ -8,7 +8,6 @@ import time
 from playwright.async_api import expect
 
 from signaling.domain.model import Policy
-
 from tests.browser import PHONE, WEBRTC_ARGS, chromium
 from tests.customer.pages import TEST_SCRIPT, open_agent, open_customer, page_html
 

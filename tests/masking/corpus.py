@@ -83,7 +83,8 @@ CORPUS_PAGE = f"""<!doctype html>
 <p id="f-progressive">卡号 </p>
 <p id="f-attr" data-account="{PAGE['attr_outside']}">带属性的段落</p>
 <div data-assist-mask id="region">
-  <span title="{PAGE['region_title']}" aria-label="{PAGE['region_aria']}" data-note="{PAGE['region_data']}">{PAGE['region_text']}</span>
+  <span title="{PAGE['region_title']}" aria-label="{PAGE['region_aria']}"
+        data-note="{PAGE['region_data']}">{PAGE['region_text']}</span>
   <img alt="{PAGE['region_alt']}" width="1" height="1" src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">
   <input id="r-input" placeholder="{PAGE['region_placeholder']}" aria-label="区域输入">
   <select id="r-select" aria-label="区域选择"><option value="{PAGE['region_option']}">选项一</option></select>
@@ -91,7 +92,8 @@ CORPUS_PAGE = f"""<!doctype html>
   <div id="shadow-host"></div>
   <iframe id="frame" title="区域内嵌页"></iframe>
 </div>
-<div data-assist-block id="blocked">{PAGE['blocked_text']}<div id="blocked-shadow"></div><iframe id="blocked-frame" title="不共享"></iframe></div>
+<div data-assist-block id="blocked">{PAGE['blocked_text']}<div id="blocked-shadow"></div>
+  <iframe id="blocked-frame" title="不共享"></iframe></div>
 <svg id="icon" viewBox="0 0 24 24" width="24" height="24" aria-hidden="true"><path id="icon-path" d="{SVG_PATH}"/></svg>
 <p id="innocent">{INNOCENT}</p>
 <p id="echo"></p>

@@ -6,6 +6,7 @@ searched, never JSON numbers: timestamps and ids would match six digits by chanc
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import unicodedata
@@ -32,10 +33,8 @@ def strings(value: Any) -> Iterator[str]:
         if isinstance(v, str):
             yield v
             if v[:1] in "[{":
-                try:
+                with contextlib.suppress(ValueError):
                     yield from walk(json.loads(v))
-                except ValueError:
-                    pass
         elif isinstance(v, list):
             for item in v:
                 yield from walk(item)

@@ -89,7 +89,7 @@ def formatted(draw):
     text = draw(st.sampled_from(["", "卡号 ", "Card: ", "身份证号码：", "尾号3445 ", "2026-12-01 "])) \
         + draw(st.sampled_from(SEPARATORS)).join(groups) + draw(st.sampled_from(["", " 尾", "。", " (储蓄卡)", " ¥100.00"]))
     cuts = sorted(draw(st.lists(st.integers(0, len(text)), max_size=4)))
-    segments = [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)])]
+    segments = [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True)]
     return number, segments
 
 

@@ -15,15 +15,19 @@ CARD = "6222 0211 4820 3957 164"
 PATH = "M 12 3 L 20 6 L 20 12 C 20 17 16.5 20 12 21 C 7.5 20 4 17 4 12 Z"
 
 
-def snapshot(text: str, title: str) -> dict:
-    return {"type": 2, "timestamp": 1, "data": {"node": {"type": 0, "id": 1, "childNodes": [
-        {"type": 2, "tagName": "p", "id": 2, "attributes": {"title": title}, "childNodes": [
-            {"type": 2, "tagName": "span", "id": 3, "attributes": {}, "childNodes": [{"type": 3, "id": 4, "textContent": "6222"}]},
-            {"type": 3, "id": 5, "textContent": " "},
-            {"type": 2, "tagName": "span", "id": 6, "attributes": {}, "childNodes": [{"type": 3, "id": 7, "textContent": "0211 4820"}]},
-            {"type": 3, "id": 8, "textContent": text}]},
-        {"type": 2, "tagName": "svg", "id": 9, "isSVG": True, "attributes": {"viewBox": "0 0 24 24"}, "childNodes": [
-            {"type": 2, "tagName": "path", "id": 10, "isSVG": True, "attributes": {"d": PATH}, "childNodes": []}]}]}}}
+def element(tag: str, node_id: int, children: list, **attributes) -> dict:
+    return {"type": 2, "tagName": tag, "id": node_id, "attributes": attributes, "childNodes": children}
+
+
+def text(node_id: int, value: str) -> dict:
+    return {"type": 3, "id": node_id, "textContent": value}
+
+
+def snapshot(words: str, title: str) -> dict:
+    paragraph = element("p", 2, [element("span", 3, [text(4, "6222")]), text(5, " "),
+                                 element("span", 6, [text(7, "0211 4820")]), text(8, words)], title=title)
+    icon = {**element("svg", 9, [{**element("path", 10, [], d=PATH), "isSVG": True}], viewBox="0 0 24 24"), "isSVG": True}
+    return {"type": 2, "timestamp": 1, "data": {"node": {"type": 0, "id": 1, "childNodes": [paragraph, icon]}}}
 
 
 async def violations(harness) -> dict[str, float]:

@@ -5,6 +5,7 @@ import secrets
 
 import pytest
 
+from tests.scale.deployment import Deployment
 from tests.servers.coturn import Coturn
 
 
@@ -18,8 +19,6 @@ def coturn(tmp_path):
 
 
 # --- a scaled-out deployment: Redis + PostgreSQL + N assist nodes + nginx -------------------
-from tests.scale.deployment import Deployment
-
 
 @pytest.fixture
 async def deployment(redis_server, postgres, tmp_path):
