@@ -65,10 +65,13 @@ function wire(socket) {
     if (!st.session || msg.session_id !== st.session.session_id || msg.step !== "scam_warning") return;
     $("ctx-alert").textContent = "客户正在向新收款人转账，已看到防诈骗提示。银行绝不让客户往新账户转钱：请勿引导转账。";
     $("ctx-alert").hidden = false;
+    refit(); // the mirror makes room: the alert and the whole phone stay in view
   });
   socket.on("share_declined", (msg) => {
     if (!st.session || msg.session_id !== st.session.session_id) return;
     $("session-message").textContent = "客户暂不共享屏幕。可以继续通话，需要时再请求。";
+    st.session.asked = false;
+    renderSession();
   });
   socket.on("session_ended", (msg) => {
     if (!st.session || msg.session_id !== st.session.session_id) return;
@@ -96,6 +99,7 @@ function wire(socket) {
     li.textContent = `${msg.name}：${msg.text}`;
     $("whispers").append(li);
     $("whisper-box").hidden = false; // above the customer's screen, where the agent is looking
+    refit();
   });
   socket.on("supervisor_joined", (msg) => { st.coaching.set(msg.supervisor, msg.mode); mixCall(); });
   socket.on("supervisor_left", (msg) => { st.coaching.delete(msg.supervisor); mixCall(); });
@@ -196,7 +200,8 @@ function renderSession() {
   $("ctx-state").textContent = s.peer || (c.callback && s.state === "awaiting_consent"
     ? "回电请求：客户可能不在应用里，请按登记的电话回拨" : SESSION_STATES[s.state] || s.state);
   $("ctx-call").textContent = CALL_STATES[s.callState] || s.callState;
-  $("replay-waiting").textContent = s.state === "stopped" ? "客户已停止共享；下面是停止前的最后画面。" : "等待客户同意共享…";
+  $("replay-waiting").textContent = s.state === "stopped" ? "客户已停止共享；下面是停止前的最后画面。"
+    : s.asked ? "等待客户同意共享…" : "通话中：先在电话里念验证码，再点“请客户共享屏幕”。";
   $("replay-waiting").hidden = s.state === "sharing" && st.mirrorSeen > 0;
   $("end-session").disabled = false;
   $("ask-share").disabled = s.state === "sharing";
@@ -274,7 +279,11 @@ $("wrapup-form").addEventListener("submit", async (e) => {
 $("ask-share").addEventListener("click", async () => {
   if (!st.session) return;
   await call(st.socket, "ask_to_share", { session_id: st.session.session_id })
-    .then(() => { $("session-message").textContent = "已请客户共享屏幕，等待客户同意…"; })
+    .then(() => {
+      st.session.asked = true;
+      $("session-message").textContent = "已请客户共享屏幕，等待客户同意…";
+      renderSession();
+    })
     .catch((err) => { $("session-message").textContent = err.message; });
 });
 
