@@ -66,7 +66,7 @@ class PasswordPool:
 
     NICE = 19  # the lowest priority: hashes use the CPU the event loop leaves
 
-    def __init__(self, workers: int = 1, queue: int = 64) -> None:
+    def __init__(self, workers: int = 1, queue: int = 16) -> None:
         self.limit = workers + queue
         self.waiting = 0
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2",
