@@ -61,7 +61,7 @@ class Config:
     # sign-in throttling counts per client address.
     trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     hash_workers: int = 1  # threads verifying passwords (argon2 uses several cores per hash)
-    hash_queue: int = 64  # sign-ins waiting for a hash thread; beyond it: 503, try again
+    hash_queue: int = 16  # sign-ins waiting for a hash thread (~0.2 s each); beyond it: 503, try again
     policy: Policy = field(default_factory=Policy)
     limits: Limits = field(default_factory=Limits)
     ice: IceConfig = field(default_factory=IceConfig)

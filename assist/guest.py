@@ -38,7 +38,7 @@ def add_routes(app: web.Application) -> None:
         now = time.time()
         tokens = Tokens(app[TOKENS].secret, GUEST_TTL_S, app[TOKENS].issuer)
         account = {"username": f"{GUEST_PREFIX}{secrets.token_hex(8)}", "role": "customer",
-                   "display_name": GUEST_NAME}
+                   "display_name": GUEST_NAME, "guest": True}
         return web.json_response({"token": tokens.issue(account, now), "role": "customer",
                                   "display_name": GUEST_NAME, "expires_in": GUEST_TTL_S})
 

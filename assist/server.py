@@ -194,6 +194,7 @@ def create_app(config: Config) -> web.Application:
     async def cleanup(app: web.Application) -> None:
         app[HOUSEKEEPING].cancel()
         await _bounded(revocations.stop(), "revocations_stop")
+        await _bounded(app[THROTTLE].close(), "throttle_close")
         passwords.close()
         if voice is not None:
             app[VOICE_LOAD].cancel()

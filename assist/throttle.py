@@ -62,7 +62,15 @@ class SignInThrottle:
     def build(cls, redis_url: str = "", prefix: str = "assist:") -> SignInThrottle:
         if not redis_url:
             return cls(MemoryStorage())
-        return cls(RedisStorage("async+" + redis_url, implementation="redispy", key_prefix=f"{prefix}signin"))
+        # Short timeouts, as for the live state: a Redis restart shows as refusals, not hangs.
+        return cls(RedisStorage("async+" + redis_url, implementation="redispy", key_prefix=f"{prefix}signin",
+                                socket_timeout=5, socket_connect_timeout=2))
+
+    async def close(self) -> None:
+        """Close the Redis connections (limits keeps its client on the storage's bridge)."""
+        client = getattr(getattr(self.storage, "bridge", None), "storage", None)
+        if client is not None and hasattr(client, "aclose"):
+            await client.aclose()
 
     def _tiers(self, address: str, username: str) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
         return ([(item, ("address", address)) for item in self.address_limits]

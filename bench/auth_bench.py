@@ -96,6 +96,7 @@ def run() -> None:
         storm.join()
 
     ms = 1000.0
+    print(f"machine load average (1 min) at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     rows = []
     for name, key in (("/healthz", "health"), ("socket round trip (acked sync)", "rtt")):
         for label, data in (("quiet", quiet), (f"{IN_FLIGHT} sign-ins in flight", stormy)):

@@ -145,3 +145,22 @@ async def until_disconnected(client: Client, timeout: float = 5.0) -> None:
     while client.sio.connected:
         assert asyncio.get_running_loop().time() < deadline, f"{client.username} still connected"
         await asyncio.sleep(0.05)
+
+
+async def test_a_guest_token_needs_no_account_and_is_only_ever_a_customer(harness):
+    """Tokens for customers without an account (help before sign-in) are accepted as such;
+    the same claim on any other role is refused."""
+    from assist.server import TOKENS
+
+    tokens = harness.app[TOKENS]
+    guest = tokens.issue({"username": "guest-0001", "role": "customer", "display_name": "访客", "guest": True})
+    client = await harness.client("guest-0001", token=guest)
+    assert (await client.call("sync", {}))["user"] == "guest-0001"
+    for role in ("agent", "supervisor"):
+        forged = tokens.issue({"username": "guest-0002", "role": role, "display_name": "x", "guest": True})
+        assert (await harness.http("GET", "/api/requests", forged))[0] == 401
+    nobody = tokens.issue({"username": "no-such-account", "role": "customer", "display_name": "x"})
+    late = Client(harness.base_url, nobody, "no-such-account")
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await late.connect()
+    assert late.refusal["data"]["code"] == "token_revoked"
