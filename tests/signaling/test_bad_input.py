@@ -10,6 +10,7 @@ import jwt
 import pytest
 import socketio
 
+from signaling.domain.model import Policy
 from tests.conftest import TEST_SECRET, Client
 
 HELP = {"topic": "transfer", "edition": "standard", "language": "zh", "page": "/transfer"}
@@ -28,8 +29,12 @@ def snapshot(center) -> str:
 
 
 @pytest.fixture
-async def scene(harness):
+async def scene(start_server):
     """Two live, consented sessions: zhangsan–agent01 (ours) and lisi–agent02 (somebody else's)."""
+    # Offers ring 30 s here, not the suite's 1 s: on a loaded machine an accept arrived after the
+    # offer had lapsed (offered and offer_timeout in one second, then offer_accept not_found), and
+    # the scene failed before any bad input was sent. Nothing here tests the offer timeout.
+    harness = await start_server(policy=Policy(offer_timeout_s=30.0, grace_s=1.0, queue_cap=50))
     sessions = {}
     for customer_name, agent_name in (("zhangsan", "agent01"), ("lisi", "agent02")):
         agent = await harness.agent(agent_name)
