@@ -153,11 +153,11 @@ async def test_a_guest_token_needs_no_account_and_is_only_ever_a_customer(harnes
     from assist.server import TOKENS
 
     tokens = harness.app[TOKENS]
-    guest = tokens.issue({"username": "guest-0001", "role": "customer", "display_name": "访客", "guest": True})
-    client = await harness.client("guest-0001", token=guest)
-    assert (await client.call("sync", {}))["user"] == "guest-0001"
+    guest = tokens.issue({"username": "guest:0001", "role": "customer", "display_name": "访客", "guest": True})
+    client = await harness.client("guest:0001", token=guest)
+    assert (await client.call("sync", {}))["user"] == "guest:0001"
     for role in ("agent", "supervisor"):
-        forged = tokens.issue({"username": "guest-0002", "role": role, "display_name": "x", "guest": True})
+        forged = tokens.issue({"username": "guest:0002", "role": role, "display_name": "x", "guest": True})
         assert (await harness.http("GET", "/api/requests", forged))[0] == 401
     nobody = tokens.issue({"username": "no-such-account", "role": "customer", "display_name": "x"})
     late = Client(harness.base_url, nobody, "no-such-account")
