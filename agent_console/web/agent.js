@@ -520,7 +520,7 @@ function mixCall() {
 
 // The call's audio for the recording: both voices mixed here (this console already plays the
 // customer and captures the agent) and sent to the server's recorder, receive-only on its side.
-async function recordCallAudio() {
+async function recordCallAudio(attempt = 1) {
   const pc = st.call && st.call.pc;
   const mic = st.call && st.call.local && st.call.local.getAudioTracks()[0];
   const heard = pc && pc.getReceivers().map((r) => r.track).find((t) => t && t.kind === "audio");
@@ -538,12 +538,19 @@ async function recordCallAudio() {
     rec.addEventListener("icegatheringstatechange", () => { if (rec.iceGatheringState === "complete") done(); });
   });
   try {
-    const reply = await call(st.socket, "record_audio", { session_id: st.session.session_id, sdp: rec.localDescription.sdp });
+    // The server starts a peer of its own (ICE gathering included): give it time on a busy node.
+    const reply = await call(st.socket, "record_audio", { session_id: st.session.session_id, sdp: rec.localDescription.sdp },
+      20_000);
     await rec.setRemoteDescription({ type: "answer", sdp: reply.sdp });
     document.body.dataset.recordingAudio = "on";
   } catch (err) {
     st.recorder.close();
     st.recorder = null;
+    // A refusal (recording off, session over) is final; a timeout or a lost answer is tried again,
+    // since a call recorded in part is worth more than none (the server replaces a half-made peer).
+    if ((!err || err.code === "timeout" || err.code === "internal") && attempt < 3 && st.session) {
+      setTimeout(() => recordCallAudio(attempt + 1).catch(() => {}), 2000 * attempt);
+    }
   }
 }
 
