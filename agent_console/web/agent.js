@@ -60,6 +60,8 @@ function wire(socket) {
     st.session.state = msg.state;
     if (msg.state === "sharing") $("session-message").textContent = "";
     renderSession();
+    // The call comes before consent, and the server records only after it: start here too.
+    if (msg.state === "sharing" && st.session.callState === "connected") recordCallAudio().catch(() => {});
   });
   socket.on("customer_step", (msg) => {
     if (!st.session || msg.session_id !== st.session.session_id || msg.step !== "scam_warning") return;
