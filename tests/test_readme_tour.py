@@ -90,6 +90,7 @@ async def test_the_readme_tour(start_server):
         listed = supervisor.locator("#recordings tr")
         await expect(listed).to_have_count(1)
         await expect(listed).to_contain_text("张三")
+        await expect(listed).to_contain_text("满意")  # the customer's rating
         await supervisor.locator("button[data-recording]").click()
         await supervisor.wait_for_function("() => document.body.dataset.player === 'ready'")
         timeline = await supervisor.locator("#timeline").inner_text()
