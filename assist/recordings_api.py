@@ -55,7 +55,8 @@ def add_routes(app: web.Application) -> None:
     def query_list(principal: Principal, q: dict) -> list[dict]:
         query = (sa.select(recordings, help_requests.c.outcome, help_requests.c.end_reason,
                            help_requests.c.ended_at, help_requests.c.edition, help_requests.c.topic,
-                           help_requests.c.language, help_requests.c.requested_at, help_requests.c.handle_s)
+                           help_requests.c.language, help_requests.c.requested_at, help_requests.c.handle_s,
+                           help_requests.c.rating, help_requests.c.rating_comment)
                  .join(help_requests, help_requests.c.request_id == recordings.c.request_id, isouter=True)
                  .order_by(recordings.c.started_at.desc()).limit(q["limit"]))
         if principal.role is Role.AGENT:

@@ -4,6 +4,7 @@
 // towards the customer: like the agent console, it has no way to act on the customer's device.
 import { Replayer } from "rrweb";
 import { call, connect, sequence } from "../../assist/web/protocol.js";
+import { translate } from "../../assist/web/sdk/messages.js";
 import { createI18n } from "./i18n.js";
 import { ChunkJoiner, LiveMirror, PAUSED_TAG, fit } from "./replay.js";
 import { signIn, signOut } from "./signin.js";
@@ -469,13 +470,16 @@ async function loadRecordings() {
   Object.entries(filters).forEach(([k, v]) => { if (v) q.set(k, v); });
   const { recordings } = await api(`/api/recordings?${q}`);
   $("rec-count").textContent = recordings.length ? t("rec.count", { n: recordings.length }) : t("rec.none");
+  // The customer's rating in the very words they chose (the SDK's own), and what they wrote.
+  const ratingCell = (r) => cell(!r.rating ? none
+    : [translate(i18n.lang, r.rating), r.rating_comment].filter(Boolean).join(" · "));
   $("recordings").replaceChildren(...recordings.map((r) => {
     const tr = document.createElement("tr");
     tr.dataset.row = r.session_id;
     tr.append(cell(new Date(r.started_at * 1000).toLocaleString(LOCALE)), cell(r.customer_name),
               cell(r.agent_names.join("、")), cell(r.handle_s == null ? none : clock(r.handle_s)),
               cell(r.outcome ? t(`outcome.${r.outcome}`) : t("outcome.none")),
-              cell(r.rating == null ? none : `${r.rating} / 5`), cell(t("size.kb", { n: Math.ceil(r.bytes / 1024) })));
+              ratingCell(r), cell(t("size.kb", { n: Math.ceil(r.bytes / 1024) })));
     const td = document.createElement("td");
     const b = button(t("rec.play"), () => openRecording(r.session_id), { recording: r.session_id });
     b.setAttribute("aria-label", `${t("rec.play")} · ${r.customer_name} · ${new Date(r.started_at * 1000).toLocaleString(LOCALE)}`);

@@ -84,6 +84,11 @@ class App:
         focused = await self.page.evaluate("() => document.activeElement && document.activeElement.tagName")
         assert focused == "H1", f"focus is on {focused} after opening {name}"
 
+    async def tap(self, selector: str, name: str) -> None:
+        """Tap a control that opens a page, and wait for that page."""
+        await self.page.click(selector)
+        await self.expect(name)
+
     async def go(self, route: str, name: str) -> None:
         await self.page.evaluate("(route) => { location.hash = route; }", route)
         await self.expect(name)

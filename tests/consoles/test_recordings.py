@@ -10,7 +10,8 @@ from assist.server import RECORDINGS
 from tests.signaling.test_flow import pair
 
 
-async def recorded_session(harness):
+async def recorded_session(harness, rating: str | None = None):
+    """A shared, annotated session, ended and wrapped up; the customer rates it when `rating` is given."""
     customer, agent, started, _ = await pair(harness)
     sid = started["session_id"]
     await customer.call("consent", {"session_id": sid, "accept": True})
@@ -21,6 +22,8 @@ async def recorded_session(harness):
                                             "selector": "#next", "caption": "点这里"}))["ok"]
     await agent.call("end_session", {"session_id": sid})
     await agent.call("wrap_up", {"session_id": sid, "outcome": "resolved", "notes": ""})
+    if rating:
+        assert (await customer.call("rate_session", {"session_id": sid, "rating": rating, "comment": "很耐心"}))["ok"]
     return sid
 
 
@@ -31,7 +34,7 @@ async def test_recording_is_stored_compressed_and_replayable(harness):
     assert status == 200 and [r["session_id"] for r in listing["recordings"]] == [sid]
     row = listing["recordings"][0]
     assert row["agents"] == ["agent01"] and row["customer_id"] == "zhangsan" and row["outcome"] == "resolved"
-    assert row["events"] == 6
+    assert row["events"] == 6 and row["rating"] is None  # not rated
     raw = (harness.config.var_dir / "recordings" / sid[:2] / f"{sid}.ndjson.gz").read_bytes()
     assert len(raw) == row["bytes"] and len(gzip.decompress(raw)) > 3 * len(raw)  # really compressed
 
@@ -44,6 +47,13 @@ async def test_recording_is_stored_compressed_and_replayable(harness):
     assert body["events"][5]["data"]["caption"] == "点这里"
     status, views = await harness.http("GET", f"/api/recordings/{sid}/views", supervisor)
     assert [(v["viewer"], v["what"]) for v in views["views"]] == [("super01", "meta"), ("super01", "events")]
+
+
+async def test_the_customers_rating_is_listed_with_the_recording(harness):
+    sid = await recorded_session(harness, rating="satisfied")
+    _, listing = await harness.http("GET", "/api/recordings", await harness.login("super01"))
+    row = next(r for r in listing["recordings"] if r["session_id"] == sid)
+    assert (row["rating"], row["rating_comment"]) == ("satisfied", "很耐心")
 
 
 async def test_recording_authorization_table(harness):

@@ -22,6 +22,10 @@ async def open_agent_on_break(context, base_url: str):
     return page
 
 
+# A shared session's timeline in words: requested, accepted, consent, a highlight, stopped, ended.
+TIMELINE_WORDS = ("客户求助", "王晓敏 接起", "客户同意共享屏幕", "坐席高亮标注", "客户停止共享", "会话结束")
+
+
 def row(page, phase: str):
     return page.locator(f"#sessions tr[data-phase={phase}]")
 
@@ -97,7 +101,7 @@ async def test_live_status_matrix_and_recording_with_marks(start_server):
         await supervisor.locator("button[data-recording]").click()
         await supervisor.wait_for_function("() => document.body.dataset.player === 'ready'")
         timeline = await supervisor.locator("#timeline").inner_text()
-        for words in ("客户求助", "王晓敏 接起", "客户同意共享屏幕", "坐席高亮标注", "客户停止共享", "会话结束"):
+        for words in TIMELINE_WORDS:
             assert words in timeline, timeline
         for code in ("requested", "consent", "annotation:", "sharing_stopped"):
             assert code not in timeline, timeline

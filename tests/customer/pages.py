@@ -70,3 +70,12 @@ async def open_agent(context, base_url: str, username: str = "agent01"):
     await page.click("#go-available")
     await page.wait_for_function("() => document.body.dataset.agentState === 'available'")
     return page
+
+
+async def click_in_replay(agent, page, selector: str, replay: str = "#replay-root iframe") -> None:
+    """The agent clicks, in the mirror, on the middle of what `selector` is on the customer's phone."""
+    frame = await agent.locator(replay).bounding_box()
+    scale = frame["width"] / 390
+    target = await page.locator(selector).bounding_box()
+    await agent.mouse.click(frame["x"] + (target["x"] + target["width"] / 2) * scale,
+                            frame["y"] + (target["y"] + target["height"] / 2) * scale)

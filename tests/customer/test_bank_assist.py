@@ -6,7 +6,7 @@ from playwright.async_api import expect
 
 from tests.bank.bankapp import App
 from tests.browser import PHONE, WEBRTC_ARGS, chromium
-from tests.customer.pages import open_agent
+from tests.customer.pages import click_in_replay, open_agent
 from tests.customer.test_sdk_flow import REPLAY, mirror_count
 
 
@@ -52,11 +52,8 @@ async def test_help_in_the_transfer_flow_from_tap_to_transfer(harness):
         await expect(replay.locator("input[inputmode=decimal]")).to_have_value("500")
         await agent.click("[data-tool=highlight]")
         await agent.fill("#caption", "金额填好了，点这里")
-        frame = await agent.locator(REPLAY).bounding_box()
-        scale = frame["width"] / 390
+        await click_in_replay(agent, page, "form button[type=submit]")
         target = await page.locator("form button[type=submit]").bounding_box()
-        await agent.mouse.click(frame["x"] + (target["x"] + target["width"] / 2) * scale,
-                                frame["y"] + (target["y"] + target["height"] / 2) * scale)
         caption = page.locator("#assist-sdk .assist-caption")
         await caption.wait_for()
         assert await caption.inner_text() == "金额填好了，点这里"

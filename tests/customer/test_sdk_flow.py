@@ -339,3 +339,23 @@ async def test_when_the_agent_drops_the_customer_is_told_who_and_can_ask_again(s
     _, listing = await harness.http("GET", "/api/requests", token)
     row = next(r for r in listing["requests"] if r["session_id"] == helping)
     assert row["rating"] == "unsatisfied" and row["rating_comment"] == "客服掉线了" and row["end_reason"] == "dropped"
+
+
+async def test_the_customer_is_told_when_a_supervisor_barges_in_and_only_then(start_server):
+    harness = await serve(start_server)
+    async with chromium(*WEBRTC_ARGS) as browser:
+        agent = await harness.agent("agent01")
+        customer = await open_customer(await browser.new_context(**PHONE), harness.base_url, await harness.login("zhangsan"))
+        await customer.evaluate("Assist.requestHelp({topic: 'transfer'})")
+        offer = await agent.expect("offer")
+        await agent.call("offer_accept", {"offer_id": offer["offer_id"]})
+        sid = (await agent.expect("session_started"))["session_id"]
+        supervisor = await harness.client("super01")
+        notice = customer.locator("#assist-sdk .assist-notice")
+        # Watching and whispering are not heard by the customer: nothing is said to them.
+        assert (await supervisor.call("supervisor_join", {"session_id": sid, "mode": "monitor"}))["ok"]
+        assert (await supervisor.call("supervisor_join", {"session_id": sid, "mode": "whisper"}))["ok"]
+        await agent.expect("supervisor_joined", mode="whisper")
+        assert await notice.count() == 0
+        assert (await supervisor.call("supervisor_join", {"session_id": sid, "mode": "barge"}))["ok"]
+        await expect(notice).to_have_text("主管已加入")

@@ -243,7 +243,8 @@ function wire(socket) {
     s.ui.announce(s.ui.t(msg.status === "back" ? "back" : "agentReconnecting"));
     render();
   });
-  socket.on("supervisor_joined", (msg) => s.ui.notice(s.ui.t("supervisorJoined", { name: msg.name }), 6000));
+  // Only a supervisor who barges in speaks to the customer, so only that is said (issue 14).
+  socket.on("supervisor_joined", (msg) => { if (msg.mode === "barge") s.ui.notice(s.ui.t("supervisorJoined"), 6000); });
   socket.on("annotation", (msg) => {
     if (msg.session_id === s.sessionId && s.sharing) s.overlay.apply(msg);
   });

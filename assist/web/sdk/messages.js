@@ -58,7 +58,7 @@ export const MESSAGES = {
     reconnecting: "客服正在重新连接…",
     back: "已重新连接",
     paused: "此页面不会共享给客服",
-    supervisorJoined: "主管 {name} 加入了通话",
+    supervisorJoined: "主管已加入",
     agentChanged: "已转接给客服 {name}，工号 {badge}，新验证码 {code}",
   },
   en: {
@@ -119,7 +119,7 @@ export const MESSAGES = {
     reconnecting: "The agent is reconnecting…",
     back: "Reconnected",
     paused: "This page is not shared with the agent",
-    supervisorJoined: "Supervisor {name} joined the call",
+    supervisorJoined: "A supervisor has joined",
     agentChanged: "Transferred to {name}, badge {badge}, new code {code}",
   },
 };

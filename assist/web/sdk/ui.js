@@ -5,7 +5,7 @@ import { translate } from "./messages.js";
 
 const STYLE = `
 #assist-sdk { font-family: system-ui, "Noto Sans CJK SC", sans-serif; color: #111; }
-#assist-sdk .assist-panel { position: fixed; left: 12px; right: 12px; bottom: 12px; z-index: 2147483000;
+#assist-sdk .assist-panel { position: fixed; left: 12px; right: 12px; bottom: 12px; z-index: 2147483000; overflow-y: auto; box-sizing: border-box;
   background: #fff; border: 2px solid #0b4f9c; border-radius: 14px; padding: 16px; box-shadow: 0 8px 30px rgba(0,0,0,.25); }
 #assist-sdk .assist-panel h2 { margin: 0 0 8px; font-size: 1.25rem; }
 #assist-sdk .assist-panel p { margin: 6px 0; font-size: 1rem; line-height: 1.5; }
@@ -71,6 +71,20 @@ function el(tag, props = {}, ...children) {
   return node;
 }
 
+// How much of the bottom of the screen the page's own fixed bars take (0 when it has none).
+function hostBottomBars(own) {
+  let lift = 0;
+  for (const node of document.body.querySelectorAll("*")) {
+    if (own.contains(node)) continue;
+    const style = getComputedStyle(node);
+    if (style.position !== "fixed" && style.position !== "sticky") continue;
+    const r = node.getBoundingClientRect();
+    if (r.height === 0 || r.width === 0 || style.visibility === "hidden") continue;
+    if (r.bottom >= window.innerHeight - 1 && r.top > window.innerHeight / 2) lift = Math.max(lift, window.innerHeight - r.top);
+  }
+  return lift;
+}
+
 export class Ui {
   constructor() {
     this.language = "zh";
@@ -113,6 +127,7 @@ export class Ui {
 
   clearPanel() {
     this.panelSlot.replaceChildren();
+    this.releaseBottom();
   }
 
   button(action, text, onClick, cls = "") {
@@ -130,6 +145,7 @@ export class Ui {
       el("h2", { id: `assist-${id}-title` }, title), ...lines,
       el("div", { class: "assist-actions" }, ...actions));
     this.panelSlot.replaceChildren(panel);
+    this.reserveBottom(panel);
     if (announce) this.announce([title, ...lines.map((line) => line.textContent)].join(". "));
     return panel;
   }
@@ -207,6 +223,7 @@ export class Ui {
       if (e.shiftKey && document.activeElement === first) { e.preventDefault(); last.focus(); }
       else if (!e.shiftKey && document.activeElement === last) { e.preventDefault(); first.focus(); }
     });
+    this.releaseBottom(); // a modal, over everything until answered
     this.panelSlot.replaceChildren(el("div", { class: "assist-dialog-backdrop" }, dialog));
     agree.focus();
   }
@@ -258,6 +275,50 @@ export class Ui {
     reserve(banner.getBoundingClientRect().height);
   }
 
+  // A panel at the bottom sits above the page's own bottom bars (a tab bar, the elderly
+  // edition's dock: anything fixed to the bottom edge), and the page gets room below its content
+  // (padding, scroll-padding) for the panel, so no control of the app ends up underneath.
+  reserveBottom(panel) {
+    if (this.reservedBottom === undefined) {
+      this.reservedBottom = [document.body.style.paddingBottom, document.documentElement.style.scrollPaddingBottom];
+    }
+    const place = () => {
+      const current = this.panelSlot.querySelector(":scope > .assist-panel");
+      if (!current) return;
+      const bars = hostBottomBars(this.root);
+      const top = this.bannerSlot.firstChild ? this.bannerSlot.firstChild.getBoundingClientRect().height : 0;
+      current.style.bottom = `${bars + 12}px`;
+      current.style.maxHeight = `${Math.max(120, window.innerHeight - bars - top - 24)}px`;
+      const height = current.getBoundingClientRect().height;
+      document.body.style.paddingBottom = `${height + 12}px`;
+      document.documentElement.style.scrollPaddingBottom = `${bars + height + 24}px`;
+    };
+    if (!this.panelSize) {
+      const later = () => requestAnimationFrame(place);
+      this.panelSize = new ResizeObserver(later);
+      // The app changes its bars as it moves between pages (its own mutations, never ours).
+      this.pageChanges = new MutationObserver((records) => {
+        if (records.some((r) => !this.root.contains(r.target))) later();
+      });
+      this.onResize = later;
+    }
+    this.panelSize.disconnect();
+    this.panelSize.observe(panel);
+    this.pageChanges.disconnect();
+    this.pageChanges.observe(document.body, { childList: true, subtree: true, attributes: true, attributeFilter: ["hidden", "class"] });
+    window.addEventListener("resize", this.onResize);
+    place();
+  }
+
+  releaseBottom() {
+    if (this.reservedBottom === undefined) return;
+    this.panelSize.disconnect();
+    this.pageChanges.disconnect();
+    window.removeEventListener("resize", this.onResize);
+    [document.body.style.paddingBottom, document.documentElement.style.scrollPaddingBottom] = this.reservedBottom;
+    this.reservedBottom = undefined;
+  }
+
   clearBanner() {
     if (!this.bannerSlot.firstChild) return;
     this.bannerSlot.replaceChildren();
@@ -268,6 +329,7 @@ export class Ui {
 
   destroy() {
     this.clearBanner();
+    this.releaseBottom();
     this.root.remove();
   }
 }
