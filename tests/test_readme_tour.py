@@ -101,8 +101,7 @@ async def test_the_readme_tour(start_server):
         timeline = await supervisor.locator("#timeline").inner_text()
         for words in TIMELINE_WORDS:
             assert words in timeline, timeline
-        # (The call audio is not checked: agent.js starts the recorder only when the call connects,
-        # and the server refuses it before consent, so a call that connects first is not recorded.)
+        assert await supervisor.evaluate("document.body.dataset.audioSegments") == "1"  # the call's audio
 
         # 10. Help before sign-in: sign out, 远程客服 on the sign-in screen, a guest on the call.
         await page.click("#assist-sdk [data-assist-action=close]:has-text('关闭')")
