@@ -92,6 +92,8 @@ async def minted(start_server, coturn) -> tuple[object, list[dict]]:
     harness = await start_server(
         pages={"/t/turn.html": PAGE, "/t/turn.js": SCRIPT}, voice=False,
         ice=IceConfig(turn_urls=(coturn.url,), turn_secret=coturn.secret, turn_ttl_s=600))
+    await harness.agent("agent01", available=False)  # someone on shift, so the request waits
+    assert (await harness.clients[-1].call("agent_state", {"state": "away"}))["ok"]
     client = await harness.client("zhangsan")
     # TURN credentials go to a party of a live request or session only.
     assert (await client.call("help_request", {"topic": "transfer", "edition": "standard", "language": "zh",

@@ -376,6 +376,8 @@ async def test_ice_servers_carry_time_limited_turn_credentials(start_server):
     harness = await start_server(ice=IceConfig(stun_urls=("stun:127.0.0.1:3478",),
                                                turn_urls=("turn:127.0.0.1:3478",),
                                                turn_secret="coturn-shared", turn_ttl_s=600))
+    agent = await harness.agent("agent01", available=False)  # on shift but away: the request waits
+    assert (await agent.call("agent_state", {"state": "away"}))["ok"]
     client = await harness.client("zhangsan")
     # Before asking for help: STUN only, no TURN credentials to hand out to anyone signed in.
     assert (await client.call("sync", {}))["ice_servers"] == [{"urls": ["stun:127.0.0.1:3478"]}]
@@ -388,6 +390,7 @@ async def test_ice_servers_carry_time_limited_turn_credentials(start_server):
     assert "coturn-shared" not in str(servers)
     # Never longer than the token it was asked with (here 60 s, against TURN's 600).
     short = await start_server(token_ttl_s=60, ice=harness.config.ice)
+    await short.agent("agent01")  # available: the request is offered, still live
     customer = await short.client("lisi")
     assert (await customer.call("help_request", HELP))["ok"]
     [_, turn] = (await customer.call("sync", {}))["ice_servers"]

@@ -19,13 +19,21 @@ async def next_board(supervisor, want: list[str]) -> dict:
             return board
 
 
+async def on_break(harness, username: str):
+    """An agent on shift but on a break: a customer may wait for them (nobody is offered yet)."""
+    agent = await harness.agent(username, available=False)
+    assert (await agent.call("agent_state", {"state": "away"}))["ok"]
+    return agent
+
+
 async def test_board_follows_every_phase(harness):
     supervisor = await harness.client("super01")
+    agent = await on_break(harness, "agent01")
     customer = await harness.client("zhangsan")
     await customer.call("help_request", HELP)
     board = await next_board(supervisor, ["requested"])
     assert board["rows"][0]["customer_name"] == "张三" and board["rows"][0]["agent"] is None
-    agent = await harness.agent("agent01")
+    assert (await agent.call("agent_state", {"state": "available"}))["ok"]
     offer = await agent.expect("offer")
     await agent.call("offer_accept", {"offer_id": offer["offer_id"]})
     sid = (await customer.expect("session_started"))["session_id"]
@@ -66,13 +74,14 @@ async def test_each_coaching_mode_tells_only_who_hears_it(harness):
 
 async def test_reassign_a_waiting_customer_to_an_eligible_agent(harness):
     supervisor = await harness.client("super01")
+    agent01 = await on_break(harness, "agent01")  # speaks English: the customer may wait for them
     english = await harness.client("lisi")
     reply = await english.call("help_request", HELP | {"edition": "english", "language": "en"})
     request_id = reply["request"]["request_id"]
     agent02 = await harness.agent("agent02")  # Chinese only: cannot take an English customer
     refused = await supervisor.call("reassign", {"request_id": request_id, "to_agent": "agent02"})
     assert refused["error"]["code"] == "agent_unavailable"
-    agent01 = await harness.agent("agent01")
+    assert (await agent01.call("agent_state", {"state": "available"}))["ok"]
     offer = await agent01.expect("offer")
     assert (await agent01.call("offer_decline", {"offer_id": offer["offer_id"]}))["ok"]
     # Declined once, routing passes agent01 by; the supervisor can still hand it over.
