@@ -68,6 +68,8 @@ function wire(socket) {
     if (!st.session || msg.session_id !== st.session.session_id) return;
     st.session.state = msg.state;
     if (msg.state === "sharing") $("session-message").textContent = "";
+    // The call is recorded from the customer's consent on (the server refuses it before).
+    if (msg.state === "sharing" && st.session.callState === "connected") recordCallAudio().catch(() => {});
     renderSession();
   });
   socket.on("customer_step", (msg) => {
@@ -439,7 +441,7 @@ function startCall() {
       st.session.callState = state;
       document.body.dataset.callState = state;
       renderSession();
-      if (state === "connected") recordCallAudio().catch(() => {});
+      if (state === "connected" && st.session.state === "sharing") recordCallAudio().catch(() => {});
     },
   });
   st.call.start().catch(() => {});
