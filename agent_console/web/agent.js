@@ -341,29 +341,35 @@ function annotate(payload, target = null) {
   call(st.socket, "annotation", { session_id: st.session.session_id, seq: st.seq.annotation(), ...payload }).catch(() => {});
 }
 
-// The agent sees their own guidance on the mirror, where the customer sees it.
+// The agent sees their own guidance on the mirror, where the customer sees it. Marks are placed
+// in shares of the stage, so they stay on their spot when the window (and the mirror) resizes.
 function mark(payload, target) {
   const layer = $("agent-marks");
   const stage = $("replay-stage");
-  const at = (p) => [p.x * stage.clientWidth, p.y * stage.clientHeight];
+  const pct = (share) => `${share * 100}%`;
   if (payload.kind === "clear") return clearMarks();
   if (payload.kind === "pointer") {
     let dot = layer.querySelector(".mark-pointer");
     if (!dot) layer.append(dot = Object.assign(document.createElement("div"), { className: "mark-pointer" }));
-    const [x, y] = at(payload.point);
-    Object.assign(dot.style, { left: `${x}px`, top: `${y}px` });
+    Object.assign(dot.style, { left: pct(payload.point.x), top: pct(payload.point.y) });
   } else if (payload.kind === "highlight" && target) {
     layer.querySelectorAll(".mark-highlight").forEach((old) => old.remove());
     const r = target.getBoundingClientRect();
+    const across = (v) => pct((v * st.scale) / stage.clientWidth);
+    const down = (v) => pct((v * st.scale) / stage.clientHeight);
     const box = Object.assign(document.createElement("div"), { className: "mark-highlight" });
-    Object.assign(box.style, { left: `${r.left * st.scale - 4}px`, top: `${r.top * st.scale - 4}px`,
-                               width: `${r.width * st.scale + 8}px`, height: `${r.height * st.scale + 8}px` });
+    Object.assign(box.style, { left: `calc(${across(r.left)} - 4px)`, top: `calc(${down(r.top)} - 4px)`,
+                               width: `calc(${across(r.width)} + 8px)`, height: `calc(${down(r.height)} + 8px)` });
     layer.append(box);
   } else if (payload.kind === "draw") {
     let svg = layer.querySelector("svg");
-    if (!svg) layer.append(svg = document.createElementNS(SVG, "svg"));
+    if (!svg) {
+      layer.append(svg = document.createElementNS(SVG, "svg"));
+      svg.setAttribute("viewBox", "0 0 1 1");
+      svg.setAttribute("preserveAspectRatio", "none");
+    }
     const line = document.createElementNS(SVG, "polyline");
-    line.setAttribute("points", payload.path.map((p) => at(p).join(",")).join(" "));
+    line.setAttribute("points", payload.path.map((p) => `${p.x},${p.y}`).join(" "));
     svg.append(line);
   }
 }

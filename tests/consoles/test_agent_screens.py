@@ -99,6 +99,13 @@ async def test_agent_screens(start_server, lang):
         await agent.mouse.click(box["x"] + 5, box["y"] + 5)
         await customer.locator("#assist-sdk .assist-caption").wait_for()
         await phase(agent, "sharing")
+        # The agent's own highlight is still on the button after the window was resized both ways.
+        for size in (SIZES[1], SIZES[0]):
+            await agent.set_viewport_size(size)
+        mark = await agent.locator("#agent-marks .mark-highlight").bounding_box()
+        box = await replay.locator("#next").bounding_box()
+        middle = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        assert mark["x"] < middle[0] < mark["x"] + mark["width"] and mark["y"] < middle[1] < mark["y"] + mark["height"]
 
         await agent.click("#end-session")
         await agent.wait_for_selector("#wrapup-view:not([hidden])")
