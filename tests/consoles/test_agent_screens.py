@@ -39,7 +39,7 @@ CHINESE_SHOWN = """(names) => {
 # Per language: who asks for help (name, edition, language) and the words the agent reads.
 CASES = {
     "en": {"customer": ("Emily", "english", "en"), "offer": r"^Emily · Transfer · English edition · English · waiting \d+ s$",
-           "queue": r"李四 · Transfer · Elderly edition · Mandarin · waiting \d+ s", "call": "On the call · screen not shared",
+           "queue": r"李四 · Transfer · Elderly edition · Mandarin · waiting \d+ s", "call": "Not shared yet",
            "sharing": "Sharing", "ended": "Emily · You ended the session", "caption": "Tap here"},
     "zh": {"customer": ("张三", "elderly", "zh"), "offer": r"^张三 · 转账 · 幸福生活版 · 普通话 · 已等待 \d+ 秒$",
            "queue": r"李四 · 转账 · 幸福生活版 · 普通话 · 已等待 \d+ 秒", "call": "通话中 · 未共享屏幕",
