@@ -4,14 +4,23 @@
 import { call, connect, sequence } from "../../assist/web/protocol.js";
 import { Call } from "../../assist/web/call.js";
 import { LiveMirror, fit } from "./replay.js";
+import { CATALOGS, createI18n } from "./i18n.js";
 import { signIn, signOut } from "./signin.js";
-import { CALL_STATES, EDITIONS, END_REASONS, LANGUAGES, OUTCOME_FOR_END, SESSION_STATES, pageInWords,
-         requestInWords, requestLine, waited } from "./words.js";
+import { OUTCOME_FOR_END, createWords } from "./words.js";
 
 const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = "assist.agent.token";
 const POINTER_EVERY_MS = 50;
 const SVG = "http://www.w3.org/2000/svg";
+
+// Every word from the catalogs, in the agent's language (?lang=, or the picker in the top bar).
+const i18n = createI18n();
+const { t } = i18n;
+const { edition, spoken, named, pageInWords, requestInWords, requestLine, waited } = createWords(t);
+i18n.apply();
+document.title = t("agent.pageTitle");
+$("lang").value = i18n.lang;
+$("lang").addEventListener("change", () => i18n.choose($("lang").value));
 
 const st = {
   token: null, socket: null, offer: null, offerTimer: null,
@@ -24,7 +33,7 @@ const st = {
 window.assistConsole = st; // for tests and debugging: read-only use
 
 // ---------------------------------------------------------------- sign-in
-signIn({ role: "agent", tokenKey: TOKEN_KEY, wrongRole: "此账户不是坐席账户。", onToken: start });
+signIn({ role: "agent", tokenKey: TOKEN_KEY, wrongRole: t("agent.login.wrongRole"), failed: t("login.failed"), onToken: start });
 
 function start(token) {
   st.token = token;
@@ -38,7 +47,7 @@ function wire(socket) {
     const reply = await call(socket, "sync", {});
     st.iceServers = reply.ice_servers || [];
     st.recordAudio = reply.record_audio === true;
-    $("who").textContent = `${reply.display_name}（${reply.user}）`;
+    $("who").textContent = t("sup.who", { name: reply.display_name, user: reply.user });
     const view = reply.view;
     showState(view.state);
     renderQueue({ waiting: view.queue, total: view.queue.length });
@@ -59,19 +68,21 @@ function wire(socket) {
     if (!st.session || msg.session_id !== st.session.session_id) return;
     st.session.state = msg.state;
     if (msg.state === "sharing") $("session-message").textContent = "";
+    // The call is recorded from the customer's consent on (the server refuses it before).
+    if (msg.state === "sharing" && st.session.callState === "connected") recordCallAudio().catch(() => {});
     renderSession();
     // The call comes before consent, and the server records only after it: start here too.
     if (msg.state === "sharing" && st.session.callState === "connected") recordCallAudio().catch(() => {});
   });
   socket.on("customer_step", (msg) => {
     if (!st.session || msg.session_id !== st.session.session_id || msg.step !== "scam_warning") return;
-    $("ctx-alert").textContent = "客户正在向新收款人转账，已看到防诈骗提示。银行绝不让客户往新账户转钱：请勿引导转账。";
+    $("ctx-alert").textContent = t("agent.alert.scam");
     $("ctx-alert").hidden = false;
     refit(); // the mirror makes room: the alert and the whole phone stay in view
   });
   socket.on("share_declined", (msg) => {
     if (!st.session || msg.session_id !== st.session.session_id) return;
-    $("session-message").textContent = "客户暂不共享屏幕。可以继续通话，需要时再请求。";
+    $("session-message").textContent = t("agent.share.declined");
     st.session.asked = false;
     renderSession();
   });
@@ -89,7 +100,7 @@ function wire(socket) {
   });
   socket.on("peer_status", (msg) => {
     if (!st.session || msg.session_id !== st.session.session_id || msg.role !== "customer") return;
-    st.session.peer = msg.status === "back" ? null : "客户网络中断，等待重连…";
+    st.session.peer = msg.status === "back" ? null : t("agent.peer.lost");
     renderSession();
   });
   socket.on("mirror", (msg) => {
@@ -98,7 +109,7 @@ function wire(socket) {
   socket.on("whisper", (msg) => {
     if (!st.session || msg.session_id !== st.session.session_id) return;
     const li = document.createElement("li");
-    li.textContent = `${msg.name}：${msg.text}`;
+    li.textContent = t("agent.whisper.line", { name: msg.name, text: msg.text });
     $("whispers").append(li);
     $("whisper-box").hidden = false; // above the customer's screen, where the agent is looking
     refit();
@@ -110,7 +121,9 @@ function wire(socket) {
   });
   socket.on("transfer_failed", (msg) => {
     if (st.session && msg.session_id === st.session.session_id) {
-      $("session-message").textContent = `转接未成功（${{ declined: "对方拒绝", timeout: "对方未接听", agent_away: "对方已离开", agent_left: "对方已下线" }[msg.reason] || "对方无法接听"}）`;
+      const reason = named("agent.transfer.failed", msg.reason);
+      $("session-message").textContent = t("agent.transfer.failed", {
+        reason: reason === msg.reason ? t("agent.transfer.failed.other") : reason });
     }
   });
   socket.on("rtc_signal", (msg) => {
@@ -119,12 +132,12 @@ function wire(socket) {
 }
 
 function showState(state) {
-  $("agent-state").textContent = { offline: "离线", available: "就绪", offered: "振铃中", busy: "通话中", wrap_up: "小结中", away: "小休" }[state] || state;
+  $("agent-state").textContent = named("agent.state", state);
   document.body.dataset.agentState = state;
 }
 
 function renderQueue({ waiting, total }) {
-  $("queue-total").textContent = `（${total}）`;
+  $("queue-total").textContent = t("queue.total", { n: total });
   $("queue-list").replaceChildren(...waiting.map((r) => {
     const li = document.createElement("li");
     li.textContent = requestLine(r);
@@ -141,10 +154,10 @@ function showOffer(offer) {
   const draw = () => {
     const since = (Date.now() - shownAt) / 1000;
     $("offer-detail").textContent = offer.kind === "transfer"
-      ? `${offer.from_agent} 转来的会话：${r.customer_name || "客户"} · ${requestInWords(r)}`
+      ? t("agent.offer.transfer", { from: offer.from_agent, customer: r.customer_name || t("agent.customer"), request: requestInWords(r) })
       : `${r.customer_name} · ${requestInWords(r)} · ${waited((r.waited_s || 0) + since)}`;
-    $("offer-page").textContent = `客户所在页面：${pageInWords(r.page)}`;
-    $("offer-countdown").textContent = Math.max(0, Math.round(offer.expires_in_s - since));
+    $("offer-page").textContent = t("agent.offer.page", { page: pageInWords(r.page) });
+    $("offer-countdown").textContent = t("agent.offer.left", { n: Math.max(0, Math.round(offer.expires_in_s - since)) });
   };
   draw();
   $("offer-view").hidden = false;
@@ -185,6 +198,9 @@ function openSession(session, resumed) {
   st.wrapUp = null;
   $("wrapup-view").hidden = true;
   $("session-view").hidden = false;
+  // The caption goes to the customer: its default is in their language, whatever the agent's.
+  const says = CATALOGS[(session.customer || {}).language] || CATALOGS[i18n.lang];
+  $("caption").value = says["agent.caption.default"];
   renderSession();
   refreshTransferTargets();
   startCall(); // the call first: read the code aloud, then ask to share
@@ -195,15 +211,15 @@ function renderSession() {
   const s = st.session;
   const c = s.customer || {};
   $("ctx-customer").textContent = c.customer_name || "";
-  $("ctx-edition").textContent = EDITIONS[c.edition] || c.edition || "";
-  $("ctx-language").textContent = LANGUAGES[c.language] || c.language || "";
+  $("ctx-edition").textContent = c.edition ? edition(c.edition) : "";
+  $("ctx-language").textContent = c.language ? spoken(c.language) : "";
   $("ctx-page").textContent = s.page || pageInWords(c.page);
   $("ctx-code").textContent = s.code;
   $("ctx-state").textContent = s.peer || (c.callback && s.state === "awaiting_consent"
-    ? "回电请求：客户可能不在应用里，请按登记的电话回拨" : SESSION_STATES[s.state] || s.state);
-  $("ctx-call").textContent = CALL_STATES[s.callState] || s.callState;
-  $("replay-waiting").textContent = s.state === "stopped" ? "客户已停止共享；下面是停止前的最后画面。"
-    : s.asked ? "等待客户同意共享…" : "通话中：先在电话里念验证码，再点“请客户共享屏幕”。";
+    ? t("agent.share.callback") : named("agent.share", s.state));
+  $("ctx-call").textContent = named("agent.call", s.callState);
+  $("replay-waiting").textContent = t(s.state === "stopped" ? "agent.waiting.stopped"
+    : s.asked ? "agent.waiting.consent" : "agent.waiting.call");
   $("replay-waiting").hidden = s.state === "sharing" && st.mirrorSeen > 0;
   $("end-session").disabled = false;
   $("ask-share").disabled = s.state === "sharing";
@@ -216,15 +232,16 @@ async function tickSession() {
   const s = Math.floor((Date.now() - st.session.startedAt) / 1000);
   $("ctx-time").textContent = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
   const pc = st.call && st.call.pc;
-  if (!pc || pc.connectionState !== "connected") { $("ctx-quality").textContent = "未连接"; return; }
+  if (!pc || pc.connectionState !== "connected") { $("ctx-quality").textContent = t("agent.quality.none"); return; }
   let rtt = null, lost = 0, received = 0;
   (await pc.getStats()).forEach((r) => {
     if (r.type === "candidate-pair" && r.nominated && r.currentRoundTripTime !== undefined) rtt = r.currentRoundTripTime;
     if (r.type === "inbound-rtp" && r.kind === "audio") { lost += r.packetsLost || 0; received += r.packetsReceived || 0; }
   });
   const loss = received + lost ? lost / (received + lost) : 0;
-  const grade = rtt !== null && rtt < 0.15 && loss < 0.02 ? "良好" : rtt !== null && rtt < 0.4 && loss < 0.08 ? "一般" : "较差";
-  $("ctx-quality").textContent = `${grade}（往返 ${rtt === null ? "—" : Math.round(rtt * 1000)} ms，丢包 ${(loss * 100).toFixed(1)}%）`;
+  const grade = rtt !== null && rtt < 0.15 && loss < 0.02 ? "good" : rtt !== null && rtt < 0.4 && loss < 0.08 ? "fair" : "poor";
+  $("ctx-quality").textContent = t("agent.quality.line", { grade: t(`agent.quality.${grade}`),
+    rtt: rtt === null ? t("unit.none") : Math.round(rtt * 1000), loss: (loss * 100).toFixed(1) });
   document.body.dataset.callQuality = grade;
 }
 
@@ -262,7 +279,8 @@ function closeSession() {
 // (never "resolved" for a declined or dropped session). Once submitted, the desk is clear.
 function showWrapUp(sessionId, reason, customerName) {
   st.wrapUp = sessionId;
-  $("wrapup-about").textContent = `${customerName || "客户"} · ${END_REASONS[reason] || "会话已结束"}`;
+  const ended = named("agent.end", reason);
+  $("wrapup-about").textContent = `${customerName || t("agent.customer")} · ${ended === reason ? t("agent.end.other") : ended}`;
   $("outcome").value = OUTCOME_FOR_END[reason] || "other";
   $("notes").value = $("session-notes").value;
   $("session-notes").value = "";
@@ -283,7 +301,7 @@ $("ask-share").addEventListener("click", async () => {
   await call(st.socket, "ask_to_share", { session_id: st.session.session_id })
     .then(() => {
       st.session.asked = true;
-      $("session-message").textContent = "已请客户共享屏幕，等待客户同意…";
+      $("session-message").textContent = t("agent.share.asked");
       renderSession();
     })
     .catch((err) => { $("session-message").textContent = err.message; });
@@ -325,29 +343,35 @@ function annotate(payload, target = null) {
   call(st.socket, "annotation", { session_id: st.session.session_id, seq: st.seq.annotation(), ...payload }).catch(() => {});
 }
 
-// The agent sees their own guidance on the mirror, where the customer sees it.
+// The agent sees their own guidance on the mirror, where the customer sees it. Marks are placed
+// in shares of the stage, so they stay on their spot when the window (and the mirror) resizes.
 function mark(payload, target) {
   const layer = $("agent-marks");
   const stage = $("replay-stage");
-  const at = (p) => [p.x * stage.clientWidth, p.y * stage.clientHeight];
+  const pct = (share) => `${share * 100}%`;
   if (payload.kind === "clear") return clearMarks();
   if (payload.kind === "pointer") {
     let dot = layer.querySelector(".mark-pointer");
     if (!dot) layer.append(dot = Object.assign(document.createElement("div"), { className: "mark-pointer" }));
-    const [x, y] = at(payload.point);
-    Object.assign(dot.style, { left: `${x}px`, top: `${y}px` });
+    Object.assign(dot.style, { left: pct(payload.point.x), top: pct(payload.point.y) });
   } else if (payload.kind === "highlight" && target) {
     layer.querySelectorAll(".mark-highlight").forEach((old) => old.remove());
     const r = target.getBoundingClientRect();
+    const across = (v) => pct((v * st.scale) / stage.clientWidth);
+    const down = (v) => pct((v * st.scale) / stage.clientHeight);
     const box = Object.assign(document.createElement("div"), { className: "mark-highlight" });
-    Object.assign(box.style, { left: `${r.left * st.scale - 4}px`, top: `${r.top * st.scale - 4}px`,
-                               width: `${r.width * st.scale + 8}px`, height: `${r.height * st.scale + 8}px` });
+    Object.assign(box.style, { left: `calc(${across(r.left)} - 4px)`, top: `calc(${down(r.top)} - 4px)`,
+                               width: `calc(${across(r.width)} + 8px)`, height: `calc(${down(r.height)} + 8px)` });
     layer.append(box);
   } else if (payload.kind === "draw") {
     let svg = layer.querySelector("svg");
-    if (!svg) layer.append(svg = document.createElementNS(SVG, "svg"));
+    if (!svg) {
+      layer.append(svg = document.createElementNS(SVG, "svg"));
+      svg.setAttribute("viewBox", "0 0 1 1");
+      svg.setAttribute("preserveAspectRatio", "none");
+    }
     const line = document.createElementNS(SVG, "polyline");
-    line.setAttribute("points", payload.path.map((p) => at(p).join(",")).join(" "));
+    line.setAttribute("points", payload.path.map((p) => `${p.x},${p.y}`).join(" "));
     svg.append(line);
   }
 }
@@ -425,7 +449,7 @@ function startCall() {
       st.session.callState = state;
       document.body.dataset.callState = state;
       renderSession();
-      if (state === "connected") recordCallAudio().catch(() => {});
+      if (state === "connected" && st.session.state === "sharing") recordCallAudio().catch(() => {});
     },
   });
   st.call.start().catch(() => {});
@@ -436,8 +460,8 @@ async function refreshTransferTargets() {
   if (!st.session) return;
   const reply = await call(st.socket, "transfer_targets", { session_id: st.session.session_id }).catch(() => ({ agents: [] }));
   const options = reply.agents.map((a) => Object.assign(document.createElement("option"),
-    { value: a.agent_id, textContent: `${a.name}（工号 ${a.badge}）` }));
-  if (!options.length) options.push(Object.assign(document.createElement("option"), { value: "", textContent: "（暂无可接的坐席）" }));
+    { value: a.agent_id, textContent: t("agent.transfer.target", { name: a.name, badge: a.badge }) }));
+  if (!options.length) options.push(Object.assign(document.createElement("option"), { value: "", textContent: t("agent.transfer.none") }));
   $("transfer-to").replaceChildren(...options);
   $("transfer").disabled = !reply.agents.length;
 }
@@ -448,16 +472,16 @@ $("transfer").addEventListener("click", async () => {
   const to = $("transfer-to").selectedOptions[0].textContent;
   try {
     await call(st.socket, "transfer", { session_id: st.session.session_id, to_agent: $("transfer-to").value });
-    $("session-message").textContent = `已发起转接，等待 ${to} 接听…`;
+    $("session-message").textContent = t("agent.transfer.started", { to });
   } catch (err) {
-    $("session-message").textContent = err.code === "agent_unavailable" ? "这位坐席现在不能接，请刷新名单再选。" : err.message;
+    $("session-message").textContent = err.code === "agent_unavailable" ? t("agent.transfer.unavailable") : err.message;
     refreshTransferTargets();
   }
 });
 $("invite").addEventListener("click", async () => {
   if (!st.session) return;
   await call(st.socket, "invite_supervisor", { session_id: st.session.session_id, note: $("session-notes").value.slice(0, 200) })
-    .then(() => { $("session-message").textContent = "已通知主管"; })
+    .then(() => { $("session-message").textContent = t("agent.invited"); })
     .catch((err) => { $("session-message").textContent = err.message; });
 });
 
@@ -576,7 +600,7 @@ function ring() {
 $("mute").addEventListener("click", () => {
   st.muted = !st.muted;
   if (st.call) st.call.setMuted(st.muted);
-  $("mute").textContent = st.muted ? "取消静音 (M)" : "静音 (M)";
+  $("mute").textContent = t(st.muted ? "agent.unmute" : "agent.mute");
   $("mute").setAttribute("aria-pressed", String(st.muted));
 });
 

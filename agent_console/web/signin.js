@@ -1,9 +1,9 @@
 // Sign-in shared by the agent and supervisor consoles: the token lives in sessionStorage only
-// (gone with the tab), and a refused token sends the user back to the form. The 退出登录 button
+// (gone with the tab), and a refused token sends the user back to the form. The sign-out button
 // signs out on the server too: every token of this user is refused and their sockets closed.
 const $ = (id) => document.getElementById(id);
 
-export function signIn({ role, tokenKey, wrongRole, failed = "登录失败", onToken }) {
+export function signIn({ role, tokenKey, wrongRole, failed, onToken }) {
   const saved = sessionStorage.getItem(tokenKey);
   $("login-form").addEventListener("submit", async (e) => {
     e.preventDefault();

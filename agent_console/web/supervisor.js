@@ -8,7 +8,7 @@ import { translate } from "../../assist/web/sdk/messages.js";
 import { createI18n } from "./i18n.js";
 import { ChunkJoiner, LiveMirror, PAUSED_TAG, fit } from "./replay.js";
 import { signIn, signOut } from "./signin.js";
-import { EDITIONS, requestLine } from "./words.js";
+import { createWords } from "./words.js";
 
 const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = "assist.supervisor.token";
@@ -18,6 +18,7 @@ const POINTER_SHOWN_S = 3; // a replayed pointer fades like the customer's
 
 const i18n = createI18n();
 const { t } = i18n;
+const { requestLine } = createWords(t);
 i18n.apply();
 document.title = t("sup.pageTitle");
 $("lang").value = i18n.lang;
@@ -749,7 +750,7 @@ async function openRecording(sessionId) {
 
 // The line as it stands, callbacks marked (a callback waits for an agent whoever is on shift).
 function renderLine({ waiting, total }) {
-  $("line-total").textContent = `（${total}）`;
+  $("line-total").textContent = t("queue.total", { n: total });
   $("line").replaceChildren(...waiting.map((r) => Object.assign(document.createElement("li"),
     { textContent: requestLine(r) })));
 }

@@ -1,5 +1,5 @@
 """The consoles' word catalogs: every language has the same keys and the same placeholders,
-and every key the supervisor console names exists."""
+and every key each console names exists."""
 from __future__ import annotations
 
 import json
@@ -21,10 +21,7 @@ def test_every_catalog_has_the_same_keys_and_placeholders():
 
 
 def test_the_supervisor_console_names_only_keys_that_exist():
-    html = (WEB / "supervisor.html").read_text()
-    script = (WEB / "supervisor.js").read_text()
-    named = set(re.findall(r'data-i18n(?:-label|-title)?="([\w.]+)"', html))
-    named |= set(re.findall(r'\bt\("([\w.]+)"', script))
+    named, _ = named_keys((WEB / "supervisor.html").read_text(), (WEB / "supervisor.js").read_text())
     assert named and named <= set(CATALOGS["zh"]), named - set(CATALOGS["zh"])
 
 
@@ -38,3 +35,41 @@ def test_every_timeline_event_has_words():
     names |= {f"{who}_{status}" for who in ("customer", "agent") for status in ("reconnecting", "back")}
     missing = sorted(n for n in names if f"ev.{n}" not in CATALOGS["zh"])
     assert not missing, missing
+
+
+def named_keys(html: str, *scripts: str) -> tuple[set[str], set[str]]:
+    """The keys a console names: data-i18n attributes, t("key") calls and key strings in maps
+    (a string beginning with a catalog section, "page.home"); and the families it composes
+    (t(`agent.state.${state}`), named("agent.call", state)), as their prefixes."""
+    sections = {key.split(".")[0] for key in CATALOGS["zh"]}
+    named = set(re.findall(r'data-i18n(?:-label|-title)?="([\w.]+)"', html))
+    families = set()
+    for script in scripts:
+        named |= {s for s in re.findall(r'"([a-z]\w*\.[\w.]+)"', script) if s.split(".")[0] in sections}
+        families |= set(re.findall(r'\bt\(`([\w.]+)\.\$\{', script))
+        families |= set(re.findall(r'\bnamed\("([\w.]+)"', script))
+    return named - families, families
+
+
+def test_the_agent_console_names_only_keys_that_exist():
+    """Every word of the agent console (and the words both consoles share) is in the catalogs,
+    and every code it puts in words has them: each agent, session and call state, end reason,
+    transfer failure, edition, language and call quality."""
+    from signaling.domain.model import AgentState, Edition, EndReason, SessionState
+
+    named, families = named_keys((WEB / "agent.html").read_text(), (WEB / "agent.js").read_text(),
+                                 (WEB / "words.js").read_text())
+    codes = {
+        "agent.state": [s.value for s in AgentState],
+        "agent.share": [s.value for s in SessionState if s is not SessionState.ENDED],
+        "agent.call": ["idle", "new", "connecting", "connected", "disconnected", "failed", "closed"],
+        "agent.end": [r.value for r in EndReason] + ["supervisor_ended", "transferred", "other"],
+        "agent.transfer.failed": ["declined", "timeout", "agent_away", "agent_left", "other"],
+        "agent.quality": ["good", "fair", "poor"],
+        "edition": [e.value for e in Edition],
+        "spoken": ["zh", "en"],
+        "topic": ["transfer", "general"],
+    }
+    assert families <= set(codes), families - set(codes)  # a new family needs its codes listed here
+    named |= {f"{family}.{code}" for family in families for code in codes[family]}
+    assert named and named <= set(CATALOGS["zh"]), sorted(named - set(CATALOGS["zh"]))

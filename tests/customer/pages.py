@@ -48,20 +48,22 @@ def page_html(**planted: str) -> str:
     return html
 
 
-async def open_customer(context, base_url: str, token: str, path: str = "/sdk-test", edition: str = "standard"):
+async def open_customer(context, base_url: str, token: str, path: str = "/sdk-test", edition: str = "standard",
+                        language: str = "zh"):
     """Open a test page served by the server itself (start_server(pages=...)) and init the SDK."""
     page = await context.new_page()
     await page.goto(f"{base_url}{path}")
-    await page.evaluate("([token, edition]) => Assist.init({token, edition, language: 'zh', "
+    await page.evaluate("([token, edition, language]) => Assist.init({token, edition, language, "
                         "audio: {echoCancellation: false, noiseSuppression: false, autoGainControl: false}})",
-                        [token, edition])
+                        [token, edition, language])
     await page.wait_for_function("() => Assist.state().connected")
     return page
 
 
-async def open_agent(context, base_url: str, username: str = "agent01"):
+async def open_agent(context, base_url: str, username: str = "agent01", lang: str | None = None):
+    """The agent console, signed in and available; in the agent's language setting when given."""
     page = await context.new_page()
-    await page.goto(f"{base_url}/agent")
+    await page.goto(f"{base_url}/agent" + (f"?lang={lang}" if lang else ""))
     await page.fill("#username", username)
     await page.fill("#password", "demo1234")
     await page.click("#login-form button[type=submit]")

@@ -68,7 +68,7 @@ async def test_help_in_the_transfer_flow_from_tap_to_transfer(harness):
         # The agent's context follows the customer's step, and the call's quality is shown.
         title = await page.title()
         await expect(agent.locator("#ctx-page")).to_contain_text(title.split(" ")[0])
-        await agent.wait_for_function("() => document.body.dataset.callQuality === '良好'", timeout=20_000)
+        await agent.wait_for_function("() => document.body.dataset.callQuality === 'good'", timeout=20_000)
         await page.click("[data-confirm]")
         await app.expect("transfer-password")
         await agent.wait_for_selector("#replay-paused:not([hidden])")
