@@ -71,8 +71,6 @@ function wire(socket) {
     // The call is recorded from the customer's consent on (the server refuses it before).
     if (msg.state === "sharing" && st.session.callState === "connected") recordCallAudio().catch(() => {});
     renderSession();
-    // The call comes before consent, and the server records only after it: start here too.
-    if (msg.state === "sharing" && st.session.callState === "connected") recordCallAudio().catch(() => {});
   });
   socket.on("customer_step", (msg) => {
     if (!st.session || msg.session_id !== st.session.session_id || msg.step !== "scam_warning") return;
