@@ -71,8 +71,12 @@ class _Table(dict):
         super().__init__()
         self.part = part
 
+    MAX = 65_536  # a client sending every character there is cannot grow it past this
+
     def __missing__(self, code: int) -> str:
-        value = self[code] = _kind(chr(code))[self.part]
+        value = _kind(chr(code))[self.part]
+        if len(self) < self.MAX:
+            self[code] = value
         return value
 
 
