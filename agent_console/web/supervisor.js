@@ -659,7 +659,9 @@ async function openRecording(sessionId) {
   let seekTo = () => {};
   $("timeline").replaceChildren(...marks.map((m) => {
     const li = document.createElement("li");
-    const offset = m.at - requestAt;
+    // Within half a second of the end (the end's own entries, written a moment after the
+    // session's end time) counts as the end: no time on the list lies past the total.
+    const offset = Math.min(m.at - requestAt, total);
     if (m.at > endAt + 0.5) {
       li.textContent = `${t("player.afterEnd")} ${clock(m.at - endAt)} ${m.label}`;
       return li;
