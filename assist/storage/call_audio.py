@@ -109,6 +109,7 @@ class CallAudio:
         self.directory = directory
         self.ice_servers = ice_servers
         self.live: dict[str, AudioSegment] = {}
+        self.closing: set[asyncio.Task] = set()  # segments being finished, kept until they are
 
     async def start(self, session_id: str, offer_sdp: str, now: float | None = None) -> str:
         """A (new) connection for the session: the previous one's segment is closed first."""
@@ -124,11 +125,19 @@ class CallAudio:
             raise
 
     async def forget(self, session_id: str) -> None:
-        """The session ended (or its agent's console reconnected): close its segment."""
+        """The session ended (or its agent's console reconnected): close its segment.
+
+        In the background: closing a peer whose console is gone can take seconds, and this runs
+        where the session's end is published, so waiting here held up the end's record and the
+        ticker behind it (a dropped session's end reason was missing when the customer rated)."""
         segment = self.live.pop(session_id, None)
         if segment is not None:
-            await segment.close()
+            task = asyncio.create_task(segment.close(), name=f"call-audio-close-{session_id}")
+            self.closing.add(task)
+            task.add_done_callback(self.closing.discard)
 
     async def close(self) -> None:
         for session_id in list(self.live):
             await self.forget(session_id)
+        if self.closing:
+            await asyncio.gather(*self.closing, return_exceptions=True)
