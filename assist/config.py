@@ -191,8 +191,8 @@ class Settings(BaseSettings):
                                        "throttling counts per client address); empty: none")
     hash_workers: int = Field(_C.hash_workers, ge=1, description="threads verifying passwords (argon2 itself "
                               "uses several cores per hash)")
-    hash_queue: int = Field(_C.hash_queue, ge=0, description="sign-ins waiting for a hash thread; beyond it "
-                            "`503 busy` with `Retry-After: 1`")
+    hash_queue: int = Field(_C.hash_queue, ge=0, description="sign-ins waiting for a hash thread (a few "
+                            "seconds of hashing at most); beyond it `503 busy` with `Retry-After: 1`")
     offer_timeout_s: float = Field(_P.offer_timeout_s, gt=0, description="seconds an agent has to accept an "
                                    "offered request")
     grace_s: float = Field(_P.grace_s, ge=0, description="seconds a disconnected user's queue place or session "
