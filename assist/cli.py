@@ -167,8 +167,22 @@ def _voice_help(parser: argparse.ArgumentParser):
 
 
 def main(argv: list[str] | None = None) -> int:
+    from assist.config import Config, SettingsError
+
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        if args.command == "voice":  # the speech models' settings, read here like every other
+            from voice import models
+
+            config = Config.from_env()
+            models.configure(config.cache_dir, config.vosk_models())
+        return int(args.func(args) or 0)
+    except SettingsError as exc:  # named, without a traceback: the operator fixes the variable
+        lines = str(exc).splitlines()
+        print(f"assist: invalid setting{'s' if len(lines) > 1 else ''} in the environment:", file=sys.stderr)
+        for line in lines:
+            print(f"  {line}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,16 +1,26 @@
 """Settings: defaults for embedded mode, overridden by ASSIST_* environment variables.
 
 Embedded (the default) needs nothing outside this process: live state in memory, records in
-SQLite under var/. Every setting is also a constructor argument, so tests build configs directly.
+SQLite under var/. `Config` is what the code uses; every field is also a constructor argument,
+so tests build configs directly. `Settings` is the one place the environment is read: the
+composition root (the CLI) turns it into a `Config` with `Config.from_env()`, and an invalid
+value stops the start with an error naming its variable. The tables of settings in README.md
+and docs/deploy.md are generated from `Settings` (`python -m assist.settings_doc --write`).
 """
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import secrets
 import socket
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import SettingsError as _SourceError
 
 from signaling.domain.model import Policy
 
@@ -73,59 +83,23 @@ class Config:
     voice: bool = True  # the offline voice assistant (loads the speech models at start)
     voice_loopback: bool = False  # offer only 127.0.0.1 ICE candidates (tests on loopback-only hosts)
     voice_max_utterance_ms: int = 15_000  # the hard cap on one utterance
+    # Where the speech models come from (voice/models.py): an unpacked Vosk model per language
+    # (None: the cache, then ../shared/models, then the download), and the cache itself.
+    vosk_model_zh: Path | None = None
+    vosk_model_en: Path | None = None
+    cache_dir: Path = REPO_ROOT / "var" / "models"
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Config:
-        env = dict(os.environ if env is None else env)
-        base = cls()
-        policy = replace(
-            base.policy,
-            offer_timeout_s=float(env.get("ASSIST_OFFER_TIMEOUT_S", base.policy.offer_timeout_s)),
-            grace_s=float(env.get("ASSIST_GRACE_S", base.policy.grace_s)),
-            queue_cap=int(env.get("ASSIST_QUEUE_CAP", base.policy.queue_cap)),
-            capacity=int(env.get("ASSIST_AGENT_CAPACITY", base.policy.capacity)),
-            reoffer_after_s=float(env.get("ASSIST_REOFFER_AFTER_S", base.policy.reoffer_after_s)),
-            max_wait_s=float(env.get("ASSIST_MAX_WAIT_S", base.policy.max_wait_s)),
-            # The wall's alert bounds (docker/alerts.yml holds the same for Prometheus).
-            alert_service_level=float(env.get("ASSIST_ALERT_SERVICE_LEVEL", base.policy.alert_service_level)),
-            alert_longest_wait_s=float(env.get("ASSIST_ALERT_LONGEST_WAIT_S", base.policy.alert_longest_wait_s)),
-        )
-        ice = IceConfig(
-            stun_urls=_split(env.get("ASSIST_STUN_URLS", "")),
-            turn_urls=_split(env.get("ASSIST_TURN_URLS", "")),
-            turn_secret=env.get("ASSIST_TURN_SECRET", ""),
-            turn_ttl_s=int(env.get("ASSIST_TURN_TTL_S", base.ice.turn_ttl_s)),
-        )
-        values = dict(
-            host=env.get("ASSIST_HOST", base.host),
-            port=int(env.get("ASSIST_PORT", base.port)),
-            var_dir=Path(env.get("ASSIST_VAR_DIR", base.var_dir)),
-            database_url=env.get("ASSIST_DATABASE_URL", ""),
-            migrate_on_start=env.get("ASSIST_MIGRATE_ON_START", "1").lower() not in ("0", "false", "no", "off"),
-            redis_url=env.get("ASSIST_REDIS_URL", ""),
-            redis_prefix=env.get("ASSIST_REDIS_PREFIX", base.redis_prefix),
-            node_id=env.get("ASSIST_NODE_ID", ""),
-            recordings_dir=Path(env["ASSIST_RECORDINGS_DIR"]) if env.get("ASSIST_RECORDINGS_DIR") else None,
-            jwt_secret=env.get("ASSIST_JWT_SECRET", ""),
-            token_ttl_s=int(env.get("ASSIST_TOKEN_TTL_S", base.token_ttl_s)),
-            demo=env.get("ASSIST_DEMO", "1").lower() not in ("0", "false", "no", "off"),
-            metrics_token=env.get("ASSIST_METRICS_TOKEN", ""),
-            trusted_proxies=_networks(env["ASSIST_TRUSTED_PROXIES"]) if "ASSIST_TRUSTED_PROXIES" in env
-            else base.trusted_proxies,
-            hash_workers=int(env.get("ASSIST_HASH_WORKERS", base.hash_workers)),
-            hash_queue=int(env.get("ASSIST_HASH_QUEUE", base.hash_queue)),
-            policy=policy,
-            ice=ice,
-            log_level=env.get("ASSIST_LOG_LEVEL", base.log_level),
-            recording_retention_days=float(env.get("ASSIST_RECORDING_RETENTION_DAYS",
-                                                   base.recording_retention_days)),
-            recording_max_bytes=int(env.get("ASSIST_RECORDING_MAX_BYTES", base.recording_max_bytes)),
-            record_audio=env.get("ASSIST_RECORD_AUDIO", "1").lower() not in ("0", "false", "no", "off"),
-            voice=env.get("ASSIST_VOICE", "1").lower() not in ("0", "false", "no", "off"),
-            voice_loopback=env.get("ASSIST_VOICE_LOOPBACK", "0").lower() in ("1", "true", "yes", "on"),
-        )
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
+    def from_env(cls, **overrides: Any) -> Config:
+        """The settings in the environment (`Settings`), then `overrides` (None: not given).
+
+        Raises SettingsError, naming each variable whose value cannot be used."""
+        config = Settings.from_environment().config()
+        return replace(config, **{k: v for k, v in overrides.items() if v is not None})
+
+    def vosk_models(self) -> dict[str, Path | None]:
+        """The explicit Vosk model directory per language (voice.models.configure)."""
+        return {"zh": self.vosk_model_zh, "en": self.vosk_model_en}
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.var_dir / 'assist.db'}"
@@ -153,16 +127,168 @@ class Config:
         return path.read_text().strip()
 
 
-def _split(value: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+ENV_PREFIX = "ASSIST_"
+# Settings whose value is never repeated in an error message (passwords live in the URLs).
+SECRET_SETTINGS = frozenset({"jwt_secret", "metrics_token", "turn_secret", "database_url", "redis_url"})
+# Settings that go to Policy (the field's name there, when it differs) and to IceConfig.
+_POLICY_FIELDS = {"offer_timeout_s": "offer_timeout_s", "grace_s": "grace_s", "queue_cap": "queue_cap",
+                  "agent_capacity": "capacity", "reoffer_after_s": "reoffer_after_s", "max_wait_s": "max_wait_s",
+                  "alert_service_level": "alert_service_level", "alert_longest_wait_s": "alert_longest_wait_s"}
+_ICE_FIELDS = ("stun_urls", "turn_urls", "turn_secret", "turn_ttl_s")
+_C, _P, _I = Config(), Policy(), IceConfig()  # the defaults are the dataclasses' own
+
+CommaList = Annotated[tuple[str, ...], NoDecode]  # `a,b,c`: never parsed as JSON
 
 
-def _networks(value: str) -> tuple[str, ...]:
-    """ASSIST_TRUSTED_PROXIES: addresses or networks; anything else stops the start, named."""
-    entries = _split(value)
-    for entry in entries:
+class SettingsError(ValueError):
+    """A setting in the environment cannot be used; the message names each such variable."""
+
+
+class Settings(BaseSettings):
+    """Every setting read from the environment: `ASSIST_` + the field's name in capitals.
+
+    Booleans take 1/0, true/false, yes/no, on/off. An empty variable counts as unset (the
+    default), except for text and lists, where empty is the value itself. Each description
+    is the settings table's text (README.md, docs/deploy.md), so it is written for operators.
+    """
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True)
+
+    host: str = Field(default=_C.host, description="bind address (`assist serve --host` overrides)")
+    port: int = Field(default=_C.port, ge=0, le=65535, description="HTTP port (`assist serve --port` overrides)")
+    var_dir: Path = Field(default=_C.var_dir, description="local state: the SQLite file, the generated JWT secret and "
+                          "metrics token, and the recordings unless `ASSIST_RECORDINGS_DIR` is set")
+    database_url: str = Field(default=_C.database_url, description="records database; empty: SQLite `assist.db` in "
+                              "`ASSIST_VAR_DIR`; scaled out `postgresql+psycopg://assist:PASSWORD@postgres:5432/assist`")
+    migrate_on_start: bool = Field(default=_C.migrate_on_start, description="bring the database schema up to date at "
+                                   "start; `0`: start only checks it, and `assist migrate` upgrades it")
+    redis_url: str = Field(default=_C.redis_url, description="empty: embedded, live state in this process; scaled out "
+                           "`redis://redis:6379/0`, the same on every node")
+    redis_prefix: str = Field(default=_C.redis_prefix, description="prefix of every Redis key and channel (several "
+                              "deployments on one Redis)")
+    node_id: str = Field(default=_C.node_id, description="this node's name, unique per node, and the sticky-session "
+                         "cookie's value; empty: host name and process id")
+    recordings_dir: Path | None = Field(default=_C.recordings_dir, description="recording blobs; unset: `recordings/` in "
+                                        "`ASSIST_VAR_DIR`; scaled out, one directory shared by every node")
+    recording_retention_days: float = Field(default=_C.recording_retention_days, gt=0, description="recordings past "
+                                            "this age in days are deleted (checked hourly)")
+    recording_max_bytes: int = Field(default=_C.recording_max_bytes, gt=0, description="a session's recording (per "
+                                     "node) stops with a `capped` mark past this many bytes")
+    record_audio: bool = Field(default=_C.record_audio, description="record the call's audio with the session's mirror "
+                               "(`docs/recordings.md`); `0`: mirror and annotations only")
+    jwt_secret: str = Field(default=_C.jwt_secret, description="token signing key; empty: generated once into "
+                            "`jwt-secret` in `ASSIST_VAR_DIR`; scaled out it must be set, and equal, on every node")
+    token_ttl_s: int = Field(default=_C.token_ttl_s, gt=0, description="access token lifetime in seconds (the app "
+                             "refreshes it)")
+    demo: bool = Field(default=_C.demo, description="seed the demo accounts; `0` in production: the demo accounts are "
+                       "disabled at start, demo tokens and the demo password refused (`docs/security.md`)")
+    metrics_token: str = Field(default=_C.metrics_token, description="`/metrics` answers only `Authorization: Bearer "
+                               "<token>`; empty: generated once into `metrics-token` in `ASSIST_VAR_DIR`; "
+                               "scaled out, set it (Prometheus presents it)")
+    trusted_proxies: CommaList = Field(default=_C.trusted_proxies, description="comma-separated addresses or networks "
+                                       "of the proxies whose `X-Forwarded-For` names the client (sign-in "
+                                       "throttling counts per client address); empty: none")
+    hash_workers: int = Field(default=_C.hash_workers, ge=1, description="threads verifying passwords (argon2 itself "
+                              "uses several cores per hash)")
+    hash_queue: int = Field(default=_C.hash_queue, ge=0, description="sign-ins waiting for a hash thread (a few "
+                            "seconds of hashing at most); beyond it `503 busy` with `Retry-After: 1`")
+    offer_timeout_s: float = Field(default=_P.offer_timeout_s, gt=0, description="seconds an agent has to accept an "
+                                   "offered request")
+    grace_s: float = Field(default=_P.grace_s, ge=0, description="seconds a disconnected user's queue place or session "
+                           "is kept (the reconnect window)")
+    queue_cap: int = Field(default=_P.queue_cap, ge=0, description="live requests beyond which new ones get `queue_full`")
+    agent_capacity: int = Field(default=_P.capacity, ge=1, description="sessions per agent at once")
+    reoffer_after_s: float = Field(default=_P.reoffer_after_s, ge=0, description="seconds before a request an agent "
+                                   "declined or let ring may be offered to them again (when nobody else can "
+                                   "take it)")
+    max_wait_s: float = Field(default=_P.max_wait_s, gt=0, description="seconds of waiting after which the customer is "
+                              "offered a callback or the hotline")
+    alert_service_level: float = Field(default=_P.alert_service_level, ge=0, le=1, description="the wall turns the "
+                                       "service level red and raises an alert below this share "
+                                       "(`docker/alerts.yml` must agree)")
+    alert_longest_wait_s: float = Field(default=_P.alert_longest_wait_s, gt=0, description="the wall alerts when a "
+                                        "customer has waited longer than this many seconds (also in "
+                                        "`docker/alerts.yml`)")
+    stun_urls: CommaList = Field(default=_I.stun_urls, description="comma-separated `stun:` URLs for `ice_servers`")
+    turn_urls: CommaList = Field(default=_I.turn_urls, description="comma-separated `turn:`/`turns:` URLs; given to "
+                                 "clients only together with `ASSIST_TURN_SECRET`")
+    turn_secret: str = Field(default=_I.turn_secret, description="coturn's `static-auth-secret`; never sent to clients")
+    turn_ttl_s: int = Field(default=_I.turn_ttl_s, gt=0, description="lifetime in seconds of a minted TURN credential "
+                            "(never past the caller's token)")
+    log_level: str = Field(default=_C.log_level, description="structured JSON logs on stderr from this level: `debug`, "
+                           "`info`, `warning`, `error`, `critical`")
+    voice: bool = Field(default=_C.voice, description="the offline voice assistant (loads the speech models at start)")
+    voice_loopback: bool = Field(default=_C.voice_loopback, description="tests only: offer only 127.0.0.1 ICE "
+                                 "candidates for voice and call audio")
+    vosk_model_zh: Path | None = Field(default=_C.vosk_model_zh, description="an unpacked Mandarin Vosk model "
+                                       "directory; unset: the cache, then `../shared/models`, then the download")
+    vosk_model_en: Path | None = Field(default=_C.vosk_model_en, description="an unpacked English Vosk model "
+                                       "directory; unset: the cache, then `../shared/models`, else PocketSphinx")
+    cache_dir: Path = Field(default=_C.cache_dir, description="where speech models are unpacked or downloaded")
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings  # the process's environment only: no .env or secrets files
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any, info: ValidationInfo) -> Any:
+        spec = cls.model_fields[info.field_name or ""]
+        if value == "" and (spec.annotation not in (str, tuple[str, ...]) or info.field_name == "log_level"):
+            return spec.default
+        return value
+
+    @field_validator("trusted_proxies", "stun_urls", "turn_urls", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, entries: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an address or a network") from None
+        return entries
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, level: str) -> str:
+        if level.upper() not in logging.getLevelNamesMapping():
+            raise ValueError(f"{level!r} is not a log level (debug, info, warning, error, critical)")
+        return level
+
+    @classmethod
+    def env_name(cls, field_name: str) -> str:
+        return ENV_PREFIX + field_name.upper()
+
+    @classmethod
+    def from_environment(cls) -> Settings:
+        """The settings in this process's environment; SettingsError names every unusable one."""
         try:
-            ipaddress.ip_network(entry, strict=False)
-        except ValueError:
-            raise ValueError(f"ASSIST_TRUSTED_PROXIES: {entry!r} is not an address or a network") from None
-    return entries
+            return cls()
+        except ValidationError as exc:
+            raise SettingsError("\n".join(_explain(error) for error in exc.errors())) from None
+        except _SourceError as exc:
+            raise SettingsError(str(exc)) from None
+
+    def config(self) -> Config:
+        values = self.model_dump()
+        policy = replace(_P, **{attr: values.pop(name) for name, attr in _POLICY_FIELDS.items()})
+        ice = IceConfig(**{name: values.pop(name) for name in _ICE_FIELDS})
+        return Config(**values, policy=policy, ice=ice)
+
+
+def _explain(error: Any) -> str:
+    name = str(error["loc"][0]) if error["loc"] else ""
+    message = error["msg"].removeprefix("Value error, ")
+    value = "" if name in SECRET_SETTINGS else f"={error['input']!r}"
+    return f"{Settings.env_name(name)}{value}: {message}"

@@ -247,8 +247,11 @@ def _migrate(config: Config, records: SqlRecords):
 
 
 def _voice_gateway(app: web.Application, config: Config, sio: socketio.AsyncServer):
+    from voice import models
     from voice.endpoint import EndpointConfig
     from voice.gateway import VoiceGateway, VoiceSettings
+
+    models.configure(config.cache_dir, config.vosk_models())  # where the speech models come from
 
     async def payees_of(customer: str) -> list[dict]:
         from .bank import BANK

@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+from assist.config import Config
 from voice import models
 from voice.audio import BYTES_PER_SECOND, read_pcm
 from voice.cli import read_corpus
@@ -33,6 +34,8 @@ STREAM_COUNTS = (1, 2, 4, 8, 16, 24, 32, 48, 64)
 
 
 def run() -> list[tuple]:
+    config = Config.from_env()  # the models where the settings put them (ASSIST_VOSK_MODEL_ZH …)
+    models.configure(config.cache_dir, config.vosk_models())
     rows: list[tuple] = []
     corpus = _rows(CORPUS)
     for lang in ("zh", "en"):
@@ -51,7 +54,9 @@ def _model_load(lang: str) -> list[tuple]:
     script = (
         "import json, time\n"
         "from bench.voice_bench import _rss_mb\n"
-        "from voice import pipeline\n"
+        "from assist.config import Config\n"
+        "from voice import models, pipeline\n"
+        "config = Config.from_env(); models.configure(config.cache_dir, config.vosk_models())\n"
         "before = _rss_mb(); t = time.perf_counter()\n"
         f"engine = pipeline.preload({lang!r})\n"
         "print(json.dumps([engine, time.perf_counter() - t, _rss_mb() - before]))\n"

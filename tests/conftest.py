@@ -25,6 +25,9 @@ def make_config(var_dir: Path, **overrides) -> Config:
     policy = overrides.pop("policy", Policy(offer_timeout_s=1.0, grace_s=1.0, queue_cap=50))
     overrides.setdefault("voice_loopback", True)  # this host has only loopback to connect over
     overrides.setdefault("metrics_token", METRICS_TOKEN)
+    speech = Config.from_env()  # the speech models where this machine's settings put them, as `assist` does
+    for name in ("cache_dir", "vosk_model_zh", "vosk_model_en"):
+        overrides.setdefault(name, getattr(speech, name))
     return Config(var_dir=var_dir, jwt_secret=TEST_SECRET, policy=policy, tick_s=0.05,
                   limits=overrides.pop("limits", Limits()), **overrides)
 

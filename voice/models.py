@@ -4,11 +4,13 @@ Mandarin needs the Vosk model; the order of places tried is the operator's order
 an explicit setting, then our cache, then the copy beside the checkout, then the official
 download. English uses the Vosk English model when one is provided, otherwise PocketSphinx,
 whose en-us model ships inside its wheel, so English never blocks on a download.
+
+The settings (ASSIST_VOSK_MODEL_ZH, ASSIST_VOSK_MODEL_EN, ASSIST_CACHE_DIR) are read by
+assist.config; the composition root hands them over with `configure` before a model loads.
 """
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import sys
 import tempfile
@@ -17,7 +19,8 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -33,7 +36,7 @@ class ModelSpec:
     name: str  # the directory name inside the official zip
     url: str
     sha256: str
-    env: str  # the setting that points at an unpacked copy
+    env: str  # the setting that points at an unpacked copy (named in errors)
 
     @property
     def zip_name(self) -> str:
@@ -55,8 +58,24 @@ EN = ModelSpec(
 VOSK_SPECS = {"zh": ZH, "en": EN}
 
 
+@dataclass(frozen=True)
+class ModelSources:
+    """Where models come from: the operator's settings, as the composition root passes them."""
+    cache_dir: Path = REPO / "var" / "models"  # ASSIST_CACHE_DIR
+    vosk_dirs: Mapping[str, Path | None] = field(default_factory=dict)  # language → its spec's setting
+
+
+_sources = ModelSources()
+
+
+def configure(cache_dir: Path, vosk_dirs: Mapping[str, Path | None]) -> None:
+    """Use these settings for models loaded from now on (a model already loaded stays)."""
+    global _sources
+    _sources = ModelSources(cache_dir, dict(vosk_dirs))
+
+
 def cache_dir() -> Path:
-    return Path(os.environ.get("ASSIST_CACHE_DIR") or REPO / "var" / "models")
+    return _sources.cache_dir
 
 
 def shared_models_dir() -> Path:
@@ -69,13 +88,13 @@ def _is_vosk_model(path: Path) -> bool:
 
 
 def locate(spec: ModelSpec, *, download: bool, cache: Path | None = None,
-           shared: Path | None = None) -> Path | None:
+           shared: Path | None = None, explicit: Path | None = None) -> Path | None:
     """The directory of an unpacked, verified model, unpacking or downloading it if needed.
 
+    `explicit` is the operator's setting for this model (`spec.env`), which wins when given.
     Returns None when the model is simply absent and `download` is off; raises
     ModelUnavailable when it was asked for (setting, download) and cannot be had.
     """
-    explicit = os.environ.get(spec.env)
     if explicit:
         path = Path(explicit)
         if not _is_vosk_model(path):
@@ -219,7 +238,7 @@ def vosk_model(lang: str):
 def _load_vosk(lang: str):
     spec = VOSK_SPECS[lang]
     # Mandarin has no other engine, so it may download; English falls back to PocketSphinx.
-    path = locate(spec, download=(lang == "zh"))
+    path = locate(spec, download=(lang == "zh"), explicit=_sources.vosk_dirs.get(lang))
     if path is None:
         return None
     import vosk

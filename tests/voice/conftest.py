@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from assist.config import Config
 from voice import models
 from voice.cli import read_corpus
 
@@ -14,6 +15,13 @@ CORPUS = models.REPO.parent / "shared" / "voice" / "dev" / "corpus.tsv"
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "zh_model: needs the Mandarin Vosk model; fails, never skips, without it")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _model_settings() -> None:
+    """The models where this machine's settings put them (ASSIST_VOSK_MODEL_ZH …), as `assist` does."""
+    config = Config.from_env()
+    models.configure(config.cache_dir, config.vosk_models())
 
 
 @pytest.fixture(autouse=True)

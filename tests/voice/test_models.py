@@ -13,7 +13,7 @@ import pytest
 from voice import models
 from voice.models import ModelSpec, ModelUnavailable, locate
 
-ENV = "ASSIST_TEST_VOSK_MODEL"
+ENV = "ASSIST_TEST_VOSK_MODEL"  # the setting's name, as errors show it
 
 
 def tiny_zip() -> bytes:
@@ -27,11 +27,6 @@ def tiny_zip() -> bytes:
 
 def spec_for(data: bytes, url: str = "http://127.0.0.1:9/tiny-model.zip") -> ModelSpec:
     return ModelSpec("tiny-model", url, hashlib.sha256(data).hexdigest(), ENV)
-
-
-@pytest.fixture(autouse=True)
-def no_setting(monkeypatch):
-    monkeypatch.delenv(ENV, raising=False)
 
 
 @pytest.fixture
@@ -55,18 +50,16 @@ def served(tmp_path):
     server.server_close()
 
 
-def test_the_setting_wins(tmp_path, monkeypatch):
+def test_the_setting_wins(tmp_path):
     model = tmp_path / "mine"
     (model / "am").mkdir(parents=True)
     (model / "conf").mkdir()
-    monkeypatch.setenv(ENV, str(model))
-    assert locate(spec_for(b""), download=True, cache=tmp_path / "cache") == model
+    assert locate(spec_for(b""), download=True, cache=tmp_path / "cache", explicit=model) == model
 
 
-def test_a_wrong_setting_names_itself(tmp_path, monkeypatch):
-    monkeypatch.setenv(ENV, str(tmp_path))
+def test_a_wrong_setting_names_itself(tmp_path):
     with pytest.raises(ModelUnavailable, match=ENV):
-        locate(spec_for(b""), download=True, cache=tmp_path / "cache")
+        locate(spec_for(b""), download=True, cache=tmp_path / "cache", explicit=tmp_path)
 
 
 def test_shared_zip_is_verified_and_unpacked_into_the_cache(tmp_path):
@@ -141,10 +134,9 @@ def test_an_unreachable_download_names_the_setting(tmp_path):
 
 
 @pytest.mark.zh_model
-def test_the_official_mandarin_zip_unpacks_from_the_shared_copy(tmp_path, monkeypatch):
+def test_the_official_mandarin_zip_unpacks_from_the_shared_copy(tmp_path):
     if not (models.shared_models_dir() / models.ZH.zip_name).is_file():
         pytest.fail(f"expected {models.ZH.zip_name} in {models.shared_models_dir()}", pytrace=False)
-    monkeypatch.delenv(models.ZH.env, raising=False)
     path = locate(models.ZH, download=False, cache=tmp_path)
     assert path == tmp_path / models.ZH.name
     assert (path / "am" / "final.mdl").is_file()
@@ -160,3 +152,15 @@ def test_one_model_per_process_even_when_asked_from_many_threads():
     for t in threads:
         t.join()
     assert len({id(m) for m in seen}) == 1 and seen[0] is models.vosk_model("zh")
+
+
+def test_the_configured_setting_reaches_the_loader(tmp_path):
+    """The composition root's ASSIST_VOSK_MODEL_ZH (voice.models.configure) is what loads."""
+    before = models.cache_dir(), dict(models._sources.vosk_dirs)
+    models.configure(tmp_path / "cache", {"zh": tmp_path})
+    try:
+        assert models.cache_dir() == tmp_path / "cache"
+        with pytest.raises(ModelUnavailable, match=f"ASSIST_VOSK_MODEL_ZH={tmp_path} is not"):
+            models._load_vosk("zh")
+    finally:
+        models.configure(*before)
