@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -43,6 +45,12 @@ class Principal:
 
 
 QUEUE_VIEW_LIMIT = 100
+POSITION_EVERY_S = 3.0  # a waiting customer hears their new place at most this often …
+POSITION_HEADS = 3  # … except the first few of each line, who hear at once
+# At most this many refreshed per tick (1,000 a second per node): past POSITION_EVERY_S × that
+# many waiting on one node, each hears a little less often, and the cost per tick stays flat.
+POSITION_BATCH = 200
+RINGING = {"status": "offered"}
 
 
 class Observer(Protocol):
@@ -68,8 +76,16 @@ class SignalingService:
         self._staff_pushed_at = 0.0
         self._wall_sent: dict = {}
         self._board_sent: list | None = None
+        # Positions (see _publish_positions): what each waiting customer of this node was last
+        # told, and the ring of them refreshed a slice per tick.
         self._sent_positions: dict[str, dict] = {}
+        self._ring: deque[str] = deque()
+        self._ring_left = 0  # entries of the ring still to refresh in the current round
+        self._ring_version: tuple = ()  # the line's version the current round refreshes to
+        self._heads_version: tuple = ()
+        self._line_version = 0  # bumped whenever this node changed the line
         self._queue_dirty = False
+        self._state_dirty = True  # something changed: the supervisors' board may have
         self._seen_version = -1  # the shared store's version the last views were made from
         self._ticker: asyncio.Task | None = None
         # Gauges for /metrics, refreshed every tick so a scrape never touches the live store.
@@ -107,6 +123,9 @@ class SignalingService:
                 self.observer.answered(seconds)
         if effects.queue_changed:
             self._queue_dirty = True
+            self._line_version += 1
+        if effects.notices or effects.records:
+            self._state_dirty = True
 
     # ------------------------------------------------------------------ presence
     async def connected(self, p: Principal) -> None:
@@ -128,18 +147,30 @@ class SignalingService:
                 return c.agent_view(p.user_id, now) | {"queue": c.waiting_list(now)}, Effects()
             return {"queue": c.waiting_list(now), "wall": c.wall(now), "board": c.board(now), "now": now,
                     "sessions": [c.session_view(s, Role.SUPERVISOR) for s in c.sessions.values()]}, Effects()
-        return await self._run(look)
+        seen = await self._run(look)
+        return self._follow(seen) if p.role is Role.CUSTOMER else seen
 
     # ------------------------------------------------------------------ customer
     async def request_help(self, p: Principal, topic: str, edition: Edition, language: str,
                            page: str, transcript: tuple[str, ...] = ()) -> dict:
-        return await self._run(lambda c, now: c.request_help(
-            p.user_id, p.display_name, topic, edition, language, page, now, transcript))
+        return self._follow(await self._run(lambda c, now: c.request_help(
+            p.user_id, p.display_name, topic, edition, language, page, now, transcript)))
 
     async def request_callback(self, p: Principal, topic: str, edition: Edition, language: str,
                                page: str) -> dict:
-        return await self._run(lambda c, now: c.request_callback(
-            p.user_id, p.display_name, topic, edition, language, page, now))
+        return self._follow(await self._run(lambda c, now: c.request_callback(
+            p.user_id, p.display_name, topic, edition, language, page, now)))
+
+    def _follow(self, view: dict) -> dict:
+        """A customer of this node is waiting: keep their place and estimate up to date (the
+        view they were just given is what they were last told)."""
+        request = view.get("request") if isinstance(view, dict) else None
+        if request and "position" in request and request["request_id"] not in self._sent_positions:
+            self._ring.append(request["request_id"])
+        if request and "position" in request:
+            self._sent_positions[request["request_id"]] = {
+                k: request[k] for k in ("position", "eta_s", "callback", "long_wait")}
+        return view
 
     async def cancel(self, p: Principal, request_id: str) -> None:
         await self._run(lambda c, now: c.cancel_request(p.user_id, request_id, now))
@@ -225,29 +256,42 @@ class SignalingService:
                 log.exception("tick_failed")
 
     async def tick(self) -> None:
-        if not self.cluster.is_leader:  # another node runs the clock; keep this node's gauges fresh
-            self.live_stats = await self._run(lambda c, now: (c.wall(now), Effects()))
-            return
-        await self._write_off_lost_nodes()
-        await self._run(lambda c, now: c.tick(now))
-        self.live_stats, board, now = await self._run(lambda c, now: ((c.wall(now), c.board(now), now), Effects()))
-        if board != self._board_sent:  # every phase change reaches the supervisors within a tick
-            self._board_sent = board
-            await self.publisher.publish([Notice(SUPERVISORS, "board", {"rows": board, "now": now})])
-        # Views are redrawn when this node changed the line, or any node changed the state.
-        if self._queue_dirty or self.store.version != self._seen_version:
-            self._queue_dirty = False
-            self._seen_version = self.store.version
-            self._staff_dirty = True
-            await self._publish_positions()
-        if time.monotonic() - self._staff_pushed_at >= self.staff_view_s:
+        staff_due = time.monotonic() - self._staff_pushed_at >= self.staff_view_s
+        if staff_due:
             self._staff_pushed_at = time.monotonic()
+        leader = self.cluster.is_leader
+        if leader:  # otherwise another node runs the clock; this one keeps its gauges fresh
+            await self._write_off_lost_nodes()
+            await self._run(lambda c, now: c.tick(now))
+        # Views are redrawn when this node changed the state, or any node did; nothing is
+        # computed when nothing happened but the wall's clock (the board's times are absolute).
+        changed = self.store.version != self._seen_version
+        self._seen_version = self.store.version
+        state_changed = self._state_dirty or changed
+        self._state_dirty = False
+        if state_changed or staff_due:
+            self.live_stats = await self._run(lambda c, now: (c.wall(now), Effects()))
+        if leader and state_changed:
+            board, now = await self._run(lambda c, now: ((c.board(now, QUEUE_VIEW_LIMIT), now), Effects()))
+            if board != self._board_sent:  # every phase change reaches the supervisors within a tick
+                self._board_sent = board
+                await self.publisher.publish([Notice(SUPERVISORS, "board", {"rows": board, "now": now})])
+        if self._queue_dirty or changed:
+            self._queue_dirty = False
+            self._staff_dirty = True
+        await self._publish_positions()
+        if leader and staff_due:
             if self._staff_dirty:
                 self._staff_dirty = False
                 await self._publish_waiting_line()
             if self.live_stats != self._wall_sent:  # the supervisor wall, within a second
                 self._wall_sent = self.live_stats
                 await self.publisher.publish([Notice(SUPERVISORS, "wall", self.live_stats)])
+
+    @property
+    def positions_pending(self) -> int:
+        """Waiting customers still to be refreshed in the current round (0: all told)."""
+        return self._ring_left
 
     async def _write_off_lost_nodes(self) -> None:
         """Sockets held by node instances whose heartbeat expired are gone: their users get
@@ -261,22 +305,44 @@ class SignalingService:
             await self._run(lambda c, now: c.nodes_lost(lost, now))
 
     async def _publish_positions(self) -> None:
-        """Send each waiting customer their place and estimate, when it changed.
+        """Tell this node's waiting customers their place and estimate when it changed.
 
-        Coalesced to once per tick: with hundreds waiting, every pairing moves everyone behind
-        it, and one update per tick is live enough for a person while costing one pass."""
-        positions = await self._run(lambda c, now: (c.queue_positions(), Effects()))
+        Without a storm: a pairing moves everyone behind it, so the few at the head of each
+        line hear at once, and the rest are refreshed a slice per tick, each customer at most
+        once per POSITION_EVERY_S. The work per pairing is then the same at 10,000 waiting as at
+        100, and nothing at all is done while the line stands still (issue 16)."""
+        version = (self._line_version, self.store.version)
+        heads: list[str] = []
+        if version != self._heads_version:
+            self._heads_version = version
+            heads = await self._run(lambda c, now: (c.line_heads(POSITION_HEADS), Effects()))
+        if not self._ring_left and version != self._ring_version and self._ring:
+            self._ring_version, self._ring_left = version, len(self._ring)  # a new round
+        take = min(self._ring_left, POSITION_BATCH,
+                   max(1, math.ceil(len(self._ring) * self.tick_s / POSITION_EVERY_S)))
+        batch = [self._ring.popleft() for _ in range(take)]
+        self._ring_left -= take
+        if not heads and not batch:
+            return
+        positions = await self._run(lambda c, now: (c.positions_of([*heads, *batch]), Effects()))
+        self._ring.extend(rid for rid in batch if rid in positions)  # the rest were served or left
+        for rid in batch:
+            if rid not in positions:
+                self._sent_positions.pop(rid, None)
         notices = []
         for request_id, (customer_id, seen) in positions.items():
-            if self._sent_positions.get(request_id) != seen:
+            if seen is None:  # ringing: told so by the offer itself; a decline brings it back
+                self._sent_positions[request_id] = RINGING
+            elif request_id in self._sent_positions and self._sent_positions[request_id] != seen:
+                self._sent_positions[request_id] = seen
                 notices.append(Notice(user(customer_id), "queue_update",
                                       {"request_id": request_id, "status": "waiting", **seen}))
-        self._sent_positions = {rid: seen for rid, (_, seen) in positions.items()}
         await self.publisher.publish(notices)
 
     async def _publish_waiting_line(self) -> None:
         """The line as agents and supervisors see it: at most once per staff_view_s, since
         every console receives all of it (the head of the line, and how long it is)."""
-        waiting = await self._run(lambda c, now: (c.waiting_list(now), Effects()))
-        line = {"waiting": waiting[:QUEUE_VIEW_LIMIT], "total": len(waiting)}
+        waiting, total = await self._run(lambda c, now: ((c.waiting_list(now, QUEUE_VIEW_LIMIT), len(c.queue)),
+                                                          Effects()))
+        line = {"waiting": waiting, "total": total}
         await self.publisher.publish([Notice(AGENTS, "queue", line), Notice(SUPERVISORS, "queue", line)])

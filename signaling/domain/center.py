@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import secrets
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 from . import session as session_machine
@@ -34,7 +34,7 @@ from .model import (
     is_guest,
 )
 from .notices import SUPERVISORS, Effects, user
-from .queue import WaitingQueue, estimated_wait_s
+from .queue import LiveRequests, WaitingQueue, estimated_wait_s
 from .routing import on_shift, pick_agent, staffed
 from .stats import ContactStats
 
@@ -110,7 +110,7 @@ class CallCenter:
         self.policy = policy or Policy()
         self.new_id = new_id or _counter_ids()
         self.new_code = new_code or _random_code
-        self.requests: dict[str, HelpRequest] = {}  # live requests: waiting or offered
+        self.requests = LiveRequests()  # live requests: waiting or offered
         self.queue = WaitingQueue()  # the waiting ones, in service order
         self.agents: dict[str, Agent] = {}
         self.offers: dict[str, Offer] = {}
@@ -122,9 +122,14 @@ class CallCenter:
         self.stats = ContactStats(self.policy.stats_window_s, self.policy.service_level_s)
         self.talk_times: dict[str, tuple[float, float]] = {}  # ended session → (talk s, ended at)
         self.online: dict[str, Online] = {}  # signed-in users' sockets, by node instance
+        self.node_users: dict[str, int] = {}  # node → users with a socket on it (kept with `online`)
         self.arrivals = 0  # the last arrival number given (ties in the waiting line go by it)
         self.rateable: dict[str, tuple[str, str, float]] = {}  # ended session → (customer, request, ended at)
         self.guests_asked: dict[str, float] = {}  # guest → when they made their one request
+        # Requests in order of arrival, for the long-wait deadline (the same for all, so the
+        # first due is always the oldest): popped as they fall due, so a tick does no work for
+        # the others. Entries of requests already gone are skipped when reached.
+        self.arrival_order: deque[tuple[float, str]] = deque()
 
     # ------------------------------------------------------------------ sockets
     def socket_opened(self, user_id: str, role: Role, node: str, now: float,
@@ -132,6 +137,8 @@ class CallCenter:
         """One more socket of this user on `node`; the first one anywhere is a (re)connect."""
         online = self.online.setdefault(user_id, Online(role))
         first = online.total == 0
+        if not online.sockets.get(node):
+            self.node_users[node] = self.node_users.get(node, 0) + 1
         online.sockets[node] = online.sockets.get(node, 0) + 1
         if first:
             return self.user_connected(user_id, role, now, profile)
@@ -147,13 +154,20 @@ class CallCenter:
         online.sockets[node] -= 1
         if online.sockets[node] == 0:
             del online.sockets[node]
+            self._node_user_gone(node)
         if online.total:
             return Effects()
         del self.online[user_id]
         return self.user_disconnected(user_id, online.role, now)
 
     def nodes_in_use(self) -> set[str]:
-        return {node for online in self.online.values() for node in online.sockets}
+        """The nodes holding someone's socket: O(nodes), read by the clock every tick."""
+        return set(self.node_users)
+
+    def _node_user_gone(self, node: str) -> None:
+        self.node_users[node] -= 1
+        if self.node_users[node] <= 0:
+            del self.node_users[node]
 
     def nodes_lost(self, nodes: set[str], now: float) -> Effects:
         """Nodes that stopped answering (killed, cut off): their sockets are gone. Users with no
@@ -164,7 +178,8 @@ class CallCenter:
             if not nodes & online.sockets.keys():
                 continue
             for node in nodes:
-                online.sockets.pop(node, None)
+                if online.sockets.pop(node, None):
+                    self._node_user_gone(node)
             if not online.total:
                 del self.online[user_id]
                 more = self.user_disconnected(user_id, online.role, now)
@@ -284,6 +299,7 @@ class CallCenter:
                               page, now, self.arrivals, boost, transcript, callback=callback)
         self.requests[request.request_id] = request
         self.queue.add(request)
+        self.arrival_order.append((now, request.request_id))
         self.by_customer[customer_id] = ("request", request.request_id)
         if is_guest(customer_id):
             self.guests_asked[customer_id] = now
@@ -640,14 +656,15 @@ class CallCenter:
                 self._close_request(self.requests[ident], RequestStatus.ABANDONED, "abandoned", now, eff)
             elif kind == "session":
                 self._end_session(self.sessions[ident], EndReason.DROPPED.value, now, eff)
-        for session_id, (_, _, ended_at) in list(self.rateable.items()):
-            if now - ended_at >= self.policy.rating_window_s:
-                del self.rateable[session_id]
-        for guest, asked_at in list(self.guests_asked.items()):  # long after the guest token expired
-            if now - asked_at >= self.policy.rating_window_s:
-                del self.guests_asked[guest]
-        for request in self.requests.values():
-            if not request.long_wait and now - request.created_at >= self.policy.max_wait_s:
+        # Both in the order they were written, so the first one not yet due ends each pass.
+        while self.rateable and now - next(iter(self.rateable.values()))[2] >= self.policy.rating_window_s:
+            del self.rateable[next(iter(self.rateable))]
+        while self.guests_asked and now - next(iter(self.guests_asked.values())) >= self.policy.rating_window_s:
+            del self.guests_asked[next(iter(self.guests_asked))]  # long after the guest token expired
+        while self.arrival_order and now - self.arrival_order[0][0] >= self.policy.max_wait_s:
+            _, request_id = self.arrival_order.popleft()
+            request = self.requests.get(request_id)
+            if request is not None and not request.long_wait:
                 request.long_wait = True  # the customer is offered a callback or the hotline
                 eff.record(request.request_id, timeline="long_wait", at=now)
                 eff.queue_changed = True
@@ -675,15 +692,6 @@ class CallCenter:
         agent.handled_today += 1
         agent.handle_s_today += handle_s
 
-    def next_deadline(self) -> float | None:
-        deadlines = [o.expires_at for o in self.offers.values()]
-        deadlines += [since + self.policy.grace_s for since in self.dropped_at.values()]
-        for request in self.requests.values():
-            deadlines += [at + self.policy.reoffer_after_s for at in request.declined_by.values()]
-            if not request.long_wait:
-                deadlines.append(request.created_at + self.policy.max_wait_s)
-        return min(deadlines, default=None)
-
     def on_shift_for(self, language: str) -> bool:
         """Someone who speaks the language is on shift (see routing.on_shift)."""
         return any(language in a.profile.languages and on_shift(a, a.agent_id in self.dropped_at)
@@ -691,10 +699,13 @@ class CallCenter:
 
     def _close_unstaffed(self, now: float, eff: Effects) -> None:
         """A request waits only while someone who could serve it is on shift; callbacks wait."""
-        for request_id in self.queue:
-            request = self.requests[request_id]
-            if not request.callback and not self.on_shift_for(request.language):
-                self._close_request(request, RequestStatus.UNSTAFFED, "unstaffed", now, eff)
+        for language in self.queue.languages():
+            if self.on_shift_for(language):
+                continue
+            for request_id in self.queue.in_order([language]):
+                request = self.requests[request_id]
+                if not request.callback:
+                    self._close_request(request, RequestStatus.UNSTAFFED, "unstaffed", now, eff)
 
     # ------------------------------------------------------------------ views
     def customer_view(self, customer_id: str, now: float) -> dict:
@@ -703,8 +714,8 @@ class CallCenter:
             request = self.requests[ident]
             view = {"request_id": ident, "status": request.status.value, "callback": request.callback,
                     "long_wait": request.long_wait}
-            if request.status is RequestStatus.WAITING:
-                position = self.queue.positions(self.requests)[ident]
+            position = self.queue.position(request)
+            if request.status is RequestStatus.WAITING and position is not None:
                 view |= {"position": position, "eta_s": self.eta(request.language, position)}
             return {"request": view}
         if kind == "session":
@@ -729,19 +740,41 @@ class CallCenter:
             view["customer"] = session.context
         return view
 
-    def waiting_list(self, now: float) -> list[dict]:
-        return [self.requests[rid].public(now) for rid in self.queue]
+    def waiting_list(self, now: float, limit: int | None = None) -> list[dict]:
+        """The line in service order as agents and supervisors see it (its head, given a limit)."""
+        ids = self.queue.head(limit) if limit is not None else list(self.queue)
+        return [self.requests[rid].public(now) for rid in ids]
 
-    def queue_positions(self) -> dict[str, tuple[str, dict]]:
-        """request id → (customer, what they see of their wait) for every waiting request."""
-        positions = self.queue.positions(self.requests)
+    def positions_of(self, request_ids: Iterable[str]) -> dict[str, tuple[str, dict | None]]:
+        """request id → (customer, what they see of their wait), for those of these requests
+        still live (None while one rings): O(log N) each, with staffing counted once for all."""
+        staffed_by = self.staffed_by_language()
+        average = self.average_handle_s()
         out = {}
-        for rid, pos in positions.items():
-            request = self.requests[rid]
+        for rid in request_ids:
+            request = self.requests.get(rid)
+            if request is None:
+                continue
+            position = self.queue.position(request)
+            if position is None:
+                out[rid] = (request.customer_id, None)
+                continue
             out[rid] = (request.customer_id, {
-                "position": pos, "eta_s": self.eta(request.language, pos),
+                "position": position,
+                "eta_s": estimated_wait_s(position, staffed_by.get(request.language, 0), average),
                 "callback": request.callback, "long_wait": request.long_wait})
         return out
+
+    def line_heads(self, per_language: int) -> list[str]:
+        return self.queue.heads(per_language)
+
+    def staffed_by_language(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for agent in self.agents.values():
+            if staffed(agent):
+                for language in agent.profile.languages:
+                    counts[language] = counts.get(language, 0) + 1
+        return counts
 
     def average_handle_s(self) -> float:
         if not self.handle_times:
@@ -754,15 +787,13 @@ class CallCenter:
 
     def wall(self, now: float) -> dict:
         """The supervisor wall: the rolling figures plus the live state, in one consistent view."""
-        waits = [now - r.created_at for r in self.requests.values()]
-        by_class: dict[str, int] = {}
-        for request in self.requests.values():  # ringing customers are still waiting
-            by_class[request.queue_class] = by_class.get(request.queue_class, 0) + 1
+        # Ringing customers are still waiting: the live requests' index counts both.
+        oldest = [self.requests.oldest(line) for line in self.requests.by_line]
         figures = self.stats.figures(now)
-        longest = round(max(waits), 1) if waits else 0.0
+        longest = round(max(now - at for at in oldest), 1) if oldest else 0.0
         return figures | {
             "waiting": len(self.requests),
-            "waiting_by_class": by_class,
+            "waiting_by_class": dict(self.requests.by_class),
             "longest_wait_s": longest,
             "agents_by_state": self.agents_by_state(),
             "sessions_active": len(self.sessions),
@@ -773,15 +804,20 @@ class CallCenter:
                              "longest_wait_s": self.policy.alert_longest_wait_s},
         }
 
-    def board(self, now: float) -> list[dict]:
+    def board(self, now: float, limit: int | None = None) -> list[dict]:
         """Every request and session as the supervisor's list shows it: its phase (requested,
         call, sharing, paused, wrap_up) and since when. Times are absolute, so the list only
         changes when something happens, not every second."""
+        # The ringing requests and the head of the line (`limit` of it): the list a supervisor
+        # reads, whose size does not grow with the line (the wall counts the rest).
+        shown = [self.requests[rid] for rid in self.queue.head(limit)] if limit is not None \
+            else [self.requests[rid] for rid in self.queue]
+        shown += [self.requests[offer.request_id] for offer in self.offers.values() if offer.request_id]
         rows = [{"id": r.request_id, "request_id": r.request_id, "session_id": None, "phase": "requested",
                  "since": r.created_at, "customer_name": r.customer_name, "edition": r.edition.value,
                  "language": r.language, "agent": self._agent_brief(self.offers[r.offer_id].agent_id)
                  if r.offer_id else None, "supervisors": {}}
-                for r in sorted(self.requests.values(), key=lambda r: r.sort_key)]
+                for r in sorted(shown, key=lambda r: r.sort_key)]
         for session in [*self.sessions.values(), *self.wrapping.values()]:
             rows.append({"id": session.session_id, "request_id": session.request_id,
                          "session_id": session.session_id, "phase": PHASES[session.state],
@@ -809,15 +845,14 @@ class CallCenter:
 
     def line_rows(self, now: float) -> list[dict]:
         """The wall per line (edition × language): waiting, longest wait, service level."""
-        waits: dict[str, list[float]] = {}
-        for request in self.requests.values():  # ringing customers are still waiting
-            waits.setdefault(request.line, []).append(now - request.created_at)
         levels = self.stats.service_levels(now)
         rows = []
-        for line in sorted(waits.keys() | levels.keys()):
-            longest = round(max(waits.get(line, [0.0])), 1)
+        for line in sorted(self.requests.by_line.keys() | levels.keys()):
+            waiting = self.requests.by_line.get(line, ())  # ringing customers are still waiting
+            oldest = self.requests.oldest(line)
+            longest = round(now - oldest, 1) if oldest is not None else 0.0
             level = levels.get(line)
-            rows.append({"line": line, "waiting": len(waits.get(line, [])), "longest_wait_s": longest,
+            rows.append({"line": line, "waiting": len(waiting), "longest_wait_s": longest,
                          "service_level": level,
                          "alerts": self._alerts(level, longest)})
         return rows
@@ -849,7 +884,10 @@ class CallCenter:
         free = [a for a in self.agents.values() if a.can_take_offer(self.policy.capacity)]
         if not free:
             return
-        for request_id in self.queue:
+        # Only the lines some free agent can serve; each is walked from its head, and the walk
+        # stops when nobody is left free, so the length of the line does not count.
+        languages = {lang for a in free for lang in a.profile.languages}
+        for request_id in self.queue.in_order(languages):
             request = self.requests[request_id]
             agent = pick_agent(request, free, now, self.policy.reoffer_after_s)
             if agent is None:

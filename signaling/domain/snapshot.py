@@ -47,8 +47,7 @@ def dump(c: CallCenter) -> dict:
         "by_customer": {k: list(v) for k, v in c.by_customer.items()},
         "dropped_at": c.dropped_at,
         "handle_times": list(c.handle_times),
-        "stats": {name: [list(item) for item in getattr(c.stats, name)]
-                  for name in ("answered", "abandoned", "handled")},
+        "stats": c.stats.dump(),
         "talk_times": {k: list(v) for k, v in c.talk_times.items()},
         "online": {u: {"role": o.role.value, "sockets": o.sockets} for u, o in c.online.items()},
         "arrivals": c.arrivals,
@@ -91,10 +90,14 @@ def load(data: dict, policy: Policy, new_id: Callable[[str], str] | None = None,
     c.by_customer = {k: (v[0], v[1]) for k, v in data["by_customer"].items()}
     c.dropped_at = dict(data["dropped_at"])
     c.handle_times = deque(data["handle_times"], maxlen=policy.handle_window)
-    for name in ("answered", "abandoned", "handled"):
-        setattr(c.stats, name, deque(tuple(item) for item in data["stats"][name]))
+    c.stats.load(data["stats"])
+    c.arrival_order = deque(sorted((r.created_at, r.request_id) for r in c.requests.values()))
     c.talk_times = {k: (v[0], v[1]) for k, v in data["talk_times"].items()}
     c.online = {u: Online(_ROLE[o["role"]], o["sockets"]) for u, o in data["online"].items()}
+    for online in c.online.values():
+        for node, count in online.sockets.items():
+            if count > 0:
+                c.node_users[node] = c.node_users.get(node, 0) + 1
     c.arrivals = data["arrivals"]
     c.rateable = {k: (v[0], v[1], v[2]) for k, v in data.get("rateable", {}).items()}
     c.guests_asked = dict(data.get("guests_asked", {}))

@@ -176,10 +176,10 @@ async def test_elderly_edition_is_served_first_and_by_elderly_care_agent(harness
     await harness.agent("agent02", available=False)  # on shift, on a break: the line can move
     std = await harness.client("std1")
     old = await harness.client("old1")
-    await std.call("help_request", HELP)
-    await old.call("help_request", HELP | {"edition": "elderly"})
-    assert (await old.expect("queue_update", position=1))["status"] == "waiting"
-    await std.expect("queue_update", position=2)
+    assert (await std.call("help_request", HELP))["request"]["position"] == 1
+    placed = await old.call("help_request", HELP | {"edition": "elderly"})
+    assert placed["request"]["position"] == 1 and placed["request"]["status"] == "waiting"
+    await std.expect("queue_update", position=2)  # moved back by the elderly customer, and told
     # Both agents become available: the elderly customer goes to agent01 (elderly-care skill).
     a2 = await harness.agent("agent02")
     offer2 = await a2.expect("offer")
