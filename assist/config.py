@@ -11,6 +11,7 @@ import secrets
 import socket
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from signaling.domain.model import Policy
 
@@ -96,7 +97,7 @@ class Config:
             turn_secret=env.get("ASSIST_TURN_SECRET", ""),
             turn_ttl_s=int(env.get("ASSIST_TURN_TTL_S", base.ice.turn_ttl_s)),
         )
-        values = dict(
+        values: dict[str, Any] = dict(
             host=env.get("ASSIST_HOST", base.host),
             port=int(env.get("ASSIST_PORT", base.port)),
             var_dir=Path(env.get("ASSIST_VAR_DIR", base.var_dir)),
