@@ -39,9 +39,10 @@ run: setup
 test: system-deps-test setup
 	$(BIN)/python -m pytest
 
-# The gates CI runs before the tests (.ci/run).
+# The gates CI runs before the tests (.ci/run): ruff and mypy (pyproject.toml).
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # The fast tier: pure code only (domain, protocol, masking rule, voice text); no browser,
 # server or speech model, so it needs no Debian packages beyond Node.js. Under a minute.
@@ -52,4 +53,4 @@ bench: system-deps-test setup
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) node_modules assist/web/dist agent_console/dist var .pytest_cache .hypothesis
+	rm -rf $(VENV) node_modules assist/web/dist agent_console/dist var .pytest_cache .hypothesis .mypy_cache .ruff_cache
