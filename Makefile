@@ -39,9 +39,12 @@ run: setup
 test: system-deps-test setup
 	$(BIN)/python -m pytest
 
-# The gates CI runs before the tests (.ci/run).
+# The gates CI runs before the tests (.ci/run): ruff and mypy (pyproject.toml), then ESLint on
+# the front-end sources (eslint.config.mjs; the bundles in dist/ are esbuild's, not ours).
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/mypy
+	node_modules/.bin/eslint --max-warnings 0 assist/web agent_console/web build.mjs eslint.config.mjs
 
 # The fast tier: pure code only (domain, protocol, masking rule, voice text); no browser,
 # server or speech model, so it needs no Debian packages beyond Node.js. Under a minute.
@@ -52,4 +55,4 @@ bench: system-deps-test setup
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) node_modules assist/web/dist agent_console/dist var .pytest_cache .hypothesis
+	rm -rf $(VENV) node_modules assist/web/dist agent_console/dist var .pytest_cache .hypothesis .mypy_cache .ruff_cache

@@ -9,6 +9,7 @@ node that makes a change also announces it over Redis so the others act at once.
 """
 from __future__ import annotations
 
+import builtins
 import re
 import time
 from dataclasses import dataclass
@@ -112,7 +113,7 @@ class AccountStore:
             if not conn.execute(users.delete().where(users.c.username == username)).rowcount:
                 raise AccountError("no_such_user", f"There is no account {username}.")
 
-    def disable_demo(self) -> list[str]:
+    def disable_demo(self) -> builtins.list[str]:  # `list` is a method here
         """Production start: the demo accounts (published password) can no longer sign in."""
         with self.engine.begin() as conn:
             rows = conn.execute(users.update().where(users.c.demo, users.c.active)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -71,7 +72,7 @@ def _users(args: argparse.Namespace) -> int:
                       skills=tuple(filter(None, args.skills.split(","))))
             print(f"added {args.username} ({args.role})")
             return 0
-        changes = {"disable": {"active": False}, "enable": {"active": True}}.get(args.action, {})
+        changes: dict[str, Any] = {"disable": {"active": False}, "enable": {"active": True}}.get(args.action, {})
         if args.action == "reset-password":
             changes = {"password_hash": new_password()}
         elif args.action == "set-role":

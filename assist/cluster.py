@@ -47,6 +47,8 @@ class LocalCluster:
     async def alive(self, instances: set[str]) -> set[str]:
         return set(instances)
 
+    async def beat(self) -> None: ...  # nobody to tell: the one process is alive and leads
+
     def start(self) -> None: ...
 
     async def stop(self) -> None: ...

@@ -124,7 +124,7 @@ def add_routes(app: web.Application) -> None:
                                   **{"Retry-After": "1"})
             if not config.demo and body.password == demo.DEMO_PASSWORD:
                 valid = False  # the published demo password never opens anything in production
-            if not valid or not account["active"]:
+            if not valid or account is None or not account["active"]:
                 await app[THROTTLE].failed(address, body.username)
                 return json_error(401, "bad_credentials", "Wrong username or password.")
             await app[THROTTLE].succeeded(address, body.username)

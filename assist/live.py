@@ -9,26 +9,33 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import socketio
 
 from signaling.domain.center import CallCenter, unique_ids
+from signaling.ports import LiveStore
 from signaling.sio import Keyframes
 
 from .cluster import LocalCluster, RedisCluster
 from .config import Config
 from .storage.memory import MemoryLiveStore
 
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from .storage.record_stream import RecordPump
+
 
 @dataclass
 class Live:
-    store: object
-    cluster: LocalCluster | RedisCluster
+    store: LiveStore  # the composition root: each store is checked against the port here
+    cluster: LocalCluster | RedisCluster  # both are ports.Cluster (SignalingService checks)
     keyframes: Keyframes
     client_manager: socketio.AsyncManager | None = None
-    redis: object | None = None  # the shared Redis client, when scaled out
+    redis: Redis | None = None  # the shared Redis client, when scaled out
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-    pump: object | None = None  # scaled out: moves record updates from Redis to the database
+    pump: RecordPump | None = None  # scaled out: moves record updates from Redis to the database
 
     async def close(self) -> None:
         for close in self.closers:

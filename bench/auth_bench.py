@@ -15,6 +15,7 @@ import os
 import secrets
 import tempfile
 import time
+from multiprocessing.queues import Queue
 from pathlib import Path
 
 import aiohttp
@@ -27,7 +28,7 @@ QUIET_S = 8.0
 STORM_S = 10.0
 
 
-def _storm(url: str, seconds: float, results) -> None:
+def _storm(url: str, seconds: float, results: Queue[dict]) -> None:
     # The attacker's own CPU is not the server's: on this one machine the load generator yields
     # to the server and the probes, so what is measured is the server under the storm.
     os.nice(19)
@@ -87,7 +88,7 @@ def run() -> None:
     with tempfile.TemporaryDirectory() as tmp, assist_server(Path(tmp) / "auth") as (url, _pid):
         token = asyncio.run(_login(url))
         quiet = asyncio.run(_probe(url, token, QUIET_S))
-        results = multiprocessing.Queue()
+        results: Queue[dict] = multiprocessing.Queue()
         storm = multiprocessing.Process(target=_storm, args=(url, STORM_S + 2.0, results))
         storm.start()
         time.sleep(1.0)  # let the storm fill the pool's queue

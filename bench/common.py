@@ -1,6 +1,7 @@
 """Helpers shared by the benchmarks: servers in subprocesses, percentiles, tables."""
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -115,16 +116,15 @@ class CountingProxy:
         self.target_port = target_port
         self.port = 0
         self.sent: dict[int, tuple[str, int]] = {}  # connection → (its first request line, bytes sent)
-        self._server = None
+        self._server: asyncio.Server | None = None
 
     async def start(self) -> None:
-        import asyncio
-
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
+        self._server = server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
-        self._server.close()
+        if self._server is not None:
+            self._server.close()
 
     def bytes_sent(self, request_prefix: str) -> int:
         return sum(n for line, n in self.sent.values() if line.startswith(request_prefix))

@@ -184,8 +184,8 @@ async def wall_latency(url: str, database_url: str, sessions: int = 200, probes:
 
 def run() -> None:
     configure_logs("warning")
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
         writes = asyncio.run(write_throughput(tmp / "w"))
         session = asyncio.run(scripted_session_bytes(tmp / "s"))
         opened = asyncio.run(open_long_recording(tmp / "l", session["events"]))

@@ -11,6 +11,7 @@ import asyncio
 import os
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -37,12 +38,17 @@ WATCH_REPLAY = """() => {
 }"""
 
 
+def _page(body: str, kind: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(text=body, content_type=kind)
+    return page
+
+
 async def _server(tmp: Path, pages: dict[str, str]):
     config = Config(var_dir=tmp, jwt_secret=BENCH_SECRET, log_level="warning")
     app = create_app(config)
     for path, body in pages.items():
-        kind = "text/javascript" if path.endswith(".js") else "text/html"
-        app.router.add_get(path, lambda request, body=body, kind=kind: web.Response(text=body, content_type=kind))
+        app.router.add_get(path, _page(body, "text/javascript" if path.endswith(".js") else "text/html"))
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     return server

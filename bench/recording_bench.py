@@ -35,9 +35,10 @@ def _snapshot() -> dict:
 
 def mirror_minute(second: int) -> list[tuple[float, str, dict]]:
     """(t, kind, data) of one active second of a session."""
-    items = [(second + k * 0.25, "mirror", {"events": [{"type": 3, "data": {"source": 5, "text": "*" * (k + 1),
-                                                                            "isChecked": False, "id": 1200}}]})
-             for k in range(4)]
+    items: list[tuple[float, str, dict]] = [
+        (second + k * 0.25, "mirror", {"events": [{"type": 3, "data": {"source": 5, "text": "*" * (k + 1),
+                                                                       "isChecked": False, "id": 1200}}]})
+        for k in range(4)]
     items.append((second + 0.5, "mirror", {"events": [{"type": 3, "data": {
         "source": 1, "positions": [{"x": 100 + k, "y": 300 + k, "id": 5, "timeOffset": -k * 50} for k in range(10)]}}]}))
     items.append((second + 0.75, "mirror", {"events": [{"type": 3, "data": {
@@ -74,6 +75,7 @@ def _sender(conn, seconds: float) -> None:
         use_loopback_candidates()
         pc = RTCPeerConnection()
         player = MediaPlayer("anoisesrc=color=pink:amplitude=0.2:sample_rate=48000", format="lavfi")
+        assert player.audio is not None, "the lavfi noise source has audio"
         pc.addTrack(player.audio)
         await pc.setLocalDescription(await pc.createOffer())
         conn.send(pc.localDescription.sdp)

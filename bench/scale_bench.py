@@ -108,9 +108,12 @@ def run(customers: int = 400, agents: int = 40, rate: float = 20.0) -> None:
     from tests.servers.postgres import Postgres, bin_dir
     from tests.servers.redis import RedisServer
 
+    binaries = bin_dir()
+    if binaries is None:
+        raise SystemExit("the scale bench needs PostgreSQL's server (make system-deps-test)")
     random.seed(11)
     redis_server = RedisServer().start()
-    postgres = Postgres(bin_dir())
+    postgres = Postgres(binaries)
     postgres.start()
     rows, kill = [], None
     try:

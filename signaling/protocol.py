@@ -6,13 +6,13 @@ docs/protocol.md documents the same events for people; tests check the two agree
 """
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from .domain.model import Edition, Role
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION: Final = 1
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 ShortText = Annotated[str, StringConstraints(max_length=200)]

@@ -22,7 +22,23 @@ from .domain.errors import DomainError
 from .domain.model import Presence, Role
 from .domain.notices import AGENTS, SUPERVISORS, Notice
 from .mirror_guard import ChunkAssembler
-from .protocol import INBOUND, PROTOCOL_VERSION, Inbound, error, ok
+from .protocol import (
+    INBOUND,
+    PROTOCOL_VERSION,
+    AnnotationIn,
+    HelpRequestIn,
+    Inbound,
+    MirrorIn,
+    MonitorSignalIn,
+    OfferRef,
+    RecordAudioIn,
+    RtcSignalIn,
+    SessionRef,
+    SupervisorJoinIn,
+    VoiceStartIn,
+    error,
+    ok,
+)
 from .ratelimit import TokenBucket
 from .scrub import mask_numbers, scrub_events
 from .service import Principal, SignalingService
@@ -51,6 +67,72 @@ class Voice(Protocol):
 class Recorder(Protocol):
     def append(self, session_id: str, kind: str, data: dict, *, request_id: str, customer_id: str,
                agent_id: str, size: int = 0) -> None: ...
+
+
+class CallAudio(Protocol):
+    """The call's audio recorder (assist.storage.call_audio): answers the agent's console's offer."""
+
+    async def start(self, session_id: str, offer_sdp: str) -> str: ...
+
+
+class Standing(Protocol):
+    """An account's token standing (assist.accounts.Standing)."""
+
+    @property
+    def generation(self) -> int: ...
+    @property
+    def active(self) -> bool: ...
+
+
+class SocketLimits(Protocol):
+    """The per-socket limits (assist.config.Limits)."""
+
+    @property
+    def control_bytes(self) -> int: ...
+    @property
+    def relay_bytes(self) -> int: ...
+    @property
+    def control_rate(self) -> float: ...
+    @property
+    def control_burst(self) -> float: ...
+    @property
+    def relay_rate(self) -> float: ...
+    @property
+    def relay_burst(self) -> float: ...
+    @property
+    def relay_bytes_rate(self) -> float: ...
+    @property
+    def relay_bytes_burst(self) -> float: ...
+
+
+class Tally(Protocol):
+    """A labelled counter (prometheus_client.Counter)."""
+
+    def labels(self, *labelvalues: str) -> Tally: ...
+    def inc(self, amount: float = 1) -> None: ...
+
+
+class Level(Protocol):
+    """A labelled gauge (prometheus_client.Gauge)."""
+
+    def labels(self, *labelvalues: str) -> Level: ...
+    def inc(self, amount: float = 1) -> None: ...
+    def dec(self, amount: float = 1) -> None: ...
+
+
+class AdapterMetrics(Protocol):
+    """What the adapter counts (assist.metrics.Metrics)."""
+
+    @property
+    def events_received(self) -> Tally: ...
+    @property
+    def events_rejected(self) -> Tally: ...
+    @property
+    def connect_refused(self) -> Tally: ...
+    @property
+    def mask_violations(self) -> Tally: ...
+    @property
+    def connections(self) -> Level: ...
 
 
 @dataclass
@@ -124,13 +206,18 @@ class SioPublisher:
                     await forget(notice.data["session_id"])
 
 
+# An event's handler: the payload arrives as the model INBOUND names for the event (validated).
+Handler = Callable[[SocketState, Any, dict], Awaitable[dict]]
+
+
 class SignalingAdapter:
     def __init__(self, sio: socketio.AsyncServer, service: SignalingService,
-                 verify_token: Callable[[Any], Awaitable[Principal]], limits, metrics,
-                 ice_servers: Callable[[Principal, dict], list[dict]], recorder: Recorder | None = None,
-                 voice: Voice | None = None, keyframes: Keyframes | None = None, call_audio=None) -> None:
+                 verify_token: Callable[[Any], Awaitable[Principal]], limits: SocketLimits,
+                 metrics: AdapterMetrics, ice_servers: Callable[[Principal, dict], list[dict]],
+                 recorder: Recorder | None = None, voice: Voice | None = None, keyframes: Keyframes | None = None,
+                 call_audio: CallAudio | None = None) -> None:
         self.sio = sio
-        self.call_audio = call_audio  # assist.storage.call_audio.CallAudio, or None when audio is not recorded
+        self.call_audio = call_audio  # None when audio is not recorded
         self.recorder = recorder
         self.voice = voice
         self.service = service
@@ -142,7 +229,7 @@ class SignalingAdapter:
         self.keyframes = keyframes or Keyframes()
         self.chunks = ChunkAssembler()
         self.by_user: dict[str, set[str]] = {}
-        self.handlers: dict[str, Callable[[SocketState, Inbound, dict], Awaitable[dict]]] = {
+        self.handlers: dict[str, Handler] = {
             "help_request": self._help_request,
             "callback_request": self._callback_request,
             "help_cancel": lambda s, m, raw: self._done(self.service.cancel(s.principal, m.request_id)),
@@ -212,7 +299,7 @@ class SignalingAdapter:
             await self.sio.disconnect(sid)
         return None
 
-    async def revoke(self, user_id: str, standing) -> None:
+    async def revoke(self, user_id: str, standing: Standing) -> None:
         """The account's tokens changed (sign-out, disabled, new password or role): close this
         node's sockets that were opened with a token of an older generation, or all of an
         inactive account's."""
@@ -233,7 +320,7 @@ class SignalingAdapter:
             return self._reserved("disconnect")
         state = self.sockets.pop(sid, None)
         if state is None:
-            return
+            return None
         principal = state.principal
         self.metrics.connections.labels(principal.role.value).dec()
         sids = self.by_user.get(principal.user_id, set())
@@ -247,6 +334,7 @@ class SignalingAdapter:
         except Exception:
             log.exception("disconnect_failed", user=principal.user_id)
         log.info("disconnected", user=principal.user_id, role=principal.role.value, sid=sid)
+        return None
 
     async def forget_session(self, session_id: str) -> None:
         """The session ended: a half-sent chunked batch of it will never be completed."""
@@ -271,7 +359,8 @@ class SignalingAdapter:
             log.exception("handler_failed", socket_event=label, user=state.principal.user_id)
             return error("internal", "Something went wrong on our side; please try again.")
 
-    async def _handle(self, state: SocketState, event: str, spec, args: tuple) -> dict:
+    async def _handle(self, state: SocketState, event: str, spec: tuple[frozenset[Role], type[Inbound], bool] | None,
+                      args: tuple) -> dict:
         is_relay = bool(spec and spec[2])
         if not (state.relay if is_relay else state.control).take():
             raise Refused("rate_limited", "Too many messages; please slow down.")
@@ -303,40 +392,40 @@ class SignalingAdapter:
         await call
         return ok()
 
-    async def _help_request(self, s: SocketState, m, raw: dict) -> dict:
+    async def _help_request(self, s: SocketState, m: HelpRequestIn, raw: dict) -> dict:
         # The SDK scrubs these on the device; this is the last line if it did not.
         page = self._scrubbed("help_request", m.page)
         transcript = tuple(self._scrubbed("help_request", line) for line in m.transcript)
         view = await self.service.request_help(s.principal, m.topic, m.edition, m.language, page, transcript)
         return ok(**view)
 
-    async def _callback_request(self, s: SocketState, m, raw: dict) -> dict:
+    async def _callback_request(self, s: SocketState, m: HelpRequestIn, raw: dict) -> dict:
         return ok(**await self.service.request_callback(s.principal, m.topic, m.edition, m.language, m.page))
 
-    async def _transfer_targets(self, s: SocketState, m, raw: dict) -> dict:
+    async def _transfer_targets(self, s: SocketState, m: SessionRef, raw: dict) -> dict:
         return ok(agents=await self.service.transfer_targets(s.principal, m.session_id))
 
-    async def _offer_accept(self, s: SocketState, m, raw: dict) -> dict:
+    async def _offer_accept(self, s: SocketState, m: OfferRef, raw: dict) -> dict:
         # Session ids are unguessable (not that guessing helps: every use checks the party).
         await self.service.accept(s.principal, m.offer_id, secrets.token_urlsafe(12))
         return ok()
 
-    async def _supervisor_join(self, s: SocketState, m, raw: dict) -> dict:
+    async def _supervisor_join(self, s: SocketState, m: SupervisorJoinIn, raw: dict) -> dict:
         session = await self.service.supervisor_join(s.principal, m.session_id, m.mode)
         for batch in await self.keyframes.get(m.session_id):  # catch up: the page as it is now
             await self.sio.emit("mirror", batch, room=f"user:{s.principal.user_id}")
         return ok(session=session)
 
-    async def _record_audio(self, s: SocketState, m, raw: dict) -> dict:
+    async def _record_audio(self, s: SocketState, m: RecordAudioIn, raw: dict) -> dict:
         if self.call_audio is None:
             raise Refused("recording_off", "Call audio is not recorded on this server.")
         await self.service.may_record_audio(s.principal, m.session_id)
         return ok(sdp=await self.call_audio.start(m.session_id, m.sdp))
 
-    async def _voice_start(self, s: SocketState, m, raw: dict) -> dict:
+    async def _voice_start(self, s: SocketState, m: VoiceStartIn, raw: dict) -> dict:
         return ok(sdp=await self._voice(self.voice.start(s.principal.user_id, m.lang, m.sdp) if self.voice else None))
 
-    async def _voice_stop(self, s: SocketState, m, raw: dict) -> dict:
+    async def _voice_stop(self, s: SocketState, m: Inbound, raw: dict) -> dict:
         await self._voice(self.voice.stop(s.principal.user_id) if self.voice else None)
         return ok()
 
@@ -348,11 +437,11 @@ class SignalingAdapter:
         try:
             return await call
         except Exception as exc:
-            if not hasattr(exc, "code"):
+            if not (hasattr(exc, "code") and hasattr(exc, "message")):
                 raise
             raise Refused(exc.code, exc.message) from None
 
-    async def _sync(self, s: SocketState, m, raw: dict) -> dict:
+    async def _sync(self, s: SocketState, m: Inbound, raw: dict) -> dict:
         p = s.principal
         view = await self.service.view(p)
         return ok(protocol=PROTOCOL_VERSION, user=p.user_id, role=p.role.value, display_name=p.display_name,
@@ -365,7 +454,7 @@ class SignalingAdapter:
             log.warning("mask_violation", stream=stream, where="text")
         return clean
 
-    def _mirror_events(self, s: SocketState, m, raw: dict) -> tuple[list | None, int]:
+    def _mirror_events(self, s: SocketState, m: MirrorIn, raw: dict) -> tuple[list | None, int]:
         """The batch's events after joining and the last-line scan (None: a piece, wait for the rest)."""
         events = self.chunks.feed(m.session_id, raw["events"], time.monotonic())
         if events is None:
@@ -378,11 +467,12 @@ class SignalingAdapter:
                         count=scan.violations, where=sorted(scan.where or ()))
         return clean, size
 
-    async def _relay(self, s: SocketState, m, raw: dict) -> dict:
+    async def _relay(self, s: SocketState, m: MirrorIn | AnnotationIn | RtcSignalIn | MonitorSignalIn,
+                     raw: dict) -> dict:
         event, stream = RELAYS[type(m).__name__]
         route = await self.service.relay(s.principal, m.session_id, stream, m.seq, getattr(m, "supervisor", None))
         size = s.last_size
-        if event == "mirror":  # passed on as received but for what the last-line scan hides
+        if isinstance(m, MirrorIn):  # passed on as received but for what the last-line scan hides
             events, size = self._mirror_events(s, m, raw)
             if events is None:
                 return ok()

@@ -141,7 +141,8 @@ def jsgf(decoder, payees: PayeeBook | None) -> str:
     """An English JSGF grammar; words missing from the decoder's dictionary are added from
     their pinyin (payee names, kuai), and any other missing word is a mistake in PHRASES."""
     names = [sp.words for sp in payees.spoken("en")] if payees else []
-    requests, answers = [], []
+    requests: list[str] = []
+    answers: list[str] = []
     for intent, phrases in PHRASES["en"].items():
         for phrase in phrases:
             if "{payee}" in phrase and not names:

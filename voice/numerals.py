@@ -58,7 +58,7 @@ def _zh_candidates(text: str) -> list[_Candidate]:
         if len(m["num"]) == 1 and not m["unit"] and m["num"] != "十":
             continue
         if m["jiao"]:
-            value = value + zh_value(m["jiao"]) / 10
+            value = value + (zh_value(m["jiao"]) or 0) / 10  # one digit 一…九: always a number
         found.append(_Candidate(value, bool(m["unit"]), len(m["num"])))
     return found
 

@@ -137,8 +137,9 @@ class PayeeBook:
             else:
                 pinyin = tuple(syllables(p.name))
                 out.append(Spoken(p, p.name, " ".join(pinyin), pinyin))
-                for word in EN_KINSHIP.get(p.nickname or "", ()):
-                    out.append(Spoken(p, p.nickname, f"my {word}", (word,)))
+                nickname = p.nickname or ""
+                for word in EN_KINSHIP.get(nickname, ()):
+                    out.append(Spoken(p, nickname, f"my {word}", (word,)))
         return out
 
     def find(self, text: str, lang: str) -> PayeeMatch | None:

@@ -12,6 +12,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from voice import models
 from voice.audio import BYTES_PER_SECOND, LevelMeter, read_pcm
@@ -56,7 +57,7 @@ class Recognition:
 
     def to_json(self) -> dict:
         """The CLI's and the live path's wire form; absent slots and empty fields omitted."""
-        out = {"text": self.text, "intent": self.intent, "slots": self.slots,
+        out: dict[str, Any] = {"text": self.text, "intent": self.intent, "slots": self.slots,
                "engine": self.engine, "pass": self.pass_name}
         if self.message:
             out["message"] = self.message

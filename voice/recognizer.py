@@ -80,12 +80,13 @@ def _vocabulary(lang: str) -> VoskVocabulary:
 class VoskRecognizer(Recognizer):
     engine = "vosk"
     free_pass_useful = True
+    _done: list[dict]  # words of segments Vosk closed at its own endpoints
 
     def __init__(self, model, lang: str, pass_name: str, payees: PayeeBook | None) -> None:
         import vosk
 
         self.lang, self.pass_name = lang, pass_name
-        args = (model, SAMPLE_RATE)
+        args: tuple = (model, SAMPLE_RATE)
         if pass_name == "grammar":
             args += (_cached_vosk_grammar(lang, payees),)
         # Vosk's own Reset() keeps audio its feature pipeline has buffered but not decoded
@@ -115,7 +116,7 @@ class VoskRecognizer(Recognizer):
     def reset(self) -> None:
         self._rec = self._new()
         self._rec.SetWords(True)
-        self._done: list[dict] = []  # words of segments Vosk closed at its own endpoints
+        self._done = []
 
     def _join(self, words: list[str]) -> str:
         return ("" if self.lang == "zh" else " ").join(w for w in words if w != UNKNOWN)

@@ -52,7 +52,7 @@ function wire(socket) {
     showState(view.state);
     renderQueue({ waiting: view.queue, total: view.queue.length });
     if (view.offer) showOffer(view.offer);
-    if (view.sessions.length) openSession(view.sessions[0], true);
+    if (view.sessions.length) openSession(view.sessions[0]);
     else if (view.wrap_ups.length) showWrapUp(view.wrap_ups[0]);
   });
   socket.on("agent_state", (msg) => showState(msg.state));
@@ -60,7 +60,7 @@ function wire(socket) {
   socket.on("offer", showOffer);
   socket.on("offer_revoked", (msg) => { if (st.offer && st.offer.offer_id === msg.offer_id) hideOffer(); });
   socket.on("session_started", async (msg) => {
-    openSession(msg, false);
+    openSession(msg);
     // TURN credentials are handed out only to a party of a live session: ask for them now.
     try { st.iceServers = (await call(socket, "sync", {})).ice_servers || st.iceServers; } catch { /* STUN only */ }
   });
@@ -189,7 +189,7 @@ $("go-away").addEventListener("click", () => call(st.socket, "agent_state", { st
 // ---------------------------------------------------------------- the session
 // One session at a time on screen; everything in it is drawn from st.session, and
 // closeSession() wipes all of it, so nothing of the last customer stays.
-function openSession(session, resumed) {
+function openSession(session) {
   closeSession();
   st.session = { ...session, startedAt: Date.now(), callState: "idle", page: null, peer: null };
   st.sessionTimer = setInterval(tickSession, 1000);

@@ -188,9 +188,11 @@ class BankStore:
                 payees.c.owner == owner, payees.c.account_number == payee.account_number)).first()
             if exists:
                 raise BankError(409, "payee_exists")
-            new_id = conn.execute(payees.insert().values(
+            key = conn.execute(payees.insert().values(
                 owner=owner, name=payee.name, nickname=payee.nickname, account_number=payee.account_number,
-                bank=payee.bank, created_at=now)).inserted_primary_key[0]
+                bank=payee.bank, created_at=now)).inserted_primary_key
+            assert key is not None, "a single-row INSERT has its primary key"
+            new_id = key[0]
             row = conn.execute(payees.select().where(payees.c.id == new_id)).one()
             internal = conn.execute(sa.select(accounts.c.username)
                                     .where(accounts.c.account_number == payee.account_number)).first()

@@ -41,7 +41,9 @@ def alembic_config(connection: sa.Connection | None = None) -> AlembicConfig:
 
 
 def head() -> str:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    revision = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert revision is not None, "the package ships its migrations"
+    return revision
 
 
 def current(engine: sa.Engine) -> str | None:
@@ -84,6 +86,7 @@ def upgrade(engine: sa.Engine) -> Outcome:
             before = BASELINE
         command.upgrade(config, "head")
         after = MigrationContext.configure(conn).get_current_revision()
+        assert after is not None, "upgraded to the head revision"
     applied = [] if after == before else list(script.iterate_revisions(after, before))
     return Outcome(
         database=engine.url.render_as_string(hide_password=True),

@@ -32,6 +32,8 @@ if connection is not None:
     run(connection)
 else:
     url = context.get_x_argument(as_dictionary=True).get("url") or config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise SystemExit("Assist's migrations need a database: a connection, -x url=… or sqlalchemy.url.")
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         run(conn)

@@ -13,11 +13,12 @@ import contextlib
 import time
 from fractions import Fraction
 from pathlib import Path
+from typing import cast
 
 import av
 import structlog
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import MediaStreamError
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from .recordings import audio_dir
 
@@ -70,7 +71,7 @@ class AudioSegment:
 
     async def answer(self, offer_sdp: str) -> str:
         @self.pc.on("track")
-        def on_track(track) -> None:
+        def on_track(track: MediaStreamTrack) -> None:
             if track.kind == "audio" and self.task is None:
                 self.task = asyncio.create_task(self._write(track), name=f"call-audio-{self.path.stem}")
 
@@ -78,13 +79,13 @@ class AudioSegment:
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         return self.pc.localDescription.sdp  # aiortc gathers before answering: candidates included
 
-    async def _write(self, track) -> None:
+    async def _write(self, track: MediaStreamTrack) -> None:
         writer = OggOpusWriter(self.path)
         try:
             while True:
                 frame = await track.recv()
                 started = time.process_time()
-                writer.write(frame)
+                writer.write(cast(av.AudioFrame, frame))  # an audio track gives audio frames
                 self.cpu_s += time.process_time() - started
         except MediaStreamError:  # the console hung up: the segment is complete
             pass

@@ -14,12 +14,16 @@ import asyncio
 import contextlib
 import json
 import time
+from typing import TYPE_CHECKING, cast
 
 import structlog
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from signaling.domain.notices import RecordUpdate
+
+if TYPE_CHECKING:
+    from .sql import SqlRecords
 
 log = structlog.get_logger("record_stream")
 
@@ -41,7 +45,7 @@ def decode_update(entry_id: str, raw: str) -> RecordUpdate:
 
 
 class RecordPump:
-    def __init__(self, redis: Redis, records, consumer: str, prefix: str = "assist:") -> None:
+    def __init__(self, redis: Redis, records: SqlRecords, consumer: str, prefix: str = "assist:") -> None:
         self.redis = redis
         self.records = records  # SqlRecords: submit() then flush() once they are committed
         self.consumer = consumer
@@ -63,9 +67,9 @@ class RecordPump:
         """Until every entry in the stream now is committed (by this node's pump or another's:
         entries leave the stream once written). Readers bound the wait."""
         newest = await self.redis.xrevrange(self.key, count=1)
-        if not newest:
+        target = newest[0][0] if newest else None
+        if target is None:
             return
-        target = newest[0][0]
         while await self.redis.xrange(self.key, "-", target, count=1):
             await asyncio.sleep(0.01)
 
@@ -101,9 +105,10 @@ class RecordPump:
             answer = await self.redis.xautoclaim(self.key, GROUP, self.consumer, CLAIM_IDLE_MS, "0-0", count=BATCH)
             entries += [e for e in answer[1] if e[1]]
         if not entries:
-            answer = await self.redis.xreadgroup(GROUP, self.consumer, {self.key: ">"}, count=BATCH,
-                                                 block=block_ms or None)
-            entries = answer[0][1] if answer else []
+            read = await self.redis.xreadgroup(GROUP, self.consumer, {self.key: ">"}, count=BATCH,
+                                               block=block_ms or None)
+            # RESP2, the protocol the clients speak: [[stream, [(id, fields), ...]]]
+            entries = cast(list, read)[0][1] if read else []
         if not entries:
             return 0
         ids = [entry_id for entry_id, _ in entries]

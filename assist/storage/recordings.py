@@ -245,7 +245,7 @@ def _index_upsert(dialect: str, session_id: str, change: dict) -> sa.Executable:
         agent_ids=_joined(change["agents"]), started_at=change["started_at"], last_at=change["last_at"],
         events=change["events"], bytes=change["bytes"], expires_at=change["expires_at"])
     new = insert.excluded
-    agent_ids = r.agent_ids
+    agent_ids: sa.ColumnElement = r.agent_ids
     for agent in change["agents"]:  # each test looks at the stored list only: linear, not nested
         agent_ids = agent_ids + sa.case((r.agent_ids.contains(f",{agent},", autoescape=True), ""),
                                         else_=f"{agent},")

@@ -19,8 +19,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import secrets
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, NoReturn, TypeVar, cast
 
 import orjson  # the whole state is encoded on every change: several times faster than json
 import structlog
@@ -36,6 +36,7 @@ from signaling.domain.notices import Effects
 from .record_stream import encode_update
 
 T = TypeVar("T")
+Method = TypeVar("Method", bound=Callable[..., Awaitable[Any]])
 log = structlog.get_logger("live_store")
 
 # KEYS: version, state, record stream, lock. ARGV: expected version, new document, this node,
@@ -102,15 +103,15 @@ class StoreUnavailable(DomainError):
         super().__init__("unavailable", "The service is briefly unavailable; please try again.")
 
 
-def _redis_errors_are_refusals(method):
+def _redis_errors_are_refusals(method: Method) -> Method:
     @functools.wraps(method)
-    async def guarded(self, *args, **kwargs):
+    async def guarded(self: RedisLiveStore, *args: Any, **kwargs: Any) -> Any:
         try:
             return await method(self, *args, **kwargs)
         except RedisError:
             self.center = None  # whatever was in flight may or may not have landed: re-read
             raise StoreUnavailable() from None
-    return guarded
+    return cast(Method, guarded)  # the same signature as the method it guards
 
 
 class RedisLiveStore:
@@ -139,13 +140,14 @@ class RedisLiveStore:
         self.owner = owner or secrets.token_hex(8)  # who holds the lock, when this node does
 
     # ------------------------------------------------------------------ the copy
-    def _adopt(self, version: int, document: str) -> None:
-        self.center = snapshot.load(orjson.loads(document) if document else {}, self.policy, self.new_id)
+    def _adopt(self, version: int, document: str) -> CallCenter:
+        self.center = center = snapshot.load(orjson.loads(document) if document else {}, self.policy, self.new_id)
         self.version, self._document = version, document
+        return center
 
-    async def _reload(self) -> None:
+    async def _reload(self) -> CallCenter:
         version, document = await self.redis.mget(self.k_version, self.k_state)
-        self._adopt(int(version or 0), (document or b"").decode())
+        return self._adopt(int(version or 0), document.decode() if isinstance(document, bytes) else document or "")
 
     async def _current(self) -> bool:
         """Whether the copy is still the latest (it may have been written by another node)."""
@@ -157,60 +159,62 @@ class RedisLiveStore:
         async with self._lock:
             # Optimistic first (one round trip); after losing a race, in turn under the lock.
             if self.center is not None:
-                done, outcome = await self._attempt(command, locked=False)
-                if done:
+                outcome = await self._attempt(command, locked=False)
+                if outcome is not None:
                     return outcome()
             for _ in range(MAX_ATTEMPTS):
                 await self._acquire()
-                done = False
+                outcome = None
                 try:
-                    done, outcome = await self._attempt(command, locked=True)
+                    outcome = await self._attempt(command, locked=True)
                 finally:
-                    if not done or self._holding:
+                    if outcome is None or self._holding:
                         await self._release()
-                if done:
+                if outcome is not None:
                     return outcome()
             raise StoreBusy()
 
-    async def _attempt(self, command: Callable[[CallCenter], T], locked: bool):
-        """Run the command on the copy and commit it. Returns (done, outcome): outcome() gives
-        the result or raises the refusal; not done means another node changed the state first."""
-        refusal: DomainError | None = None
+    async def _attempt(self, command: Callable[[CallCenter], T], locked: bool) -> Callable[[], T] | None:
+        """Run the command on the copy and commit it. Returns the outcome, which gives the
+        result or raises the refusal; None means another node changed the state first."""
+        center = self.center
+        assert center is not None, "commands run on a loaded copy (run() and _acquire() see to it)"
+        outcome: Callable[[], T]
         try:
-            result = command(self.center)
+            result = command(center)
+            outcome, effects = _returner(result), _effects_of(result)
         except DomainError as exc:
             if exc.effects is None:
                 # A plain refusal leaves the state untouched; it is final only if the copy was
                 # current (always so under the lock), else it is re-decided on the latest state.
                 if locked or await self._current():
-                    return True, _raiser(exc)
+                    return _raiser(exc)
                 self.center = None
-                return False, None
-            result, refusal = None, exc  # refused *and* changed something (a lapsed offer)
+                return None
+            outcome, effects = _raiser(exc), exc.effects  # refused *and* changed something (a lapsed offer)
         except BaseException:
             self.center = None  # a bug may have left the copy half-changed: drop it
             raise
-        document = orjson.dumps(snapshot.dump(self.center)).decode()
-        effects = refusal.effects if refusal else _effects_of(result)
+        document = orjson.dumps(snapshot.dump(center)).decode()
         records = [encode_update(u) for u in effects.records] if effects else []
         # Nothing to write: done. A command that changes no state may still have lines for the
         # record (a whisper, a request to share); those ride a commit like any other.
         if document == self._document and not records:
             if locked or await self._current():
-                return True, lambda: _outcome(result, refusal)
+                return outcome
             self.center = None
-            return False, None
+            return None
         answer = await self._commit(keys=[self.k_version, self.k_state, self.k_records, self.k_lock],
                                     args=[self.version, document, self.owner, *records])
         if len(answer) == 1 and int(answer[0]) >= 0:
             self.version, self._document = int(answer[0]), document
             self._holding = False  # the commit released the lock
-            return True, lambda: _outcome(result, refusal)
+            return outcome
         self.conflicts += 1
         self.center = None  # the copy ran ahead of the shared state: never use it again
         if len(answer) == 2:
             self._adopt(int(answer[0]), answer[1].decode())
-        return False, None
+        return None
 
     async def _acquire(self) -> None:
         """This node's turn: the lock, and a copy that is current under it."""
@@ -237,10 +241,9 @@ class RedisLiveStore:
     async def relay(self, route: Callable[[CallCenter], Route], session_id: str, key: str, seq: int) -> Route:
         async with self._lock:
             for _ in range(MAX_ATTEMPTS):
-                if self.center is None:
-                    await self._reload()
+                center = self.center if self.center is not None else await self._reload()
                 try:
-                    found = route(self.center)
+                    found = route(center)
                 except DomainError:
                     if await self._current():
                         raise
@@ -259,7 +262,7 @@ class RedisLiveStore:
         await self.redis.delete(self.k_seq + session_id)
 
 
-def _effects_of(result) -> Effects | None:
+def _effects_of(result: object) -> Effects | None:
     if isinstance(result, Effects):
         return result
     if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], Effects):
@@ -267,13 +270,13 @@ def _effects_of(result) -> Effects | None:
     return None
 
 
-def _raiser(refusal: DomainError):
-    def outcome():
+def _raiser(refusal: DomainError) -> Callable[[], NoReturn]:
+    def outcome() -> NoReturn:
         raise refusal
     return outcome
 
 
-def _outcome(result, refusal: DomainError | None):
-    if refusal is not None:
-        raise refusal
-    return result
+def _returner(result: T) -> Callable[[], T]:
+    def outcome() -> T:
+        return result
+    return outcome

@@ -15,6 +15,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, TypeVarTuple
 
 import sqlalchemy as sa
 import structlog
@@ -23,6 +24,12 @@ from sqlalchemy.dialects import postgresql
 from signaling.domain.notices import RecordUpdate
 
 from . import upsert
+
+if TYPE_CHECKING:
+    from assist.migrations import Outcome
+
+R = TypeVar("R")
+Args = TypeVarTuple("Args")
 
 log = structlog.get_logger("records")
 metadata = sa.MetaData()
@@ -140,7 +147,7 @@ class SqlRecords:
             # WAL with synchronous=NORMAL survives a crash of the process (not of the power
             # supply) without an fsync per batch; production records live in PostgreSQL.
             @sa.event.listens_for(self.engine, "connect")
-            def _pragmas(dbapi_conn, _record) -> None:
+            def _pragmas(dbapi_conn: Any, _record: object) -> None:
                 dbapi_conn.execute("PRAGMA synchronous=NORMAL")
         self.retry_first_s, self.retry_max_s, self.probe_s = retry_first_s, retry_max_s, probe_s
         self.max_pending = max_pending
@@ -158,7 +165,7 @@ class SqlRecords:
         self._dropping = False  # over MAX_PENDING right now (logged once per episode)
 
     # ------------------------------------------------------------------ lifecycle
-    def create_schema(self, migrate: bool = True):
+    def create_schema(self, migrate: bool = True) -> Outcome | None:
         """Bring the schema to the newest migration (or, with `migrate` off, insist it is there)."""
         from assist import migrations
 
@@ -274,7 +281,7 @@ class SqlRecords:
             log.warning("records_queue_has_room", dropped_total=self._dropped)
         return done == len(batch)
 
-    async def _attempt(self, fn, *args):
+    async def _attempt(self, fn: Callable[[*Args], R], *args: *Args) -> R | Literal[True] | None:
         """Run a database call on the writer's thread: its result, or None when the database is
         unreachable (an outage begins). Other errors are counted and propagate."""
         try:
@@ -335,6 +342,7 @@ class SqlRecords:
     def _upsert(self, conn: sa.Connection, update: RecordUpdate) -> None:
         fields = {k: v for k, v in update.fields.items() if k in COLUMNS}
         if fields:
+            assert update.at is not None, "submit() stamps every update it queues"
             conn.execute(*upsert.newest_wins(help_requests, self.dialect, {"request_id": update.request_id},
                                              fields, update.at))
 
@@ -350,7 +358,7 @@ class SqlRecords:
                          .on_conflict_do_nothing(index_elements=["event_key"]))
 
     # ------------------------------------------------------------------ reading
-    async def _read(self, fn, *args):
+    async def _read(self, fn: Callable[[*Args], R], *args: *Args) -> R:
         # Wait for earlier writes, but not for ever: while the database is away, a reader gets
         # an answer (or the database's error) rather than a request that hangs.
         try:

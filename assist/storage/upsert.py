@@ -10,6 +10,7 @@ in which the writes arrive then no longer matters: every node converges on the s
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
 import sqlalchemy as sa
@@ -18,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 NEVER = -1.0  # the time of a field no update has written yet
 
 
-def insert_for(dialect: str):
+def insert_for(dialect: str) -> Callable[[sa.Table], postgresql.Insert | sqlite.Insert]:
     """The dialect's insert construct (it has `on_conflict_do_update` and `excluded`)."""
     if dialect == "postgresql":
         return postgresql.insert

@@ -5,12 +5,14 @@ id get the same answer, so probing reveals nothing.
 """
 from __future__ import annotations
 
+from .notices import Effects
+
 
 class DomainError(Exception):
     """A refused command. `effects`, when given, must still be applied (a lapsed offer, a
     rejected request that goes on record) even though the command itself failed."""
 
-    def __init__(self, code: str, message: str, effects=None):
+    def __init__(self, code: str, message: str, effects: Effects | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message

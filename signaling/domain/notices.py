@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 AGENTS = "agents"  # every connected agent
 SUPERVISORS = "supervisors"  # every connected supervisor
@@ -38,9 +39,9 @@ class Effects:
     pairings: list[float] = field(default_factory=list)  # request → first offer, seconds
     answered: list[float] = field(default_factory=list)  # request → accepted, seconds
 
-    def notify(self, to: str, event: str, **data) -> None:
+    def notify(self, to: str, event: str, **data: Any) -> None:
         self.notices.append(Notice(to, event, data))
 
     def record(self, request_id: str, timeline: str | None = None, at: float | None = None,
-               detail: dict | None = None, **fields) -> None:
+               detail: dict | None = None, **fields: Any) -> None:
         self.records.append(RecordUpdate(request_id, fields, timeline, at, detail))

@@ -58,7 +58,7 @@ export class Overlay {
   }
 
   highlight(selector, caption) {
-    let target = null;
+    let target;
     try {
       target = document.querySelector(selector);
     } catch {
