@@ -66,7 +66,8 @@ async def measure(n: int) -> dict[str, float]:
 
     policy = Policy(queue_cap=n + 1_000, max_wait_s=10 ** 9)
     publisher = WirePublisher()
-    service = SignalingService(MemoryLiveStore(CallCenter(policy, unique_ids)), NoRecords(), publisher, OneNode(),
+    center = CallCenter(policy, unique_ids)
+    service = SignalingService(MemoryLiveStore(center), NoRecords(), publisher, OneNode(),
                                tick_s=TICK_S)  # the ticker is not started: the bench ticks by hand
     agents = [agent(i) for i in range(10)]
     for a in agents:  # on shift (so requests wait) but away: nobody is offered anything yet
@@ -108,14 +109,13 @@ async def measure(n: int) -> dict[str, float]:
     # A pairing: an agent becomes available, is offered the head of the line and accepts; the
     # session ends and is wrapped up; then the first tick after it. The line shrinks by one.
     worker = agents[0]
-    center = service.store.center
     command, views, notices, sent = [], [], [], []
     for k in range(50):
         await settle(service)
         before = publisher.notices, publisher.bytes
         t0 = time.process_time()
         await service.set_presence(worker, Presence.AVAILABLE)
-        await service.accept(worker, center.agents[worker.user_id].offer_id, f"s{n}-{k}")
+        await service.accept(worker, center.agents[worker.user_id].offer_id or "", f"s{n}-{k}")
         await service.end_session(worker, f"s{n}-{k}")
         await service.wrap_up(worker, f"s{n}-{k}", "resolved", "")
         await service.set_presence(worker, Presence.AWAY)
@@ -164,14 +164,14 @@ def run() -> None:
     from assist.logs import configure
 
     configure("warning")  # one log line per step would dominate the figures
-    rows = []
+    rows: list[tuple] = []
     results: dict[int, dict[str, float]] = {}
     for n in SIZES:
         runs = [asyncio.run(measure(n)) for _ in range(REPEATS)]
         results[n] = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
-        rows.append([f"{n:,}", *(f"{results[n][k]:.3f}" for k in COLUMNS)])
+        rows.append((f"{n:,}", *(f"{results[n][k]:.3f}" for k in COLUMNS)))
     low, high = results[SIZES[0]], results[SIZES[-1]]
-    rows.append([f"slope {SIZES[-1]:,}/{SIZES[0]:,}", *(f"{high[k] / low[k]:.2f}×" if low[k] else "-" for k in COLUMNS)])
+    rows.append((f"slope {SIZES[-1]:,}/{SIZES[0]:,}", *(f"{high[k] / low[k]:.2f}×" if low[k] else "-" for k in COLUMNS)))
     print_table(f"Cost per operation with N customers waiting (embedded; CPU ms; medians of {REPEATS} runs)",
                 ("waiting", *COLUMNS.values()), rows)
 

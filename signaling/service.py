@@ -140,7 +140,7 @@ class SignalingService:
 
     async def view(self, p: Principal) -> dict:
         """Everything the user's client needs to (re)draw itself: used on connect and resume."""
-        def look(c: CallCenter, now: float):
+        def look(c: CallCenter, now: float) -> tuple[dict, Effects]:
             if p.role is Role.CUSTOMER:
                 return c.customer_view(p.user_id, now), Effects()
             if p.role is Role.AGENT:

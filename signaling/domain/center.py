@@ -10,7 +10,7 @@ import itertools
 import secrets
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from . import session as session_machine
 from .errors import DomainError, forbidden, invalid_state, not_found
@@ -33,7 +33,7 @@ from .model import (
     SessionState,
     is_guest,
 )
-from .notices import SUPERVISORS, Effects, user
+from .notices import SUPERVISORS, Effects, RecordUpdate, user
 from .queue import LiveRequests, WaitingQueue, estimated_wait_s
 from .routing import on_shift, pick_agent, staffed
 from .stats import ContactStats
@@ -366,7 +366,7 @@ class CallCenter:
         eff = Effects()
         for to in [session.agent_id, *session.supervisors]:
             eff.notify(user(to), "customer_step", session_id=session_id, step=step)
-        eff.record(session.request_id, timeline=step, at=now, **{f"{step}_at": now})
+        eff.records.append(RecordUpdate(session.request_id, {f"{step}_at": now}, step, now, None))
         return eff
 
     def ask_to_share(self, agent_id: str, session_id: str, now: float) -> Effects:
@@ -436,6 +436,7 @@ class CallCenter:
         if offer.session_id:
             self._complete_transfer(offer, agent, now, eff)
         else:
+            assert offer.request_id is not None  # an offer is of a request or of a session
             self._start_session(self.requests[offer.request_id], agent, session_id or self.new_id("s"), now, eff)
         eff.notify(user(agent_id), "agent_state", state=agent.state().value)
         eff.queue_changed = True
@@ -618,7 +619,7 @@ class CallCenter:
         elif audience == "customer+supervisors":
             recipients = [session.customer_id, *session.supervisors]
         elif audience == "agent<->supervisor":
-            recipients = [target] if role is Role.AGENT else [session.agent_id]
+            recipients = [target] if role is Role.AGENT and target else [session.agent_id]
         else:
             recipients = [session.agent_id if role is Role.CUSTOMER else session.customer_id]
         return Route(recipients, session.request_id, session.customer_id, session.agent_id)
@@ -712,7 +713,7 @@ class CallCenter:
         kind, ident = self.by_customer.get(customer_id, ("", ""))
         if kind == "request":
             request = self.requests[ident]
-            view = {"request_id": ident, "status": request.status.value, "callback": request.callback,
+            view: dict[str, Any] = {"request_id": ident, "status": request.status.value, "callback": request.callback,
                     "long_wait": request.long_wait}
             position = self.queue.position(request)
             if request.status is RequestStatus.WAITING and position is not None:
@@ -750,7 +751,7 @@ class CallCenter:
         still live (None while one rings): O(log N) each, with staffing counted once for all."""
         staffed_by = self.staffed_by_language()
         average = self.average_handle_s()
-        out = {}
+        out: dict[str, tuple[str, dict | None]] = {}
         for rid in request_ids:
             request = self.requests.get(rid)
             if request is None:
@@ -788,7 +789,7 @@ class CallCenter:
     def wall(self, now: float) -> dict:
         """The supervisor wall: the rolling figures plus the live state, in one consistent view."""
         # Ringing customers are still waiting: the live requests' index counts both.
-        oldest = [self.requests.oldest(line) for line in self.requests.by_line]
+        oldest = [found[0][0] for found in self.requests.by_line.values()]  # (created at, id)
         figures = self.stats.figures(now)
         longest = round(max(now - at for at in oldest), 1) if oldest else 0.0
         return figures | {
@@ -920,9 +921,11 @@ class CallCenter:
         expires_in = round(max(0.0, offer.expires_at - now), 3)
         if offer.session_id:
             session = self.sessions[offer.session_id]
+            assert offer.from_agent is not None  # a transfer is always from someone
             return {"offer_id": offer.offer_id, "kind": "transfer", "expires_in_s": expires_in,
                     "from_agent": self.agents[offer.from_agent].profile.display_name,
                     "request": session.context}
+        assert offer.request_id is not None
         request = self.requests[offer.request_id]
         return {"offer_id": offer.offer_id, "kind": "help", "expires_in_s": expires_in,
                 "request": request.public(now), "transcript": list(request.transcript)}
@@ -944,9 +947,11 @@ class CallCenter:
         if offer.session_id:
             session = self.sessions[offer.session_id]
             session.transfer_offer = None
+            assert offer.from_agent is not None
             eff.notify(user(offer.from_agent), "transfer_failed", session_id=session.session_id, reason=reason)
             eff.record(session.request_id, timeline="transfer_failed", at=now, detail={"reason": reason})
             return
+        assert offer.request_id is not None
         request = self.requests[offer.request_id]
         request.status = RequestStatus.WAITING
         request.offer_id = None
@@ -974,6 +979,7 @@ class CallCenter:
                    wait_s=round(now - request.created_at, 3), detail={"agent": agent.agent_id})
 
     def _complete_transfer(self, offer: Offer, agent: Agent, now: float, eff: Effects) -> None:
+        assert offer.session_id is not None
         session = self.sessions[offer.session_id]
         previous = self.agents[session.agent_id]
         previous.sessions.discard(session.session_id)

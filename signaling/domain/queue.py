@@ -110,7 +110,7 @@ class LiveRequests(dict[str, HelpRequest]):
         if not self.by_class[request.queue_class]:
             del self.by_class[request.queue_class]
 
-    def pop(self, request_id: str, *default):  # type: ignore[override]
+    def pop(self, request_id: str, *default: HelpRequest | None) -> HelpRequest | None:  # type: ignore[override]
         if request_id not in self:
             if default:
                 return default[0]
