@@ -16,6 +16,23 @@ from signaling.sio import SignalingAdapter, SioPublisher
 
 from . import bank, demo, guest, http_api, recordings_api
 from .accounts import AccountStore
+from .appkeys import (
+    ACCOUNTS,
+    ADAPTER,
+    AUTH,
+    BANK,
+    CALL_AUDIO,
+    CONFIG,
+    METRICS,
+    PASSWORDS,
+    RECORDINGS,
+    RECORDS,
+    REVOCATIONS,
+    SERVICE,
+    THROTTLE,
+    TOKENS,
+    VOICE,
+)
 from .auth import Authenticator, PasswordPool, Revocations, Tokens, hash_password
 from .config import Config
 from .live import build_live
@@ -29,20 +46,6 @@ from .web import routes as web_routes
 
 log = structlog.get_logger("assist")
 
-CONFIG = web.AppKey("config", Config)
-TOKENS = web.AppKey("tokens", Tokens)
-AUTH = web.AppKey("auth", Authenticator)
-ACCOUNTS = web.AppKey("accounts", AccountStore)
-PASSWORDS = web.AppKey("passwords", PasswordPool)
-REVOCATIONS = web.AppKey("revocations", Revocations)
-THROTTLE = web.AppKey("throttle", SignInThrottle)
-RECORDS = web.AppKey("records", SqlRecords)
-SERVICE = web.AppKey("service", SignalingService)
-METRICS = web.AppKey("metrics", Metrics)
-ADAPTER = web.AppKey("adapter", SignalingAdapter)
-VOICE = web.AppKey("voice", object)
-RECORDINGS = web.AppKey("recordings", RecordingStore)
-CALL_AUDIO = web.AppKey("call_audio", object)
 HOUSEKEEPING = web.AppKey("housekeeping", asyncio.Task)
 VOICE_LOAD = web.AppKey("voice_load", asyncio.Task)
 HOUSEKEEPING_EVERY_S = 3600
@@ -251,7 +254,6 @@ def _voice_gateway(app: web.Application, config: Config, sio: socketio.AsyncServ
     from voice.gateway import VoiceGateway, VoiceSettings
 
     async def payees_of(customer: str) -> list[dict]:
-        from .bank import BANK
         from .bank.store import BankError
 
         store = app[BANK]

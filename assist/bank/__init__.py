@@ -10,12 +10,11 @@ from functools import lru_cache
 
 from aiohttp import web
 
+from ..appkeys import BANK, CONFIG
 from ..auth import hash_password
 from . import api, demo_data
 from .store import BankStore
 from .tables import TABLES  # noqa: F401  (registers the bank's tables on the shared metadata)
-
-BANK = web.AppKey("bank", BankStore)
 
 
 @lru_cache(maxsize=1)
@@ -25,8 +24,6 @@ def _demo_pin_hash() -> str:
 
 def add_routes(app: web.Application) -> None:
     """Register the bank's HTTP API on the app (called by the composition root)."""
-    from ..server import CONFIG  # keys live with the composition root
-
     config = app[CONFIG]
     store = BankStore(config.resolved_database_url())
     app[BANK] = store

@@ -10,7 +10,7 @@ import numpy as np
 from aiortc import AudioStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from av import AudioFrame
 
-from assist.server import VOICE
+from assist.appkeys import VOICE
 
 RATE = 48_000
 FRAME = 960  # 20 ms
