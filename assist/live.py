@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import socketio
 
 from signaling.domain.center import CallCenter, unique_ids
-from signaling.sio import Keyframes
+from signaling.keyframes import Keyframes
 
 from .cluster import LocalCluster, RedisCluster
 from .config import Config
