@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
-    from signaling.service import SignalingService
+    from signaling.service import Principal, SignalingService
     from signaling.sio import SignalingAdapter
     from voice.gateway import VoiceGateway
 
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 CONFIG: web.AppKey[Config] = web.AppKey("config")
 TOKENS: web.AppKey[Tokens] = web.AppKey("tokens")
-AUTH: web.AppKey[Authenticator] = web.AppKey("auth")
+AUTH: web.AppKey[Authenticator[Principal]] = web.AppKey("auth")
 ACCOUNTS: web.AppKey[AccountStore] = web.AppKey("accounts")
 PASSWORDS: web.AppKey[PasswordPool] = web.AppKey("passwords")
 REVOCATIONS: web.AppKey[Revocations] = web.AppKey("revocations")

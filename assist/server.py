@@ -11,7 +11,7 @@ from aiohttp import web
 
 from signaling.domain.model import Role
 from signaling.ice import ice_servers
-from signaling.service import SignalingService
+from signaling.service import Principal, SignalingService
 from signaling.sio import SignalingAdapter, SioPublisher
 
 from . import bank, demo, guest, http_api, recordings_api
@@ -84,7 +84,7 @@ def create_app(config: Config) -> web.Application:
     live = build_live(config)
     accounts = AccountStore(records.engine)
     revocations = Revocations(accounts, redis=live.redis, channel=f"{config.redis_prefix}revoked")
-    auth = Authenticator(tokens, revocations)
+    auth = Authenticator(tokens, revocations, Principal)
     passwords = PasswordPool(config.hash_workers, config.hash_queue)
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
