@@ -121,12 +121,9 @@ def create_app(config: Config) -> web.Application:
     voice = _voice_gateway(app, config, sio) if config.voice else None
     call_audio = None
     if config.record_audio:
-        if config.voice_loopback:  # the same loopback-only ICE as the voice gateway's, for tests
-            from voice.gateway import use_loopback_candidates
-
-            use_loopback_candidates()
         stun = ({"urls": list(config.ice.stun_urls)},) if config.ice.stun_urls else ()
-        call_audio = CallAudio(config.resolved_recordings_dir(), stun)
+        # The same loopback-only ICE as the voice gateway's, for tests.
+        call_audio = CallAudio(config.resolved_recordings_dir(), stun, loopback_only=config.voice_loopback)
     adapter = SignalingAdapter(sio, service, auth.verify, config.limits, metrics, ice_for,
                                recorder=recordings, voice=voice, keyframes=live.keyframes, call_audio=call_audio)
     publisher.on_session_ended += [adapter.keyframes.forget, live.store.forget_session, adapter.forget_session,
