@@ -28,7 +28,6 @@ class Live:
     client_manager: socketio.AsyncManager | None = None
     redis: object | None = None  # the shared Redis client, when scaled out
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-    pump: object | None = None  # scaled out: moves record updates from Redis to the database
 
     async def close(self) -> None:
         for close in self.closers:
