@@ -6,6 +6,7 @@ import inspect
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import socketio
 import structlog
@@ -37,6 +38,7 @@ from .appkeys import (
 )
 from .auth import Authenticator, PasswordPool, Revocations, Tokens, hash_password
 from .bank.store import BankError
+from .cluster import LocalCluster, RedisCluster
 from .config import Config
 from .live import build_live
 from .logs import configure as configure_logs
@@ -47,6 +49,9 @@ from .storage.recordings import RecordingStore
 from .storage.sql import SqlRecords
 from .throttle import SignInThrottle
 from .web import routes as web_routes
+
+if TYPE_CHECKING:
+    from voice.gateway import VoiceGateway
 
 log = structlog.get_logger("assist")
 
@@ -263,7 +268,7 @@ def _database(config: Config, records: SqlRecords, accounts: AccountStore) -> Li
     return database
 
 
-def _voice(voice) -> Lifecycle:
+def _voice(voice: VoiceGateway) -> Lifecycle:
     async def voice_assistant(app: web.Application) -> AsyncIterator[None]:
         """The models load in the background (the rest of the service does not wait for them);
         at the end, every utterance still open is closed."""
@@ -274,7 +279,7 @@ def _voice(voice) -> Lifecycle:
     return voice_assistant
 
 
-def _drain(sio: socketio.AsyncServer, cluster) -> Callable[[web.Application], Awaitable[None]]:
+def _drain(sio: socketio.AsyncServer, cluster: LocalCluster | RedisCluster) -> Callable[[web.Application], Awaitable[None]]:
     async def drain(app: web.Application) -> None:
         """Shutting down (SIGTERM): the listener is already closed. Drop every socket now, as a
         lost connection (no goodbye, which would tell socket.io clients not to come back), so
@@ -289,7 +294,7 @@ def _drain(sio: socketio.AsyncServer, cluster) -> Callable[[web.Application], Aw
     return drain
 
 
-def _voice_gateway(app: web.Application, config: Config, sio: socketio.AsyncServer):
+def _voice_gateway(app: web.Application, config: Config, sio: socketio.AsyncServer) -> VoiceGateway:
     from voice.endpoint import EndpointConfig
     from voice.gateway import VoiceGateway, VoiceSettings
 
