@@ -17,6 +17,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
+from typing import Any, Generic, TypeVar
 
 import jwt
 import structlog
@@ -24,10 +25,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from signaling.domain.model import Role, is_guest
-from signaling.service import Principal
 
 from .accounts import AccountStore, Refusal, Standing
 
+P = TypeVar("P")  # who the caller is, as the service knows them (signaling.service.Principal)
 log = structlog.get_logger("auth")
 _hasher = PasswordHasher()
 
@@ -145,11 +146,12 @@ class Tokens:
         return claims
 
     @staticmethod
-    def principal(claims: dict) -> Principal:
-        return Principal(str(claims["sub"]), Role(claims["role"]), str(claims.get("name", "")),
-                         str(claims.get("badge", "")), tuple(claims.get("langs") or ()),
-                         tuple(claims.get("skills") or ()), expires_at=float(claims["exp"]),
-                         generation=claims["gen"])
+    def identity(claims: dict) -> dict[str, Any]:
+        """What a token says of its holder, by the names of signaling.service.Principal's fields."""
+        return {"user_id": str(claims["sub"]), "role": Role(claims["role"]),
+                "display_name": str(claims.get("name", "")), "badge": str(claims.get("badge", "")),
+                "languages": tuple(claims.get("langs") or ()), "skills": tuple(claims.get("skills") or ()),
+                "expires_at": float(claims["exp"]), "generation": claims["gen"]}
 
 
 REVOKED = AuthError("token_revoked", "You have been signed out; please sign in again.")
@@ -302,18 +304,22 @@ class Revocations:
                 await pubsub.aclose()
 
 
-class Authenticator:
+class Authenticator(Generic[P]):
     """A token in, the caller out: signature, expiry and mode (Tokens), then the account's
-    standing (Revocations). Raises AuthError."""
+    standing (Revocations). Raises AuthError.
 
-    def __init__(self, tokens: Tokens, revocations: Revocations) -> None:
+    The caller is made by `principal` (the composition root passes signaling.service.Principal):
+    accounts and tokens sit below the service, which drives them, and do not import it."""
+
+    def __init__(self, tokens: Tokens, revocations: Revocations, principal: Callable[..., P]) -> None:
         self.tokens = tokens
         self.revocations = revocations
+        self.principal = principal
 
-    async def verify(self, token: object) -> Principal:
+    async def verify(self, token: object) -> P:
         claims = self.tokens.decode(token)
         # A guest (assist/guest.py) has no account to stand by: its token lives ten minutes and
         # is good for one help request; it cannot be refreshed, and the bank API refuses it.
         if not (claims.get("guest") and is_guest(str(claims["sub"]))):
             await self.revocations.check(claims)
-        return self.tokens.principal(claims)
+        return self.principal(**self.tokens.identity(claims))

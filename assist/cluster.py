@@ -113,11 +113,14 @@ class RedisCluster:
             await asyncio.sleep(self.beat_s)
 
     async def stop(self) -> None:
-        """Leave cleanly (SIGTERM): give up the lease and the heartbeat, so others take over now."""
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        """Leave cleanly (SIGTERM): give up the lease and the heartbeat, so others take over now.
+        Once: the drain leaves first, and the end of the cluster's lifecycle finds it gone."""
+        if self._task is None:
+            return
+        task, self._task = self._task, None
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
         with contextlib.suppress(Exception):
             await self._release(keys=[self.k_leader], args=[self.instance])
             await self.redis.delete(self.k_node + self.instance)

@@ -15,6 +15,7 @@ from limits import parse
 
 from signaling.domain.model import GUEST_PREFIX
 
+from .appkeys import CONFIG, THROTTLE, TOKENS
 from .auth import Tokens
 from .http_api import json_error
 from .throttle import client_address
@@ -26,8 +27,6 @@ TOKENS_PER_CLIENT = parse("3/10minutes")
 
 
 def add_routes(app: web.Application) -> None:
-    from .server import CONFIG, THROTTLE, TOKENS  # keys live with the composition root
-
     async def guest(request: web.Request) -> web.Response:
         address = client_address(request.remote, request.headers.get("X-Forwarded-For"),
                                  app[CONFIG].trusted_proxies)

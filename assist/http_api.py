@@ -12,6 +12,7 @@ from signaling.domain.model import Role
 from signaling.service import Principal
 
 from . import demo
+from .appkeys import ACCOUNTS, AUTH, CONFIG, METRICS, PASSWORDS, RECORDS, REVOCATIONS, THROTTLE, TOKENS
 from .auth import AuthError, Busy
 from .throttle import client_address
 
@@ -62,8 +63,6 @@ async def security_headers(request: web.Request, handler):
 
 async def principal_of(request: web.Request) -> Principal:
     """The caller, from `Authorization: Bearer <token>`; raises AuthError."""
-    from .server import AUTH
-
     return await request.app[AUTH].verify(bearer(request))
 
 
@@ -84,8 +83,6 @@ async def staff(request: web.Request) -> Principal:
 
 
 def add_routes(app: web.Application) -> None:
-    from .server import ACCOUNTS, CONFIG, METRICS, PASSWORDS, RECORDS, REVOCATIONS, THROTTLE, TOKENS
-
     config = app[CONFIG]
     metrics_token = config.resolved_metrics_token().encode()
 

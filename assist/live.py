@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 import socketio
 
 from signaling.domain.center import CallCenter, unique_ids
+from signaling.keyframes import Keyframes
 from signaling.ports import LiveStore
-from signaling.sio import Keyframes
 
 from .cluster import LocalCluster, RedisCluster
 from .config import Config
@@ -23,8 +23,6 @@ from .storage.memory import MemoryLiveStore
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
-
-    from .storage.record_stream import RecordPump
 
 
 @dataclass
@@ -35,7 +33,6 @@ class Live:
     client_manager: socketio.AsyncManager | None = None
     redis: Redis | None = None  # the shared Redis client, when scaled out
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-    pump: RecordPump | None = None  # scaled out: moves record updates from Redis to the database
 
     async def close(self) -> None:
         for close in self.closers:

@@ -14,6 +14,7 @@ from aiohttp import web
 from signaling.domain.model import Role
 from signaling.service import Principal
 
+from .appkeys import RECORDINGS, RECORDS
 from .http_api import json_error, staff
 from .storage.recordings import audio_segments, recording_views, recordings
 from .storage.sql import PUBLIC, help_requests, request_events, users
@@ -44,8 +45,6 @@ def _people(conn, text: str) -> list[str]:
 
 
 def add_routes(app: web.Application) -> None:
-    from .server import RECORDINGS, RECORDS
-
     def run(fn, *args):
         return asyncio.get_running_loop().run_in_executor(None, fn, *args)
 

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 import socketio
 import structlog
@@ -11,40 +14,47 @@ from aiohttp import web
 
 from signaling.domain.model import Role
 from signaling.ice import ice_servers
-from signaling.service import SignalingService
+from signaling.service import Principal, SignalingService
 from signaling.sio import SignalingAdapter, SioPublisher
 
 from . import bank, demo, guest, http_api, recordings_api
 from .accounts import AccountStore
+from .appkeys import (
+    ACCOUNTS,
+    ADAPTER,
+    AUTH,
+    BANK,
+    CALL_AUDIO,
+    CONFIG,
+    METRICS,
+    PASSWORDS,
+    RECORDINGS,
+    RECORDS,
+    REVOCATIONS,
+    SERVICE,
+    THROTTLE,
+    TOKENS,
+    VOICE,
+)
 from .auth import Authenticator, PasswordPool, Revocations, Tokens, hash_password
+from .bank.store import BankError
+from .cluster import LocalCluster, RedisCluster
 from .config import Config
 from .live import build_live
 from .logs import configure as configure_logs
 from .metrics import Metrics
 from .storage.call_audio import CallAudio
+from .storage.record_stream import RecordPump
 from .storage.recordings import RecordingStore
 from .storage.sql import SqlRecords
 from .throttle import SignInThrottle
 from .web import routes as web_routes
 
+if TYPE_CHECKING:
+    from voice.gateway import VoiceGateway
+
 log = structlog.get_logger("assist")
 
-CONFIG = web.AppKey("config", Config)
-TOKENS = web.AppKey("tokens", Tokens)
-AUTH = web.AppKey("auth", Authenticator)
-ACCOUNTS = web.AppKey("accounts", AccountStore)
-PASSWORDS = web.AppKey("passwords", PasswordPool)
-REVOCATIONS = web.AppKey("revocations", Revocations)
-THROTTLE = web.AppKey("throttle", SignInThrottle)
-RECORDS = web.AppKey("records", SqlRecords)
-SERVICE = web.AppKey("service", SignalingService)
-METRICS = web.AppKey("metrics", Metrics)
-ADAPTER = web.AppKey("adapter", SignalingAdapter)
-VOICE = web.AppKey("voice", object)
-RECORDINGS = web.AppKey("recordings", RecordingStore)
-CALL_AUDIO = web.AppKey("call_audio", object)
-HOUSEKEEPING = web.AppKey("housekeeping", asyncio.Task)
-VOICE_LOAD = web.AppKey("voice_load", asyncio.Task)
 HOUSEKEEPING_EVERY_S = 3600
 
 
@@ -81,7 +91,7 @@ def create_app(config: Config) -> web.Application:
     live = build_live(config)
     accounts = AccountStore(records.engine)
     revocations = Revocations(accounts, redis=live.redis, channel=f"{config.redis_prefix}revoked")
-    auth = Authenticator(tokens, revocations)
+    auth = Authenticator(tokens, revocations, Principal)
     passwords = PasswordPool(config.hash_workers, config.hash_queue)
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
@@ -118,12 +128,9 @@ def create_app(config: Config) -> web.Application:
     voice = _voice_gateway(app, config, sio) if config.voice else None
     call_audio = None
     if config.record_audio:
-        if config.voice_loopback:  # the same loopback-only ICE as the voice gateway's, for tests
-            from voice.gateway import use_loopback_candidates
-
-            use_loopback_candidates()
         stun = ({"urls": list(config.ice.stun_urls)},) if config.ice.stun_urls else ()
-        call_audio = CallAudio(config.resolved_recordings_dir(), stun)
+        # The same loopback-only ICE as the voice gateway's, for tests.
+        call_audio = CallAudio(config.resolved_recordings_dir(), stun, loopback_only=config.voice_loopback)
     adapter = SignalingAdapter(sio, service, auth.verify, config.limits, metrics, ice_for,
                                recorder=recordings, voice=voice, keyframes=live.keyframes, call_audio=call_audio)
     publisher.on_session_ended += [adapter.keyframes.forget, live.store.forget_session, adapter.forget_session,
@@ -135,84 +142,52 @@ def create_app(config: Config) -> web.Application:
     revocations.on_revoked.append(adapter.revoke)
     revocations.watched = adapter.by_user.keys
 
+    throttle = SignInThrottle.build(config.redis_url, config.redis_prefix)
+    # Scaled out, records come through the Redis stream, and readers wait for it to be written.
+    pump = RecordPump(live.redis, records, live.cluster.instance, config.redis_prefix) if live.redis else None
+    if pump is not None:
+        records.upstream = pump.settle
+
     app[CONFIG], app[TOKENS], app[RECORDS] = config, tokens, records
     app[AUTH], app[ACCOUNTS], app[PASSWORDS], app[REVOCATIONS] = auth, accounts, passwords, revocations
-    app[THROTTLE] = SignInThrottle.build(config.redis_url, config.redis_prefix)
+    app[THROTTLE] = throttle
     app[SERVICE], app[METRICS], app[ADAPTER], app[RECORDINGS] = service, metrics, adapter, recordings
     app[VOICE] = voice
     app[CALL_AUDIO] = call_audio
-    # Records database: the schema first (this hook runs before the bank's, which seeds its
-    # tables), and the writer's health on /metrics.
-    app.on_startup.append(_migrate(config, records))
-    metrics.watch_records(records.writer_status)
+    metrics.watch_records(records.writer_status)  # the writer's health on /metrics
     http_api.add_routes(app)
     guest.add_routes(app)
     bank.add_routes(app)
     recordings_api.add_routes(app)
     web_routes.add_routes(app)
+    if config.redis_url:  # which node this browser is pinned to, for nginx (docs/deploy.md)
+        app.middlewares.append(_pin_to_node(config.resolved_node_id()))
 
-    async def startup(app: web.Application) -> None:
-        loop = asyncio.get_running_loop()
-        if not config.redis_url:  # embedded: the live state died with the last process
-            closed = await loop.run_in_executor(None, records.close_unfinished)
-            if closed:
-                log.info("closed_unfinished_records", count=closed)
-        if config.demo:
-            await loop.run_in_executor(None, records.ensure_users, demo_accounts())
-        else:  # production: the demo accounts (a published password) are shut, their tokens refused
-            disabled = await loop.run_in_executor(None, accounts.disable_demo)
-            if disabled:
-                log.warning("demo_accounts_disabled", users=disabled)
-        revocations.start()
-        records.start()
-        if live.redis is not None:  # scaled out: records come through the Redis stream
-            from .storage.record_stream import RecordPump
-
-            live.pump = RecordPump(live.redis, records, live.cluster.instance, config.redis_prefix)
-            records.upstream = live.pump.settle
-            live.pump.start()
-        recordings.start()
+    async def join_cluster() -> None:
         if config.redis_url:
             await live.cluster.beat()  # alive (and maybe leading) before the first socket arrives
         live.cluster.start()
-        service.start()
-        if voice is not None:
-            app[VOICE_LOAD] = asyncio.create_task(voice.preload(), name="voice-preload")
-        app[HOUSEKEEPING] = asyncio.create_task(housekeeping(recordings), name="housekeeping")
 
-    async def drain(app: web.Application) -> None:
-        """Shutting down (SIGTERM): the listener is already closed. Drop every socket now, as a
-        lost connection (no goodbye, which would tell socket.io clients not to come back), so
-        clients reconnect through the load balancer to another node and resume within their
-        grace window; then leave the cluster so another node takes the clock at once."""
-        sockets = list(sio.eio.sockets.values())
-        if sockets:
-            await _bounded(asyncio.gather(*(s.close(wait=False, abort=True) for s in sockets)), "drop_sockets")
-        await _bounded(sio.shutdown(), "socketio_shutdown")
-        await _bounded(live.cluster.stop(), "leave_cluster")
-
-    async def cleanup(app: web.Application) -> None:
-        app[HOUSEKEEPING].cancel()
-        await _bounded(revocations.stop(), "revocations_stop")
-        await _bounded(app[THROTTLE].close(), "throttle_close")
-        passwords.close()
-        if voice is not None:
-            app[VOICE_LOAD].cancel()
-            await _bounded(voice.close_all(), "voice_close")
-        if call_audio is not None:
-            await _bounded(call_audio.close(), "call_audio_close")
-        await _bounded(service.stop(), "service_stop")
-        if live.pump is not None:
-            await _bounded(live.pump.stop(), "record_pump_stop")
-        await _bounded(recordings.stop(), "recordings_stop")
-        await _bounded(records.stop(), "records_stop")
-        await _bounded(live.close(), "live_close")
-
-    if config.redis_url:  # which node this browser is pinned to, for nginx (docs/deploy.md)
-        app.middlewares.append(_pin_to_node(config.resolved_node_id()))
-    app.on_startup.append(startup)
-    app.on_shutdown.append(drain)
-    app.on_cleanup.append(cleanup)
+    # Every part's lifecycle, in the order the parts start; they stop in the reverse order
+    # (aiohttp cleanup contexts), each stop bounded (_bounded) so a stuck one holds up nothing.
+    # Before they stop, SIGTERM drains (_drain, on shutdown): sockets dropped, the cluster left.
+    app.cleanup_ctx.extend([
+        _part("live_close", stop=live.close),  # the Redis connections (scaled out), closed last
+        _part("passwords_close", stop=passwords.close),
+        _part("throttle_close", stop=throttle.close),
+        _database(config, records, accounts),  # the schema first: the bank seeds its tables next
+        bank.lifecycle,
+        _part("records_stop", start=records.start, stop=records.stop),  # writes what the rest submit
+        *([_part("record_pump_stop", start=pump.start, stop=pump.stop)] if pump else []),
+        _part("recordings_stop", start=recordings.start, stop=recordings.stop),
+        _part("revocations_stop", start=revocations.start, stop=revocations.stop),
+        _part("leave_cluster", start=join_cluster, stop=live.cluster.stop),
+        _part("service_stop", start=service.start, stop=service.stop),  # the ticker
+        *([_part("call_audio_close", stop=call_audio.close)] if call_audio else []),
+        *([_voice(voice)] if voice else []),
+        _task("housekeeping", lambda: housekeeping(recordings)),
+    ])
+    app.on_shutdown.append(_drain(sio, live.cluster))
     return app
 
 
@@ -240,13 +215,86 @@ def _pin_to_node(node_id: str):
     return pin
 
 
-def _migrate(config: Config, records: SqlRecords):
-    async def migrate(app: web.Application) -> None:
-        await asyncio.get_running_loop().run_in_executor(None, records.create_schema, config.migrate_on_start)
-    return migrate
+Lifecycle = Callable[[web.Application], AsyncIterator[None]]
 
 
-def _voice_gateway(app: web.Application, config: Config, sio: socketio.AsyncServer):
+def _part(name: str, start: Callable[[], object] | None = None,
+          stop: Callable[[], Awaitable[object] | None] | None = None) -> Lifecycle:
+    """A part's lifecycle as a cleanup context: `start` (plain or async) when the app starts,
+    `stop` (plain or async, bounded and logged by `name`) when it stops."""
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        started = start() if start is not None else None
+        if inspect.isawaitable(started):
+            await started
+        yield
+        stopped = stop() if stop is not None else None
+        if inspect.isawaitable(stopped):
+            await _bounded(stopped, name)
+    lifecycle.__qualname__ = lifecycle.__name__ = name
+    return lifecycle
+
+
+def _task(name: str, run: Callable[[], Coroutine[Any, Any, None]]) -> Lifecycle:
+    """A background task for the app's life: started with it, cancelled (and awaited) at its end."""
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(run(), name=name)
+        yield
+        await _bounded(_cancel(task), name)
+    lifecycle.__qualname__ = lifecycle.__name__ = name
+    return lifecycle
+
+
+async def _cancel(task: asyncio.Task) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+def _database(config: Config, records: SqlRecords, accounts: AccountStore) -> Lifecycle:
+    async def database(app: web.Application) -> AsyncIterator[None]:
+        """The schema (migrated, or checked), then what the previous process left behind."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, records.create_schema, config.migrate_on_start)
+        if not config.redis_url:  # embedded: the live state died with the last process
+            closed = await loop.run_in_executor(None, records.close_unfinished)
+            if closed:
+                log.info("closed_unfinished_records", count=closed)
+        if config.demo:
+            await loop.run_in_executor(None, records.ensure_users, demo_accounts())
+        else:  # production: the demo accounts (a published password) are shut, their tokens refused
+            disabled = await loop.run_in_executor(None, accounts.disable_demo)
+            if disabled:
+                log.warning("demo_accounts_disabled", users=disabled)
+        yield
+    return database
+
+
+def _voice(voice: VoiceGateway) -> Lifecycle:
+    async def voice_assistant(app: web.Application) -> AsyncIterator[None]:
+        """The models load in the background (the rest of the service does not wait for them);
+        at the end, every utterance still open is closed."""
+        preload = asyncio.create_task(voice.preload(), name="voice-preload")
+        yield
+        await _bounded(_cancel(preload), "voice_preload")
+        await _bounded(voice.close_all(), "voice_close")
+    return voice_assistant
+
+
+def _drain(sio: socketio.AsyncServer, cluster: LocalCluster | RedisCluster) -> Callable[[web.Application], Awaitable[None]]:
+    async def drain(app: web.Application) -> None:
+        """Shutting down (SIGTERM): the listener is already closed. Drop every socket now, as a
+        lost connection (no goodbye, which would tell socket.io clients not to come back), so
+        clients reconnect through the load balancer to another node and resume within their
+        grace window; then leave the cluster so another node takes the clock at once (before
+        the parts stop, which waits for open connections first)."""
+        sockets = list(sio.eio.sockets.values())
+        if sockets:
+            await _bounded(asyncio.gather(*(s.close(wait=False, abort=True) for s in sockets)), "drop_sockets")
+        await _bounded(sio.shutdown(), "socketio_shutdown")
+        await _bounded(cluster.stop(), "leave_cluster")
+    return drain
+
+
+def _voice_gateway(app: web.Application, config: Config, sio: socketio.AsyncServer) -> VoiceGateway:
     from voice import models
     from voice.endpoint import EndpointConfig
     from voice.gateway import VoiceGateway, VoiceSettings
@@ -254,9 +302,6 @@ def _voice_gateway(app: web.Application, config: Config, sio: socketio.AsyncServ
     models.configure(config.cache_dir, config.vosk_models())  # where the speech models come from
 
     async def payees_of(customer: str) -> list[dict]:
-        from .bank import BANK
-        from .bank.store import BankError
-
         store = app[BANK]
         try:
             return await asyncio.get_running_loop().run_in_executor(store.io, store.list_payees, customer)
@@ -286,6 +331,6 @@ def serve(config: Config) -> None:
     if config.demo:
         names = ", ".join(f"{u} ({i['role']})" for u, i in demo.DEMO_USERS.items())
         print(f"  demo accounts   {names}; password {demo.DEMO_PASSWORD}", flush=True)
-    # SIGTERM drains (create_app: drain). Sockets are dropped by then; what still holds a connection
+    # SIGTERM drains (_drain). Sockets are dropped by then; what still holds a connection
     # open (a websocket whose client has not noticed) is cut after this long.
     web.run_app(app, host=config.host, port=config.port, print=None, access_log=None, shutdown_timeout=1.5)

@@ -11,6 +11,7 @@ from pathlib import Path
 import socketio
 import sqlalchemy as sa
 
+from assist.appkeys import RECORDINGS
 from assist.auth import Tokens
 from assist.logs import configure as configure_logs
 from assist.storage.recordings import RecordingStore
@@ -79,8 +80,6 @@ async def scripted_session_bytes(tmp: Path) -> dict:
                 await customer.wait_for_timeout(4000)
             seconds = time.time() - started
             await agent.click("#end-session")
-        from assist.server import RECORDINGS
-
         store = server.app[RECORDINGS]
         await store.flush()
         size = sum(p.stat().st_size for p in store.directory.rglob("*.gz"))
@@ -95,8 +94,6 @@ async def open_long_recording(tmp: Path, sample: list[dict], minutes: int = 30) 
     server = await _server(tmp, {})
     base = str(server.make_url("")).rstrip("/")
     try:
-        from assist.server import RECORDINGS
-
         store = server.app[RECORDINGS]
         head = [e for e in sample if e["kind"] == "mirror"]
         snapshot, rest = head[:1], head[1:] or head

@@ -69,14 +69,14 @@ def _sender(conn, seconds: float) -> None:
     from aiortc import RTCPeerConnection, RTCSessionDescription
     from aiortc.contrib.media import MediaPlayer
 
-    from voice.gateway import use_loopback_candidates
+    from voice.rtc import gather_on_loopback
 
     async def main() -> None:
-        use_loopback_candidates()
         pc = RTCPeerConnection()
         player = MediaPlayer("anoisesrc=color=pink:amplitude=0.2:sample_rate=48000", format="lavfi")
         assert player.audio is not None, "the lavfi noise source has audio"
         pc.addTrack(player.audio)
+        gather_on_loopback(pc)
         await pc.setLocalDescription(await pc.createOffer())
         conn.send(pc.localDescription.sdp)
         await pc.setRemoteDescription(RTCSessionDescription(conn.recv(), "answer"))
@@ -88,10 +88,7 @@ def _sender(conn, seconds: float) -> None:
 
 
 async def record_audio(directory: Path, seconds: float) -> tuple[int, float]:
-    from voice.gateway import use_loopback_candidates
-
-    use_loopback_candidates()
-    recorder = CallAudio(directory)
+    recorder = CallAudio(directory, loopback_only=True)
     ours, theirs = multiprocessing.Pipe()
     proc = multiprocessing.get_context("spawn").Process(target=_sender, args=(theirs, seconds))
     proc.start()

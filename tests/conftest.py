@@ -11,8 +11,9 @@ import pytest
 import socketio
 from aiohttp import web
 
+from assist.appkeys import RECORDS, SERVICE
 from assist.config import Config, Limits
-from assist.server import create_app
+from assist.server import create_app, demo_accounts
 from signaling.domain.model import Policy
 from tests.servers.fixtures import postgres_server  # noqa: F401  (the session's one PostgreSQL, `postgres`)
 
@@ -136,14 +137,10 @@ class Harness:
 
     def add_customers(self, *names: str) -> None:
         """More customers than the two demo ones, for queue tests (same demo password)."""
-        from assist.server import RECORDS, demo_accounts
-
         template = next(a for a in demo_accounts() if a["role"] == "customer")
         self.app[RECORDS].ensure_users([template | {"username": n, "display_name": n} for n in names])
 
     def center(self):
-        from assist.server import SERVICE
-
         return self.app[SERVICE].store.center
 
     async def close(self) -> None:

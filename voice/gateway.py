@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import structlog
-from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 
 from .audio import Resampler
@@ -20,6 +19,7 @@ from .endpoint import EndpointConfig
 from .models import ModelUnavailable
 from .payees import PayeeBook
 from .pipeline import AsyncUtterance
+from .rtc import answer_offer, peer_connection
 
 log = structlog.get_logger("voice")
 
@@ -38,16 +38,8 @@ class VoiceError(Exception):
 class VoiceSettings:
     max_streams: int = 24  # concurrent utterances one process serves (docs/voice.md measures it)
     ice_servers: tuple[dict, ...] = ()
-    loopback_only: bool = False  # tests on a loopback-only host: offer 127.0.0.1 candidates only
+    loopback_only: bool = False  # tests on a loopback-only host: 127.0.0.1 candidates only (voice.rtc)
     endpoint: EndpointConfig = EndpointConfig()
-
-
-def use_loopback_candidates() -> None:
-    """aioice leaves 127.0.0.1 out of its host candidates; on a loopback-only test host that
-    leaves nothing to connect to. Its address list is one module function: answer loopback."""
-    import aioice.ice
-
-    aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"] if use_ipv4 else []
 
 
 class VoiceStream:
@@ -61,9 +53,7 @@ class VoiceStream:
         self.payees = payees
         self.settings = settings
         self.emit = emit
-        servers = [RTCIceServer(**s) for s in settings.ice_servers]
-        # Always explicit: with no iceServers aiortc would ask a public STUN server.
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
+        self.pc = peer_connection(settings.ice_servers)
         self.task: asyncio.Task | None = None
         self.stopping = asyncio.Event()
         self.done = asyncio.Event()
@@ -74,9 +64,7 @@ class VoiceStream:
             if track.kind == "audio" and self.task is None:
                 self.task = asyncio.create_task(self._listen(track), name=f"voice-{self.customer}")
 
-        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
-        await self.pc.setLocalDescription(await self.pc.createAnswer())
-        return self.pc.localDescription.sdp  # aiortc gathers before answering: candidates included
+        return await answer_offer(self.pc, offer_sdp, self.settings.loopback_only)
 
     async def _listen(self, track) -> None:
         utterance = None
@@ -140,8 +128,6 @@ class VoiceGateway:
         self.emit_to = emit_to
         self.streams: dict[str, VoiceStream] = {}
         self.unavailable: dict[str, str] = {}  # language → why its model could not be loaded
-        if settings.loopback_only:
-            use_loopback_candidates()
 
     async def preload(self, languages: tuple[str, ...] = ("zh", "en")) -> None:
         """Load the models at start-up, off the event loop; a missing one is a clear message

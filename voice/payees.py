@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pypinyin import lazy_pinyin
 from rapidfuzz.fuzz import ratio
 
+from .demo import DEMO_PAYEES
+
 # A name counts as said when its syllables score this much (1.0 = same sounds); other saved
 # payees within MARGIN of the best one make the match ambiguous.
 THRESHOLD = 0.8
@@ -120,9 +122,7 @@ class PayeeBook:
 
     @classmethod
     def for_customer(cls, username: str) -> PayeeBook:
-        """The demo customers' books (assist.demo); production passes its own records."""
-        from assist.demo import DEMO_PAYEES
-
+        """The demo customers' books (voice.demo); production passes its own records."""
         if username not in DEMO_PAYEES:
             raise ValueError(f"unknown customer {username!r} (known: {', '.join(DEMO_PAYEES)})")
         return cls.from_records(DEMO_PAYEES[username])

@@ -1,4 +1,4 @@
-"""The demo bank's customers: accounts, balances, saved payees (from assist.demo) and history.
+"""The demo bank's customers: accounts, balances, saved payees (from voice.demo) and history.
 
 Seeded once, in demo mode, when an account is missing; amounts are integer fen.
 The two demo customers hold each other's accounts as payees, so a transfer between them
@@ -7,6 +7,7 @@ credits the other side (李四 in 张三's payees is lisi's account, and 张三 
 from __future__ import annotations
 
 from assist import demo
+from voice.demo import DEMO_PAYEES
 
 TRANSACTION_PASSWORD = "135790"  # the demo transaction password of both customers
 
@@ -47,6 +48,6 @@ def customers() -> list[dict]:
     return [
         {"username": name, "holder_name": demo.DEMO_USERS[name]["display_name"],
          "account_number": info["account_number"], "balance": info["balance"],
-         "payees": demo.DEMO_PAYEES.get(name, []), "history": HISTORY.get(name, [])}
+         "payees": DEMO_PAYEES.get(name, []), "history": HISTORY.get(name, [])}
         for name, info in ACCOUNTS.items()
     ]

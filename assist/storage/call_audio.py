@@ -17,8 +17,9 @@ from typing import cast
 
 import av
 import structlog
-from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from voice.rtc import answer_offer, peer_connection
 
 from .recordings import audio_dir
 
@@ -63,9 +64,10 @@ class OggOpusWriter:
 class AudioSegment:
     """One receive-only connection from the agent's console and the file it writes."""
 
-    def __init__(self, path: Path, ice_servers: tuple[dict, ...]) -> None:
+    def __init__(self, path: Path, ice_servers: tuple[dict, ...], loopback_only: bool = False) -> None:
         self.path = path
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[RTCIceServer(**s) for s in ice_servers]))
+        self.pc = peer_connection(ice_servers)
+        self.loopback_only = loopback_only
         self.task: asyncio.Task | None = None
         self.cpu_s = 0.0  # process time spent decoding and encoding (the bench reads it)
 
@@ -75,9 +77,7 @@ class AudioSegment:
             if track.kind == "audio" and self.task is None:
                 self.task = asyncio.create_task(self._write(track), name=f"call-audio-{self.path.stem}")
 
-        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
-        await self.pc.setLocalDescription(await self.pc.createAnswer())
-        return self.pc.localDescription.sdp  # aiortc gathers before answering: candidates included
+        return await answer_offer(self.pc, offer_sdp, self.loopback_only)
 
     async def _write(self, track: MediaStreamTrack) -> None:
         writer = OggOpusWriter(self.path)
@@ -106,9 +106,10 @@ class AudioSegment:
 class CallAudio:
     """This process's audio segments being written, by session."""
 
-    def __init__(self, directory: Path, ice_servers: tuple[dict, ...] = ()) -> None:
+    def __init__(self, directory: Path, ice_servers: tuple[dict, ...] = (), loopback_only: bool = False) -> None:
         self.directory = directory
         self.ice_servers = ice_servers
+        self.loopback_only = loopback_only  # tests on a loopback-only host (voice.rtc.gather_on_loopback)
         self.live: dict[str, AudioSegment] = {}
         self.closing: set[asyncio.Task] = set()  # segments being finished, kept until they are
 
@@ -117,7 +118,7 @@ class CallAudio:
         await self.forget(session_id)
         started = time.time() if now is None else now
         path = audio_dir(self.directory, session_id) / f"audio-{int(started * 1000)}.ogg"
-        segment = self.live[session_id] = AudioSegment(path, self.ice_servers)
+        segment = self.live[session_id] = AudioSegment(path, self.ice_servers, self.loopback_only)
         try:
             return await segment.answer(offer_sdp)
         except Exception:

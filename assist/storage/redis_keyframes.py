@@ -1,4 +1,4 @@
-"""The supervisors' catch-up buffer (signaling.sio.Keyframes) shared between nodes in Redis:
+"""The supervisors' catch-up buffer (signaling.keyframes.Keyframes) shared between nodes in Redis:
 a supervisor may join on another node than the customer's, and a node may die mid-session."""
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 from redis.asyncio import Redis
 
-from signaling.sio import Keyframes, starts_recording
+from signaling.keyframes import Keyframes, starts_recording
 
 # KEYS: list, size. ARGV: starts a recording (0/1), batch, its size, max bytes, ttl seconds.
 # A buffer exists only from a full snapshot on (the size key marks it); past the cap it stops

@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 import socketio
 
+from assist.appkeys import TOKENS
 from tests.conftest import Client
 
 
@@ -150,8 +151,6 @@ async def until_disconnected(client: Client, timeout: float = 5.0) -> None:
 async def test_a_guest_token_needs_no_account_and_is_only_ever_a_customer(harness):
     """Tokens for customers without an account (help before sign-in) are accepted as such;
     the same claim on any other role is refused."""
-    from assist.server import TOKENS
-
     tokens = harness.app[TOKENS]
     guest = tokens.issue({"username": "guest:0001", "role": "customer", "display_name": "访客", "guest": True})
     client = await harness.client("guest:0001", token=guest)

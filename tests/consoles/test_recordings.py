@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from assist.server import RECORDINGS
+from assist.appkeys import RECORDINGS
 from tests.signaling.test_flow import pair
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 
+from assist.appkeys import ADAPTER
 from tests.signaling.test_flow import pair
 
 
@@ -40,8 +41,6 @@ async def test_monitor_is_silent_whisper_is_private_and_audio_signaling_flows(ha
 
 
 async def test_keyframes_are_kept_for_joiners_and_dropped_with_the_session(harness):
-    from assist.server import ADAPTER
-
     customer, agent, started, _ = await pair(harness)
     sid = started["session_id"]
     await customer.call("consent", {"session_id": sid, "accept": True})

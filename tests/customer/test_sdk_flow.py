@@ -7,6 +7,7 @@ import time
 
 from playwright.async_api import expect
 
+from assist.appkeys import ADAPTER
 from signaling.domain.model import Policy
 from tests.browser import PHONE, WEBRTC_ARGS, chromium
 from tests.customer.pages import TEST_SCRIPT, open_agent, open_customer, page_html
@@ -247,8 +248,6 @@ async def test_reload_resumes_the_session_mirror_and_call(start_server):
 
 
 async def test_reconnect_after_the_first_token_expired_uses_the_refreshed_one(start_server):
-    from assist.server import ADAPTER
-
     # Tokens live 10 s (whole seconds: a token expires 9 to 10 s after it is issued).
     harness = await start_server(token_ttl_s=10, pages={"/sdk-test": page_html(), "/sdk-test.js": TEST_SCRIPT})
     async with chromium() as browser:

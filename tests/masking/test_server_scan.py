@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import re
 
+from assist.appkeys import RECORDINGS
 from assist.config import Limits
-from assist.server import RECORDINGS
 from tests.masking.leaks import find_leaks, strings
 from tests.signaling.test_flow import pair
 

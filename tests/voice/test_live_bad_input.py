@@ -10,7 +10,8 @@ import numpy as np
 from aiortc import AudioStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from av import AudioFrame
 
-from assist.server import VOICE
+from assist.appkeys import VOICE
+from voice.rtc import gather_on_loopback
 
 RATE = 48_000
 FRAME = 960  # 20 ms
@@ -39,6 +40,7 @@ class Sound(AudioStreamTrack):
 async def start_voice(client, sound: Sound) -> RTCPeerConnection:
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     pc.addTrack(sound)
+    gather_on_loopback(pc)  # the server's peer offers loopback only (the harness sets voice_loopback)
     await pc.setLocalDescription(await pc.createOffer())
     reply = await client.call("voice_start", {"lang": "zh", "sdp": pc.localDescription.sdp}, timeout=15)
     assert reply["ok"], reply
