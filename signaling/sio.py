@@ -158,11 +158,21 @@ class SioPublisher:
         self.on_session_ended: list[Callable[[str], Awaitable[None]]] = []  # what to drop then
 
     async def publish(self, notices: Iterable[Notice]) -> None:
+        """Every notice first, then the cleanup of sessions that ended. The decision is made
+        already: a cleanup that fails is logged and cannot skip a notice or turn the command
+        into an error (issue 16: a Redis hiccup in keyframes.forget did both)."""
+        ended: dict[str, None] = {}  # each party is told: one cleanup per session
         for notice in notices:
             await self.sio.emit(notice.event, notice.data, room=notice.to)
             if notice.event == "session_ended":
-                for forget in self.on_session_ended:
-                    await forget(notice.data["session_id"])
+                ended[notice.data["session_id"]] = None
+        for session_id in ended:
+            for forget in self.on_session_ended:
+                try:
+                    await forget(session_id)
+                except Exception:
+                    log.exception("session_cleanup_failed", session_id=session_id,
+                                  step=getattr(forget, "__qualname__", repr(forget)))
 
 
 # An event's handler: the payload arrives as the model INBOUND names for the event (validated).
