@@ -108,6 +108,9 @@ class SignalingService:
         # People first: the notices go out before the record is queued, so the record
         # writer's thread never competes with the sockets on the hot path.
         if effects.notices:
+            for notice in effects.notices:  # "your request rings": what they last heard of their wait
+                if notice.event == "queue_update" and notice.data.get("request_id") in self._sent_positions:
+                    self._sent_positions[notice.data["request_id"]] = RINGING
             await self.publisher.publish(effects.notices)
         if effects.records:
             if not self.store.records_in_commit:

@@ -290,6 +290,30 @@ class CallCenterMachine(RuleBasedStateMachine):
                 assert c.offers[request.offer_id].request_id == request.request_id
 
     @invariant()
+    def indexes_agree_with_a_full_scan(self):
+        """What the line keeps so that no command walks it (ranks, per-line counts and oldest,
+        the long-wait order, sockets per node) says what a walk over everything would."""
+        c = self.center
+        for request_id in c.queue:
+            request = c.requests[request_id]
+            same = sorted(r.sort_key for r in c.requests.values()
+                          if r.language == request.language and r.status is RequestStatus.WAITING)
+            assert c.queue.position(request) == same.index(request.sort_key) + 1
+        lines: dict[str, list[float]] = {}
+        for request in c.requests.values():
+            lines.setdefault(request.line, []).append(request.created_at)
+        assert {line: len(at) for line, at in lines.items()} == {line: len(v) for line, v in c.requests.by_line.items()}
+        assert all(c.requests.oldest(line) == min(at) for line, at in lines.items())
+        assert sum(c.requests.by_class.values()) == len(c.requests)
+        pending = {request_id for _, request_id in c.arrival_order}
+        assert all(r.long_wait or r.request_id in pending for r in c.requests.values())
+        nodes: dict[str, int] = {}
+        for online in c.online.values():
+            for node, count in online.sockets.items():
+                nodes[node] = nodes.get(node, 0) + (count > 0)
+        assert c.node_users == {node: n for node, n in nodes.items() if n}
+
+    @invariant()
     def nobody_waits_for_no_one(self):
         """A request (not a callback) waits only while someone who speaks its language is on shift."""
         c = self.center
