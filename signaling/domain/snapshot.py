@@ -28,7 +28,7 @@ from .model import (
 
 FORMAT = 1
 # Plain lookups: calling an Enum class per value is slow, and a document holds thousands.
-_ROLE = {v.value: v for v in Role}
+ROLES = {v.value: v for v in Role}
 _EDITION = {v.value: v for v in Edition}
 _STATUS = {v.value: v for v in RequestStatus}
 _PRESENCE = {v.value: v for v in Presence}
@@ -39,11 +39,11 @@ _AGENT_DAY = ("shown_state", "state_since", "day", "handled_today", "handle_s_to
 def dump(c: CallCenter) -> dict:
     return {
         "format": FORMAT,
-        "requests": [_request(r) for r in c.requests.values()],
-        "agents": [_agent(a) for a in c.agents.values()],
+        "requests": [request_data(r) for r in c.requests.values()],
+        "agents": [agent_data(a) for a in c.agents.values()],
         "offers": [vars(o).copy() for o in c.offers.values()],
-        "sessions": [_session(s) for s in c.sessions.values()],
-        "wrapping": [_session(s) for s in c.wrapping.values()],
+        "sessions": [session_data(s) for s in c.sessions.values()],
+        "wrapping": [session_data(s) for s in c.wrapping.values()],
         "by_customer": {k: list(v) for k, v in c.by_customer.items()},
         "dropped_at": c.dropped_at,
         "handle_times": list(c.handle_times),
@@ -64,28 +64,20 @@ def load(data: dict, policy: Policy, new_id: Callable[[str], str] | None = None,
     if data.get("format") != FORMAT:
         raise ValueError(f"unknown live-state format {data.get('format')!r}")
     for raw in data["requests"]:
-        request = HelpRequest(**raw | {
-            "edition": _EDITION[raw["edition"]], "status": _STATUS[raw["status"]],
-            "transcript": tuple(raw["transcript"]), "declined_by": _declined(raw["declined_by"])})
+        request = request_from(raw)
         c.requests[request.request_id] = request
         if request.status is RequestStatus.WAITING:  # the line is exactly the waiting requests
             c.queue.add(request)
     for raw in data["agents"]:
-        profile = raw["profile"]
-        agent = Agent(AgentProfile(profile["agent_id"], profile["display_name"], profile["badge"],
-                                   frozenset(profile["languages"]), frozenset(profile["skills"])),
-                      presence=_PRESENCE[raw["presence"]], connected=raw["connected"],
-                      offer_id=raw["offer_id"], sessions=set(raw["sessions"]),
-                      wrap_ups=dict(raw["wrap_ups"]), idle_since=raw["idle_since"],
-                      **{k: raw[k] for k in _AGENT_DAY if k in raw})
+        agent = agent_from(raw)
         c.agents[agent.agent_id] = agent
     for raw in data["offers"]:
         c.offers[raw["offer_id"]] = Offer(**raw)
     for raw in data["sessions"]:
-        session = Session(**raw | {"state": _SESSION_STATE[raw["state"]]})
+        session = session_from(raw)
         c.sessions[session.session_id] = session
     for raw in data.get("wrapping", ()):
-        session = Session(**raw | {"state": _SESSION_STATE[raw["state"]]})
+        session = session_from(raw)
         c.wrapping[session.session_id] = session
     c.by_customer = {k: (v[0], v[1]) for k, v in data["by_customer"].items()}
     c.dropped_at = dict(data["dropped_at"])
@@ -93,7 +85,7 @@ def load(data: dict, policy: Policy, new_id: Callable[[str], str] | None = None,
     c.stats.load(data["stats"])
     c.arrival_order = deque(sorted((r.created_at, r.request_id) for r in c.requests.values()))
     c.talk_times = {k: (v[0], v[1]) for k, v in data["talk_times"].items()}
-    c.online = {u: Online(_ROLE[o["role"]], o["sockets"]) for u, o in data["online"].items()}
+    c.online = {u: Online(ROLES[o["role"]], o["sockets"]) for u, o in data["online"].items()}
     for online in c.online.values():
         for node, count in online.sockets.items():
             if count > 0:
@@ -104,7 +96,27 @@ def load(data: dict, policy: Policy, new_id: Callable[[str], str] | None = None,
     return c
 
 
-def _request(r: HelpRequest) -> dict:
+def request_from(raw: dict) -> HelpRequest:
+    return HelpRequest(**raw | {
+        "edition": _EDITION[raw["edition"]], "status": _STATUS[raw["status"]],
+        "transcript": tuple(raw["transcript"]), "declined_by": _declined(raw["declined_by"])})
+
+
+def agent_from(raw: dict) -> Agent:
+    profile = raw["profile"]
+    return Agent(AgentProfile(profile["agent_id"], profile["display_name"], profile["badge"],
+                              frozenset(profile["languages"]), frozenset(profile["skills"])),
+                 presence=_PRESENCE[raw["presence"]], connected=raw["connected"],
+                 offer_id=raw["offer_id"], sessions=set(raw["sessions"]),
+                 wrap_ups=dict(raw["wrap_ups"]), idle_since=raw["idle_since"],
+                 **{k: raw[k] for k in _AGENT_DAY if k in raw})
+
+
+def session_from(raw: dict) -> Session:
+    return Session(**raw | {"state": _SESSION_STATE[raw["state"]]})
+
+
+def request_data(r: HelpRequest) -> dict:
     return vars(r) | {"edition": r.edition.value, "status": r.status.value,
                       "transcript": list(r.transcript), "declined_by": dict(r.declined_by)}
 
@@ -115,7 +127,7 @@ def _declined(raw: dict | list) -> dict[str, float]:
     return dict(raw) if isinstance(raw, dict) else dict.fromkeys(raw, 0.0)
 
 
-def _agent(a: Agent) -> dict:
+def agent_data(a: Agent) -> dict:
     p = a.profile
     return {"profile": {"agent_id": p.agent_id, "display_name": p.display_name, "badge": p.badge,
                         "languages": sorted(p.languages), "skills": sorted(p.skills)},
@@ -124,7 +136,7 @@ def _agent(a: Agent) -> dict:
             **{k: getattr(a, k) for k in _AGENT_DAY}}
 
 
-def _session(s: Session) -> dict:
+def session_data(s: Session) -> dict:
     out = vars(s) | {"state": s.state.value, "last_seq": {}}
     out["supervisors"] = dict(s.supervisors)
     return out

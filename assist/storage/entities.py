@@ -1,0 +1,210 @@
+"""The call center's live state as one small document per entity, and what a command touched.
+
+Scaled out, the state used to be one document re-encoded on every change and decoded by every
+node behind it: a command cost O(everyone connected) (issue 16). Here each request, agent,
+offer, session, customer link, socket count… is its own entry (a field of one Redis hash), so a
+commit writes only the entries a command changed, and a node that is behind reads only those.
+
+Which entries can a command have changed? Exactly those it reached through the center's
+dictionaries: the store swaps them for `Tracked` ones that note every key read, written,
+deleted or iterated over, and re-encodes only those (plus `meta`, the few counters kept on the
+center itself) to compare with what it last saw. Entities are reached only through these
+dictionaries (the line and the indexes hold ids), so nothing changes unseen; the property test
+(tests/signaling/test_properties.py) checks it by keeping a second center fed only the changes.
+"""
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from signaling.domain import snapshot
+from signaling.domain.center import CallCenter
+from signaling.domain.model import HelpRequest, Offer, Online, Policy, RequestStatus
+from signaling.domain.queue import LiveRequests
+
+META = "meta"
+
+
+class Tracked(dict[Any, Any]):
+    """Notes, as "<kind>:<key>", every entry of this dictionary a command could have changed."""
+
+    def __init__(self, kind: str, touched: set[str]) -> None:
+        super().__init__()
+        self.kind, self.touched = kind, touched
+
+    def _note(self, key: object) -> None:
+        self.touched.add(f"{self.kind}:{key}")
+
+    def __getitem__(self, key: Any) -> Any:
+        self._note(key)
+        return super().__getitem__(key)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        self._note(key)
+        return super().get(key, default)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._note(key)
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: Any) -> None:
+        self._note(key)
+        super().__delitem__(key)
+
+    def pop(self, key: Any, *default: Any) -> Any:
+        self._note(key)
+        return super().pop(key, *default)
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        self._note(key)
+        return super().setdefault(key, default)
+
+    # Iterating notes each entry as it is reached: `next(iter(d))` notes one, a full pass all.
+    def __iter__(self) -> Iterator[Any]:
+        for key in list(super().__iter__()):
+            self._note(key)
+            yield key
+
+    def keys(self) -> Iterator[Any]:  # type: ignore[override]
+        return iter(self)
+
+    def values(self) -> Iterator[Any]:  # type: ignore[override]
+        for key in self:
+            yield dict.__getitem__(self, key)
+
+    def items(self) -> Iterator[tuple[Any, Any]]:  # type: ignore[override]
+        for key in self:
+            yield key, dict.__getitem__(self, key)
+
+
+class TrackedRequests(Tracked, LiveRequests):
+    def __init__(self, touched: set[str]) -> None:
+        LiveRequests.__init__(self)
+        self.kind, self.touched = "r", touched
+
+
+# kind → the center's dictionary it lives in
+DICTS = {"a": "agents", "o": "offers", "s": "sessions", "w": "wrapping", "bc": "by_customer",
+         "dr": "dropped_at", "on": "online", "rt": "rateable", "ga": "guests_asked", "tt": "talk_times"}
+
+
+def track(center: CallCenter, touched: set[str]) -> None:
+    """Give an empty center tracked dictionaries (before any entity is put in it)."""
+    center.requests = TrackedRequests(touched)
+    for kind, name in DICTS.items():
+        setattr(center, name, Tracked(kind, touched))
+
+
+def all_keys(center: CallCenter) -> list[str]:
+    keys = [f"r:{k}" for k in dict.keys(center.requests)]
+    for kind, name in DICTS.items():
+        keys += [f"{kind}:{k}" for k in dict.keys(getattr(center, name))]
+    return [*keys, META]
+
+
+def encode(center: CallCenter, key: str) -> Any:
+    """The entity's plain data (JSON-able), or None when it no longer exists."""
+    if key == META:
+        return {"arrivals": center.arrivals, "handle_times": list(center.handle_times), "stats": center.stats.dump()}
+    kind, _, ident = key.partition(":")
+    if kind == "r":
+        request = dict.get(center.requests, ident)
+        return None if request is None else snapshot.request_data(request)
+    found = dict.get(getattr(center, DICTS[kind]), ident)
+    if found is None:
+        return None
+    if kind == "a":
+        return snapshot.agent_data(found)
+    if kind == "o":
+        return vars(found).copy()
+    if kind in ("s", "w"):
+        return snapshot.session_data(found)
+    if kind == "on":
+        return {"role": found.role.value, "sockets": dict(found.sockets)}
+    if kind in ("bc", "rt", "tt"):
+        return list(found)
+    return found  # dropped_at, guests_asked: a time
+
+
+def apply(center: CallCenter, key: str, data: Any) -> None:
+    """Put one entity as another node left it (None: it is gone), keeping the line, the live
+    requests' indexes and the sockets per node in step. Applying the same entry twice is
+    harmless: an entry is the whole entity, not a change to it."""
+    if key == META:
+        center.arrivals = data["arrivals"]
+        center.handle_times = deque(data["handle_times"], maxlen=center.policy.handle_window)
+        center.stats.minutes = {}
+        center.stats.load(data["stats"])
+        return
+    kind, _, ident = key.partition(":")
+    if kind == "r":
+        _apply_request(center, ident, data)
+        return
+    table = getattr(center, DICTS[kind])
+    if kind == "on":
+        old = dict.get(table, ident)
+        for node, count in (old.sockets.items() if old else ()):
+            if count > 0:
+                center._node_user_gone(node)
+    if data is None:
+        if dict.__contains__(table, ident):
+            dict.__delitem__(table, ident)
+        return
+    dict.__setitem__(table, ident, _decode(kind, data))
+    if kind == "on":
+        for node, count in data["sockets"].items():
+            if count > 0:
+                center.node_users[node] = center.node_users.get(node, 0) + 1
+
+
+def _apply_request(center: CallCenter, ident: str, data: Any) -> None:
+    old: HelpRequest | None = dict.get(center.requests, ident)
+    if old is not None:
+        if old.status is RequestStatus.WAITING:
+            center.queue.remove(old)
+        LiveRequests.__delitem__(center.requests, ident)
+    if data is None:
+        return
+    request = snapshot.request_from(data)
+    LiveRequests.__setitem__(center.requests, ident, request)
+    if request.status is RequestStatus.WAITING:
+        center.queue.add(request)
+    if old is None and not request.long_wait:
+        center.arrival_order.append((request.created_at, ident))
+
+
+def _decode(kind: str, data: Any) -> Any:
+    if kind == "a":
+        return snapshot.agent_from(data)
+    if kind == "o":
+        return Offer(**data)
+    if kind in ("s", "w"):
+        return snapshot.session_from(data)
+    if kind == "on":
+        return Online(snapshot.ROLES[data["role"]], dict(data["sockets"]))
+    if kind == "bc":
+        return (data[0], data[1])
+    if kind == "rt":
+        return (data[0], data[1], data[2])
+    if kind == "tt":
+        return (data[0], data[1])
+    return data
+
+
+def build(items: dict[str, Any], policy: Policy, new_id: Callable[[str], str] | None,
+          touched: set[str]) -> CallCenter:
+    """A center from every entity (a node's first read, or one too far behind the log)."""
+    center = CallCenter(policy, new_id)
+    track(center, touched)
+    for key, data in items.items():
+        apply(center, key, data)
+    center.arrival_order = deque(sorted(center.arrival_order))
+    for name, when in (("rateable", lambda v: v[2]), ("guests_asked", lambda v: v)):
+        table = getattr(center, name)  # the clock's cleanup reads them oldest first
+        ordered = sorted(dict.items(table), key=lambda item: when(item[1]))
+        dict.clear(table)
+        for k, v in ordered:
+            dict.__setitem__(table, k, v)
+    touched.clear()
+    return center
