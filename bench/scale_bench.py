@@ -21,6 +21,7 @@ import redis
 import socketio
 
 from assist.auth import Tokens
+from assist.storage import entities
 
 from .common import BENCH_SECRET, add_accounts, percentile, print_table
 from .signaling_bench import _token, pairing_load
@@ -78,7 +79,9 @@ async def kill_to_resume(cluster: Cluster, redis_url: str, customers: int, agent
     import json
 
     def where() -> dict[str, set[str]]:
-        state = json.loads(store.get(cluster.prefix + "live:state") or b"{}")
+        raw = store.hgetall(cluster.prefix + "live:entities")
+        state = entities.document({(k.decode() if isinstance(k, bytes) else k): json.loads(v)
+                                   for k, v in raw.items()}) if raw else {}
         return {u: {i.split("~")[0] for i in o["sockets"]} for u, o in state.get("online", {}).items()}
 
     await asyncio.sleep(1.5)  # the state has everyone

@@ -20,6 +20,11 @@ class LiveStore(Protocol):
 
     async def run(self, command: Callable[[CallCenter], T]) -> T: ...
 
+    async def read(self, view: Callable[[CallCenter], T]) -> T:
+        """A view of the latest state (as of some moment after the call began); `view` must not
+        change the state, and nothing it does is written."""
+        ...
+
     async def relay(self, route: Callable[[CallCenter], Route], session_id: str, key: str, seq: int) -> Route:
         """A relay's check (`route` only reads the state) plus its replay counter: `seq` must
         be above the last one taken for `key` in this session, else out_of_sequence."""

@@ -13,7 +13,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import structlog
 
@@ -24,6 +24,7 @@ from .domain.notices import AGENTS, SUPERVISORS, Effects, Notice, user
 from .ports import Cluster, LiveStore, Publisher, RecordSink
 
 log = structlog.get_logger("signaling")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,10 @@ class SignalingService:
         await self._apply(effects)
         return reply
 
+    async def _read(self, view: Callable[[CallCenter, float], T]) -> T:
+        """A view of the live state: a read, never a command (nothing to commit or apply)."""
+        return await self.store.read(lambda center: view(center, self.clock()))
+
     async def _apply(self, effects: Effects) -> None:
         # People first: the notices go out before the record is queued, so the record
         # writer's thread never competes with the sockets on the hot path.
@@ -143,14 +148,15 @@ class SignalingService:
 
     async def view(self, p: Principal) -> dict:
         """Everything the user's client needs to (re)draw itself: used on connect and resume."""
-        def look(c: CallCenter, now: float) -> tuple[dict, Effects]:
+        def look(c: CallCenter, now: float) -> dict:
             if p.role is Role.CUSTOMER:
-                return c.customer_view(p.user_id, now), Effects()
+                return c.customer_view(p.user_id, now)
             if p.role is Role.AGENT:
-                return c.agent_view(p.user_id, now) | {"queue": c.waiting_list(now)}, Effects()
-            return {"queue": c.waiting_list(now), "wall": c.wall(now), "board": c.board(now), "now": now,
-                    "sessions": [c.session_view(s, Role.SUPERVISOR) for s in c.sessions.values()]}, Effects()
-        seen = await self._run(look)
+                return c.agent_view(p.user_id, now) | {"queue": c.waiting_list(now, QUEUE_VIEW_LIMIT)}
+            return {"queue": c.waiting_list(now, QUEUE_VIEW_LIMIT), "wall": c.wall(now),
+                    "board": c.board(now, QUEUE_VIEW_LIMIT), "now": now,
+                    "sessions": [c.session_view(s, Role.SUPERVISOR) for s in c.sessions.values()]}
+        seen = await self._read(look)
         return self._follow(seen) if p.role is Role.CUSTOMER else seen
 
     # ------------------------------------------------------------------ customer
@@ -207,7 +213,7 @@ class SignalingService:
         await self._run(lambda c, now: c.wrap_up(p.user_id, session_id, outcome, notes, now))
 
     async def transfer_targets(self, p: Principal, session_id: str) -> list[dict]:
-        return await self._run(lambda c, now: (c.transfer_targets(p.user_id, session_id), Effects()))
+        return await self._read(lambda c, now: c.transfer_targets(p.user_id, session_id))
 
     async def transfer(self, p: Principal, session_id: str, to_agent: str) -> None:
         await self._run(lambda c, now: c.transfer(p.user_id, session_id, to_agent, now))
@@ -273,9 +279,9 @@ class SignalingService:
         state_changed = self._state_dirty or changed
         self._state_dirty = False
         if state_changed or staff_due:
-            self.live_stats = await self._run(lambda c, now: (c.wall(now), Effects()))
+            self.live_stats = await self._read(lambda c, now: c.wall(now))
         if leader and state_changed:
-            board, now = await self._run(lambda c, now: ((c.board(now, QUEUE_VIEW_LIMIT), now), Effects()))
+            board, now = await self._read(lambda c, now: (c.board(now, QUEUE_VIEW_LIMIT), now))
             if board != self._board_sent:  # every phase change reaches the supervisors within a tick
                 self._board_sent = board
                 await self.publisher.publish([Notice(SUPERVISORS, "board", {"rows": board, "now": now})])
@@ -301,7 +307,7 @@ class SignalingService:
         the grace window (and come back through another node within it)."""
         if not self.cluster.settled:
             return
-        nodes = await self._run(lambda c, now: (c.nodes_in_use(), Effects()))
+        nodes = await self._read(lambda c, now: c.nodes_in_use())
         lost = nodes - await self.cluster.alive(nodes) - {self.cluster.instance}
         if lost:
             log.warning("nodes_lost", nodes=sorted(lost))
@@ -318,7 +324,7 @@ class SignalingService:
         heads: list[str] = []
         if version != self._heads_version:
             self._heads_version = version
-            heads = await self._run(lambda c, now: (c.line_heads(POSITION_HEADS), Effects()))
+            heads = await self._read(lambda c, now: c.line_heads(POSITION_HEADS))
         if not self._ring_left and version != self._ring_version and self._ring:
             self._ring_version, self._ring_left = version, len(self._ring)  # a new round
         take = min(self._ring_left, POSITION_BATCH,
@@ -327,7 +333,7 @@ class SignalingService:
         self._ring_left -= take
         if not heads and not batch:
             return
-        positions = await self._run(lambda c, now: (c.positions_of([*heads, *batch]), Effects()))
+        positions = await self._read(lambda c, now: c.positions_of([*heads, *batch]))
         self._ring.extend(rid for rid in batch if rid in positions)  # the rest were served or left
         for rid in batch:
             if rid not in positions:
@@ -345,7 +351,6 @@ class SignalingService:
     async def _publish_waiting_line(self) -> None:
         """The line as agents and supervisors see it: at most once per staff_view_s, since
         every console receives all of it (the head of the line, and how long it is)."""
-        waiting, total = await self._run(lambda c, now: ((c.waiting_list(now, QUEUE_VIEW_LIMIT), len(c.queue)),
-                                                          Effects()))
+        waiting, total = await self._read(lambda c, now: (c.waiting_list(now, QUEUE_VIEW_LIMIT), len(c.queue)))
         line = {"waiting": waiting, "total": total}
         await self.publisher.publish([Notice(AGENTS, "queue", line), Notice(SUPERVISORS, "queue", line)])

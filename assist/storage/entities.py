@@ -208,3 +208,9 @@ def build(items: dict[str, Any], policy: Policy, new_id: Callable[[str], str] | 
             dict.__setitem__(table, k, v)
     touched.clear()
     return center
+
+
+def document(items: dict[str, Any]) -> dict:
+    """The whole state as one plain document (snapshot.dump), from every entity: for tests and
+    tools that look at what the nodes share."""
+    return snapshot.dump(build(items, Policy(), None, set()))

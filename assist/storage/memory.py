@@ -24,6 +24,10 @@ class MemoryLiveStore:
         async with self._lock:
             return command(self.center)
 
+    async def read(self, view: Callable[[CallCenter], T]) -> T:
+        async with self._lock:
+            return view(self.center)
+
     async def relay(self, route: Callable[[CallCenter], Route], session_id: str, key: str, seq: int) -> Route:
         async with self._lock:
             found = route(self.center)

@@ -1,14 +1,19 @@
-"""Shared live state in Redis: the same CallCenter, one document, changed by compare-and-set.
+"""Shared live state in Redis: the same CallCenter, one entry per entity, changed by
+compare-and-set on a version.
 
 Every node keeps a decoded copy of the state and the version it was read at. A command runs on
-that copy, and its result is committed with one Lua script that writes the new document only if
-the version in Redis is still the one the copy was read at. Otherwise the script answers with the
-current document, the node decodes it and runs the command again: commands are pure functions of
-the state (ports.LiveStore), so exactly one of two racing nodes wins each decision (offer,
-accept, consent, end), and the loser re-decides on what the winner wrote.
+that copy; the entities it touched (entities.py tracks them) are re-encoded, and those that
+changed are committed with one Lua script that writes them only if the version in Redis is still
+the copy's, appends their keys to a change log and the command's record updates to the record
+stream, all in one atomic step. A node that is behind reads the log since its version and fetches
+just the entities named there (one script, so what it reads is one consistent version). A commit
+that lost the race puts the few entities it changed back as they were and catches up: commands
+are pure functions of the state (ports.LiveStore), so exactly one of two racing nodes wins each
+decision (offer, accept, consent, end) and the loser re-decides on what the winner wrote.
 
-A command that changed nothing (a view, a refusal) still checks that its copy was current, so no
-node ever answers from a stale copy. In steady state a command costs one Redis round trip.
+So a command's cost, and what crosses the network, is the entities it touches and the changes
+made since the node last looked, not the size of the call center (issue 16). The one document
+of the first round cost every command O(everyone connected).
 
 Relays are the hot path (every mirror batch): they only read the state, and their replay counter
 lives in a small hash per session, checked and advanced by a script that also verifies the
@@ -22,7 +27,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn, TypeVar, cast
 
-import orjson  # the whole state is encoded on every change: several times faster than json
+import orjson
 import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -33,41 +38,81 @@ from signaling.domain.errors import DomainError
 from signaling.domain.model import Policy
 from signaling.domain.notices import Effects
 
+from . import entities
 from .record_stream import encode_update
 
 T = TypeVar("T")
 Method = TypeVar("Method", bound=Callable[..., Awaitable[Any]])
 log = structlog.get_logger("live_store")
 
-# KEYS: version, state, record stream, lock. ARGV: expected version, new document, this node,
-# then the command's record updates (JSON), appended to the stream in the same step: a state
-# change and its record are one atomic write, so a node killed right after a decision cannot
-# lose the decision's record.
-# Returns {new version}; {current version, current document} when the copy was stale; {-1} when
-# another node holds the lock (its turn comes first).
+LOG_MAX = 100_000  # change-log entries kept: a node further behind than this reads everything
+
+# KEYS: version, entities hash, change log, record stream, lock. ARGV: expected version, this
+# node, n, then n (entity key, JSON or '' for gone) pairs, then the command's record updates.
+# The log entry's id is the new version, so a reader asks for "everything after mine".
+# Returns {new version}; {current version} when the copy was stale; {-1} when another node holds
+# the lock (its turn comes first).
 COMMIT = """
-local holder = redis.call('GET', KEYS[4])
-if holder and holder ~= ARGV[3] then return {-1} end
+local holder = redis.call('GET', KEYS[5])
+if holder and holder ~= ARGV[2] then return {-1} end
 local v = tonumber(redis.call('GET', KEYS[1]) or '0')
-if v ~= tonumber(ARGV[1]) then
-  return {v, redis.call('GET', KEYS[2]) or ''}
+if v ~= tonumber(ARGV[1]) then return {v} end
+local n = tonumber(ARGV[3])
+local changed = {}
+for i = 0, n - 1 do
+  local key, value = ARGV[4 + 2 * i], ARGV[5 + 2 * i]
+  if value == '' then redis.call('HDEL', KEYS[2], key) else redis.call('HSET', KEYS[2], key, value) end
+  changed[#changed + 1] = key
 end
-redis.call('SET', KEYS[2], ARGV[2])
-redis.call('SET', KEYS[1], v + 1)
-for i = 4, #ARGV do redis.call('XADD', KEYS[3], '*', 'u', ARGV[i]) end
-if holder then redis.call('DEL', KEYS[4]) end
-return {v + 1}
+v = v + 1
+redis.call('SET', KEYS[1], v)
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[#ARGV], v .. '-1', 'k', table.concat(changed, '\\n'))
+for i = 4 + 2 * n, #ARGV - 1 do redis.call('XADD', KEYS[4], '*', 'u', ARGV[i]) end
+if holder then redis.call('DEL', KEYS[5]) end
+return {v}
 """
 
-# Under contention optimism turns into a retry storm (each retry re-reads a document another node
-# has just replaced), so a node that lost once takes turns instead: the lock, with an expiry in
-# case its holder dies. KEYS: lock, version, state. ARGV: this node, expiry ms, its copy's version.
-# Returns {-1} (held by another), {version} (the copy is current) or {version, document}.
+# KEYS: version, change log, entities hash. ARGV: the copy's version, the most keys to send.
+# Returns {version} (current), {version, 'reload'} (too far behind, or Redis lost its data:
+# read everything), or {version, 'delta', key, JSON or false, …}: every entity changed since.
+CATCH_UP = """
+local v = tonumber(redis.call('GET', KEYS[1]) or '0')
+local from = tonumber(ARGV[1])
+if v == from then return {v} end
+if v < from then return {v, 'reload'} end
+local entries = redis.call('XRANGE', KEYS[2], '(' .. from .. '-1', '+')
+if #entries == 0 or entries[1][1] ~= (from + 1) .. '-1' then return {v, 'reload'} end
+local seen, keys = {}, {}
+for _, entry in ipairs(entries) do
+  for key in string.gmatch(entry[2][2], '[^\\n]+') do
+    if not seen[key] then seen[key] = true; keys[#keys + 1] = key end
+  end
+end
+if #keys > tonumber(ARGV[2]) then return {v, 'reload'} end
+local out = {tonumber(entries[#entries][1]:match('^(%d+)')), 'delta'}
+for i = 1, #keys, 500 do
+  local chunk = {}
+  for j = i, math.min(i + 499, #keys) do chunk[#chunk + 1] = keys[j] end
+  local values = redis.call('HMGET', KEYS[3], unpack(chunk))
+  for j, key in ipairs(chunk) do out[#out + 1] = key; out[#out + 1] = values[j] end
+end
+return out
+"""
+
+# KEYS: version, entities hash. Returns {version, key, JSON, …}: everything, as one version.
+READ_ALL = """
+local out = {tonumber(redis.call('GET', KEYS[1]) or '0')}
+local all = redis.call('HGETALL', KEYS[2])
+for i = 1, #all do out[#out + 1] = all[i] end
+return out
+"""
+
+# Under contention optimism turns into a retry storm, so a node that lost once takes turns
+# instead: the lock, with an expiry in case its holder dies. KEYS: lock, version. ARGV: this
+# node, expiry ms. Returns {-1} (held by another) or {version}.
 LOCK = """
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {-1} end
-local v = tonumber(redis.call('GET', KEYS[2]) or '0')
-if v == tonumber(ARGV[3]) then return {v} end
-return {v, redis.call('GET', KEYS[3]) or ''}
+return {tonumber(redis.call('GET', KEYS[2]) or '0')}
 """
 UNLOCK = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -75,7 +120,7 @@ return 0
 """
 
 # KEYS: version, the session's sequence hash. ARGV: expected version, field, seq, ttl seconds.
-# Returns 1 (new), 0 (replayed or old), -1 (the copy was stale: reload and re-check the route).
+# Returns 1 (new), 0 (replayed or old), -1 (the copy was stale: catch up and re-check the route).
 ADVANCE = """
 if tonumber(redis.call('GET', KEYS[1]) or '0') ~= tonumber(ARGV[1]) then return -1 end
 local last = tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')
@@ -89,6 +134,7 @@ MAX_ATTEMPTS = 50  # racing nodes each win in turn; this many losses in a row me
 LOCK_TTL_MS = 2_000  # a dead holder blocks the others this long at most
 LOCK_WAIT_S = 5.0  # waiting longer for a turn than this: refuse as busy
 SEQ_TTL_S = 86_400  # a session's counters outlive any session, then clean themselves up
+CATCH_UP_MAX_KEYS = 20_000  # more changed entities than this since we looked: read everything
 
 
 class StoreBusy(DomainError):
@@ -108,8 +154,9 @@ def _redis_errors_are_refusals(method: Method) -> Method:
     async def guarded(self: RedisLiveStore, *args: Any, **kwargs: Any) -> Any:
         try:
             return await method(self, *args, **kwargs)
-        except RedisError:
+        except RedisError as exc:
             self.center = None  # whatever was in flight may or may not have landed: re-read
+            log.warning("live_store_unavailable", error=str(exc)[:200])
             raise StoreUnavailable() from None
     return cast(Method, guarded)  # the same signature as the method it guards
 
@@ -122,36 +169,102 @@ class RedisLiveStore:
         self.redis = redis
         self.policy = policy
         self.new_id = new_id
-        self.k_version, self.k_state = f"{prefix}live:version", f"{prefix}live:state"
+        self.k_version, self.k_entities = f"{prefix}live:version", f"{prefix}live:entities"
+        self.k_log, self.k_old_state = f"{prefix}live:log", f"{prefix}live:state"
         self.k_seq = f"{prefix}live:seq:"
         self.k_records = f"{prefix}records"
         self.k_lock = f"{prefix}live:lock"
         self._commit = redis.register_script(COMMIT)
+        self._catch_up_script = redis.register_script(CATCH_UP)
+        self._read_all = redis.register_script(READ_ALL)
         self._take_lock = redis.register_script(LOCK)
         self._unlock = redis.register_script(UNLOCK)
         self._advance = redis.register_script(ADVANCE)
         self._lock = asyncio.Lock()  # one command at a time on this node's copy
-        # The copy; version -1 means "never read", so the first command loads the real one.
-        self.center: CallCenter | None = snapshot.load({}, policy, new_id)
+        self.touched: set[str] = set()  # what the command running now reached (entities.py)
+        # The copy (None: read it whole before the next command), the version it is at (-1:
+        # never read, so the first command reads it all), and each entity as Redis holds it at
+        # that version (to see what a command changed).
+        self.center: CallCenter | None = entities.build({}, policy, new_id, self.touched)
         self.version = -1
-        self._document = ""
+        self._stored: dict[str, bytes] = {}
         self._holding = False
         self.conflicts = 0  # commits lost to another node (then re-run), for the benchmark
         self.owner = owner or secrets.token_hex(8)  # who holds the lock, when this node does
 
     # ------------------------------------------------------------------ the copy
-    def _adopt(self, version: int, document: str) -> CallCenter:
-        self.center = center = snapshot.load(orjson.loads(document) if document else {}, self.policy, self.new_id)
-        self.version, self._document = version, document
+    async def _load_all(self) -> CallCenter:
+        answer = await self._read_all(keys=[self.k_version, self.k_entities])
+        version, flat = int(answer[0]), answer[1:]
+        if version and not flat and await self.redis.exists(self.k_old_state):
+            return await self._upgrade(version)
+        self._stored = {flat[i].decode(): flat[i + 1] for i in range(0, len(flat), 2)}
+        items = {key: orjson.loads(raw) for key, raw in self._stored.items()}
+        self.center = entities.build(items, self.policy, self.new_id, self.touched)
+        self.version = version
+        return self.center
+
+    async def _upgrade(self, version: int) -> CallCenter:
+        """A state written by the first round (one document): carried over to entities, once."""
+        document = await self.redis.get(self.k_old_state)
+        old = snapshot.load(orjson.loads(document) if document else {}, self.policy, self.new_id)
+        center = entities.build({}, self.policy, self.new_id, self.touched)
+        for key in _keys_of(old):
+            entities.apply(center, key, entities.encode(old, key))
+        changes = {key: orjson.dumps(entities.encode(center, key)) for key in entities.all_keys(center)}
+        self.center, self.version, self._stored = center, version, {}
+        answer = await self._commit(keys=[self.k_version, self.k_entities, self.k_log, self.k_records, self.k_lock],
+                                    args=[version, self.owner, len(changes), *_flat(changes), LOG_MAX])
+        if int(answer[0]) < 0 or len(answer) != 1 or int(answer[0]) != version + 1:
+            self.center = None
+            raise StoreBusy()
+        await self.redis.delete(self.k_old_state)
+        self.version, self._stored = version + 1, changes
+        log.info("live_state_upgraded", entities=len(changes))
         return center
 
-    async def _reload(self) -> CallCenter:
-        version, document = await self.redis.mget(self.k_version, self.k_state)
-        return self._adopt(int(version or 0), document.decode() if isinstance(document, bytes) else document or "")
+    async def _catch_up(self) -> CallCenter:
+        """Bring the copy to the latest version: only the entities changed since, usually."""
+        if self.center is None or self.version < 0:
+            return await self._load_all()
+        answer = await self._catch_up_script(keys=[self.k_version, self.k_log, self.k_entities],
+                                             args=[self.version, CATCH_UP_MAX_KEYS])
+        if len(answer) == 1:
+            return self.center
+        if answer[1] == b"reload":
+            return await self._load_all()
+        center = self.center
+        for i in range(2, len(answer), 2):
+            key, raw = answer[i].decode(), answer[i + 1]
+            self._put(center, key, raw)
+        self.version = int(answer[0])
+        return center
+
+    def _put(self, center: CallCenter, key: str, raw: bytes | None) -> None:
+        entities.apply(center, key, orjson.loads(raw) if raw else None)
+        if raw:
+            self._stored[key] = raw
+        else:
+            self._stored.pop(key, None)
 
     async def _current(self) -> bool:
         """Whether the copy is still the latest (it may have been written by another node)."""
         return int(await self.redis.get(self.k_version) or 0) == self.version
+
+    def _changes(self, center: CallCenter) -> dict[str, bytes]:
+        """The touched entities whose encoding differs from Redis's at the copy's version."""
+        changes = {}
+        for key in {*self.touched, entities.META}:
+            data = entities.encode(center, key)
+            raw = orjson.dumps(data) if data is not None else b""
+            if raw != self._stored.get(key, b""):
+                changes[key] = raw
+        return changes
+
+    def _undo(self, center: CallCenter, changes: dict[str, bytes]) -> None:
+        """Put the copy back as it was before a command whose commit lost the race."""
+        for key in changes:
+            self._put(center, key, self._stored.get(key))
 
     # ------------------------------------------------------------------ commands
     @_redis_errors_are_refusals
@@ -174,12 +287,21 @@ class RedisLiveStore:
                     return outcome()
             raise StoreBusy()
 
+    @_redis_errors_are_refusals
+    async def read(self, view: Callable[[CallCenter], T]) -> T:
+        """A view of the latest state; nothing is written (ports.LiveStore)."""
+        async with self._lock:
+            center = self.center if self.center is not None and await self._current() else await self._catch_up()
+            self.touched.clear()
+            return view(center)
+
     async def _attempt(self, command: Callable[[CallCenter], T], locked: bool) -> Callable[[], T] | None:
         """Run the command on the copy and commit it. Returns the outcome, which gives the
         result or raises the refusal; None means another node changed the state first."""
         center = self.center
         assert center is not None, "commands run on a loaded copy (run() and _acquire() see to it)"
         outcome: Callable[[], T]
+        self.touched.clear()
         try:
             result = command(center)
             outcome, effects = _returner(result), _effects_of(result)
@@ -189,31 +311,36 @@ class RedisLiveStore:
                 # current (always so under the lock), else it is re-decided on the latest state.
                 if locked or await self._current():
                     return _raiser(exc)
-                self.center = None
+                await self._catch_up()
                 return None
             outcome, effects = _raiser(exc), exc.effects  # refused *and* changed something (a lapsed offer)
         except BaseException:
-            self.center = None  # a bug may have left the copy half-changed: drop it
+            self.center = None  # a bug may have left the copy half-changed: read it whole again
             raise
-        document = orjson.dumps(snapshot.dump(center)).decode()
+        changes = self._changes(center)
         records = [encode_update(u) for u in effects.records] if effects else []
         # Nothing to write: done. A command that changes no state may still have lines for the
         # record (a whisper, a request to share); those ride a commit like any other.
-        if document == self._document and not records:
+        if not changes and not records:
             if locked or await self._current():
                 return outcome
-            self.center = None
+            await self._catch_up()
             return None
-        answer = await self._commit(keys=[self.k_version, self.k_state, self.k_records, self.k_lock],
-                                    args=[self.version, document, self.owner, *records])
-        if len(answer) == 1 and int(answer[0]) >= 0:
-            self.version, self._document = int(answer[0]), document
+        answer = await self._commit(keys=[self.k_version, self.k_entities, self.k_log, self.k_records, self.k_lock],
+                                    args=[self.version, self.owner, len(changes), *_flat(changes), *records, LOG_MAX])
+        if int(answer[0]) >= 0 and int(answer[0]) == self.version + 1:
+            self.version = int(answer[0])
+            for key, raw in changes.items():
+                if raw:
+                    self._stored[key] = raw
+                else:
+                    self._stored.pop(key, None)
             self._holding = False  # the commit released the lock
             return outcome
         self.conflicts += 1
-        self.center = None  # the copy ran ahead of the shared state: never use it again
-        if len(answer) == 2:
-            self._adopt(int(answer[0]), answer[1].decode())
+        self._undo(center, changes)  # the copy ran ahead of the shared state
+        if int(answer[0]) >= 0:
+            await self._catch_up()
         return None
 
     async def _acquire(self) -> None:
@@ -221,12 +348,11 @@ class RedisLiveStore:
         deadline = asyncio.get_running_loop().time() + LOCK_WAIT_S
         pause = 0.0005
         while True:
-            answer = await self._take_lock(keys=[self.k_lock, self.k_version, self.k_state],
-                                           args=[self.owner, LOCK_TTL_MS, self.version if self.center else -1])
+            answer = await self._take_lock(keys=[self.k_lock, self.k_version], args=[self.owner, LOCK_TTL_MS])
             if int(answer[0]) >= 0:
                 self._holding = True
-                if len(answer) == 2:
-                    self._adopt(int(answer[0]), answer[1].decode())
+                if self.center is None or int(answer[0]) != self.version:
+                    await self._catch_up()
                 return
             if asyncio.get_running_loop().time() > deadline:
                 raise StoreBusy()
@@ -241,13 +367,14 @@ class RedisLiveStore:
     async def relay(self, route: Callable[[CallCenter], Route], session_id: str, key: str, seq: int) -> Route:
         async with self._lock:
             for _ in range(MAX_ATTEMPTS):
-                center = self.center if self.center is not None else await self._reload()
+                center = self.center if self.center is not None else await self._catch_up()
+                self.touched.clear()
                 try:
                     found = route(center)
                 except DomainError:
                     if await self._current():
                         raise
-                    self.center = None
+                    await self._catch_up()
                     continue
                 verdict = await self._advance(keys=[self.k_version, self.k_seq + session_id],
                                               args=[self.version, key, seq, SEQ_TTL_S])
@@ -255,11 +382,23 @@ class RedisLiveStore:
                     return found
                 if verdict == 0:
                     raise out_of_sequence()
-                self.center = None
+                await self._catch_up()
             raise StoreBusy()
 
     async def forget_session(self, session_id: str) -> None:
         await self.redis.delete(self.k_seq + session_id)
+
+
+def _flat(changes: dict[str, bytes]) -> list[str | bytes]:
+    return [item for key, raw in changes.items() for item in (key, raw)]
+
+
+def _keys_of(center: CallCenter) -> list[str]:
+    """Every entity key of a center built with plain dictionaries (the first round's document)."""
+    keys = [f"r:{k}" for k in center.requests]
+    for kind, name in entities.DICTS.items():
+        keys += [f"{kind}:{k}" for k in getattr(center, name)]
+    return [*keys, entities.META]
 
 
 def _effects_of(result: object) -> Effects | None:

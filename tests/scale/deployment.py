@@ -96,15 +96,17 @@ class Deployment:
 
 
 def live_state(d: Deployment) -> dict:
-    """The shared live state as the nodes see it (the JSON document in Redis)."""
+    """The shared live state as the nodes see it (one document, from the entities in Redis)."""
     import json
 
     import redis
 
+    from assist.storage import entities
+
     client = redis.Redis.from_url(d.redis.url)
     try:
-        raw = client.get(d.prefix + "live:state")
-        return json.loads(raw) if raw else {}
+        raw = client.hgetall(d.prefix + "live:entities")
+        return entities.document({k.decode(): json.loads(v) for k, v in raw.items()}) if raw else {}
     finally:
         client.close()
 
