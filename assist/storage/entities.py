@@ -132,6 +132,7 @@ def apply(center: CallCenter, key: str, data: Any) -> None:
     requests' indexes and the sockets per node in step. Applying the same entry twice is
     harmless: an entry is the whole entity, not a change to it."""
     if key == META:
+        data = data or {"arrivals": 0, "handle_times": [], "stats": {}}  # none yet: as new
         center.arrivals = data["arrivals"]
         center.handle_times = deque(data["handle_times"], maxlen=center.policy.handle_window)
         center.stats.minutes = {}

@@ -50,13 +50,13 @@ LOG_MAX = 100_000  # change-log entries kept: a node further behind than this re
 # KEYS: version, entities hash, change log, record stream, lock. ARGV: expected version, this
 # node, n, then n (entity key, JSON or '' for gone) pairs, then the command's record updates.
 # The log entry's id is the new version, so a reader asks for "everything after mine".
-# Returns {new version}; {current version} when the copy was stale; {-1} when another node holds
-# the lock (its turn comes first).
+# Returns {new version, 1}; {current version, 0} when the copy was stale; {-1} when another node
+# holds the lock (its turn comes first).
 COMMIT = """
 local holder = redis.call('GET', KEYS[5])
 if holder and holder ~= ARGV[2] then return {-1} end
 local v = tonumber(redis.call('GET', KEYS[1]) or '0')
-if v ~= tonumber(ARGV[1]) then return {v} end
+if v ~= tonumber(ARGV[1]) then return {v, 0} end
 local n = tonumber(ARGV[3])
 local changed = {}
 for i = 0, n - 1 do
@@ -69,7 +69,7 @@ redis.call('SET', KEYS[1], v)
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[#ARGV], v .. '-1', 'k', table.concat(changed, '\\n'))
 for i = 4 + 2 * n, #ARGV - 1 do redis.call('XADD', KEYS[4], '*', 'u', ARGV[i]) end
 if holder then redis.call('DEL', KEYS[5]) end
-return {v}
+return {v, 1}
 """
 
 # KEYS: version, change log, entities hash. ARGV: the copy's version, the most keys to send.
@@ -215,7 +215,7 @@ class RedisLiveStore:
         self.center, self.version, self._stored = center, version, {}
         answer = await self._commit(keys=[self.k_version, self.k_entities, self.k_log, self.k_records, self.k_lock],
                                     args=[version, self.owner, len(changes), *_flat(changes), LOG_MAX])
-        if int(answer[0]) < 0 or len(answer) != 1 or int(answer[0]) != version + 1:
+        if len(answer) != 2 or int(answer[1]) != 1:
             self.center = None
             raise StoreBusy()
         await self.redis.delete(self.k_old_state)
@@ -328,7 +328,7 @@ class RedisLiveStore:
             return None
         answer = await self._commit(keys=[self.k_version, self.k_entities, self.k_log, self.k_records, self.k_lock],
                                     args=[self.version, self.owner, len(changes), *_flat(changes), *records, LOG_MAX])
-        if int(answer[0]) >= 0 and int(answer[0]) == self.version + 1:
+        if len(answer) == 2 and int(answer[1]) == 1:
             self.version = int(answer[0])
             for key, raw in changes.items():
                 if raw:
@@ -338,6 +338,9 @@ class RedisLiveStore:
             self._holding = False  # the commit released the lock
             return outcome
         self.conflicts += 1
+        if self.version < 0:  # never read: it ran on an empty copy; read the real one whole
+            self.center = None
+            return None
         self._undo(center, changes)  # the copy ran ahead of the shared state
         if int(answer[0]) >= 0:
             await self._catch_up()
