@@ -16,6 +16,7 @@ import time
 
 from signaling.domain.center import CallCenter, unique_ids
 from signaling.domain.model import Edition, Policy, Presence, Role
+from signaling.ports import LiveStore
 from signaling.service import Principal, SignalingService
 
 from .common import print_table
@@ -61,14 +62,46 @@ def agent(i: int) -> Principal:
     return Principal(f"a{i:03d}", Role.AGENT, f"agent {i}", f"A{i:03d}", ("zh", "en"), ())
 
 
-async def measure(n: int) -> dict[str, float]:
+class RedisMeter:
+    """Redis's own CPU and the bytes it moved, from INFO (the server is this bench's alone)."""
+
+    def __init__(self, url: str) -> None:
+        import redis
+
+        self.client = redis.Redis.from_url(url)
+
+    def read(self) -> tuple[float, int]:
+        cpu, stats = self.client.info("cpu"), self.client.info("stats")
+        return (float(cpu["used_cpu_sys"]) + float(cpu["used_cpu_user"]),
+                int(stats["total_net_input_bytes"]) + int(stats["total_net_output_bytes"]))
+
+
+async def measure(n: int, redis_url: str | None = None) -> dict[str, float]:
     from assist.storage.memory import MemoryLiveStore
 
     policy = Policy(queue_cap=n + 1_000, max_wait_s=10 ** 9)
     publisher = WirePublisher()
-    center = CallCenter(policy, unique_ids)
-    service = SignalingService(MemoryLiveStore(center), NoRecords(), publisher, OneNode(),
+    store: LiveStore
+    meter = None
+    if redis_url:
+        from redis.asyncio import Redis
+
+        from assist.storage.redis_live import RedisLiveStore
+
+        client = Redis.from_url(redis_url)
+        await client.flushall()
+        store = RedisLiveStore(client, policy, f"bench{n}:", unique_ids)
+        meter = RedisMeter(redis_url)
+    else:
+        store = MemoryLiveStore(CallCenter(policy, unique_ids))
+    service = SignalingService(store, NoRecords(), publisher, OneNode(),
                                tick_s=TICK_S)  # the ticker is not started: the bench ticks by hand
+
+    def offer_of(agent_id: str) -> str:
+        center = getattr(store, "center", None)  # both stores keep their copy there
+        assert center is not None
+        return dict.__getitem__(center.agents, agent_id).offer_id or ""
+
     agents = [agent(i) for i in range(10)]
     for a in agents:  # on shift (so requests wait) but away: nobody is offered anything yet
         await service.connected(a)
@@ -109,13 +142,14 @@ async def measure(n: int) -> dict[str, float]:
     # A pairing: an agent becomes available, is offered the head of the line and accepts; the
     # session ends and is wrapped up; then the first tick after it. The line shrinks by one.
     worker = agents[0]
-    command, views, notices, sent = [], [], [], []
+    command, views, notices, sent, redis_cpu, redis_bytes = [], [], [], [], [], []
     for k in range(50):
         await settle(service)
         before = publisher.notices, publisher.bytes
+        redis_before = meter.read() if meter else (0.0, 0)
         t0 = time.process_time()
         await service.set_presence(worker, Presence.AVAILABLE)
-        await service.accept(worker, center.agents[worker.user_id].offer_id or "", f"s{n}-{k}")
+        await service.accept(worker, offer_of(worker.user_id), f"s{n}-{k}")
         await service.end_session(worker, f"s{n}-{k}")
         await service.wrap_up(worker, f"s{n}-{k}", "resolved", "")
         await service.set_presence(worker, Presence.AWAY)
@@ -125,6 +159,10 @@ async def measure(n: int) -> dict[str, float]:
         command.append(t1 - t0)
         notices.append(publisher.notices - before[0])
         sent.append(publisher.bytes - before[1])
+        if meter:
+            redis_after = meter.read()
+            redis_cpu.append(redis_after[0] - redis_before[0])
+            redis_bytes.append(redis_after[1] - redis_before[1])
     pairing_ms, pairing_tick_ms = statistics.median(command) * 1000, statistics.median(views) * 1000
 
     # Keeping the line informed after it moved: the ticks until every waiting customer heard
@@ -140,7 +178,9 @@ async def measure(n: int) -> dict[str, float]:
             "pairing_tick_ms": pairing_tick_ms, "idle_ms": idle_ms,
             "notices": statistics.median(notices), "kb": statistics.median(sent) / 1024,
             "refresh_ms_per_s": refresh_cpu / max(ticks * TICK_S, TICK_S) * 1000,
-            "refresh_s": ticks * TICK_S, "told": publisher.notices - told}
+            "refresh_s": ticks * TICK_S, "told": publisher.notices - told,
+            "redis_ms": statistics.median(redis_cpu) * 1000 if redis_cpu else 0.0,
+            "redis_kb": statistics.median(redis_bytes) / 1024 if redis_bytes else 0.0}
 
 
 async def settle(service: SignalingService) -> None:
@@ -160,20 +200,38 @@ COLUMNS = {  # key → heading
 }
 
 
-def run() -> None:
-    from assist.logs import configure
+REDIS_COLUMNS = {"request_ms": "help request", "pairing_ms": "pairing", "pairing_tick_ms": "its tick",
+                 "idle_ms": "idle tick", "redis_ms": "Redis CPU / pairing", "redis_kb": "Redis KB / pairing"}
 
-    configure("warning")  # one log line per step would dominate the figures
+
+def table(title: str, columns: dict[str, str], redis_url: str | None = None) -> None:
     rows: list[tuple] = []
     results: dict[int, dict[str, float]] = {}
     for n in SIZES:
-        runs = [asyncio.run(measure(n)) for _ in range(REPEATS)]
+        runs = [asyncio.run(measure(n, redis_url)) for _ in range(REPEATS)]
         results[n] = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
-        rows.append((f"{n:,}", *(f"{results[n][k]:.3f}" for k in COLUMNS)))
+        rows.append((f"{n:,}", *(f"{results[n][k]:.3f}" for k in columns)))
     low, high = results[SIZES[0]], results[SIZES[-1]]
-    rows.append((f"slope {SIZES[-1]:,}/{SIZES[0]:,}", *(f"{high[k] / low[k]:.2f}×" if low[k] else "-" for k in COLUMNS)))
-    print_table(f"Cost per operation with N customers waiting (embedded; CPU ms; medians of {REPEATS} runs)",
-                ("waiting", *COLUMNS.values()), rows)
+    rows.append((f"slope {SIZES[-1]:,}/{SIZES[0]:,}", *(f"{high[k] / low[k]:.2f}×" if low[k] else "-" for k in columns)))
+    print_table(title, ("waiting", *columns.values()), rows)
+
+
+def run() -> None:
+    import tempfile
+    from pathlib import Path
+
+    from assist.logs import configure
+    from tests.servers.redis import RedisServer
+
+    configure("warning")  # one log line per step would dominate the figures
+    table(f"Cost per operation with N customers waiting (embedded; CPU ms; medians of {REPEATS} runs)", COLUMNS)
+    with tempfile.TemporaryDirectory() as tmp:
+        server = RedisServer(Path(tmp)).start()
+        try:
+            table(f"The same on one node sharing Redis (this node's CPU ms, and Redis's; medians of {REPEATS} runs)",
+                  REDIS_COLUMNS, server.url)
+        finally:
+            server.stop()
 
 
 if __name__ == "__main__":
