@@ -14,6 +14,7 @@ import json
 import statistics
 import time
 
+from assist.cluster import LocalCluster
 from signaling.domain.center import CallCenter, unique_ids
 from signaling.domain.model import Edition, Policy, Presence, Role
 from signaling.ports import LiveStore
@@ -43,15 +44,6 @@ class NoRecords:
     def submit(self, updates) -> None:
         for update in updates:
             json.dumps(update.fields, default=str)  # what the record writer would serialise
-
-
-class OneNode:
-    instance = "bench"
-    is_leader = True
-    settled = True
-
-    async def alive(self, instances):
-        return instances
 
 
 def customer(i: int) -> Principal:
@@ -94,7 +86,7 @@ async def measure(n: int, redis_url: str | None = None) -> dict[str, float]:
         meter = RedisMeter(redis_url)
     else:
         store = MemoryLiveStore(CallCenter(policy, unique_ids))
-    service = SignalingService(store, NoRecords(), publisher, OneNode(),
+    service = SignalingService(store, NoRecords(), publisher, LocalCluster("bench"),
                                tick_s=TICK_S)  # the ticker is not started: the bench ticks by hand
 
     def offer_of(agent_id: str) -> str:

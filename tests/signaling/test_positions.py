@@ -15,6 +15,7 @@ import math
 import hypothesis.strategies as st
 from hypothesis import HealthCheck, given, settings
 
+from assist.cluster import LocalCluster
 from assist.storage.memory import MemoryLiveStore
 from signaling.domain.center import CallCenter
 from signaling.domain.model import Edition, Policy, Presence, Role
@@ -46,15 +47,6 @@ class NoRecords:
         pass
 
 
-class OneNode:
-    instance = "n1"
-    is_leader = True
-    settled = True
-
-    async def alive(self, instances):
-        return instances
-
-
 def customer(i: int) -> Principal:
     return Principal(f"c{i}", Role.CUSTOMER, f"c{i}")
 
@@ -62,7 +54,7 @@ def customer(i: int) -> Principal:
 async def history(initial: int, steps: list[tuple[str, int]]) -> None:
     center = CallCenter(Policy(queue_cap=10_000, max_wait_s=10 ** 9, reoffer_after_s=10 ** 9))
     heard = Heard()
-    service = SignalingService(MemoryLiveStore(center), NoRecords(), heard, OneNode(), tick_s=TICK_S)
+    service = SignalingService(MemoryLiveStore(center), NoRecords(), heard, LocalCluster("n1"), tick_s=TICK_S)
     for agent in AGENTS:  # on shift, away: the line waits until a step pairs someone
         await service.connected(agent)
         await service.set_presence(agent, Presence.AWAY)
