@@ -19,8 +19,9 @@ import structlog
 
 from .domain.center import CallCenter, Route, relay_key
 from .domain.errors import DomainError
-from .domain.model import AgentProfile, Edition, Presence, Role
+from .domain.model import AgentProfile, CustomerStep, Edition, Presence, Role, SupervisorMode
 from .domain.notices import AGENTS, SUPERVISORS, Effects, Notice, user
+from .outbound import Board, QueueRinging, QueueWaiting, WaitingLine, Wall
 from .ports import Cluster, LiveStore, Publisher, RecordSink
 
 log = structlog.get_logger("signaling")
@@ -109,8 +110,9 @@ class SignalingService:
         # writer's thread never competes with the sockets on the hot path.
         if effects.notices:
             for notice in effects.notices:  # "your request rings": what they last heard of their wait
-                if notice.event == "queue_update" and notice.data.get("request_id") in self._sent_positions:
-                    self._sent_positions[notice.data["request_id"]] = RINGING
+                message = notice.message
+                if isinstance(message, QueueRinging) and message.request_id in self._sent_positions:
+                    self._sent_positions[message.request_id] = RINGING
             await self.publisher.publish(effects.notices)
         if effects.records:
             if not self.store.records_in_commit:
@@ -184,7 +186,7 @@ class SignalingService:
     async def stop_sharing(self, p: Principal, session_id: str) -> None:
         await self._run(lambda c, now: c.stop_sharing(p.user_id, session_id, now))
 
-    async def customer_step(self, p: Principal, session_id: str, step: str) -> None:
+    async def customer_step(self, p: Principal, session_id: str, step: CustomerStep) -> None:
         await self._run(lambda c, now: c.customer_step(p.user_id, session_id, step, now))
 
     async def rate_session(self, p: Principal, session_id: str, rating: str, comment: str) -> None:
@@ -219,7 +221,7 @@ class SignalingService:
         await self._run(lambda c, now: c.invite_supervisor(p.user_id, session_id, note, now))
 
     # ------------------------------------------------------------------ supervisor
-    async def supervisor_join(self, p: Principal, session_id: str, mode: str) -> dict:
+    async def supervisor_join(self, p: Principal, session_id: str, mode: SupervisorMode) -> dict:
         return await self._run(lambda c, now: c.supervisor_join(p.user_id, p.display_name, session_id, mode, now))
 
     async def supervisor_leave(self, p: Principal, session_id: str) -> None:
@@ -278,7 +280,9 @@ class SignalingService:
             board, now = await self._run(lambda c, now: ((c.board(now, QUEUE_VIEW_LIMIT), now), Effects()))
             if board != self._board_sent:  # every phase change reaches the supervisors within a tick
                 self._board_sent = board
-                await self.publisher.publish([Notice(SUPERVISORS, "board", {"rows": board, "now": now})])
+                # The views are the domain's typed dicts (mypy checks them): validating a hundred
+                # rows again on every change would be the tick's largest cost (issue 16).
+                await self.publisher.publish([Notice(SUPERVISORS, Board.model_construct(rows=board, now=now))])
         if self._queue_dirty or changed:
             self._queue_dirty = False
             self._staff_dirty = True
@@ -289,7 +293,7 @@ class SignalingService:
                 await self._publish_waiting_line()
             if self.live_stats != self._wall_sent:  # the supervisor wall, within a second
                 self._wall_sent = self.live_stats
-                await self.publisher.publish([Notice(SUPERVISORS, "wall", self.live_stats)])
+                await self.publisher.publish([Notice(SUPERVISORS, Wall.model_construct(**self.live_stats))])
 
     @property
     def positions_pending(self) -> int:
@@ -338,8 +342,7 @@ class SignalingService:
                 self._sent_positions[request_id] = RINGING
             elif request_id in self._sent_positions and self._sent_positions[request_id] != seen:
                 self._sent_positions[request_id] = seen
-                notices.append(Notice(user(customer_id), "queue_update",
-                                      {"request_id": request_id, "status": "waiting", **seen}))
+                notices.append(Notice(user(customer_id), QueueWaiting(request_id=request_id, **seen)))
         await self.publisher.publish(notices)
 
     async def _publish_waiting_line(self) -> None:
@@ -347,5 +350,5 @@ class SignalingService:
         every console receives all of it (the head of the line, and how long it is)."""
         waiting, total = await self._run(lambda c, now: ((c.waiting_list(now, QUEUE_VIEW_LIMIT), len(c.queue)),
                                                           Effects()))
-        line = {"waiting": waiting, "total": total}
-        await self.publisher.publish([Notice(AGENTS, "queue", line), Notice(SUPERVISORS, "queue", line)])
+        line = WaitingLine.model_construct(waiting=waiting, total=total)
+        await self.publisher.publish([Notice(AGENTS, line), Notice(SUPERVISORS, line)])
