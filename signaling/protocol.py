@@ -2,8 +2,9 @@
 
 Every inbound payload is a single JSON object validated here before anything else looks at
 it; unknown fields are refused (a typo should fail loudly, not be silently ignored).
-The server's own events are modelled in signaling/outbound.py. docs/protocol.md documents both
-for people; tests check the two agree.
+The server's own events are modelled in signaling/outbound.py; docs/protocol.md's tables, the
+JSON Schema and the front ends' TypeScript declarations are generated from both
+(`python -m signaling.protocol_doc --write`).
 """
 from __future__ import annotations
 

@@ -1,17 +1,18 @@
 """The server's events are their models on the wire: what the domain sends parses back into
-the model it was made from, and the JSON is model_dump's."""
+the model it was made from, the JSON is model_dump's, and the JSON Schema agrees."""
 from __future__ import annotations
 
 import json
 
+from signaling import protocol_doc
 from signaling.domain.center import CallCenter
 from signaling.domain.model import AgentProfile, Edition, Policy, Presence, Role
 from signaling.outbound import MODELS, OUTBOUND, Board, Outbound, WaitingLine, Wall
 
 
 def test_a_field_left_out_is_one_whose_default_is_none():
-    """A None-default field means "absent from the payload", not null: so each model that has
-    one must leave Nones out (or override wire())."""
+    """The schema says a None-default field is absent from the payload rather than null: so
+    each model that has one must leave Nones out (or override wire())."""
     for model in MODELS:
         optional = model.optional_fields()
         if optional:
@@ -20,7 +21,8 @@ def test_a_field_left_out_is_one_whose_default_is_none():
 
 def test_every_payload_the_domain_sends_is_its_model_on_the_wire():
     """A day of the call center, run on the domain: each notice's JSON parses back into the
-    model it was made from (names, aliases and values)."""
+    model it was made from (names, aliases and values), and matches the JSON Schema's keys."""
+    defs = protocol_doc.build_schema()["$defs"]
     center = CallCenter(Policy(offer_timeout_s=15, grace_s=30))
     profile = AgentProfile("a1", "Agent One", "B1", frozenset({"zh"}), frozenset())
     other = AgentProfile("a2", "Agent Two", "B2", frozenset({"zh"}), frozenset())
@@ -61,6 +63,8 @@ def test_every_payload_the_domain_sends_is_its_model_on_the_wire():
         assert model.model_validate(data) == notice.message, notice.event
         dumped = notice.message.model_dump(mode="json", by_alias=True, exclude_none=model.omit_none)
         assert json.dumps(data) == json.dumps(dumped), notice.event  # wire()'s fast path
+        node = defs[model.__name__]
+        assert set(node["required"]) <= set(data) <= set(node["properties"]), (notice.event, sorted(data))
         assert model in OUTBOUND[notice.event]
     # The service sends the views unvalidated (model_construct: issue 16); they are what the
     # models say, and their JSON is the validated model's.

@@ -1,9 +1,11 @@
-"""docs/protocol.md and the code name the same events and error codes."""
+"""docs/protocol.md and the code name the same events and error codes; its tables, the JSON
+Schema and the TypeScript declarations are generated from the models and up to date."""
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
+from signaling import protocol_doc
 from signaling.outbound import OUTBOUND
 from signaling.protocol import INBOUND
 
@@ -34,3 +36,15 @@ def test_every_error_code_is_documented():
                "token_expired"}
     assert len(raised) > 10
     assert not [code for code in raised if f"`{code}`" not in DOC]
+
+
+def test_the_generated_reference_is_up_to_date():
+    """docs/protocol.md's tables, docs/protocol.schema.json and the TypeScript declarations are
+    generated from the models: edit the models, then run the command."""
+    assert not [str(p.relative_to(ROOT)) for p in protocol_doc.stale()], f"run `{protocol_doc.COMMAND}`"
+
+
+def test_the_doc_keeps_its_prose_around_the_tables():
+    for section in protocol_doc.SECTIONS:
+        assert f"<!-- generated: {section} " in DOC and f"<!-- end generated: {section} -->" in DOC
+    assert "## Reconnect and resume" in DOC and "## Queue, routing and the wait estimate" in DOC
