@@ -1,20 +1,27 @@
-"""The wire protocol, server → client: one pydantic model per outbound socket.io event.
+"""The wire protocol, server → client: one model per outbound socket.io event.
 
 The domain builds these (`eff.notify(user(id), SessionEnded(...))`) and the publisher puts
-`message.wire()` on the socket: the JSON each front end has always received. Nested views
-(a request as agents see it, a board row, a wall line) are the TypedDicts of
-signaling/domain/views.py, so the domain keeps building plain dicts (cheap: issue 16) while
-mypy, the JSON Schema and the docs know their shape. A few events have two shapes
-(queue_update, offer): one model per shape.
+`message.wire()` on the socket: the JSON each front end has always received. A few events
+have two shapes (queue_update, offer): one model per shape.
+
+The models are dataclasses that pydantic reads (a TypeAdapter each: validation in tests, the
+JSON Schema, the serialiser for aliased fields), not BaseModels: the domain makes thousands a
+second on a long line (positions, offers, states), and a dataclass costs a quarter of a
+validated model to make (issue 16); not frozen either, which would double it (a notice is made,
+sent and dropped). mypy checks every field and value where they are made.
+Nested views (a request as agents see it, a board row, a wall line) are the TypedDicts of
+signaling/domain/views.py, plain dicts at run time.
 
 docs/protocol.md's tables, docs/protocol.schema.json and assist/web/sdk/protocol.d.ts are
 generated from these and signaling/protocol.py: `python -m signaling.protocol_doc --write`.
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from dataclasses import dataclass, fields
+from typing import Annotated, Any, ClassVar, Literal, TypeVar, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field, TypeAdapter
+from pydantic.fields import FieldInfo
 from typing_extensions import TypedDict
 
 from .domain.model import (
@@ -38,7 +45,21 @@ from .domain.views import (
     WallAgent,
     WallLine,
 )
-from .protocol import AnnotationIn, MirrorIn, MonitorSignalIn, RtcSignalIn
+from .protocol import (
+    PROTOCOL_VERSION,
+    AnnotationKind,
+    Caption,
+    Id,
+    Point,
+    RelayEvents,
+    RtcKind,
+    Sdp,
+    Selector,
+    Seq,
+    Trace,
+)
+
+M = TypeVar("M", bound="Outbound")
 
 # Who receives an event (the "to" column of the docs).
 CUSTOMER = "customer"
@@ -46,43 +67,87 @@ AGENT = "agent"
 PARTIES_AND_SUPERVISORS = "parties, supervisors in it"
 
 
-class Outbound(BaseModel):
-    """One server → client event. `event` names it on the socket; `to` says who gets it."""
+@dataclass(kw_only=True)
+class Outbound:
+    """One server → client event. `event` names it on the socket; `to` says who gets it.
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    A field whose default is None is left out of the payload when None (an optional part, like
+    the agent's copy of the customer); any other None is sent as null (an estimate nobody can
+    give)."""
+
+    __pydantic_config__: ClassVar[ConfigDict] = ConfigDict(extra="forbid")
     event: ClassVar[str]
     to: ClassVar[str]
-    # Fields left out of the JSON when None (optional parts of a payload, never a null that
-    # means something, like an estimate nobody can give).
-    omit_none: ClassVar[bool] = False
-    # Every field under its own name (no alias): the payload is the fields as they are.
-    plain: ClassVar[bool] = False
 
     @classmethod
-    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
-        super().__pydantic_init_subclass__(**kwargs)
-        cls.plain = all(field.alias is None for field in cls.model_fields.values())
+    def optional_fields(cls) -> frozenset[str]:
+        """The payload's keys that are left out when None (their field's default is None)."""
+        return _shape(cls)[1]
 
     @classmethod
-    def optional_fields(cls) -> set[str]:
-        """The fields left out of the payload when absent: those whose default is None."""
-        return {field.alias or name for name, field in cls.model_fields.items()
-                if not field.is_required() and field.default is None}
+    def validate(cls: type[M], data: Any) -> M:
+        """The payload (as on the wire: aliases, JSON values) parsed into this model."""
+        return _adapter(cls).validate_python(data)
+
+    def dump(self) -> dict[str, Any]:
+        """pydantic's serialisation of the model, None-default fields left out when None."""
+        return _drop_absent(_adapter(type(self)).dump_python(self, mode="json", by_alias=True), type(self))
 
     def wire(self) -> dict[str, Any]:
-        """The payload as it goes on the socket: what model_dump(mode="json", exclude_none=
-        omit_none) gives, as JSON. The domain's values are JSON already (str, numbers, bool,
-        None, lists, dicts; a StrEnum is a str), so a plain event's payload is its fields as they
-        are: no serialiser pass over a board of a hundred rows or thousands of positions a
-        second (issue 16). tests/signaling/test_outbound.py holds the two to the same JSON."""
-        if self.plain:
-            if self.omit_none:  # top level only: the nested views have no optional fields
-                return {name: value for name, value in self.__dict__.items() if value is not None}
-            return dict(self.__dict__)
-        return self.model_dump(mode="json", by_alias=True, exclude_none=self.omit_none)
+        """The payload as it goes on the socket: dump()'s JSON. The domain's values are JSON
+        already (str, numbers, bool, None, lists, dicts; a StrEnum is a str), so unless a field
+        is renamed on the wire the payload is the fields as they are: no serialiser pass over a
+        board of a hundred rows or thousands of positions a second (issue 16).
+        tests/signaling/test_outbound.py holds the two to the same JSON."""
+        plain, optional = _SHAPES.get(type(self)) or _shape(type(self))
+        if not plain:
+            return self.dump()
+        data = dict(self.__dict__)
+        if optional:
+            _drop_absent(data, type(self))
+        return data
+
+
+_ADAPTERS: dict[type, TypeAdapter[Any]] = {}
+_SHAPES: dict[type, tuple[bool, frozenset[str]]] = {}
+
+
+def _adapter(model: type) -> TypeAdapter[Any]:
+    adapter = _ADAPTERS.get(model)
+    if adapter is None:
+        adapter = _ADAPTERS[model] = TypeAdapter(model)
+    return adapter
+
+
+def _shape(model: type[Outbound]) -> tuple[bool, frozenset[str]]:
+    """(every field under its own name on the wire, the wire names of None-default fields)."""
+    shape = _SHAPES.get(model)
+    if shape is None:
+        shape = _SHAPES[model] = _read_shape(model)
+    return shape
+
+
+def _read_shape(model: type[Outbound]) -> tuple[bool, frozenset[str]]:
+    hints = get_type_hints(model, include_extras=True)
+    plain, optional = True, set()
+    for f in fields(model):
+        alias = next((m.alias for m in getattr(hints[f.name], "__metadata__", ()) if isinstance(m, FieldInfo)
+                      and m.alias), None)
+        plain = plain and alias is None
+        if f.default is None:
+            optional.add(alias or f.name)
+    return plain, frozenset(optional)
+
+
+def _drop_absent(data: dict[str, Any], model: type[Outbound]) -> dict[str, Any]:
+    for name in _shape(model)[1]:
+        if name in data and data[name] is None:
+            del data[name]
+    return data
 
 
 # ---------------------------------------------------------------- the waiting customer
+@dataclass(kw_only=True)
 class QueueWaiting(Outbound):
     """When the place or estimate changes: at once (within a tick, 200 ms) for the first three
     of each language's line, otherwise within a refresh round (each customer at most once per
@@ -99,6 +164,7 @@ class QueueWaiting(Outbound):
     long_wait: bool
 
 
+@dataclass(kw_only=True)
 class QueueRinging(Outbound):
     """While an agent's phone rings (a decline puts the request back: `waiting` again)."""
 
@@ -108,6 +174,7 @@ class QueueRinging(Outbound):
     status: Literal["offered"] = "offered"
 
 
+@dataclass(kw_only=True)
 class RequestEnded(Outbound):
     """`unstaffed`: the last agent on shift who speaks the language signed off."""
 
@@ -118,6 +185,7 @@ class RequestEnded(Outbound):
 
 
 # ---------------------------------------------------------------- agents
+@dataclass(kw_only=True)
 class HelpOffer(Outbound):
     """A waiting customer rings this agent (`offer_accept` or `offer_decline` it)."""
 
@@ -130,6 +198,7 @@ class HelpOffer(Outbound):
     transcript: list[str]
 
 
+@dataclass(kw_only=True)
 class TransferOffer(Outbound):
     """Another agent hands over a live session (`from_agent`: their display name)."""
 
@@ -142,6 +211,7 @@ class TransferOffer(Outbound):
     request: RequestContext
 
 
+@dataclass(kw_only=True)
 class OfferRevoked(Outbound):
     """The offer rang out, was declined or withdrawn (the customer left, a supervisor
     reassigned them, the agent went away): stop ringing."""
@@ -152,6 +222,7 @@ class OfferRevoked(Outbound):
     reason: ReleaseReason | RequestEndReason
 
 
+@dataclass(kw_only=True)
 class AgentStateChanged(Outbound):
     """The agent's derived state (see States below)."""
 
@@ -160,6 +231,7 @@ class AgentStateChanged(Outbound):
     state: AgentState
 
 
+@dataclass(kw_only=True)
 class SessionTransferred(Outbound):
     """The hand-over was accepted (`to_agent`: the new agent's name); wrap up with outcome
     `transferred`."""
@@ -170,6 +242,7 @@ class SessionTransferred(Outbound):
     to_agent: str
 
 
+@dataclass(kw_only=True)
 class TransferFailed(Outbound):
     """The hand-over was not taken; the session stays with this agent."""
 
@@ -179,6 +252,7 @@ class TransferFailed(Outbound):
     reason: ReleaseReason
 
 
+@dataclass(kw_only=True)
 class Whispered(Outbound):
     """From a supervisor in the session (`name`); the customer never sees it."""
 
@@ -190,12 +264,12 @@ class Whispered(Outbound):
 
 
 # ---------------------------------------------------------------- sessions
+@dataclass(kw_only=True)
 class SessionStarted(Outbound):
     """The agent's copy adds `customer` (the request's context and transcript)."""
 
     event = "session_started"
     to = "customer, agent"
-    omit_none = True
     session_id: str
     state: SessionState
     code: str
@@ -203,6 +277,7 @@ class SessionStarted(Outbound):
     customer: RequestContext | None = None
 
 
+@dataclass(kw_only=True)
 class AgentChanged(Outbound):
     """After a transfer: the new agent, with a fresh verification code."""
 
@@ -214,6 +289,7 @@ class AgentChanged(Outbound):
     agent: AgentName
 
 
+@dataclass(kw_only=True)
 class SessionStateChanged(Outbound):
     """Sharing started (consent) or stopped (`stop_sharing`)."""
 
@@ -223,6 +299,7 @@ class SessionStateChanged(Outbound):
     state: SessionState
 
 
+@dataclass(kw_only=True)
 class ShareRequested(Outbound):
     """The agent asks to see the screen: show the consent dialog."""
 
@@ -231,6 +308,7 @@ class ShareRequested(Outbound):
     session_id: str
 
 
+@dataclass(kw_only=True)
 class ShareDeclined(Outbound):
     """The customer said no for now; the call goes on."""
 
@@ -239,6 +317,7 @@ class ShareDeclined(Outbound):
     session_id: str
 
 
+@dataclass(kw_only=True)
 class CustomerStepReached(Outbound):
     """The customer is confirming a transfer to a new payee and was shown the scam warning."""
 
@@ -248,6 +327,7 @@ class CustomerStepReached(Outbound):
     step: CustomerStep
 
 
+@dataclass(kw_only=True)
 class SessionEnded(Outbound):
     """The session is over (`dropped`: a party stayed away past the grace window); its agent
     wraps up next."""
@@ -258,6 +338,7 @@ class SessionEnded(Outbound):
     reason: EndReason
 
 
+@dataclass(kw_only=True)
 class PeerStatus(Outbound):
     """The other party lost its connection (`reconnecting`, within the grace window) or is `back`."""
 
@@ -269,6 +350,7 @@ class PeerStatus(Outbound):
 
 
 # ---------------------------------------------------------------- supervisors
+@dataclass(kw_only=True)
 class SupervisorInvited(Outbound):
     """An agent asks for a supervisor (`agent`: their name) in a session."""
 
@@ -280,6 +362,7 @@ class SupervisorInvited(Outbound):
     request: RequestContext
 
 
+@dataclass(kw_only=True)
 class SupervisorJoined(Outbound):
     """To the parties who hear the supervisor: the agent for `whisper` and `barge`, the
     customer for `barge` only."""
@@ -292,6 +375,7 @@ class SupervisorJoined(Outbound):
     mode: SupervisorMode
 
 
+@dataclass(kw_only=True)
 class SupervisorLeft(Outbound):
     """Also when a supervisor steps down to a mode that party no longer hears."""
 
@@ -301,6 +385,7 @@ class SupervisorLeft(Outbound):
     supervisor: str
 
 
+@dataclass(kw_only=True)
 class Board(Outbound):
     """Every ringing request, the first 100 of the line (the wall counts all of them) and every
     session, within a tick of any change; `phase` is `requested`, `call` (paired, screen not
@@ -313,6 +398,7 @@ class Board(Outbound):
     now: float
 
 
+@dataclass(kw_only=True)
 class Wall(Outbound):
     """The supervisor wall, at most once a second when it changed; definitions in
     [metrics.md](metrics.md)."""
@@ -338,6 +424,7 @@ class Wall(Outbound):
     alert_bounds: AlertBounds
 
 
+@dataclass(kw_only=True)
 class WaitingLine(Outbound):
     """The head of the line (first 100) and its length, at most once a second when it changed."""
 
@@ -348,47 +435,62 @@ class WaitingLine(Outbound):
 
 
 # ---------------------------------------------------------------- relays (see Relays above)
+# The fields are the inbound models' (signaling/protocol.py), with the same types.
+@dataclass(kw_only=True)
 class Relayed(Outbound):
     """A relayed message: the sender's validated payload plus `from` (see Relays)."""
 
-    omit_none = True
-    from_: Role = Field(alias="from")  # the sender's role
+    from_: Annotated[Role, Field(alias="from")]  # the sender's role
+    v: Literal[1] = PROTOCOL_VERSION
+    session_id: Id
+    seq: Seq
 
 
-class MirrorOut(MirrorIn, Relayed):
+@dataclass(kw_only=True)
+class MirrorOut(Relayed):
     """The batch as sent (a joined chunked batch as one), numbers masked by the last-line scan."""
 
     event = "mirror"
     to = "agent, supervisors in it"
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    events: RelayEvents
 
 
-class AnnotationOut(AnnotationIn, Relayed):
+@dataclass(kw_only=True)
+class AnnotationOut(Relayed):
     """The agent's guidance, for the customer's SDK to draw (a caption's numbers masked)."""
 
     event = "annotation"
     to = "customer, supervisors in it"
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    kind: AnnotationKind
+    point: Point | None = None
+    selector: Selector | None = None
+    caption: Caption | None = None
+    path: Trace | None = None
 
 
-class RtcSignalOut(RtcSignalIn, Relayed):
+@dataclass(kw_only=True)
+class RtcSignalOut(Relayed):
     """The call's WebRTC signaling between customer and agent."""
 
     event = "rtc_signal"
     to = "the other party"
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    kind: RtcKind
+    sdp: Sdp | None = None
+    candidate: dict[str, Any] | None = None
 
 
-class MonitorSignalOut(MonitorSignalIn, Relayed):
+@dataclass(kw_only=True)
+class MonitorSignalOut(RtcSignalOut):
     """`sender`: the user id to answer (the agent's console answers each supervisor apart)."""
 
     event = "monitor_signal"
     to = "the agent / the supervisor"
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    supervisor: Id | None = None
     sender: str
 
 
 # ---------------------------------------------------------------- the voice assistant
+@dataclass(kw_only=True)
 class VoicePartial(Outbound):
     """What has been heard so far (live captions), when it changes."""
 
@@ -402,6 +504,7 @@ class VoiceSlots(TypedDict, total=False):
     amount: int | float
 
 
+@dataclass(kw_only=True)
 class VoiceResult(Outbound):
     """See [voice.md](voice.md)."""
 
@@ -411,16 +514,13 @@ class VoiceResult(Outbound):
     intent: str | None
     slots: VoiceSlots
     engine: str
-    pass_: str | None = Field(alias="pass")
+    pass_: Annotated[str | None, Field(alias="pass")]  # null (as `intent`) when nothing was heard
     message: str | None = None
     candidates: list[str] | None = None
     warnings: list[str] | None = None
 
-    def wire(self) -> dict[str, Any]:
-        # `intent` and `pass` are null when nothing was heard; the rest is left out when empty.
-        return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
-
+@dataclass(kw_only=True)
 class VoiceFailed(Outbound):
     """The utterance could not be heard or decoded: ask again."""
 

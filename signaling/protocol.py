@@ -100,11 +100,21 @@ class ReassignIn(Inbound):
 
 
 # ---- relays (mirror: customer → agent; annotation: agent → customer; rtc: both ways)
+# Their fields' types are named, for the relayed copies the server sends (signaling/outbound.py).
+Seq = Annotated[int, Field(ge=1)]
+# rrweb events, relayed as they are: the server checks state, size and order, not content.
+RelayEvents = Annotated[list[Any], Field(max_length=500)]
+AnnotationKind = Literal["pointer", "highlight", "draw", "clear"]
+RtcKind = Literal["offer", "answer", "candidate", "restart"]
+Sdp = Annotated[str, StringConstraints(max_length=60_000)]
+Selector = Annotated[str, StringConstraints(max_length=300)]
+Caption = ShortText
+
+
 class MirrorIn(Inbound):
     session_id: Id
-    seq: Annotated[int, Field(ge=1)]
-    # rrweb events, relayed as they are: the server checks state, size and order, not content.
-    events: Annotated[list[Any], Field(max_length=500)]
+    seq: Seq
+    events: RelayEvents
 
 
 class Point(BaseModel):
@@ -113,23 +123,26 @@ class Point(BaseModel):
     y: Annotated[float, Field(ge=0, le=1)]
 
 
+Trace = Annotated[list[Point], Field(max_length=500)]  # a drawn path
+
+
 class AnnotationIn(Inbound):
     """Guidance only: the customer's SDK draws these and nothing else (no remote control)."""
 
     session_id: Id
-    seq: Annotated[int, Field(ge=1)]
-    kind: Literal["pointer", "highlight", "draw", "clear"]
+    seq: Seq
+    kind: AnnotationKind
     point: Point | None = None
-    selector: Annotated[str, StringConstraints(max_length=300)] | None = None
-    caption: ShortText | None = None
-    path: Annotated[list[Point], Field(max_length=500)] | None = None
+    selector: Selector | None = None
+    caption: Caption | None = None
+    path: Trace | None = None
 
 
 class RtcSignalIn(Inbound):
     session_id: Id
-    seq: Annotated[int, Field(ge=1)]
-    kind: Literal["offer", "answer", "candidate", "restart"]
-    sdp: Annotated[str, StringConstraints(max_length=60_000)] | None = None
+    seq: Seq
+    kind: RtcKind
+    sdp: Sdp | None = None
     candidate: dict[str, Any] | None = None
 
 

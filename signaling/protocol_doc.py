@@ -21,8 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic import BaseModel, TypeAdapter
+from pydantic.json_schema import JsonSchemaMode
 
 from .domain.model import Role
 from .outbound import MODELS, OUTBOUND
@@ -129,8 +129,10 @@ def _not_null(prop: Schema) -> Schema:
 
 def build_schema() -> Schema:
     inbound = _inbound_models()
-    _, schema = models_json_schema([(m, "validation") for m in inbound] + [(m, "serialization") for m in MODELS],
-                                   ref_template="#/$defs/{model}")
+    adapters: list[tuple[tuple[type, JsonSchemaMode], JsonSchemaMode, TypeAdapter[Any]]] = [
+        ((m, "validation"), "validation", TypeAdapter(m)) for m in inbound]
+    adapters += [((m, "serialization"), "serialization", TypeAdapter(m)) for m in MODELS]
+    _, schema = TypeAdapter.json_schemas(adapters, ref_template="#/$defs/{model}")
     defs: Schema = _tidy(schema["$defs"])
     for model in MODELS:  # on the wire: a default is always sent; a None default means "left out"
         node = defs[model.__name__]

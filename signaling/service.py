@@ -280,9 +280,7 @@ class SignalingService:
             board, now = await self._run(lambda c, now: ((c.board(now, QUEUE_VIEW_LIMIT), now), Effects()))
             if board != self._board_sent:  # every phase change reaches the supervisors within a tick
                 self._board_sent = board
-                # The views are the domain's typed dicts (mypy checks them): validating a hundred
-                # rows again on every change would be the tick's largest cost (issue 16).
-                await self.publisher.publish([Notice(SUPERVISORS, Board.model_construct(rows=board, now=now))])
+                await self.publisher.publish([Notice(SUPERVISORS, Board(rows=board, now=now))])
         if self._queue_dirty or changed:
             self._queue_dirty = False
             self._staff_dirty = True
@@ -293,7 +291,7 @@ class SignalingService:
                 await self._publish_waiting_line()
             if self.live_stats != self._wall_sent:  # the supervisor wall, within a second
                 self._wall_sent = self.live_stats
-                await self.publisher.publish([Notice(SUPERVISORS, Wall.model_construct(**self.live_stats))])
+                await self.publisher.publish([Notice(SUPERVISORS, Wall(**self.live_stats))])
 
     @property
     def positions_pending(self) -> int:
@@ -350,5 +348,5 @@ class SignalingService:
         every console receives all of it (the head of the line, and how long it is)."""
         waiting, total = await self._run(lambda c, now: ((c.waiting_list(now, QUEUE_VIEW_LIMIT), len(c.queue)),
                                                           Effects()))
-        line = WaitingLine.model_construct(waiting=waiting, total=total)
+        line = WaitingLine(waiting=waiting, total=total)
         await self.publisher.publish([Notice(AGENTS, line), Notice(SUPERVISORS, line)])

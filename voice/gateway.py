@@ -90,7 +90,7 @@ class VoiceStream:
             utterance = None
             log.info("voice_result", customer=self.customer, intent=result.intent, engine=result.engine,
                      pass_name=result.pass_name, seconds=round(result.seconds, 2))
-            await self.emit(VoiceResult.model_validate(result.to_json()))
+            await self.emit(VoiceResult.validate(result.to_json()))
         except MediaStreamError:  # the customer's side hung up mid-utterance
             await self.emit(VoiceFailed(code="voice_interrupted", message="语音中断了，请再说一次。"))
         except ModelUnavailable as exc:
