@@ -14,6 +14,7 @@ from aiohttp import web
 
 from signaling.domain.model import Role
 from signaling.ice import ice_servers
+from signaling.outbound import Outbound
 from signaling.service import Principal, SignalingService
 from signaling.sio import SignalingAdapter, SioPublisher
 
@@ -308,8 +309,8 @@ def _voice_gateway(app: web.Application, config: Config, sio: socketio.AsyncServ
         except BankError:
             return []  # no bank account: no payees to recognize
 
-    async def emit_to(customer: str, event: str, data: dict) -> None:
-        await sio.emit(event, data, room=f"user:{customer}")
+    async def emit_to(customer: str, message: Outbound) -> None:
+        await sio.emit(message.event, message.wire(), room=f"user:{customer}")
 
     ice = config.ice
     servers = ({"urls": list(ice.stun_urls)},) if ice.stun_urls else ()

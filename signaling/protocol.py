@@ -2,7 +2,9 @@
 
 Every inbound payload is a single JSON object validated here before anything else looks at
 it; unknown fields are refused (a typo should fail loudly, not be silently ignored).
-docs/protocol.md documents the same events for people; tests check the two agree.
+The server's own events are modelled in signaling/outbound.py; docs/protocol.md's tables, the
+JSON Schema and the front ends' TypeScript declarations are generated from both
+(`python -m signaling.protocol_doc --write`).
 """
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from .domain.model import Edition, Role
+from .domain.model import CustomerStep, Edition, Language, Outcome, Rating, Role, SupervisorMode
 
 PROTOCOL_VERSION: Final = 1
 
@@ -27,7 +29,7 @@ class Inbound(BaseModel):
 class HelpRequestIn(Inbound):
     topic: Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[a-z_]+$")] = "transfer"
     edition: Edition = Edition.STANDARD
-    language: Literal["zh", "en"] = "zh"
+    language: Language = "zh"
     page: Annotated[str, StringConstraints(max_length=200)] = ""
     transcript: Annotated[list[ShortText], Field(max_length=10)] = []
 
@@ -47,13 +49,13 @@ class SessionRef(Inbound):
 
 class RateSessionIn(Inbound):
     session_id: Id
-    rating: Literal["satisfied", "neutral", "unsatisfied"]
+    rating: Rating
     comment: Annotated[str, StringConstraints(max_length=500)] = ""
 
 
 class CustomerStepIn(Inbound):
     session_id: Id
-    step: Literal["scam_warning"]  # a step's name only: never a payee, an amount or a number
+    step: CustomerStep
 
 
 # ---- agent → server
@@ -67,7 +69,7 @@ class OfferRef(Inbound):
 
 class WrapUpIn(Inbound):
     session_id: Id
-    outcome: Literal["resolved", "needs_follow_up", "transferred", "dropped", "customer_declined", "other"]
+    outcome: Outcome
     notes: Annotated[str, StringConstraints(max_length=2000)] = ""
 
 
@@ -86,7 +88,7 @@ class SupervisorJoinIn(Inbound):
     session_id: Id
     # monitor: silent; whisper: the agent hears the supervisor, the customer does not;
     # barge: everyone hears everyone and the customer is told.
-    mode: Literal["monitor", "whisper", "barge"] = "monitor"
+    mode: SupervisorMode = "monitor"
 
 
 class ReassignIn(Inbound):
@@ -98,11 +100,21 @@ class ReassignIn(Inbound):
 
 
 # ---- relays (mirror: customer → agent; annotation: agent → customer; rtc: both ways)
+# Their fields' types are named, for the relayed copies the server sends (signaling/outbound.py).
+Seq = Annotated[int, Field(ge=1)]
+# rrweb events, relayed as they are: the server checks state, size and order, not content.
+RelayEvents = Annotated[list[Any], Field(max_length=500)]
+AnnotationKind = Literal["pointer", "highlight", "draw", "clear"]
+RtcKind = Literal["offer", "answer", "candidate", "restart"]
+Sdp = Annotated[str, StringConstraints(max_length=60_000)]
+Selector = Annotated[str, StringConstraints(max_length=300)]
+Caption = ShortText
+
+
 class MirrorIn(Inbound):
     session_id: Id
-    seq: Annotated[int, Field(ge=1)]
-    # rrweb events, relayed as they are: the server checks state, size and order, not content.
-    events: Annotated[list[Any], Field(max_length=500)]
+    seq: Seq
+    events: RelayEvents
 
 
 class Point(BaseModel):
@@ -111,23 +123,26 @@ class Point(BaseModel):
     y: Annotated[float, Field(ge=0, le=1)]
 
 
+Trace = Annotated[list[Point], Field(max_length=500)]  # a drawn path
+
+
 class AnnotationIn(Inbound):
     """Guidance only: the customer's SDK draws these and nothing else (no remote control)."""
 
     session_id: Id
-    seq: Annotated[int, Field(ge=1)]
-    kind: Literal["pointer", "highlight", "draw", "clear"]
+    seq: Seq
+    kind: AnnotationKind
     point: Point | None = None
-    selector: Annotated[str, StringConstraints(max_length=300)] | None = None
-    caption: ShortText | None = None
-    path: Annotated[list[Point], Field(max_length=500)] | None = None
+    selector: Selector | None = None
+    caption: Caption | None = None
+    path: Trace | None = None
 
 
 class RtcSignalIn(Inbound):
     session_id: Id
-    seq: Annotated[int, Field(ge=1)]
-    kind: Literal["offer", "answer", "candidate", "restart"]
-    sdp: Annotated[str, StringConstraints(max_length=60_000)] | None = None
+    seq: Seq
+    kind: RtcKind
+    sdp: Sdp | None = None
     candidate: dict[str, Any] | None = None
 
 
@@ -153,7 +168,7 @@ class MonitorSignalIn(RtcSignalIn):
 class VoiceStartIn(Inbound):
     """The voice assistant: the browser's WebRTC offer for its microphone (complete, not trickled)."""
 
-    lang: Literal["zh", "en"] = "zh"
+    lang: Language = "zh"
     sdp: Annotated[str, StringConstraints(min_length=1, max_length=60_000)]
 
 
@@ -192,17 +207,6 @@ INBOUND: dict[str, tuple[frozenset[Role], type[Inbound], bool]] = {
     "rtc_signal": (frozenset({Role.CUSTOMER, Role.AGENT}), RtcSignalIn, True),
     "monitor_signal": (frozenset({Role.AGENT, Role.SUPERVISOR}), MonitorSignalIn, True),
 }
-
-# Server → client events (documented in docs/protocol.md).
-OUTBOUND = (
-    "queue_update", "request_ended", "wall", "board", "offer", "offer_revoked", "agent_state",
-    "session_started", "session_state", "session_ended", "peer_status", "agent_changed",
-    "session_transferred", "transfer_failed", "share_requested", "share_declined", "customer_step",
-    "supervisor_invited", "supervisor_joined",
-    "supervisor_left", "queue", "mirror", "annotation", "rtc_signal", "whisper", "monitor_signal",
-    "voice_partial", "voice_result", "voice_error",
-)
-
 
 def ok(**data: Any) -> dict:
     return {"ok": True, **data}

@@ -11,7 +11,7 @@ import contextlib
 import math
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -19,8 +19,9 @@ import structlog
 
 from .domain.center import CallCenter, Route, relay_key
 from .domain.errors import DomainError
-from .domain.model import AgentProfile, Edition, Presence, Role
+from .domain.model import AgentProfile, CustomerStep, Edition, Presence, Role, SupervisorMode
 from .domain.notices import AGENTS, SUPERVISORS, Effects, Notice, user
+from .outbound import Board, QueueRinging, QueueWaiting, WaitingLine, Wall
 from .ports import Cluster, LiveStore, Publisher, RecordSink
 
 log = structlog.get_logger("signaling")
@@ -79,7 +80,7 @@ class SignalingService:
         self._board_sent: list | None = None
         # Positions (see _publish_positions): what each waiting customer of this node was last
         # told, and the ring of them refreshed a slice per tick.
-        self._sent_positions: dict[str, dict] = {}
+        self._sent_positions: dict[str, Mapping[str, Any]] = {}
         self._ring: deque[str] = deque()
         self._ring_left = 0  # entries of the ring still to refresh in the current round
         self._ring_version: tuple = ()  # the line's version the current round refreshes to
@@ -114,8 +115,9 @@ class SignalingService:
         # writer's thread never competes with the sockets on the hot path.
         if effects.notices:
             for notice in effects.notices:  # "your request rings": what they last heard of their wait
-                if notice.event == "queue_update" and notice.data.get("request_id") in self._sent_positions:
-                    self._sent_positions[notice.data["request_id"]] = RINGING
+                message = notice.message
+                if isinstance(message, QueueRinging) and message.request_id in self._sent_positions:
+                    self._sent_positions[message.request_id] = RINGING
             await self.publisher.publish(effects.notices)
         if effects.records:
             if not self.store.records_in_commit:
@@ -190,7 +192,7 @@ class SignalingService:
     async def stop_sharing(self, p: Principal, session_id: str) -> None:
         await self._run(lambda c, now: c.stop_sharing(p.user_id, session_id, now))
 
-    async def customer_step(self, p: Principal, session_id: str, step: str) -> None:
+    async def customer_step(self, p: Principal, session_id: str, step: CustomerStep) -> None:
         await self._run(lambda c, now: c.customer_step(p.user_id, session_id, step, now))
 
     async def rate_session(self, p: Principal, session_id: str, rating: str, comment: str) -> None:
@@ -225,7 +227,7 @@ class SignalingService:
         await self._run(lambda c, now: c.invite_supervisor(p.user_id, session_id, note, now))
 
     # ------------------------------------------------------------------ supervisor
-    async def supervisor_join(self, p: Principal, session_id: str, mode: str) -> dict:
+    async def supervisor_join(self, p: Principal, session_id: str, mode: SupervisorMode) -> dict:
         return await self._run(lambda c, now: c.supervisor_join(p.user_id, p.display_name, session_id, mode, now))
 
     async def supervisor_leave(self, p: Principal, session_id: str) -> None:
@@ -279,12 +281,12 @@ class SignalingService:
         state_changed = self._state_dirty or changed
         self._state_dirty = False
         if state_changed or staff_due:
-            self.live_stats = await self._read(lambda c, now: c.wall(now))
+            self.live_stats = dict(await self._read(lambda c, now: c.wall(now)))
         if leader and state_changed:
             board, now = await self._read(lambda c, now: (c.board(now, QUEUE_VIEW_LIMIT), now))
             if board != self._board_sent:  # every phase change reaches the supervisors within a tick
                 self._board_sent = board
-                await self.publisher.publish([Notice(SUPERVISORS, "board", {"rows": board, "now": now})])
+                await self.publisher.publish([Notice(SUPERVISORS, Board(rows=board, now=now))])
         if self._queue_dirty or changed:
             self._queue_dirty = False
             self._staff_dirty = True
@@ -295,7 +297,7 @@ class SignalingService:
                 await self._publish_waiting_line()
             if self.live_stats != self._wall_sent:  # the supervisor wall, within a second
                 self._wall_sent = self.live_stats
-                await self.publisher.publish([Notice(SUPERVISORS, "wall", self.live_stats)])
+                await self.publisher.publish([Notice(SUPERVISORS, Wall(**self.live_stats))])
 
     @property
     def positions_pending(self) -> int:
@@ -344,13 +346,12 @@ class SignalingService:
                 self._sent_positions[request_id] = RINGING
             elif request_id in self._sent_positions and self._sent_positions[request_id] != seen:
                 self._sent_positions[request_id] = seen
-                notices.append(Notice(user(customer_id), "queue_update",
-                                      {"request_id": request_id, "status": "waiting", **seen}))
+                notices.append(Notice(user(customer_id), QueueWaiting(request_id=request_id, **seen)))
         await self.publisher.publish(notices)
 
     async def _publish_waiting_line(self) -> None:
         """The line as agents and supervisors see it: at most once per staff_view_s, since
         every console receives all of it (the head of the line, and how long it is)."""
         waiting, total = await self._read(lambda c, now: (c.waiting_list(now, QUEUE_VIEW_LIMIT), len(c.queue)))
-        line = {"waiting": waiting, "total": total}
-        await self.publisher.publish([Notice(AGENTS, "queue", line), Notice(SUPERVISORS, "queue", line)])
+        line = WaitingLine(waiting=waiting, total=total)
+        await self.publisher.publish([Notice(AGENTS, line), Notice(SUPERVISORS, line)])

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import structlog
 from aiortc.mediastreams import MediaStreamError
 
+from signaling.outbound import Outbound, VoiceFailed, VoicePartial, VoiceResult
+
 from .audio import Resampler
 from .endpoint import EndpointConfig
 from .models import ModelUnavailable
@@ -46,7 +48,7 @@ class VoiceStream:
     """One customer's utterance: a peer connection and the recognizer it feeds."""
 
     def __init__(self, customer: str, lang: str, payees: PayeeBook, settings: VoiceSettings,
-                 emit: Callable[[str, dict], Awaitable[None]], on_done: Callable[[], None] = lambda: None) -> None:
+                 emit: Callable[[Outbound], Awaitable[None]], on_done: Callable[[], None] = lambda: None) -> None:
         self.customer = customer
         self.on_done = on_done
         self.lang = lang
@@ -81,23 +83,23 @@ class VoiceStream:
                 update = await utterance.feed(resampler.pcm(frame))
                 if update.partial and update.partial != last_partial and loop.time() - last_sent >= PARTIAL_EVERY_S:
                     last_partial, last_sent = update.partial, loop.time()
-                    await self.emit("voice_partial", {"text": update.partial})
+                    await self.emit(VoicePartial(text=update.partial))
                 if update.ended:
                     break
             result = await utterance.finish()
             utterance = None
             log.info("voice_result", customer=self.customer, intent=result.intent, engine=result.engine,
                      pass_name=result.pass_name, seconds=round(result.seconds, 2))
-            await self.emit("voice_result", result.to_json())
+            await self.emit(VoiceResult.validate(result.to_json()))
         except MediaStreamError:  # the customer's side hung up mid-utterance
-            await self.emit("voice_error", {"code": "voice_interrupted", "message": "语音中断了，请再说一次。"})
+            await self.emit(VoiceFailed(code="voice_interrupted", message="语音中断了，请再说一次。"))
         except ModelUnavailable as exc:
-            await self.emit("voice_error", {"code": "voice_unavailable", "message": str(exc)})
+            await self.emit(VoiceFailed(code="voice_unavailable", message=str(exc)))
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("voice_failed", customer=self.customer)
-            await self.emit("voice_error", {"code": "voice_failed", "message": "没有听清，请再说一次。"})
+            await self.emit(VoiceFailed(code="voice_failed", message="没有听清，请再说一次。"))
         finally:
             if utterance is not None:
                 utterance.utterance.close()  # give the recognizer back without decoding
@@ -122,7 +124,7 @@ class VoiceGateway:
     """All live utterances of this process: one per customer, a cap on how many at once."""
 
     def __init__(self, settings: VoiceSettings, payees_of: Callable[[str], Awaitable[list[dict]]],
-                 emit_to: Callable[[str, str, dict], Awaitable[None]]) -> None:
+                 emit_to: Callable[[str, Outbound], Awaitable[None]]) -> None:
         self.settings = settings
         self.payees_of = payees_of
         self.emit_to = emit_to
@@ -152,8 +154,8 @@ class VoiceGateway:
             raise VoiceError("voice_busy", "语音助手正忙，请稍后再试。")
         book = PayeeBook.from_records(await self.payees_of(customer))
 
-        async def emit(event: str, data: dict) -> None:
-            await self.emit_to(customer, event, data)
+        async def emit(message: Outbound) -> None:
+            await self.emit_to(customer, message)
 
         def forget() -> None:
             if self.streams.get(customer) is stream:

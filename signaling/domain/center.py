@@ -12,6 +12,28 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
+from ..outbound import (
+    AgentChanged,
+    AgentStateChanged,
+    CustomerStepReached,
+    HelpOffer,
+    OfferRevoked,
+    PeerStatus,
+    QueueRinging,
+    RequestEnded,
+    SessionEnded,
+    SessionStarted,
+    SessionStateChanged,
+    SessionTransferred,
+    ShareDeclined,
+    ShareRequested,
+    SupervisorInvited,
+    SupervisorJoined,
+    SupervisorLeft,
+    TransferFailed,
+    TransferOffer,
+    Whispered,
+)
 from . import session as session_machine
 from .errors import DomainError, forbidden, invalid_state, not_found
 from .model import (
@@ -20,23 +42,41 @@ from .model import (
     Agent,
     AgentProfile,
     AgentState,
+    CustomerStep,
     Edition,
     EndReason,
     HelpRequest,
     Offer,
     Online,
+    PartyStatus,
     Policy,
     Presence,
+    ReleaseReason,
+    RequestEndReason,
     RequestStatus,
     Role,
     Session,
     SessionState,
+    SupervisorMode,
     is_guest,
 )
 from .notices import SUPERVISORS, Effects, RecordUpdate, user
 from .queue import LiveRequests, WaitingQueue, estimated_wait_s
 from .routing import on_shift, pick_agent, staffed
 from .stats import ContactStats
+from .views import (
+    AgentBrief,
+    Alert,
+    BoardRow,
+    Phase,
+    PositionView,
+    RequestContext,
+    RequestView,
+    SessionView,
+    WallAgent,
+    WallLine,
+    WallView,
+)
 
 STREAMS = {
     # stream → (roles that may send it, who receives it)
@@ -49,7 +89,7 @@ STREAMS = {
 
 
 # What the supervisor's list calls each session state (requests waiting are "requested").
-PHASES = {
+PHASES: dict[SessionState, Phase] = {
     SessionState.AWAITING_CONSENT: "call",  # paired and talking; the screen not shared yet
     SessionState.SHARING: "sharing",
     SessionState.STOPPED: "paused",  # the customer stopped sharing; the call goes on
@@ -202,7 +242,7 @@ class CallCenter:
             agent.connected = True
             for sid in agent.sessions:
                 self._tell_party_status(self.sessions[sid], Role.AGENT, "back", eff)
-            eff.notify(user(user_id), "agent_state", state=agent.state().value)
+            eff.notify(user(user_id), AgentStateChanged(state=agent.state()))
             eff.queue_changed = True
             self._dispatch(now, eff)
         elif role is Role.CUSTOMER and was_dropped:
@@ -233,10 +273,10 @@ class CallCenter:
                 self._tell_party_status(self.sessions[ident], Role.CUSTOMER, "reconnecting", eff)
         return eff
 
-    def _tell_party_status(self, session: Session, who: Role, status: str, eff: Effects) -> None:
+    def _tell_party_status(self, session: Session, who: Role, status: PartyStatus, eff: Effects) -> None:
         other = session.agent_id if who is Role.CUSTOMER else session.customer_id
         for to in [other, *session.supervisors]:
-            eff.notify(user(to), "peer_status", session_id=session.session_id, role=who.value, status=status)
+            eff.notify(user(to), PeerStatus(session_id=session.session_id, role=who, status=status))
         eff.record(session.request_id, timeline=f"{who.value}_{status}")
 
     # ------------------------------------------------------------------ customers
@@ -320,14 +360,14 @@ class CallCenter:
         self._dispatch(now, eff)
         return eff
 
-    def _close_request(self, request: HelpRequest, status: RequestStatus, reason: str,
+    def _close_request(self, request: HelpRequest, status: RequestStatus, reason: RequestEndReason,
                        now: float, eff: Effects) -> None:
         if request.offer_id:
             offer = self.offers.pop(request.offer_id)
             agent = self.agents[offer.agent_id]
             agent.offer_id = None
-            eff.notify(user(agent.agent_id), "offer_revoked", offer_id=offer.offer_id, reason=reason)
-            eff.notify(user(agent.agent_id), "agent_state", state=agent.state().value)
+            eff.notify(user(agent.agent_id), OfferRevoked(offer_id=offer.offer_id, reason=reason))
+            eff.notify(user(agent.agent_id), AgentStateChanged(state=agent.state()))
         else:
             self.queue.remove(request)
         request.status = status
@@ -335,7 +375,7 @@ class CallCenter:
         del self.requests[request.request_id]
         self.by_customer.pop(request.customer_id, None)
         self.dropped_at.pop(request.customer_id, None)
-        eff.notify(user(request.customer_id), "request_ended", request_id=request.request_id, reason=reason)
+        eff.notify(user(request.customer_id), RequestEnded(request_id=request.request_id, reason=reason))
         eff.record(request.request_id, timeline=status.value, at=now, status=status.value,
                    ended_at=now, end_reason=reason, wait_s=round(now - request.created_at, 3))
         eff.queue_changed = True
@@ -346,7 +386,7 @@ class CallCenter:
         if not accept:  # not now: the call goes on, and the agent may ask again
             session.state = session_machine.next_state(session.state, "decline")
             for to in [session.agent_id, *session.supervisors]:
-                eff.notify(user(to), "share_declined", session_id=session.session_id)
+                eff.notify(user(to), ShareDeclined(session_id=session.session_id))
             eff.record(session.request_id, timeline="consent_declined", at=now)
             return eff
         session.state = session_machine.next_state(session.state, "consent")
@@ -359,13 +399,13 @@ class CallCenter:
         self._tell_session_state(session, eff)
         return eff
 
-    def customer_step(self, customer_id: str, session_id: str, step: str, now: float) -> Effects:
+    def customer_step(self, customer_id: str, session_id: str, step: CustomerStep, now: float) -> Effects:
         """The customer reached a step the agent must know of (never its details): today the
         scam warning on a transfer to a new payee during the session. It goes on the record."""
         session = self._session_of(customer_id, Role.CUSTOMER, session_id)
         eff = Effects()
         for to in [session.agent_id, *session.supervisors]:
-            eff.notify(user(to), "customer_step", session_id=session_id, step=step)
+            eff.notify(user(to), CustomerStepReached(session_id=session_id, step=step))
         eff.records.append(RecordUpdate(session.request_id, {f"{step}_at": now}, step, now, None))
         return eff
 
@@ -374,7 +414,7 @@ class CallCenter:
         session = self._session_of(agent_id, Role.AGENT, session_id)
         session.state = session_machine.next_state(session.state, "ask_to_share")
         eff = Effects()
-        eff.notify(user(session.customer_id), "share_requested", session_id=session_id)
+        eff.notify(user(session.customer_id), ShareRequested(session_id=session_id))
         eff.record(session.request_id, timeline="share_requested", at=now)
         return eff
 
@@ -402,7 +442,7 @@ class CallCenter:
 
     def _tell_session_state(self, session: Session, eff: Effects) -> None:
         for to in [session.customer_id, session.agent_id, *session.supervisors]:
-            eff.notify(user(to), "session_state", session_id=session.session_id, state=session.state.value)
+            eff.notify(user(to), SessionStateChanged(session_id=session.session_id, state=session.state))
 
     # ------------------------------------------------------------------ agents
     def set_presence(self, agent_id: str, presence: Presence, now: float) -> Effects:
@@ -415,7 +455,7 @@ class CallCenter:
         if presence is Presence.AVAILABLE and agent.presence is not Presence.AVAILABLE:
             agent.idle_since = now
         agent.presence = presence
-        eff.notify(user(agent_id), "agent_state", state=agent.state().value)
+        eff.notify(user(agent_id), AgentStateChanged(state=agent.state()))
         eff.queue_changed = True
         self._dispatch(now, eff)
         self._close_unstaffed(now, eff)
@@ -438,7 +478,7 @@ class CallCenter:
         else:
             assert offer.request_id is not None  # an offer is of a request or of a session
             self._start_session(self.requests[offer.request_id], agent, session_id or self.new_id("s"), now, eff)
-        eff.notify(user(agent_id), "agent_state", state=agent.state().value)
+        eff.notify(user(agent_id), AgentStateChanged(state=agent.state()))
         eff.queue_changed = True
         return eff
 
@@ -467,7 +507,7 @@ class CallCenter:
             self._count_handled(agent, now, talk[0] + now - talk[1])
         agent.idle_since = now
         eff.record(request_id, timeline="wrap_up", at=now, outcome=outcome, notes=notes or None, wrapped_at=now)
-        eff.notify(user(agent_id), "agent_state", state=agent.state().value)
+        eff.notify(user(agent_id), AgentStateChanged(state=agent.state()))
         eff.queue_changed = True
         self._dispatch(now, eff)
         return eff
@@ -496,11 +536,8 @@ class CallCenter:
         self.offers[offer.offer_id] = offer
         target.offer_id = offer.offer_id
         session.transfer_offer = offer.offer_id
-        from_name = self.agents[agent_id].profile.display_name
-        eff.notify(user(to_agent), "offer", offer_id=offer.offer_id, kind="transfer",
-                   from_agent=from_name, request=session.context,
-                   expires_in_s=self.policy.offer_timeout_s)
-        eff.notify(user(to_agent), "agent_state", state=target.state().value)
+        eff.notify(user(to_agent), self._offer_message(offer, now))
+        eff.notify(user(to_agent), AgentStateChanged(state=target.state()))
         eff.record(session.request_id, timeline="transfer_offered", at=now,
                    detail={"from": agent_id, "to": to_agent})
         return eff
@@ -508,15 +545,14 @@ class CallCenter:
     def invite_supervisor(self, agent_id: str, session_id: str, note: str, now: float) -> Effects:
         session = self._session_of(agent_id, Role.AGENT, session_id)
         eff = Effects()
-        eff.notify(SUPERVISORS, "supervisor_invited", session_id=session_id,
-                   agent=self.agents[agent_id].profile.display_name, note=note,
-                   request=session.context)
+        eff.notify(SUPERVISORS, SupervisorInvited(session_id=session_id, agent=self.agents[agent_id].profile.display_name,
+                                                  note=note, request=session.context))
         eff.record(session.request_id, timeline="supervisor_invited", at=now)
         return eff
 
     # ------------------------------------------------------------------ supervisors
     def supervisor_join(self, supervisor_id: str, supervisor_name: str, session_id: str,
-                        mode: str, now: float) -> tuple[dict, Effects]:
+                        mode: SupervisorMode, now: float) -> tuple[SessionView, Effects]:
         session = self.sessions.get(session_id)
         if session is None:
             raise not_found("session")
@@ -524,10 +560,10 @@ class CallCenter:
         before = session.supervisors.get(supervisor_id)
         session.supervisors[supervisor_id] = mode
         for to in _hearing(session, mode):
-            eff.notify(user(to), "supervisor_joined", session_id=session_id, name=supervisor_name,
-                       supervisor=supervisor_id, mode=mode)
+            eff.notify(user(to), SupervisorJoined(session_id=session_id, name=supervisor_name,
+                                                  supervisor=supervisor_id, mode=mode))
         for to in _hearing(session, before) - _hearing(session, mode):  # a step back down
-            eff.notify(user(to), "supervisor_left", session_id=session_id, supervisor=supervisor_id)
+            eff.notify(user(to), SupervisorLeft(session_id=session_id, supervisor=supervisor_id))
         eff.record(session.request_id, timeline=f"supervisor_{mode}", at=now, detail={"supervisor": supervisor_id})
         return self.session_view(session, Role.SUPERVISOR), eff
 
@@ -538,7 +574,7 @@ class CallCenter:
         eff = Effects()
         mode = session.supervisors.pop(supervisor_id)
         for to in _hearing(session, mode):
-            eff.notify(user(to), "supervisor_left", session_id=session_id, supervisor=supervisor_id)
+            eff.notify(user(to), SupervisorLeft(session_id=session_id, supervisor=supervisor_id))
         eff.record(session.request_id, timeline="supervisor_left", at=now)
         return eff
 
@@ -576,10 +612,10 @@ class CallCenter:
             session = self.sessions.get(session_id)
             if session is None or session.supervisors.get(user_id) != "barge":
                 raise not_found("session")
-            reason = "supervisor_ended"
+            reason = EndReason.SUPERVISOR_ENDED
         else:
             session = self._session_of(user_id, role, session_id)
-            reason = EndReason.CUSTOMER_ENDED.value if role is Role.CUSTOMER else EndReason.AGENT_ENDED.value
+            reason = EndReason.CUSTOMER_ENDED if role is Role.CUSTOMER else EndReason.AGENT_ENDED
         eff = Effects()
         self._end_session(session, reason, now, eff)
         return eff
@@ -630,7 +666,7 @@ class CallCenter:
         if session is None or supervisor_id not in session.supervisors:
             raise not_found("session")
         eff = Effects()
-        eff.notify(user(session.agent_id), "whisper", session_id=session_id, name=supervisor_name, text=text)
+        eff.notify(user(session.agent_id), Whispered(session_id=session_id, name=supervisor_name, text=text))
         eff.record(session.request_id, timeline="whisper", at=now, detail={"supervisor": supervisor_id})
         return eff
 
@@ -648,7 +684,7 @@ class CallCenter:
             agent = self.agents.get(user_id)
             if agent is not None:
                 for sid in list(agent.sessions):
-                    self._end_session(self.sessions[sid], EndReason.DROPPED.value, now, eff)
+                    self._end_session(self.sessions[sid], EndReason.DROPPED, now, eff)
                 agent.presence = Presence.AWAY  # back from a long absence: they choose again
                 eff.queue_changed = True
                 continue
@@ -656,7 +692,7 @@ class CallCenter:
             if kind == "request" and not self.requests[ident].callback:  # a callback needs no app open
                 self._close_request(self.requests[ident], RequestStatus.ABANDONED, "abandoned", now, eff)
             elif kind == "session":
-                self._end_session(self.sessions[ident], EndReason.DROPPED.value, now, eff)
+                self._end_session(self.sessions[ident], EndReason.DROPPED, now, eff)
         # Both in the order they were written, so the first one not yet due ends each pass.
         while self.rateable and now - next(iter(self.rateable.values()))[2] >= self.policy.rating_window_s:
             del self.rateable[next(iter(self.rateable))]
@@ -730,28 +766,28 @@ class CallCenter:
                       "wrap_ups": sorted(agent.wrap_ups)}
         if agent.offer_id:
             offer = self.offers[agent.offer_id]
-            view["offer"] = self._offer_payload(offer, now)
+            view["offer"] = self._offer_message(offer, now).wire()
         return view
 
-    def session_view(self, session: Session, viewer: Role) -> dict:
+    def session_view(self, session: Session, viewer: Role) -> SessionView:
         agent = self.agents[session.agent_id].profile
-        view = {"session_id": session.session_id, "state": session.state.value, "code": session.code,
+        view: SessionView = {"session_id": session.session_id, "state": session.state, "code": session.code,
                 "agent": {"name": agent.display_name, "badge": agent.badge}}
         if viewer is not Role.CUSTOMER:
             view["customer"] = session.context
         return view
 
-    def waiting_list(self, now: float, limit: int | None = None) -> list[dict]:
+    def waiting_list(self, now: float, limit: int | None = None) -> list[RequestView]:
         """The line in service order as agents and supervisors see it (its head, given a limit)."""
         ids = self.queue.head(limit) if limit is not None else list(self.queue)
         return [self.requests[rid].public(now) for rid in ids]
 
-    def positions_of(self, request_ids: Iterable[str]) -> dict[str, tuple[str, dict | None]]:
+    def positions_of(self, request_ids: Iterable[str]) -> dict[str, tuple[str, PositionView | None]]:
         """request id → (customer, what they see of their wait), for those of these requests
         still live (None while one rings): O(log N) each, with staffing counted once for all."""
         staffed_by = self.staffed_by_language()
         average = self.average_handle_s()
-        out: dict[str, tuple[str, dict | None]] = {}
+        out: dict[str, tuple[str, PositionView | None]] = {}
         for rid in request_ids:
             request = self.requests.get(rid)
             if request is None:
@@ -786,13 +822,14 @@ class CallCenter:
         on_shift = sum(1 for a in self.agents.values() if language in a.profile.languages and staffed(a))
         return estimated_wait_s(position, on_shift, self.average_handle_s())
 
-    def wall(self, now: float) -> dict:
+    def wall(self, now: float) -> WallView:
         """The supervisor wall: the rolling figures plus the live state, in one consistent view."""
         # Ringing customers are still waiting: the live requests' index counts both.
         oldest = [found[0][0] for found in self.requests.by_line.values()]  # (created at, id)
         figures = self.stats.figures(now)
         longest = round(max(now - at for at in oldest), 1) if oldest else 0.0
-        return figures | {
+        return {
+            **figures,
             "waiting": len(self.requests),
             "waiting_by_class": dict(self.requests.by_class),
             "longest_wait_s": longest,
@@ -805,7 +842,7 @@ class CallCenter:
                              "longest_wait_s": self.policy.alert_longest_wait_s},
         }
 
-    def board(self, now: float, limit: int | None = None) -> list[dict]:
+    def board(self, now: float, limit: int | None = None) -> list[BoardRow]:
         """Every request and session as the supervisor's list shows it: its phase (requested,
         call, sharing, paused, wrap_up) and since when. Times are absolute, so the list only
         changes when something happens, not every second."""
@@ -814,7 +851,7 @@ class CallCenter:
         shown = [self.requests[rid] for rid in self.queue.head(limit)] if limit is not None \
             else [self.requests[rid] for rid in self.queue]
         shown += [self.requests[offer.request_id] for offer in self.offers.values() if offer.request_id]
-        rows = [{"id": r.request_id, "request_id": r.request_id, "session_id": None, "phase": "requested",
+        rows: list[BoardRow] = [{"id": r.request_id, "request_id": r.request_id, "session_id": None, "phase": "requested",
                  "since": r.created_at, "customer_name": r.customer_name, "edition": r.edition.value,
                  "language": r.language, "agent": self._agent_brief(self.offers[r.offer_id].agent_id)
                  if r.offer_id else None, "supervisors": {}}
@@ -827,14 +864,14 @@ class CallCenter:
                          "agent": self._agent_brief(session.agent_id), "supervisors": dict(session.supervisors)})
         return rows
 
-    def _agent_brief(self, agent_id: str) -> dict:
+    def _agent_brief(self, agent_id: str) -> AgentBrief:
         profile = self.agents[agent_id].profile
         return {"id": agent_id, "name": profile.display_name, "badge": profile.badge}
 
-    def agent_rows(self, now: float) -> list[dict]:
+    def agent_rows(self, now: float) -> list[WallAgent]:
         """The wall per agent: state and since when, who they serve, handled today and its average."""
         self.observe_agents(now)
-        rows = []
+        rows: list[WallAgent] = []
         for agent in sorted(self.agents.values(), key=lambda a: a.profile.badge or a.agent_id):
             serving = [self.sessions[s].context.get("customer_name", "") for s in sorted(agent.sessions)]
             rows.append({"id": agent.agent_id, "name": agent.profile.display_name, "badge": agent.profile.badge,
@@ -844,10 +881,10 @@ class CallCenter:
                          if agent.handled_today else None})
         return rows
 
-    def line_rows(self, now: float) -> list[dict]:
+    def line_rows(self, now: float) -> list[WallLine]:
         """The wall per line (edition × language): waiting, longest wait, service level."""
         levels = self.stats.service_levels(now)
-        rows = []
+        rows: list[WallLine] = []
         for line in sorted(self.requests.by_line.keys() | levels.keys()):
             waiting = self.requests.by_line.get(line, ())  # ringing customers are still waiting
             oldest = self.requests.oldest(line)
@@ -858,8 +895,8 @@ class CallCenter:
                          "alerts": self._alerts(level, longest)})
         return rows
 
-    def _alerts(self, level: float | None, longest: float) -> list[str]:
-        alerts = []
+    def _alerts(self, level: float | None, longest: float) -> list[Alert]:
+        alerts: list[Alert] = []
         if level is not None and level < self.policy.alert_service_level:
             alerts.append("service_level")
         if longest > self.policy.alert_longest_wait_s:
@@ -906,10 +943,9 @@ class CallCenter:
         request.status = RequestStatus.OFFERED
         request.offer_id = offer.offer_id
         agent.offer_id = offer.offer_id
-        eff.notify(user(agent.agent_id), "offer", **self._offer_payload(offer, now))
-        eff.notify(user(agent.agent_id), "agent_state", state=agent.state().value)
-        eff.notify(user(request.customer_id), "queue_update", request_id=request.request_id,
-                   status=RequestStatus.OFFERED.value)
+        eff.notify(user(agent.agent_id), self._offer_message(offer, now))
+        eff.notify(user(agent.agent_id), AgentStateChanged(state=agent.state()))
+        eff.notify(user(request.customer_id), QueueRinging(request_id=request.request_id))
         if request.offered_at is None:
             request.offered_at = now
             eff.record(request.request_id, offered_at=now)
@@ -917,38 +953,38 @@ class CallCenter:
         eff.record(request.request_id, timeline="offered", at=now, detail={"agent": agent.agent_id})
         eff.queue_changed = True
 
-    def _offer_payload(self, offer: Offer, now: float) -> dict:
+    def _offer_message(self, offer: Offer, now: float) -> HelpOffer | TransferOffer:
         expires_in = round(max(0.0, offer.expires_at - now), 3)
         if offer.session_id:
             session = self.sessions[offer.session_id]
             assert offer.from_agent is not None  # a transfer is always from someone
-            return {"offer_id": offer.offer_id, "kind": "transfer", "expires_in_s": expires_in,
-                    "from_agent": self.agents[offer.from_agent].profile.display_name,
-                    "request": session.context}
+            return TransferOffer(offer_id=offer.offer_id, expires_in_s=expires_in,
+                                 from_agent=self.agents[offer.from_agent].profile.display_name,
+                                 request=session.context)
         assert offer.request_id is not None
         request = self.requests[offer.request_id]
-        return {"offer_id": offer.offer_id, "kind": "help", "expires_in_s": expires_in,
-                "request": request.public(now), "transcript": list(request.transcript)}
+        return HelpOffer(offer_id=offer.offer_id, expires_in_s=expires_in, request=request.public(now),
+                         transcript=list(request.transcript))
 
     def _lapse(self, offer: Offer, now: float, eff: Effects) -> None:
         """Ring-no-answer: pass the work on and set the agent away until they come back."""
         agent = self.agents[offer.agent_id]
         self._release_offer(offer, now, eff, reason="timeout")
         agent.presence = Presence.AWAY
-        eff.notify(user(agent.agent_id), "agent_state", state=agent.state().value)
+        eff.notify(user(agent.agent_id), AgentStateChanged(state=agent.state()))
 
-    def _release_offer(self, offer: Offer, now: float, eff: Effects, reason: str) -> None:
+    def _release_offer(self, offer: Offer, now: float, eff: Effects, reason: ReleaseReason) -> None:
         """An offer ends unanswered (declined, timed out, agent left): the work goes back."""
         del self.offers[offer.offer_id]
         agent = self.agents[offer.agent_id]
         agent.offer_id = None
-        eff.notify(user(agent.agent_id), "offer_revoked", offer_id=offer.offer_id, reason=reason)
-        eff.notify(user(agent.agent_id), "agent_state", state=agent.state().value)
+        eff.notify(user(agent.agent_id), OfferRevoked(offer_id=offer.offer_id, reason=reason))
+        eff.notify(user(agent.agent_id), AgentStateChanged(state=agent.state()))
         if offer.session_id:
             session = self.sessions[offer.session_id]
             session.transfer_offer = None
             assert offer.from_agent is not None
-            eff.notify(user(offer.from_agent), "transfer_failed", session_id=session.session_id, reason=reason)
+            eff.notify(user(offer.from_agent), TransferFailed(session_id=session.session_id, reason=reason))
             eff.record(session.request_id, timeline="transfer_failed", at=now, detail={"reason": reason})
             return
         assert offer.request_id is not None
@@ -964,14 +1000,14 @@ class CallCenter:
     def _start_session(self, request: HelpRequest, agent: Agent, session_id: str, now: float, eff: Effects) -> None:
         del self.requests[request.request_id]
         request.status = RequestStatus.SERVED
-        context = request.public(now) | {"transcript": list(request.transcript)}
+        context: RequestContext = {**request.public(now), "transcript": list(request.transcript)}
         session = Session(session_id, request.request_id, request.customer_id, agent.agent_id,
                           self.new_code(), now, context=context, language=request.language, state_since=now)
         self.sessions[session_id] = session
         self.by_customer[request.customer_id] = ("session", session_id)
         agent.sessions.add(session_id)
-        eff.notify(user(request.customer_id), "session_started", **self.session_view(session, Role.CUSTOMER))
-        eff.notify(user(agent.agent_id), "session_started", **self.session_view(session, Role.AGENT))
+        eff.notify(user(request.customer_id), SessionStarted(**self.session_view(session, Role.CUSTOMER)))
+        eff.notify(user(agent.agent_id), SessionStarted(**self.session_view(session, Role.AGENT)))
         eff.answered.append(now - request.created_at)
         self.stats.record_answered(now, now - request.created_at, request.line)
         eff.record(request.request_id, timeline="accepted", at=now, status=RequestStatus.SERVED.value,
@@ -989,21 +1025,23 @@ class CallCenter:
         session.transfer_offer = None
         session.code = self.new_code()  # the customer verifies the new agent afresh
         agent.sessions.add(session.session_id)
-        eff.notify(user(session.customer_id), "agent_changed", **self.session_view(session, Role.CUSTOMER))
-        eff.notify(user(agent.agent_id), "session_started", **self.session_view(session, Role.AGENT))
-        eff.notify(user(previous.agent_id), "session_transferred", session_id=session.session_id,
-                   to_agent=agent.profile.display_name)
-        eff.notify(user(previous.agent_id), "agent_state", state=previous.state().value)
+        seen = self.session_view(session, Role.CUSTOMER)
+        eff.notify(user(session.customer_id), AgentChanged(session_id=seen["session_id"], state=seen["state"],
+                                                           code=seen["code"], agent=seen["agent"]))
+        eff.notify(user(agent.agent_id), SessionStarted(**self.session_view(session, Role.AGENT)))
+        eff.notify(user(previous.agent_id), SessionTransferred(session_id=session.session_id,
+                                                               to_agent=agent.profile.display_name))
+        eff.notify(user(previous.agent_id), AgentStateChanged(state=previous.state()))
         eff.record(session.request_id, timeline="transferred", at=now, agent_id=agent.agent_id,
                    detail={"from": previous.agent_id, "to": agent.agent_id})
 
-    def _end_session(self, session: Session, reason: str, now: float, eff: Effects) -> None:
+    def _end_session(self, session: Session, reason: EndReason, now: float, eff: Effects) -> None:
         if session.transfer_offer:
             self._release_offer(self.offers[session.transfer_offer], now, eff, reason="session_ended")
         session.state = SessionState.ENDED
         session.ended_at = now
         session.state_since = now
-        session.end_reason = reason
+        session.end_reason = reason.value
         del self.sessions[session.session_id]
         self.wrapping[session.session_id] = session
         self.by_customer.pop(session.customer_id, None)
@@ -1015,9 +1053,9 @@ class CallCenter:
         self.talk_times[session.session_id] = (now - session.accepted_at, now)
         self.rateable[session.session_id] = (session.customer_id, session.request_id, now)
         for to in [session.customer_id, session.agent_id, *session.supervisors]:
-            eff.notify(user(to), "session_ended", session_id=session.session_id, reason=reason)
-        eff.notify(user(agent.agent_id), "agent_state", state=agent.state().value)
-        eff.record(session.request_id, timeline="ended", at=now, ended_at=now, end_reason=reason,
+            eff.notify(user(to), SessionEnded(session_id=session.session_id, reason=reason))
+        eff.notify(user(agent.agent_id), AgentStateChanged(state=agent.state()))
+        eff.record(session.request_id, timeline="ended", at=now, ended_at=now, end_reason=reason.value,
                    handle_s=round(now - session.accepted_at, 3))
         eff.queue_changed = True
 

@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING, Literal, cast, get_args
+
+if TYPE_CHECKING:
+    from .views import RequestContext, RequestView
 
 
 class Role(StrEnum):
@@ -60,6 +64,7 @@ class EndReason(StrEnum):
     AGENT_ENDED = "agent_ended"
     CONSENT_DECLINED = "consent_declined"
     DROPPED = "dropped"
+    SUPERVISOR_ENDED = "supervisor_ended"  # a supervisor who barged in ended it
 
 
 # Help before sign-in: a customer id with this prefix is a guest (a short-lived token, one
@@ -71,8 +76,21 @@ def is_guest(customer_id: str) -> bool:
     return customer_id.startswith(GUEST_PREFIX)
 
 
-RATINGS = ("satisfied", "neutral", "unsatisfied")
-OUTCOMES = ("resolved", "needs_follow_up", "transferred", "dropped", "customer_declined", "other")
+# The closed vocabularies of the protocol, named once: the inbound and outbound models
+# (signaling/protocol.py, signaling/outbound.py), the domain's checks and the docs use these.
+Language = Literal["zh", "en"]
+Rating = Literal["satisfied", "neutral", "unsatisfied"]
+Outcome = Literal["resolved", "needs_follow_up", "transferred", "dropped", "customer_declined", "other"]
+SupervisorMode = Literal["monitor", "whisper", "barge"]  # see center._hearing
+# Why an offer ended unanswered (its request goes back in line; a transfer fails) …
+ReleaseReason = Literal["timeout", "declined", "agent_away", "agent_left", "session_ended", "reassigned"]
+# … and why a request ended before anyone served it.
+RequestEndReason = Literal["cancelled", "abandoned", "unstaffed"]
+CustomerStep = Literal["scam_warning"]  # a step's name only: never a payee, an amount or a number
+PartyStatus = Literal["reconnecting", "back"]  # a party of a session lost, or regained, its sockets
+
+RATINGS: tuple[Rating, ...] = get_args(Rating)
+OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
 
 
 @dataclass(frozen=True)
@@ -201,17 +219,17 @@ class HelpRequest:
         # Effective arrival: fixed at creation, so the order never needs re-sorting as time passes.
         return (self.created_at - self.boost_s, self.seq)
 
-    def public(self, now: float) -> dict:
+    def public(self, now: float) -> RequestView:
         """What an agent or supervisor sees of a waiting request (no secrets, no transcript)."""
         return {
             "request_id": self.request_id,
             "customer_name": self.customer_name,
             "topic": self.topic,
-            "edition": self.edition.value,
+            "edition": self.edition,
             "language": self.language,
             "page": self.page,
             "waited_s": round(max(0.0, now - self.created_at), 1),
-            "status": self.status.value,
+            "status": self.status,
             "callback": self.callback,
         }
 
@@ -238,10 +256,10 @@ class Session:
     consent_at: float | None = None
     ended_at: float | None = None
     end_reason: str | None = None
-    supervisors: dict[str, str] = field(default_factory=dict)  # supervisor id → mode
+    supervisors: dict[str, SupervisorMode] = field(default_factory=dict)  # supervisor id → mode
     transfer_offer: str | None = None
     last_seq: dict[str, int] = field(default_factory=dict)  # relay stream → last sequence
-    context: dict = field(default_factory=dict)  # what agents see of the customer's request
+    context: RequestContext = field(default_factory=lambda: cast("RequestContext", {}))  # what agents see of the request
     language: str = "zh"
     state_since: float = 0.0  # when the session entered its state (the supervisor's list shows it)
 

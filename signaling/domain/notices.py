@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..outbound import Outbound
 
 AGENTS = "agents"  # every connected agent
 SUPERVISORS = "supervisors"  # every connected supervisor
@@ -12,11 +15,21 @@ def user(user_id: str) -> str:
     return f"user:{user_id}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Notice:
+    """One event for one room: the message is a model of signaling/outbound.py."""
+
     to: str
-    event: str
-    data: dict
+    message: Outbound
+
+    @property
+    def event(self) -> str:
+        return self.message.event
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The payload as it goes on the socket (serialised each time it is read)."""
+        return self.message.wire()
 
 
 @dataclass(frozen=True)
@@ -39,8 +52,8 @@ class Effects:
     pairings: list[float] = field(default_factory=list)  # request → first offer, seconds
     answered: list[float] = field(default_factory=list)  # request → accepted, seconds
 
-    def notify(self, to: str, event: str, **data: Any) -> None:
-        self.notices.append(Notice(to, event, data))
+    def notify(self, to: str, message: Outbound) -> None:
+        self.notices.append(Notice(to, message))
 
     def record(self, request_id: str, timeline: str | None = None, at: float | None = None,
                detail: dict | None = None, **fields: Any) -> None:

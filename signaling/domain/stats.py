@@ -11,6 +11,10 @@ minute at a time: a minute leaves it as soon as its start is older than the wind
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .views import WallFigures
 
 BUCKET_S = 60.0
 
@@ -65,7 +69,7 @@ class ContactStats:
                 total[i] += value
         return total
 
-    def figures(self, now: float) -> dict:
+    def figures(self, now: float) -> WallFigures:
         self._trim(now)
         t = self._sum("")
         answered, abandoned = int(t[ANSWERED]), int(t[ABANDONED])
