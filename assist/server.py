@@ -166,6 +166,8 @@ def create_app(config: Config) -> web.Application:
     async def join_cluster() -> None:
         if config.redis_url:
             await live.cluster.beat()  # alive (and maybe leading) before the first socket arrives
+        if live.client_manager is not None:
+            await live.client_manager.start()  # in the broadcasts before the first socket too
         live.cluster.start()
 
     # Every part's lifecycle, in the order the parts start; they stop in the reverse order
