@@ -108,8 +108,9 @@ class StreamManager(AsyncPubSubManager):
         self._flusher: asyncio.Task | None = None
         self._seen: collections.OrderedDict[str, None] = collections.OrderedDict()
         self._announced = 0.0
-        self.reading = False  # whether the last read from the stream worked
+        self.reading = True  # false from a failed read of the stream until one works again
         self.received = 0  # messages read from this node's stream (the benchmark counts them)
+        self.dropped = 0  # messages given up because the outbox was full (each logged)
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -131,6 +132,11 @@ class StreamManager(AsyncPubSubManager):
             await self.redis.zrem(self.k_members, self.instance)
         await self.reader.aclose()
         await self.redis.aclose()
+
+    @property
+    def queued(self) -> int:
+        """Messages waiting in the outbox for Redis to answer."""
+        return len(self._outbox)
 
     # ------------------------------------------------------------------ sending
     def _targets(self, message: dict) -> tuple[str, ...] | None:
@@ -158,6 +164,7 @@ class StreamManager(AsyncPubSubManager):
                 log.warning("delivery_queued", error=str(exc))
         if len(self._outbox) >= OUTBOX_MAX:
             self._outbox.popleft()
+            self.dropped += 1
             log.error("delivery_outbox_full", dropped=1)
         self._outbox.append((targets, message))  # behind what already waits: order is kept
         if self._flusher is None or self._flusher.done():
@@ -206,7 +213,7 @@ class StreamManager(AsyncPubSubManager):
                 pause = min(pause * 2, 0.5)
                 continue
             if not self.reading:
-                log.info("delivery_reading", stream=stream, resumed_after=last)
+                log.info("delivery_resumed", stream=stream, after=last)
             self.reading, pause = True, 0.02
             for _, entries in reply or ():
                 for entry_id, fields in entries:

@@ -155,6 +155,8 @@ def create_app(config: Config) -> web.Application:
     app[VOICE] = voice
     app[CALL_AUDIO] = call_audio
     metrics.watch_records(records.writer_status)  # the writer's health on /metrics
+    if live.client_manager is not None:
+        metrics.watch_delivery(live.client_manager)  # scaled out: delivery between the nodes
     http_api.add_routes(app)
     guest.add_routes(app)
     bank.add_routes(app)
