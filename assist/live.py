@@ -3,15 +3,13 @@
 Both give the same parts with the same interfaces, so the service, the adapter and the tests do
 not know which one they run on: the store of the call-center state, the cluster (heartbeats and
 the clock's leader), the supervisors' catch-up buffer and python-socketio's client manager
-(Redis pub/sub, so an emit to a user's room reaches their socket on whichever node holds it).
+(assist.delivery: an emit to a user's room reaches the node holding their socket, and only it).
 """
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-
-import socketio
 
 from signaling.domain.center import CallCenter, unique_ids
 from signaling.keyframes import Keyframes
@@ -24,13 +22,15 @@ from .storage.memory import MemoryLiveStore
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
+    from .delivery import StreamManager
+
 
 @dataclass
 class Live:
     store: LiveStore  # the composition root: each store is checked against the port here
     cluster: LocalCluster | RedisCluster  # both are ports.Cluster (SignalingService checks)
     keyframes: Keyframes
-    client_manager: socketio.AsyncManager | None = None
+    client_manager: StreamManager | None = None
     redis: Redis | None = None  # the shared Redis client, when scaled out
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
@@ -46,6 +46,7 @@ def build_live(config: Config) -> Live:
 
     from redis.asyncio import Redis
 
+    from .delivery import StreamManager
     from .storage.redis_keyframes import RedisKeyframes
     from .storage.redis_live import RedisLiveStore
 
@@ -53,16 +54,9 @@ def build_live(config: Config) -> Live:
     # Short timeouts and retries: a Redis restart shows as refusals for its duration, not hangs.
     redis = Redis.from_url(config.redis_url, socket_timeout=5, socket_connect_timeout=2,
                            health_check_interval=10)
-    manager = socketio.AsyncRedisManager(config.redis_url, channel=f"{prefix}sio")
-
-    async def close_manager() -> None:
-        # python-socketio leaves its pub/sub listener running at shutdown: stop it and its link.
-        listener = getattr(manager, "thread", None)
-        if listener is not None:
-            listener.cancel()
-        if manager.redis is not None:
-            await manager.redis.aclose()
-
     cluster = RedisCluster(redis, node_id, prefix)
-    return Live(RedisLiveStore(redis, config.policy, prefix, unique_ids, owner=cluster.instance), cluster,
-                RedisKeyframes(redis, prefix), manager, redis, [close_manager, redis.aclose])
+    store = RedisLiveStore(redis, config.policy, prefix, unique_ids, owner=cluster.instance)
+    # Messages to a user go only to the nodes holding their sockets, through streams that keep
+    # them across a Redis restart (assist.delivery).
+    manager = StreamManager(config.redis_url, prefix, cluster.instance, store.nodes_of)
+    return Live(store, cluster, RedisKeyframes(redis, prefix), manager, redis, [manager.close, redis.aclose])

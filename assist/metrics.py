@@ -6,9 +6,24 @@ known event names only, so a client sending random names cannot blow up the labe
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+
+class DeliveryStatus(Protocol):
+    """What the delivery between nodes tells (assist.delivery.StreamManager)."""
+
+    @property
+    def reading(self) -> bool: ...
+    @property
+    def queued(self) -> int: ...
+    @property
+    def received(self) -> int: ...
+    @property
+    def dropped(self) -> int: ...
+
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 WAIT_BUCKETS = (1, 5, 10, 20, 30, 60, 120, 300, 600, 1200)
@@ -40,6 +55,10 @@ class Metrics:
     def watch_records(self, writer_status: Callable[[], object]) -> None:
         """The record writer's health (assist/storage/sql.py WriterStatus), read at scrape time."""
         self.registry.register(_RecordsCollector(writer_status))
+
+    def watch_delivery(self, delivery: DeliveryStatus) -> None:
+        """Delivery between nodes (assist/delivery.py StreamManager), read at scrape time."""
+        self.registry.register(_DeliveryCollector(delivery))
 
     # Observer protocol of the signaling service
     def pairing(self, seconds: float) -> None:
@@ -77,6 +96,24 @@ class _RecordsCollector:
                                   value=status.write_failures)
         yield CounterMetricFamily("assist_records_dropped", "Record updates given up: refused by the "
                                   "database or beyond the queue bound (each one logged)", value=status.dropped)
+
+
+class _DeliveryCollector:
+    """This node's stream of messages from the others: the alert is assist_delivery_up == 0."""
+
+    def __init__(self, delivery: DeliveryStatus) -> None:
+        self.delivery = delivery
+
+    def collect(self):
+        d = self.delivery
+        yield GaugeMetricFamily("assist_delivery_up", "1 while this node reads its delivery stream, 0 after a "
+                                "failed read until one works again", value=1 if d.reading else 0)
+        yield GaugeMetricFamily("assist_delivery_outbox", "Messages for other nodes waiting for Redis to answer",
+                                value=d.queued)
+        yield CounterMetricFamily("assist_delivery_received", "Messages read from this node's stream",
+                                  value=d.received)
+        yield CounterMetricFamily("assist_delivery_dropped", "Messages given up because the outbox was full "
+                                  "(each logged)", value=d.dropped)
 
 
 class _LiveCollector:

@@ -156,6 +156,8 @@ def create_app(config: Config) -> web.Application:
     app[VOICE] = voice
     app[CALL_AUDIO] = call_audio
     metrics.watch_records(records.writer_status)  # the writer's health on /metrics
+    if live.client_manager is not None:
+        metrics.watch_delivery(live.client_manager)  # scaled out: delivery between the nodes
     http_api.add_routes(app)
     guest.add_routes(app)
     bank.add_routes(app)
@@ -167,6 +169,8 @@ def create_app(config: Config) -> web.Application:
     async def join_cluster() -> None:
         if config.redis_url:
             await live.cluster.beat()  # alive (and maybe leading) before the first socket arrives
+        if live.client_manager is not None:
+            await live.client_manager.start()  # in the broadcasts before the first socket too
         live.cluster.start()
 
     # Every part's lifecycle, in the order the parts start; they stop in the reverse order

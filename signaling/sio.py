@@ -455,8 +455,11 @@ class SignalingAdapter:
             payload["sender"] = s.principal.user_id
         for recipient in route.recipients:
             await self.sio.emit(event, payload, room=f"user:{recipient}")
-        if stream == "mirror":
-            await self.keyframes.add(m.session_id, payload, size)
+        if stream == "mirror":  # relayed already: a catch-up buffer that fails cannot undo that
+            try:
+                await self.keyframes.add(m.session_id, payload, size)
+            except Exception:
+                log.exception("keyframe_failed", session_id=m.session_id)
         if self.recorder is not None and stream in RECORDED_STREAMS:
             self.recorder.append(m.session_id, stream, payload, request_id=route.request_id,
                                  customer_id=route.customer_id, agent_id=route.agent_id, size=size)

@@ -26,6 +26,15 @@ ALL_NODES = "assist_all"
 _NODE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")  # a cookie value and an nginx map key as is
 
 Node = tuple[str, str, int]  # (node id, host, port)
+SOCKETS_PER_NODE = 10_000  # the WebSockets a node is meant to hold: nginx is sized for all of them
+
+
+def worker_connections(nodes: int, sockets_per_node: int = SOCKETS_PER_NODE) -> int:
+    """Connections one nginx worker may hold. A proxied WebSocket is two of them (the browser's
+    and the one to the node), and nothing makes the workers share sockets evenly, so each worker
+    is sized for every node's sockets, plus room for ordinary requests. (nginx's 4096 would cap
+    the whole deployment near 2,000 sockets per worker.)"""
+    return 2 * sockets_per_node * nodes + 1024
 
 
 def upstream_name(node_id: str) -> str:
@@ -38,8 +47,9 @@ def _address(host: str, port: int) -> str:
 
 def render_nginx_conf(nodes: Sequence[Node], listen_port: int, listen_host: str = "0.0.0.0", *,
                       temp_dir: str | Path | None = None, pid: str | Path | None = None,
-                      daemon: bool = True) -> str:
-    """A complete nginx.conf balancing `nodes` with cookie-pinned sessions.
+                      daemon: bool = True, sockets_per_node: int = SOCKETS_PER_NODE) -> str:
+    """A complete nginx.conf balancing `nodes` with cookie-pinned sessions, sized for
+    `sockets_per_node` WebSockets on each node (worker_connections()).
 
     `temp_dir`: logs and nginx's temp files there (a private nginx in tests); else nginx's own
     defaults (the nginx image logs to the container's stdout/stderr). `pid`: the pid file.
@@ -67,7 +77,9 @@ def render_nginx_conf(nodes: Sequence[Node], listen_port: int, listen_host: str 
         out.append(f"pid {pid};")
     if temp_dir is not None:
         out.append(f"error_log {Path(temp_dir) / 'error.log'} warn;")
-    out += ["", "events {", "    worker_connections 4096;", "}", "", "http {"]
+    connections = worker_connections(len(nodes), sockets_per_node)
+    out.append(f"worker_rlimit_nofile {connections + 1024};  # a connection is a file descriptor")
+    out += ["", "events {", f"    worker_connections {connections};", "}", "", "http {"]
     http: list[str] = []
     if temp_dir is not None:
         temp = Path(temp_dir)
@@ -161,8 +173,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="each node: its ASSIST_NODE_ID, then where nginx reaches it")
     parser.add_argument("--listen", type=int, default=80, help="nginx's port (default 80)")
     parser.add_argument("--listen-host", default="0.0.0.0")
+    parser.add_argument("--sockets-per-node", type=int, default=SOCKETS_PER_NODE,
+                        help=f"WebSockets each node is meant to hold (default {SOCKETS_PER_NODE})")
     args = parser.parse_args(argv)
-    sys.stdout.write(render_nginx_conf(args.nodes, args.listen, args.listen_host))
+    sys.stdout.write(render_nginx_conf(args.nodes, args.listen, args.listen_host,
+                                       sockets_per_node=args.sockets_per_node))
     return 0
 
 

@@ -388,6 +388,17 @@ class RedisLiveStore:
                 await self._catch_up()
             raise StoreBusy()
 
+    def nodes_of(self, user_id: str) -> set[str] | None:
+        """The node instances holding the user's sockets, as this node's copy has them; None
+        when there is no copy to go by (never read, or dropped after an error). The copy is
+        current right after a command or a relay (both check its version), which is when
+        notices and relays are sent (assist.delivery routes them by this)."""
+        center = self.center
+        if center is None or self.version < 0:
+            return None
+        online = dict.get(center.online, user_id)  # a look, not part of any command
+        return set(online.sockets) if online is not None else set()
+
     async def forget_session(self, session_id: str) -> None:
         await self.redis.delete(self.k_seq + session_id)
 

@@ -15,7 +15,7 @@ import yaml
 from aiohttp import web
 
 from assist.config import Settings
-from assist.deploy.nginx import NODE_COOKIE, render_nginx_conf
+from assist.deploy.nginx import NODE_COOKIE, render_nginx_conf, worker_connections
 from tests.servers.common import free_port, stop, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -133,6 +133,17 @@ def test_committed_nginx_conf_is_the_rendered_one(compose):
     for node_id, _, _ in compose_topology(compose):
         assert re.search(rf'^\s*"{re.escape(node_id)}"\s+assist_node_\w+;$', rendered, re.MULTILINE)
     assert f"map $cookie_{NODE_COOKIE} $assist_upstream" in rendered
+
+
+def test_nginx_is_sized_for_every_nodes_sockets():
+    """Each proxied WebSocket is two nginx connections; a worker may get all of them (issue 16:
+    worker_connections 4096 capped the deployment near 2,000 sockets per worker)."""
+    nodes = [(f"n{i}", "127.0.0.1", 18000 + i) for i in range(3)]
+    rendered = render_nginx_conf(nodes, 80, sockets_per_node=5000)
+    connections = int(re.search(r"^\s*worker_connections (\d+);$", rendered, re.MULTILINE).group(1))
+    files = int(re.search(r"^worker_rlimit_nofile (\d+);", rendered, re.MULTILINE).group(1))
+    assert connections >= 2 * 3 * 5000 and files > connections
+    assert worker_connections(3, 5000) == connections
 
 
 def test_renderer_refuses_bad_node_ids():

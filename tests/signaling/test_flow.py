@@ -409,6 +409,9 @@ async def test_health_and_metrics(harness):
     assert "assist_pairing_seconds_count 1.0" in text and "assist_wait_seconds_count 1.0" in text
     assert 'assist_events_rejected_total{code="unknown_event",event="unknown"} 1.0' in text
     assert 'assist_events_received_total{event="help_request"} 1.0' in text
+    if harness.config.redis_url:  # scaled out: the node reads its delivery stream, nothing waits
+        assert "assist_delivery_up 1.0" in text and "assist_delivery_outbox 0.0" in text
+        assert "assist_delivery_dropped_total 0.0" in text
 
 
 async def test_production_config_has_no_demo_accounts(start_server):
