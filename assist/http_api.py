@@ -7,6 +7,7 @@ import hmac
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from redis.exceptions import RedisError
 
 from signaling.domain.model import Role
 from signaling.service import Principal
@@ -106,6 +107,13 @@ def add_routes(app: web.Application) -> None:
         except (ValueError, ValidationError):
             return json_error(400, "bad_payload", "Send JSON with a username and a password.")
         address = client_address(request.remote, request.headers.get("X-Forwarded-For"), config.trusted_proxies)
+        try:
+            return await attempt_login(address, body)
+        except (RedisError, OSError):  # the shared throttle cannot count: no sign-in it cannot count
+            return json_error(503, "unavailable", "Sign-in is briefly unavailable; please try again.",
+                              **{"Retry-After": "1"})
+
+    async def attempt_login(address: str, body: LoginIn) -> web.Response:
         async with app[THROTTLE].attempt(address, body.username) as wait:
             if wait is not None:
                 return json_error(429, "too_many_attempts",

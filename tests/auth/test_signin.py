@@ -163,3 +163,23 @@ async def test_a_guest_token_needs_no_account_and_is_only_ever_a_customer(harnes
     with pytest.raises(socketio.exceptions.ConnectionError):
         await late.connect()
     assert late.refusal["data"]["code"] == "token_revoked"
+
+
+async def test_sign_in_while_the_shared_throttle_is_away_is_refused_plainly(start_server, tmp_path):
+    """Scaled out, the failure counts live in Redis. While it cannot be reached, a sign-in is
+    refused with 503 `unavailable` (JSON, Retry-After), never let through uncounted, never a 500;
+    once Redis is back, signing in works again."""
+    from tests.servers.redis import RedisServer
+
+    redis = RedisServer().start()
+    try:
+        harness = await start_server(redis_url=redis.url, redis_prefix="away:")
+        status, body = await harness.http("POST", "/api/auth/login", json={"username": "zhangsan", "password": "demo1234"})
+        assert status == 200 and body["token"]
+        redis.stop()
+        status, body = await harness.http("POST", "/api/auth/login", json={"username": "zhangsan", "password": "demo1234"})
+        assert status == 503 and body["error"]["code"] == "unavailable"
+    finally:
+        redis.start()
+    status, body = await harness.http("POST", "/api/auth/login", json={"username": "zhangsan", "password": "demo1234"})
+    assert status == 200 and body["token"]
