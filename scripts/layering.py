@@ -2,8 +2,9 @@
 
     domain ← service ← infrastructure ← transport ← composition root
 
-- domain: signaling.domain (the call center's rules, pure)
-- service: the use cases and their transport-free helpers (signaling.service, ports, protocol, ...)
+- domain: signaling.domain (the call center's rules, pure) and the messages both ways,
+  signaling.protocol and signaling.outbound (plain data the rules take and emit, no I/O)
+- service: the use cases and their transport-free helpers (signaling.service, ports, ...)
 - infrastructure: what the service and the transports use (storage, accounts and tokens, the
   cluster, metrics, config, the bank's store, the voice library); it implements the service's
   ports and never calls the use cases (signaling.service) itself
@@ -16,6 +17,7 @@ and under `if TYPE_CHECKING:` (types only, nothing at run time) are listed apart
 
     python scripts/layering.py          # summary, then anything against the layering
 """
+
 from __future__ import annotations
 
 import ast
@@ -27,11 +29,28 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("signaling", "assist", "voice")
 LAYERS = ("domain", "service", "infrastructure", "transport", "root")
 
-TRANSPORT = ("signaling.sio", "assist.appkeys", "assist.http_api", "assist.recordings_api", "assist.guest",
-             "assist.bank", "assist.bank.api", "assist.web", "voice.gateway")
+TRANSPORT = (
+    "signaling.sio",
+    "assist.appkeys",
+    "assist.http_api",
+    "assist.recordings_api",
+    "assist.guest",
+    "assist.bank",
+    "assist.bank.api",
+    "assist.web",
+    "voice.gateway",
+)
 ROOT_MODULES = ("assist.server", "assist.live", "assist.cli", "assist.__main__", "voice.cli")
-SERVICE = ("signaling.service", "signaling.ports", "signaling.protocol", "signaling.scrub", "signaling.mirror_guard",
-           "signaling.ratelimit", "signaling.ice", "signaling.keyframes", "signaling")
+SERVICE = (
+    "signaling.service",
+    "signaling.ports",
+    "signaling.scrub",
+    "signaling.mirror_guard",
+    "signaling.ratelimit",
+    "signaling.ice",
+    "signaling.keyframes",
+    "signaling",
+)
 
 
 def _within(module: str, names: tuple[str, ...]) -> bool:
@@ -39,7 +58,7 @@ def _within(module: str, names: tuple[str, ...]) -> bool:
 
 
 def layer(module: str) -> str:
-    if _within(module, ("signaling.domain",)):
+    if _within(module, ("signaling.domain", "signaling.outbound", "signaling.protocol")):
         return "domain"
     if module in ROOT_MODULES:
         return "root"
@@ -140,8 +159,11 @@ def main() -> int:
     print("Imports between parts (each part: its layer, then what it imports):")
     for source in sorted(edges, key=lambda c: (LAYERS.index(layer(c)), c)):
         print(f"  [{layer(source)}] {source} → {', '.join(sorted(edges[source]))}")
-    for title, lines in (("Against the layering", problems), ("Imports inside functions", deferred),
-                         ("For types only, under TYPE_CHECKING", typing_only)):
+    for title, lines in (
+        ("Against the layering", problems),
+        ("Imports inside functions", deferred),
+        ("For types only, under TYPE_CHECKING", typing_only),
+    ):
         unique = sorted(set(lines))
         print(f"\n{title} ({len(unique)}):")
         print("\n".join(f"  {line}" for line in unique) or "  none")

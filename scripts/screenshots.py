@@ -6,6 +6,7 @@ Starts a server on a free port (unless BASE_URL is given), drives Debian's Chrom
 the journeys (390×844 phone in each edition; 1366×768 and 1920×1080 consoles) and writes
 one PNG per screen. Not a test: what it shows is for a person to judge.
 """
+
 from __future__ import annotations
 
 import os
@@ -34,10 +35,19 @@ def free_port() -> int:
 
 def start_server() -> tuple[subprocess.Popen, str]:
     port = free_port()
-    env = os.environ | {"ASSIST_PORT": str(port), "ASSIST_VAR_DIR": tempfile.mkdtemp(prefix="shots-"),
-                        "ASSIST_VOICE": "0", "ASSIST_GRACE_S": "4", "ASSIST_OFFER_TIMEOUT_S": "30"}
-    proc = subprocess.Popen([str(ROOT / ".venv/bin/assist"), "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = os.environ | {
+        "ASSIST_PORT": str(port),
+        "ASSIST_VAR_DIR": tempfile.mkdtemp(prefix="shots-"),
+        "ASSIST_VOICE": "0",
+        "ASSIST_GRACE_S": "4",
+        "ASSIST_OFFER_TIMEOUT_S": "30",
+    }
+    proc = subprocess.Popen(
+        [str(ROOT / ".venv/bin/assist"), "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
