@@ -43,6 +43,7 @@ test: system-deps-test setup
 # the front-end sources (eslint.config.mjs; the bundles in dist/ are esbuild's, not ours).
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	node_modules/.bin/eslint --max-warnings 0 assist/web agent_console/web build.mjs eslint.config.mjs
 

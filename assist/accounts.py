@@ -7,6 +7,7 @@ every node: each node keeps the generations it has seen in memory and picks up c
 elsewhere (another node, the `assist users` command) by polling `changed_at`; scaled out, a
 node that makes a change also announces it over Redis so the others act at once.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -72,19 +73,30 @@ class AccountStore:
 
     def _standings(self, where) -> dict[str, Standing]:
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(users.c.username, users.c.token_generation, users.c.active)
-                                .where(where)).all()
+            rows = conn.execute(sa.select(users.c.username, users.c.token_generation, users.c.active).where(where)).all()
         return {r.username: Standing(r.token_generation, r.active) for r in rows}
 
     def list(self) -> list[dict]:
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(users.c.username, users.c.role, users.c.display_name, users.c.active,
-                                          users.c.demo).order_by(users.c.username)).all()
+            rows = conn.execute(
+                sa.select(users.c.username, users.c.role, users.c.display_name, users.c.active, users.c.demo).order_by(
+                    users.c.username
+                )
+            ).all()
         return [dict(r._mapping) for r in rows]
 
     # ------------------------------------------------------------------ changing
-    def add(self, username: str, role: str, display_name: str, password_hash: str, *, badge: str = "",
-            languages: tuple[str, ...] = (), skills: tuple[str, ...] = ()) -> None:
+    def add(
+        self,
+        username: str,
+        role: str,
+        display_name: str,
+        password_hash: str,
+        *,
+        badge: str = "",
+        languages: tuple[str, ...] = (),
+        skills: tuple[str, ...] = (),
+    ) -> None:
         if not USERNAME.match(username):
             raise AccountError("bad_username", "A username is 1–64 letters, digits, '.', '_' or '-'.")
         if role not in ROLES:
@@ -92,18 +104,31 @@ class AccountStore:
         with self.engine.begin() as conn:
             if conn.execute(sa.select(users.c.username).where(users.c.username == username)).first():
                 raise AccountError("exists", f"There is already an account {username}.")
-            conn.execute(users.insert().values(
-                username=username, role=role, display_name=display_name or username, password_hash=password_hash,
-                badge=badge, languages=list(languages), skills=list(skills), active=True, demo=False,
-                token_generation=0, changed_at=time.time()))
+            conn.execute(
+                users.insert().values(
+                    username=username,
+                    role=role,
+                    display_name=display_name or username,
+                    password_hash=password_hash,
+                    badge=badge,
+                    languages=list(languages),
+                    skills=list(skills),
+                    active=True,
+                    demo=False,
+                    token_generation=0,
+                    changed_at=time.time(),
+                )
+            )
 
     def bump(self, username: str, **values) -> Standing:
         """Refuse every token issued so far to `username` (and apply `values` in the same write)."""
         with self.engine.begin() as conn:
-            row = conn.execute(users.update().where(users.c.username == username)
-                               .values(token_generation=users.c.token_generation + 1, changed_at=time.time(),
-                                       **values)
-                               .returning(users.c.token_generation, users.c.active)).first()
+            row = conn.execute(
+                users.update()
+                .where(users.c.username == username)
+                .values(token_generation=users.c.token_generation + 1, changed_at=time.time(), **values)
+                .returning(users.c.token_generation, users.c.active)
+            ).first()
         if row is None:
             raise AccountError("no_such_user", f"There is no account {username}.")
         return Standing(row.token_generation, row.active)
@@ -116,8 +141,10 @@ class AccountStore:
     def disable_demo(self) -> builtins.list[str]:  # `list` is a method here
         """Production start: the demo accounts (published password) can no longer sign in."""
         with self.engine.begin() as conn:
-            rows = conn.execute(users.update().where(users.c.demo, users.c.active)
-                                .values(active=False, token_generation=users.c.token_generation + 1,
-                                        changed_at=time.time())
-                                .returning(users.c.username)).all()
+            rows = conn.execute(
+                users.update()
+                .where(users.c.demo, users.c.active)
+                .values(active=False, token_generation=users.c.token_generation + 1, changed_at=time.time())
+                .returning(users.c.username)
+            ).all()
         return sorted(r.username for r in rows)

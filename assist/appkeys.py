@@ -4,6 +4,7 @@ routes (http_api, recordings_api, guest, bank) read them.
 A leaf: it imports no part of Assist at run time (the types are for the type checker only), so
 any module may import it at the top without an import cycle.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

@@ -5,6 +5,7 @@ only while the account exists, is active and is still at that generation (assist
 so signing out, disabling, a password reset and a role change take effect at once. Tokens
 issued in demo mode say so (`demo`), and a server with demo mode off refuses them.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -71,8 +72,7 @@ class PasswordPool:
     def __init__(self, workers: int = 1, queue: int = 16) -> None:
         self.limit = workers + queue
         self.waiting = 0
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2",
-                                        initializer=self._lower_priority)
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2", initializer=self._lower_priority)
 
     @classmethod
     def _lower_priority(cls) -> None:
@@ -117,10 +117,16 @@ class Tokens:
     def issue(self, account: dict, now: float | None = None) -> str:
         now = time.time() if now is None else now
         claims = {
-            "iss": self.issuer, "sub": account["username"], "role": account["role"],
-            "name": account["display_name"], "badge": account.get("badge") or "",
-            "langs": list(account.get("languages") or []), "skills": list(account.get("skills") or []),
-            "iat": int(now), "exp": int(now + self.ttl_s), "jti": uuid.uuid4().hex,
+            "iss": self.issuer,
+            "sub": account["username"],
+            "role": account["role"],
+            "name": account["display_name"],
+            "badge": account.get("badge") or "",
+            "langs": list(account.get("languages") or []),
+            "skills": list(account.get("skills") or []),
+            "iat": int(now),
+            "exp": int(now + self.ttl_s),
+            "jti": uuid.uuid4().hex,
             "gen": int(account.get("token_generation") or 0),
         }
         if self.demo:
@@ -134,24 +140,39 @@ class Tokens:
         if not isinstance(token, str) or not token or len(token) > 4096:
             raise AuthError("unauthorized", "A valid access token is required.")
         try:
-            claims = jwt.decode(token, self.secret, algorithms=[self.ALGORITHM], issuer=self.issuer,
-                                options={"require": ["exp", "iat", "sub", "role"]})
+            claims = jwt.decode(
+                token,
+                self.secret,
+                algorithms=[self.ALGORITHM],
+                issuer=self.issuer,
+                options={"require": ["exp", "iat", "sub", "role"]},
+            )
         except jwt.ExpiredSignatureError:
             raise AuthError("token_expired", "Your sign-in has expired; please sign in again.") from None
         except jwt.PyJWTError:
             raise AuthError("token_invalid", "The access token is not valid.") from None
-        if claims.get("role") not in {r.value for r in Role} or not isinstance(claims.get("gen"), int) or (
-                claims.get("demo") and not self.demo) or (claims.get("guest") and claims["role"] != "customer"):
+        if (
+            claims.get("role") not in {r.value for r in Role}
+            or not isinstance(claims.get("gen"), int)
+            or (claims.get("demo") and not self.demo)
+            or (claims.get("guest") and claims["role"] != "customer")
+        ):
             raise AuthError("token_invalid", "The access token is not valid.")
         return claims
 
     @staticmethod
     def identity(claims: dict) -> dict[str, Any]:
         """What a token says of its holder, by the names of signaling.service.Principal's fields."""
-        return {"user_id": str(claims["sub"]), "role": Role(claims["role"]),
-                "display_name": str(claims.get("name", "")), "badge": str(claims.get("badge", "")),
-                "languages": tuple(claims.get("langs") or ()), "skills": tuple(claims.get("skills") or ()),
-                "expires_at": float(claims["exp"]), "generation": claims["gen"]}
+        return {
+            "user_id": str(claims["sub"]),
+            "role": Role(claims["role"]),
+            "display_name": str(claims.get("name", "")),
+            "badge": str(claims.get("badge", "")),
+            "languages": tuple(claims.get("langs") or ()),
+            "skills": tuple(claims.get("skills") or ()),
+            "expires_at": float(claims["exp"]),
+            "generation": claims["gen"],
+        }
 
 
 REVOKED = AuthError("token_revoked", "You have been signed out; please sign in again.")
@@ -173,8 +194,9 @@ class Revocations:
     POLL_OVERLAP_S = 10.0  # re-read this far back: clocks of nodes and the CLI may differ a little
     GONE = Standing(-1, False)  # a deleted account
 
-    def __init__(self, accounts: AccountStore, io: ThreadPoolExecutor | None = None, poll_s: float = 0.5,
-                 redis=None, channel: str = "") -> None:
+    def __init__(
+        self, accounts: AccountStore, io: ThreadPoolExecutor | None = None, poll_s: float = 0.5, redis=None, channel: str = ""
+    ) -> None:
         self.accounts = accounts
         self.io = io
         self.poll_s = poll_s
@@ -276,7 +298,7 @@ class Revocations:
             await asyncio.sleep(self.FRESH_S)
             names = sorted(set(self.watched()))
             for start in range(0, len(names), chunk):
-                part = names[start:start + chunk]
+                part = names[start : start + chunk]
                 try:
                     found = await self._blocking(self.accounts.standings, part)
                 except Exception as exc:  # noqa: BLE001 (database away: the next sweep tries again)

@@ -1,4 +1,5 @@
 """The `assist` command: serve, voice and the other operator commands."""
+
 from __future__ import annotations
 
 import argparse
@@ -63,13 +64,18 @@ def _users(args: argparse.Namespace) -> int:
         if args.action == "list":
             for row in store.list():
                 state = "active" if row["active"] else "disabled"
-                print(f"{row['username']}\t{row['role']}\t{state}{' (demo)' if row['demo'] else ''}\t"
-                      f"{row['display_name']}")
+                print(f"{row['username']}\t{row['role']}\t{state}{' (demo)' if row['demo'] else ''}\t{row['display_name']}")
             return 0
         if args.action == "add":
-            store.add(args.username, args.role, args.name or args.username, new_password(), badge=args.badge,
-                      languages=tuple(filter(None, args.languages.split(","))),
-                      skills=tuple(filter(None, args.skills.split(","))))
+            store.add(
+                args.username,
+                args.role,
+                args.name or args.username,
+                new_password(),
+                badge=args.badge,
+                languages=tuple(filter(None, args.languages.split(","))),
+                skills=tuple(filter(None, args.skills.split(","))),
+            )
             print(f"added {args.username} ({args.role})")
             return 0
         changes: dict[str, Any] = {"disable": {"active": False}, "enable": {"active": True}}.get(args.action, {})
@@ -118,28 +124,33 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
     serve.set_defaults(func=_serve)
 
-    migrate = sub.add_parser("migrate", help="bring the database schema to the newest revision "
-                             "(ASSIST_DATABASE_URL; safe to run again, and from several nodes at once)")
+    migrate = sub.add_parser(
+        "migrate",
+        help="bring the database schema to the newest revision "
+        "(ASSIST_DATABASE_URL; safe to run again, and from several nodes at once)",
+    )
     migrate.set_defaults(func=_migrate)
 
-    users = sub.add_parser("users", help="manage accounts: add, disable, enable, reset-password, set-role, "
-                           "delete, list")
+    users = sub.add_parser("users", help="manage accounts: add, disable, enable, reset-password, set-role, delete, list")
     actions = users.add_subparsers(dest="action", required=True)
     actions.add_parser("list", help="every account, its role and whether it may sign in")
     roles = ("customer", "agent", "supervisor")
-    for name, text in (("add", "a new account (asks for its password)"),
-                       ("disable", "refuse sign-in and every token of the account, at once"),
-                       ("enable", "let a disabled account sign in again"),
-                       ("reset-password", "a new password (every token issued before is refused)"),
-                       ("set-role", "another role (every token issued before is refused)"),
-                       ("delete", "sign the account out everywhere, then remove it")):
+    for name, text in (
+        ("add", "a new account (asks for its password)"),
+        ("disable", "refuse sign-in and every token of the account, at once"),
+        ("enable", "let a disabled account sign in again"),
+        ("reset-password", "a new password (every token issued before is refused)"),
+        ("set-role", "another role (every token issued before is refused)"),
+        ("delete", "sign the account out everywhere, then remove it"),
+    ):
         action = actions.add_parser(name, help=text)
         action.add_argument("username")
         if name in ("add", "set-role"):
             action.add_argument("--role", choices=roles, required=True)
         if name in ("add", "reset-password"):
-            action.add_argument("--password-stdin", action="store_true",
-                                help="read the password from the first line of standard input")
+            action.add_argument(
+                "--password-stdin", action="store_true", help="read the password from the first line of standard input"
+            )
         if name == "add":
             action.add_argument("--name", default="", help="display name (default: the username)")
             action.add_argument("--badge", default="", help="an agent's badge number")

@@ -7,6 +7,7 @@ sockets off (CallCenter.nodes_lost). Exactly one instance at a time holds the le
 and runs the clock (offer timeouts, grace windows, queue positions, the supervisor wall), so
 those happen once, not once per node; when the leader dies the lease expires and another takes it.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -55,8 +56,7 @@ class LocalCluster:
 
 
 class RedisCluster:
-    def __init__(self, redis: Redis, node_id: str, prefix: str = "assist:", beat_s: float = 1.0,
-                 ttl_s: float = 4.0) -> None:
+    def __init__(self, redis: Redis, node_id: str, prefix: str = "assist:", beat_s: float = 1.0, ttl_s: float = 4.0) -> None:
         self.redis = redis
         self.instance = new_instance(node_id)
         self.beat_s, self.ttl_ms = beat_s, int(ttl_s * 1000)

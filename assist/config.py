@@ -7,6 +7,7 @@ composition root (the CLI) turns it into a `Config` with `Config.from_env()`, an
 value stops the start with an error naming its variable. The tables of settings in README.md
 and docs/deploy.md are generated from `Settings` (`python -m assist.settings_doc --write`).
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -127,14 +128,20 @@ class Config:
         return path.read_text().strip()
 
 
-
 ENV_PREFIX = "ASSIST_"
 # Settings whose value is never repeated in an error message (passwords live in the URLs).
 SECRET_SETTINGS = frozenset({"jwt_secret", "metrics_token", "turn_secret", "database_url", "redis_url"})
 # Settings that go to Policy (the field's name there, when it differs) and to IceConfig.
-_POLICY_FIELDS = {"offer_timeout_s": "offer_timeout_s", "grace_s": "grace_s", "queue_cap": "queue_cap",
-                  "agent_capacity": "capacity", "reoffer_after_s": "reoffer_after_s", "max_wait_s": "max_wait_s",
-                  "alert_service_level": "alert_service_level", "alert_longest_wait_s": "alert_longest_wait_s"}
+_POLICY_FIELDS = {
+    "offer_timeout_s": "offer_timeout_s",
+    "grace_s": "grace_s",
+    "queue_cap": "queue_cap",
+    "agent_capacity": "capacity",
+    "reoffer_after_s": "reoffer_after_s",
+    "max_wait_s": "max_wait_s",
+    "alert_service_level": "alert_service_level",
+    "alert_longest_wait_s": "alert_longest_wait_s",
+}
 _ICE_FIELDS = ("stun_urls", "turn_urls", "turn_secret", "turn_ttl_s")
 _C, _P, _I = Config(), Policy(), IceConfig()  # the defaults are the dataclasses' own
 
@@ -157,81 +164,148 @@ class Settings(BaseSettings):
 
     host: str = Field(default=_C.host, description="bind address (`assist serve --host` overrides)")
     port: int = Field(default=_C.port, ge=0, le=65535, description="HTTP port (`assist serve --port` overrides)")
-    var_dir: Path = Field(default=_C.var_dir, description="local state: the SQLite file, the generated JWT secret and "
-                          "metrics token, and the recordings unless `ASSIST_RECORDINGS_DIR` is set")
-    database_url: str = Field(default=_C.database_url, description="records database; empty: SQLite `assist.db` in "
-                              "`ASSIST_VAR_DIR`; scaled out `postgresql+psycopg://assist:PASSWORD@postgres:5432/assist`")
-    migrate_on_start: bool = Field(default=_C.migrate_on_start, description="bring the database schema up to date at "
-                                   "start; `0`: start only checks it, and `assist migrate` upgrades it")
-    redis_url: str = Field(default=_C.redis_url, description="empty: embedded, live state in this process; scaled out "
-                           "`redis://redis:6379/0`, the same on every node")
-    redis_prefix: str = Field(default=_C.redis_prefix, description="prefix of every Redis key and channel (several "
-                              "deployments on one Redis)")
-    node_id: str = Field(default=_C.node_id, description="this node's name, unique per node, and the sticky-session "
-                         "cookie's value; empty: host name and process id")
-    recordings_dir: Path | None = Field(default=_C.recordings_dir, description="recording blobs; unset: `recordings/` in "
-                                        "`ASSIST_VAR_DIR`; scaled out, one directory shared by every node")
-    recording_retention_days: float = Field(default=_C.recording_retention_days, gt=0, description="recordings past "
-                                            "this age in days are deleted (checked hourly)")
-    recording_max_bytes: int = Field(default=_C.recording_max_bytes, gt=0, description="a session's recording (per "
-                                     "node) stops with a `capped` mark past this many bytes")
-    record_audio: bool = Field(default=_C.record_audio, description="record the call's audio with the session's mirror "
-                               "(`docs/recordings.md`); `0`: mirror and annotations only")
-    jwt_secret: str = Field(default=_C.jwt_secret, description="token signing key; empty: generated once into "
-                            "`jwt-secret` in `ASSIST_VAR_DIR`; scaled out it must be set, and equal, on every node")
-    token_ttl_s: int = Field(default=_C.token_ttl_s, gt=0, description="access token lifetime in seconds (the app "
-                             "refreshes it)")
-    demo: bool = Field(default=_C.demo, description="seed the demo accounts; `0` in production: the demo accounts are "
-                       "disabled at start, demo tokens and the demo password refused (`docs/security.md`)")
-    metrics_token: str = Field(default=_C.metrics_token, description="`/metrics` answers only `Authorization: Bearer "
-                               "<token>`; empty: generated once into `metrics-token` in `ASSIST_VAR_DIR`; "
-                               "scaled out, set it (Prometheus presents it)")
-    trusted_proxies: CommaList = Field(default=_C.trusted_proxies, description="comma-separated addresses or networks "
-                                       "of the proxies whose `X-Forwarded-For` names the client (sign-in "
-                                       "throttling counts per client address); empty: none")
-    hash_workers: int = Field(default=_C.hash_workers, ge=1, description="threads verifying passwords (argon2 itself "
-                              "uses several cores per hash)")
-    hash_queue: int = Field(default=_C.hash_queue, ge=0, description="sign-ins waiting for a hash thread (a few "
-                            "seconds of hashing at most); beyond it `503 busy` with `Retry-After: 1`")
-    offer_timeout_s: float = Field(default=_P.offer_timeout_s, gt=0, description="seconds an agent has to accept an "
-                                   "offered request")
-    grace_s: float = Field(default=_P.grace_s, ge=0, description="seconds a disconnected user's queue place or session "
-                           "is kept (the reconnect window)")
+    var_dir: Path = Field(
+        default=_C.var_dir,
+        description="local state: the SQLite file, the generated JWT secret and "
+        "metrics token, and the recordings unless `ASSIST_RECORDINGS_DIR` is set",
+    )
+    database_url: str = Field(
+        default=_C.database_url,
+        description="records database; empty: SQLite `assist.db` in "
+        "`ASSIST_VAR_DIR`; scaled out `postgresql+psycopg://assist:PASSWORD@postgres:5432/assist`",
+    )
+    migrate_on_start: bool = Field(
+        default=_C.migrate_on_start,
+        description="bring the database schema up to date at start; `0`: start only checks it, and `assist migrate` upgrades it",
+    )
+    redis_url: str = Field(
+        default=_C.redis_url,
+        description="empty: embedded, live state in this process; scaled out `redis://redis:6379/0`, the same on every node",
+    )
+    redis_prefix: str = Field(
+        default=_C.redis_prefix, description="prefix of every Redis key and channel (several deployments on one Redis)"
+    )
+    node_id: str = Field(
+        default=_C.node_id,
+        description="this node's name, unique per node, and the sticky-session cookie's value; empty: host name and process id",
+    )
+    recordings_dir: Path | None = Field(
+        default=_C.recordings_dir,
+        description="recording blobs; unset: `recordings/` in `ASSIST_VAR_DIR`; scaled out, one directory shared by every node",
+    )
+    recording_retention_days: float = Field(
+        default=_C.recording_retention_days, gt=0, description="recordings past this age in days are deleted (checked hourly)"
+    )
+    recording_max_bytes: int = Field(
+        default=_C.recording_max_bytes,
+        gt=0,
+        description="a session's recording (per node) stops with a `capped` mark past this many bytes",
+    )
+    record_audio: bool = Field(
+        default=_C.record_audio,
+        description="record the call's audio with the session's mirror (`docs/recordings.md`); `0`: mirror and annotations only",
+    )
+    jwt_secret: str = Field(
+        default=_C.jwt_secret,
+        description="token signing key; empty: generated once into "
+        "`jwt-secret` in `ASSIST_VAR_DIR`; scaled out it must be set, and equal, on every node",
+    )
+    token_ttl_s: int = Field(default=_C.token_ttl_s, gt=0, description="access token lifetime in seconds (the app refreshes it)")
+    demo: bool = Field(
+        default=_C.demo,
+        description="seed the demo accounts; `0` in production: the demo accounts are "
+        "disabled at start, demo tokens and the demo password refused (`docs/security.md`)",
+    )
+    metrics_token: str = Field(
+        default=_C.metrics_token,
+        description="`/metrics` answers only `Authorization: Bearer "
+        "<token>`; empty: generated once into `metrics-token` in `ASSIST_VAR_DIR`; "
+        "scaled out, set it (Prometheus presents it)",
+    )
+    trusted_proxies: CommaList = Field(
+        default=_C.trusted_proxies,
+        description="comma-separated addresses or networks "
+        "of the proxies whose `X-Forwarded-For` names the client (sign-in "
+        "throttling counts per client address); empty: none",
+    )
+    hash_workers: int = Field(
+        default=_C.hash_workers, ge=1, description="threads verifying passwords (argon2 itself uses several cores per hash)"
+    )
+    hash_queue: int = Field(
+        default=_C.hash_queue,
+        ge=0,
+        description="sign-ins waiting for a hash thread (a few "
+        "seconds of hashing at most); beyond it `503 busy` with `Retry-After: 1`",
+    )
+    offer_timeout_s: float = Field(
+        default=_P.offer_timeout_s, gt=0, description="seconds an agent has to accept an offered request"
+    )
+    grace_s: float = Field(
+        default=_P.grace_s,
+        ge=0,
+        description="seconds a disconnected user's queue place or session is kept (the reconnect window)",
+    )
     queue_cap: int = Field(default=_P.queue_cap, ge=0, description="live requests beyond which new ones get `queue_full`")
     agent_capacity: int = Field(default=_P.capacity, ge=1, description="sessions per agent at once")
-    reoffer_after_s: float = Field(default=_P.reoffer_after_s, ge=0, description="seconds before a request an agent "
-                                   "declined or let ring may be offered to them again (when nobody else can "
-                                   "take it)")
-    max_wait_s: float = Field(default=_P.max_wait_s, gt=0, description="seconds of waiting after which the customer is "
-                              "offered a callback or the hotline")
-    alert_service_level: float = Field(default=_P.alert_service_level, ge=0, le=1, description="the wall turns the "
-                                       "service level red and raises an alert below this share "
-                                       "(`docker/alerts.yml` must agree)")
-    alert_longest_wait_s: float = Field(default=_P.alert_longest_wait_s, gt=0, description="the wall alerts when a "
-                                        "customer has waited longer than this many seconds (also in "
-                                        "`docker/alerts.yml`)")
+    reoffer_after_s: float = Field(
+        default=_P.reoffer_after_s,
+        ge=0,
+        description="seconds before a request an agent "
+        "declined or let ring may be offered to them again (when nobody else can "
+        "take it)",
+    )
+    max_wait_s: float = Field(
+        default=_P.max_wait_s,
+        gt=0,
+        description="seconds of waiting after which the customer is offered a callback or the hotline",
+    )
+    alert_service_level: float = Field(
+        default=_P.alert_service_level,
+        ge=0,
+        le=1,
+        description="the wall turns the service level red and raises an alert below this share (`docker/alerts.yml` must agree)",
+    )
+    alert_longest_wait_s: float = Field(
+        default=_P.alert_longest_wait_s,
+        gt=0,
+        description="the wall alerts when a customer has waited longer than this many seconds (also in `docker/alerts.yml`)",
+    )
     stun_urls: CommaList = Field(default=_I.stun_urls, description="comma-separated `stun:` URLs for `ice_servers`")
-    turn_urls: CommaList = Field(default=_I.turn_urls, description="comma-separated `turn:`/`turns:` URLs; given to "
-                                 "clients only together with `ASSIST_TURN_SECRET`")
+    turn_urls: CommaList = Field(
+        default=_I.turn_urls,
+        description="comma-separated `turn:`/`turns:` URLs; given to clients only together with `ASSIST_TURN_SECRET`",
+    )
     turn_secret: str = Field(default=_I.turn_secret, description="coturn's `static-auth-secret`; never sent to clients")
-    turn_ttl_s: int = Field(default=_I.turn_ttl_s, gt=0, description="lifetime in seconds of a minted TURN credential "
-                            "(never past the caller's token)")
-    log_level: str = Field(default=_C.log_level, description="structured JSON logs on stderr from this level: `debug`, "
-                           "`info`, `warning`, `error`, `critical`")
+    turn_ttl_s: int = Field(
+        default=_I.turn_ttl_s, gt=0, description="lifetime in seconds of a minted TURN credential (never past the caller's token)"
+    )
+    log_level: str = Field(
+        default=_C.log_level,
+        description="structured JSON logs on stderr from this level: `debug`, `info`, `warning`, `error`, `critical`",
+    )
     voice: bool = Field(default=_C.voice, description="the offline voice assistant (loads the speech models at start)")
-    voice_loopback: bool = Field(default=_C.voice_loopback, description="tests only: offer only 127.0.0.1 ICE "
-                                 "candidates for voice and call audio")
-    vosk_model_zh: Path | None = Field(default=_C.vosk_model_zh, description="an unpacked Mandarin Vosk model "
-                                       "directory; unset: the cache, then `../shared/models`, then the download")
-    vosk_model_en: Path | None = Field(default=_C.vosk_model_en, description="an unpacked English Vosk model "
-                                       "directory; unset: the cache, then `../shared/models`, else PocketSphinx")
+    voice_loopback: bool = Field(
+        default=_C.voice_loopback, description="tests only: offer only 127.0.0.1 ICE candidates for voice and call audio"
+    )
+    vosk_model_zh: Path | None = Field(
+        default=_C.vosk_model_zh,
+        description="an unpacked Mandarin Vosk model directory; unset: the cache, then `../shared/models`, then the download",
+    )
+    vosk_model_en: Path | None = Field(
+        default=_C.vosk_model_en,
+        description="an unpacked English Vosk model directory; unset: the cache, then `../shared/models`, else PocketSphinx",
+    )
     cache_dir: Path = Field(default=_C.cache_dir, description="where speech models are unpacked or downloaded")
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
-                                   env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
-                                   file_secret_settings: PydanticBaseSettingsSource,
-                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
         return init_settings, env_settings  # the process's environment only: no .env or secrets files
 
     @field_validator("*", mode="before")

@@ -20,6 +20,7 @@ format, cross-node callbacks and disconnects) and replaces only its transport:
   been written off by the cluster (its heartbeat lapsed) and its clients resynchronise on
   their reconnect (`sync`).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -88,8 +89,9 @@ ALL: None = None
 class StreamManager(AsyncPubSubManager):
     name = "assist-streams"
 
-    def __init__(self, redis_url: str, prefix: str, instance: str, locate: Locate,
-                 redis_options: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, redis_url: str, prefix: str, instance: str, locate: Locate, redis_options: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(channel=f"{prefix}sio")
         self.host_id = instance  # python-socketio routes cross-node callbacks back by host id
         self.instance = instance
@@ -146,7 +148,7 @@ class StreamManager(AsyncPubSubManager):
             return (message["host_id"],)
         room = message.get("room")
         if method == "emit" and isinstance(room, str) and room.startswith(USER_ROOM):
-            nodes = self.locate(room[len(USER_ROOM):])
+            nodes = self.locate(room[len(USER_ROOM) :])
             if nodes is not ALL:
                 return tuple(sorted(node for node in nodes if node != self.instance))
         return ALL
@@ -172,8 +174,9 @@ class StreamManager(AsyncPubSubManager):
 
     async def _deliver(self, targets: tuple[str, ...] | None, message: str) -> None:
         if targets is ALL:
-            await self._broadcast(keys=[self.k_members],
-                                  args=[message, RETENTION_MS, self.k_stream, self.instance, MEMBER_WINDOW_MS])
+            await self._broadcast(
+                keys=[self.k_members], args=[message, RETENTION_MS, self.k_stream, self.instance, MEMBER_WINDOW_MS]
+            )
         else:
             await self._send(keys=[self.k_stream + node for node in targets], args=[message, RETENTION_MS])
 

@@ -3,6 +3,7 @@
 One place for them, so the bank app, the voice assistant and the tests agree. The demo
 customers' saved payees live in voice.demo, beneath both the bank and the voice assistant.
 """
+
 from __future__ import annotations
 
 DEMO_PASSWORD = "demo1234"

@@ -1,4 +1,5 @@
 """HTTP endpoints: sign-in, the record, health and metrics, and the pages."""
+
 from __future__ import annotations
 
 import asyncio
@@ -17,10 +18,19 @@ from .appkeys import ACCOUNTS, AUTH, CONFIG, METRICS, PASSWORDS, RECORDS, REVOCA
 from .auth import AuthError, Busy
 from .throttle import client_address
 
-HTTP_CODES = {400: "bad_payload", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-              405: "method_not_allowed", 413: "payload_too_large", 429: "too_many_attempts"}
-CSP = ("default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+HTTP_CODES = {
+    400: "bad_payload",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    429: "too_many_attempts",
+}
+CSP = (
+    "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 # The microphone only on the pages that use it: the bank app (call, voice assistant) and the
 # agent console (call). Everything else may use no powerful feature at all.
 NO_FEATURES = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=()"
@@ -92,14 +102,23 @@ def add_routes(app: web.Application) -> None:
 
     async def metrics(request: web.Request) -> web.Response:
         if not hmac.compare_digest((bearer(request) or "").encode(), metrics_token):
-            return web.Response(status=401, text="Metrics need `Authorization: Bearer <ASSIST_METRICS_TOKEN>`.",
-                                headers={"WWW-Authenticate": "Bearer"})
+            return web.Response(
+                status=401,
+                text="Metrics need `Authorization: Bearer <ASSIST_METRICS_TOKEN>`.",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         app[METRICS].record_backlog.set(app[RECORDS].backlog)
         return web.Response(body=app[METRICS].render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     def signed_in(account: dict) -> web.Response:
-        return web.json_response({"token": app[TOKENS].issue(account), "role": account["role"],
-                                  "display_name": account["display_name"], "expires_in": config.token_ttl_s})
+        return web.json_response(
+            {
+                "token": app[TOKENS].issue(account),
+                "role": account["role"],
+                "display_name": account["display_name"],
+                "expires_in": config.token_ttl_s,
+            }
+        )
 
     async def login(request: web.Request) -> web.Response:
         try:
@@ -110,23 +129,24 @@ def add_routes(app: web.Application) -> None:
         try:
             return await attempt_login(address, body)
         except (RedisError, OSError):  # the shared throttle cannot count: no sign-in it cannot count
-            return json_error(503, "unavailable", "Sign-in is briefly unavailable; please try again.",
-                              **{"Retry-After": "1"})
+            return json_error(503, "unavailable", "Sign-in is briefly unavailable; please try again.", **{"Retry-After": "1"})
 
     async def attempt_login(address: str, body: LoginIn) -> web.Response:
         async with app[THROTTLE].attempt(address, body.username) as wait:
             if wait is not None:
-                return json_error(429, "too_many_attempts",
-                                  f"Too many sign-in attempts; try again in {wait.seconds} seconds.",
-                                  **{"Retry-After": str(wait.seconds)})
+                return json_error(
+                    429,
+                    "too_many_attempts",
+                    f"Too many sign-in attempts; try again in {wait.seconds} seconds.",
+                    **{"Retry-After": str(wait.seconds)},
+                )
             try:
                 if app[PASSWORDS].full:  # refused before it costs a database read
                     raise Busy()
                 account = await app[RECORDS].get_user_async(body.username)
                 valid = await app[PASSWORDS].check(account["password_hash"] if account else None, body.password)
             except Busy:
-                return json_error(503, "busy", "Too many sign-ins at once; try again in a moment.",
-                                  **{"Retry-After": "1"})
+                return json_error(503, "busy", "Too many sign-ins at once; try again in a moment.", **{"Retry-After": "1"})
             if not config.demo and body.password == demo.DEMO_PASSWORD:
                 valid = False  # the published demo password never opens anything in production
             if not valid or account is None or not account["active"]:
@@ -184,4 +204,3 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/auth/logout", logout)
     app.router.add_get("/api/requests", list_requests)
     app.router.add_get("/api/requests/{request_id}", get_request)
-

@@ -5,6 +5,7 @@ not know which one they run on: the store of the call-center state, the cluster 
 the clock's leader), the supervisors' catch-up buffer and python-socketio's client manager
 (assist.delivery: an emit to a user's room reaches the node holding their socket, and only it).
 """
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
@@ -52,8 +53,7 @@ def build_live(config: Config) -> Live:
 
     prefix = config.redis_prefix
     # Short timeouts and retries: a Redis restart shows as refusals for its duration, not hangs.
-    redis = Redis.from_url(config.redis_url, socket_timeout=5, socket_connect_timeout=2,
-                           health_check_interval=10)
+    redis = Redis.from_url(config.redis_url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=10)
     cluster = RedisCluster(redis, node_id, prefix)
     store = RedisLiveStore(redis, config.policy, prefix, unique_ids, owner=cluster.instance)
     # Messages to a user go only to the nodes holding their sockets, through streams that keep

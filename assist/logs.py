@@ -1,5 +1,6 @@
 """Structured JSON logs (structlog). Callers bind ids (session, request, user), never secrets:
 no tokens, passwords, payloads or amounts are passed to a logger anywhere in the code."""
+
 from __future__ import annotations
 
 import logging

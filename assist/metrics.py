@@ -3,6 +3,7 @@
 Each app has its own registry (several apps run in one test process); event labels are the
 known event names only, so a client sending random names cannot blow up the label set.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -32,24 +33,33 @@ WAIT_BUCKETS = (1, 5, 10, 20, 30, 60, 120, 300, 600, 1200)
 class Metrics:
     def __init__(self, live_stats: Callable[[], dict]) -> None:
         self.registry = CollectorRegistry()
-        self.events_received = Counter("assist_events_received_total", "Socket events received",
-                                       ["event"], registry=self.registry)
-        self.events_rejected = Counter("assist_events_rejected_total", "Socket events refused, by error code",
-                                       ["event", "code"], registry=self.registry)
-        self.connections = Gauge("assist_socket_connections", "Open socket.io connections",
-                                 ["role"], registry=self.registry)
-        self.connect_refused = Counter("assist_connect_refused_total", "Socket connections refused",
-                                       ["code"], registry=self.registry)
-        self.pairing_seconds = Histogram("assist_pairing_seconds", "Help request to first offer to an agent",
-                                         buckets=LATENCY_BUCKETS + WAIT_BUCKETS[2:], registry=self.registry)
-        self.wait_seconds = Histogram("assist_wait_seconds", "Help request to an agent accepting it",
-                                      buckets=WAIT_BUCKETS, registry=self.registry)
+        self.events_received = Counter(
+            "assist_events_received_total", "Socket events received", ["event"], registry=self.registry
+        )
+        self.events_rejected = Counter(
+            "assist_events_rejected_total", "Socket events refused, by error code", ["event", "code"], registry=self.registry
+        )
+        self.connections = Gauge("assist_socket_connections", "Open socket.io connections", ["role"], registry=self.registry)
+        self.connect_refused = Counter(
+            "assist_connect_refused_total", "Socket connections refused", ["code"], registry=self.registry
+        )
+        self.pairing_seconds = Histogram(
+            "assist_pairing_seconds",
+            "Help request to first offer to an agent",
+            buckets=LATENCY_BUCKETS + WAIT_BUCKETS[2:],
+            registry=self.registry,
+        )
+        self.wait_seconds = Histogram(
+            "assist_wait_seconds", "Help request to an agent accepting it", buckets=WAIT_BUCKETS, registry=self.registry
+        )
         self.mask_violations = Counter(
             "assist_mask_violations_total",
             "Strings that reached the server still holding a number the device should have masked "
-            "(replaced by stars before relaying or recording)", ["stream"], registry=self.registry)
-        self.record_backlog = Gauge("assist_record_backlog", "Record updates not yet written",
-                                    registry=self.registry)
+            "(replaced by stars before relaying or recording)",
+            ["stream"],
+            registry=self.registry,
+        )
+        self.record_backlog = Gauge("assist_record_backlog", "Record updates not yet written", registry=self.registry)
         self.registry.register(_LiveCollector(live_stats))
 
     def watch_records(self, writer_status: Callable[[], object]) -> None:
@@ -88,14 +98,18 @@ class _RecordsCollector:
 
     def collect(self):
         status = self.writer_status()
-        yield GaugeMetricFamily("assist_database_up", "1 when the records database answers, 0 during an outage",
-                                value=1 if status.database_up else 0)
-        yield GaugeMetricFamily("assist_records_pending", "Record updates submitted but not yet committed",
-                                value=status.pending)
-        yield CounterMetricFamily("assist_records_write_failures", "Failed record writes (and probes)",
-                                  value=status.write_failures)
-        yield CounterMetricFamily("assist_records_dropped", "Record updates given up: refused by the "
-                                  "database or beyond the queue bound (each one logged)", value=status.dropped)
+        yield GaugeMetricFamily(
+            "assist_database_up", "1 when the records database answers, 0 during an outage", value=1 if status.database_up else 0
+        )
+        yield GaugeMetricFamily("assist_records_pending", "Record updates submitted but not yet committed", value=status.pending)
+        yield CounterMetricFamily(
+            "assist_records_write_failures", "Failed record writes (and probes)", value=status.write_failures
+        )
+        yield CounterMetricFamily(
+            "assist_records_dropped",
+            "Record updates given up: refused by the database or beyond the queue bound (each one logged)",
+            value=status.dropped,
+        )
 
 
 class _DeliveryCollector:
@@ -106,14 +120,16 @@ class _DeliveryCollector:
 
     def collect(self):
         d = self.delivery
-        yield GaugeMetricFamily("assist_delivery_up", "1 while this node reads its delivery stream, 0 after a "
-                                "failed read until one works again", value=1 if d.reading else 0)
-        yield GaugeMetricFamily("assist_delivery_outbox", "Messages for other nodes waiting for Redis to answer",
-                                value=d.queued)
-        yield CounterMetricFamily("assist_delivery_received", "Messages read from this node's stream",
-                                  value=d.received)
-        yield CounterMetricFamily("assist_delivery_dropped", "Messages given up because the outbox was full "
-                                  "(each logged)", value=d.dropped)
+        yield GaugeMetricFamily(
+            "assist_delivery_up",
+            "1 while this node reads its delivery stream, 0 after a failed read until one works again",
+            value=1 if d.reading else 0,
+        )
+        yield GaugeMetricFamily("assist_delivery_outbox", "Messages for other nodes waiting for Redis to answer", value=d.queued)
+        yield CounterMetricFamily("assist_delivery_received", "Messages read from this node's stream", value=d.received)
+        yield CounterMetricFamily(
+            "assist_delivery_dropped", "Messages given up because the outbox was full (each logged)", value=d.dropped
+        )
 
 
 class _LiveCollector:
@@ -124,8 +140,7 @@ class _LiveCollector:
 
     def collect(self):
         stats = self.live_stats()
-        queue = GaugeMetricFamily("assist_queue_length", "Customers waiting, by routing class",
-                                  labels=["queue_class"])
+        queue = GaugeMetricFamily("assist_queue_length", "Customers waiting, by routing class", labels=["queue_class"])
         for cls, n in sorted(stats["waiting_by_class"].items()):
             queue.add_metric([cls], n)
         yield queue
@@ -139,10 +154,8 @@ class _LiveCollector:
             if stats.get(key) is not None:
                 yield GaugeMetricFamily(name, text, value=stats[key])
         # The same per line (edition:language), for the alert rules in docker/alerts.yml.
-        level = GaugeMetricFamily("assist_line_service_level", "Service level of one line (rolling window)",
-                                  labels=["line"])
-        longest = GaugeMetricFamily("assist_line_longest_wait_seconds", "Longest current wait in one line",
-                                    labels=["line"])
+        level = GaugeMetricFamily("assist_line_service_level", "Service level of one line (rolling window)", labels=["line"])
+        longest = GaugeMetricFamily("assist_line_longest_wait_seconds", "Longest current wait in one line", labels=["line"])
         for line in stats.get("lines", ()):
             if line["service_level"] is not None:
                 level.add_metric([line["line"]], line["service_level"])

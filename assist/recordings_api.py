@@ -3,6 +3,7 @@
 Agents see only sessions they handled, supervisors all, customers none; every opening of a
 recording is itself logged (who, when, what).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -39,8 +40,9 @@ def _names(conn, ids: set[str]) -> dict[str, str]:
 def _people(conn, text: str) -> list[str]:
     """Sign-in names whose sign-in or display name contains the text (the console's search box)."""
     pattern = f"%{text}%"
-    rows = conn.execute(sa.select(users.c.username).where(
-        sa.or_(users.c.username.like(pattern), users.c.display_name.like(pattern))))
+    rows = conn.execute(
+        sa.select(users.c.username).where(sa.or_(users.c.username.like(pattern), users.c.display_name.like(pattern)))
+    )
     return [r.username for r in rows]
 
 
@@ -52,12 +54,24 @@ def add_routes(app: web.Application) -> None:
         return principal.role is Role.SUPERVISOR or f",{principal.user_id}," in row.agent_ids
 
     def query_list(principal: Principal, q: dict) -> list[dict]:
-        query = (sa.select(recordings, help_requests.c.outcome, help_requests.c.end_reason,
-                           help_requests.c.ended_at, help_requests.c.edition, help_requests.c.topic,
-                           help_requests.c.language, help_requests.c.requested_at, help_requests.c.handle_s,
-                           help_requests.c.rating, help_requests.c.rating_comment)
-                 .join(help_requests, help_requests.c.request_id == recordings.c.request_id, isouter=True)
-                 .order_by(recordings.c.started_at.desc()).limit(q["limit"]))
+        query = (
+            sa.select(
+                recordings,
+                help_requests.c.outcome,
+                help_requests.c.end_reason,
+                help_requests.c.ended_at,
+                help_requests.c.edition,
+                help_requests.c.topic,
+                help_requests.c.language,
+                help_requests.c.requested_at,
+                help_requests.c.handle_s,
+                help_requests.c.rating,
+                help_requests.c.rating_comment,
+            )
+            .join(help_requests, help_requests.c.request_id == recordings.c.request_id, isouter=True)
+            .order_by(recordings.c.started_at.desc())
+            .limit(q["limit"])
+        )
         if principal.role is Role.AGENT:
             query = query.where(recordings.c.agent_ids.like(f"%,{principal.user_id},%"))
         if q.get("outcome"):
@@ -81,15 +95,25 @@ def add_routes(app: web.Application) -> None:
             row = conn.execute(sa.select(recordings).where(recordings.c.session_id == session_id)).first()
             if row is None or not visible(principal, row):
                 return None  # another agent's recording answers exactly like a missing one
-            conn.execute(recording_views.insert().values(session_id=session_id, viewer=principal.user_id,
-                                                         at=time.time(), what=what))
+            conn.execute(
+                recording_views.insert().values(session_id=session_id, viewer=principal.user_id, at=time.time(), what=what)
+            )
             if what != "meta":
                 return row
-            timeline = conn.execute(sa.select(request_events).where(request_events.c.request_id == row.request_id)
-                                    .order_by(request_events.c.at, request_events.c.id)).all()
+            timeline = conn.execute(
+                sa.select(request_events)
+                .where(request_events.c.request_id == row.request_id)
+                .order_by(request_events.c.at, request_events.c.id)
+            ).all()
             request = conn.execute(sa.select(*PUBLIC).where(help_requests.c.request_id == row.request_id)).first()
-            names = _names(conn, {row.customer_id, *(a for a in row.agent_ids.split(",") if a),
-                                  *(str(v) for e in timeline for v in (e.detail or {}).values())})
+            names = _names(
+                conn,
+                {
+                    row.customer_id,
+                    *(a for a in row.agent_ids.split(",") if a),
+                    *(str(v) for e in timeline for v in (e.detail or {}).values()),
+                },
+            )
             return _row(row, names) | {
                 "names": names,
                 "request": dict(request._mapping) if request else None,
@@ -100,10 +124,14 @@ def add_routes(app: web.Application) -> None:
         principal = await staff(request)
         q = request.query
         try:
-            params = {"limit": max(1, min(500, int(q.get("limit", "100")))),
-                      "from": float(q["from"]) if "from" in q else None,
-                      "to": float(q["to"]) if "to" in q else None,
-                      "agent": q.get("agent", ""), "customer": q.get("customer", ""), "outcome": q.get("outcome", "")}
+            params = {
+                "limit": max(1, min(500, int(q.get("limit", "100")))),
+                "from": float(q["from"]) if "from" in q else None,
+                "to": float(q["to"]) if "to" in q else None,
+                "agent": q.get("agent", ""),
+                "customer": q.get("customer", ""),
+                "outcome": q.get("outcome", ""),
+            }
         except ValueError:
             return json_error(400, "bad_payload", "limit, from and to must be numbers.")
         await app[RECORDINGS].flush()
@@ -133,8 +161,9 @@ def add_routes(app: web.Application) -> None:
         if await opened(request, "audio") is None:
             return missing()
         found = audio_segments(app[RECORDINGS].directory, request.match_info["session_id"])
-        return web.json_response({"segments": [{"index": i, "started_at": at, "bytes": path.stat().st_size}
-                                               for i, (at, path) in enumerate(found)]})
+        return web.json_response(
+            {"segments": [{"index": i, "started_at": at, "bytes": path.stat().st_size} for i, (at, path) in enumerate(found)]}
+        )
 
     async def get_audio_segment(request: web.Request) -> web.StreamResponse:
         found = audio_segments(app[RECORDINGS].directory, request.match_info["session_id"])
@@ -150,10 +179,13 @@ def add_routes(app: web.Application) -> None:
 
         def read():
             with app[RECORDS].engine.connect() as conn:
-                rows = conn.execute(sa.select(recording_views)
-                                    .where(recording_views.c.session_id == request.match_info["session_id"])
-                                    .order_by(recording_views.c.id)).all()
+                rows = conn.execute(
+                    sa.select(recording_views)
+                    .where(recording_views.c.session_id == request.match_info["session_id"])
+                    .order_by(recording_views.c.id)
+                ).all()
                 return [{"viewer": r.viewer, "at": r.at, "what": r.what} for r in rows]
+
         return web.json_response({"views": await run(read)})
 
     app.router.add_get("/api/recordings", list_recordings)

@@ -1,4 +1,5 @@
 """Composition root: create_app(config) picks the stores and wires every part together."""
+
 from __future__ import annotations
 
 import asyncio
@@ -77,9 +78,17 @@ def _demo_hash() -> str:
 
 def demo_accounts() -> list[dict]:
     return [
-        {"username": name, "password_hash": _demo_hash(), "role": info["role"],
-         "display_name": info["display_name"], "badge": info.get("badge", ""),
-         "languages": info.get("languages", []), "skills": info.get("skills", []), "active": True, "demo": True}
+        {
+            "username": name,
+            "password_hash": _demo_hash(),
+            "role": info["role"],
+            "display_name": info["display_name"],
+            "badge": info.get("badge", ""),
+            "languages": info.get("languages", []),
+            "skills": info.get("skills", []),
+            "active": True,
+            "demo": True,
+        }
         for name, info in demo.DEMO_USERS.items()
     ]
 
@@ -117,25 +126,41 @@ def create_app(config: Config) -> web.Application:
         """STUN for anyone; TURN credentials only to a party of a live request or session (the
         customer) or session (the agent), and never outliving the caller's token."""
         ice, now = config.ice, time.time()
-        live = (view.get("request") or view.get("session")) if principal.role is Role.CUSTOMER else (
-            principal.role is Role.AGENT and view.get("sessions"))
+        live = (
+            (view.get("request") or view.get("session"))
+            if principal.role is Role.CUSTOMER
+            else (principal.role is Role.AGENT and view.get("sessions"))
+        )
         ttl = min(ice.turn_ttl_s, int(principal.expires_at - now)) if live and principal.expires_at else 0
         turn_urls = ice.turn_urls if ttl > 0 else ()
         return ice_servers(ice.stun_urls, turn_urls, ice.turn_secret, ttl, principal.user_id, now)
 
-    recordings = RecordingStore(records.engine, config.resolved_recordings_dir(), config.recording_retention_days,
-                                node=live.cluster.instance if config.redis_url else "",
-                                max_bytes=config.recording_max_bytes)
+    recordings = RecordingStore(
+        records.engine,
+        config.resolved_recordings_dir(),
+        config.recording_retention_days,
+        node=live.cluster.instance if config.redis_url else "",
+        max_bytes=config.recording_max_bytes,
+    )
     voice = _voice_gateway(app, config, sio) if config.voice else None
     call_audio = None
     if config.record_audio:
         stun = ({"urls": list(config.ice.stun_urls)},) if config.ice.stun_urls else ()
         # The same loopback-only ICE as the voice gateway's, for tests.
         call_audio = CallAudio(config.resolved_recordings_dir(), stun, loopback_only=config.voice_loopback)
-    adapter = SignalingAdapter(sio, service, auth.verify, config.limits, metrics, ice_for,
-                               recorder=recordings, voice=voice, keyframes=live.keyframes, call_audio=call_audio)
-    publisher.on_session_ended += [adapter.keyframes.forget, live.store.forget_session, adapter.forget_session,
-                                   recordings.forget]
+    adapter = SignalingAdapter(
+        sio,
+        service,
+        auth.verify,
+        config.limits,
+        metrics,
+        ice_for,
+        recorder=recordings,
+        voice=voice,
+        keyframes=live.keyframes,
+        call_audio=call_audio,
+    )
+    publisher.on_session_ended += [adapter.keyframes.forget, live.store.forget_session, adapter.forget_session, recordings.forget]
     if call_audio is not None:
         publisher.on_session_ended.append(call_audio.forget)
     sio.attach(app, socketio_path="socket.io")
@@ -176,22 +201,24 @@ def create_app(config: Config) -> web.Application:
     # Every part's lifecycle, in the order the parts start; they stop in the reverse order
     # (aiohttp cleanup contexts), each stop bounded (_bounded) so a stuck one holds up nothing.
     # Before they stop, SIGTERM drains (_drain, on shutdown): sockets dropped, the cluster left.
-    app.cleanup_ctx.extend([
-        _part("live_close", stop=live.close),  # the Redis connections (scaled out), closed last
-        _part("passwords_close", stop=passwords.close),
-        _part("throttle_close", stop=throttle.close),
-        _database(config, records, accounts),  # the schema first: the bank seeds its tables next
-        bank.lifecycle,
-        _part("records_stop", start=records.start, stop=records.stop),  # writes what the rest submit
-        *([_part("record_pump_stop", start=pump.start, stop=pump.stop)] if pump else []),
-        _part("recordings_stop", start=recordings.start, stop=recordings.stop),
-        _part("revocations_stop", start=revocations.start, stop=revocations.stop),
-        _part("leave_cluster", start=join_cluster, stop=live.cluster.stop),
-        _part("service_stop", start=service.start, stop=service.stop),  # the ticker
-        *([_part("call_audio_close", stop=call_audio.close)] if call_audio else []),
-        *([_voice(voice)] if voice else []),
-        _task("housekeeping", lambda: housekeeping(recordings)),
-    ])
+    app.cleanup_ctx.extend(
+        [
+            _part("live_close", stop=live.close),  # the Redis connections (scaled out), closed last
+            _part("passwords_close", stop=passwords.close),
+            _part("throttle_close", stop=throttle.close),
+            _database(config, records, accounts),  # the schema first: the bank seeds its tables next
+            bank.lifecycle,
+            _part("records_stop", start=records.start, stop=records.stop),  # writes what the rest submit
+            *([_part("record_pump_stop", start=pump.start, stop=pump.stop)] if pump else []),
+            _part("recordings_stop", start=recordings.start, stop=recordings.stop),
+            _part("revocations_stop", start=revocations.start, stop=revocations.stop),
+            _part("leave_cluster", start=join_cluster, stop=live.cluster.stop),
+            _part("service_stop", start=service.start, stop=service.stop),  # the ticker
+            *([_part("call_audio_close", stop=call_audio.close)] if call_audio else []),
+            *([_voice(voice)] if voice else []),
+            _task("housekeeping", lambda: housekeeping(recordings)),
+        ]
+    )
     app.on_shutdown.append(_drain(sio, live.cluster))
     return app
 
@@ -211,22 +238,26 @@ async def _bounded(step, what: str) -> None:
 def _pin_to_node(node_id: str):
     """Sticky sessions: every response names this node in a cookie; nginx routes a browser's
     later requests (socket.io long-polling must reach the node holding its session) by it."""
+
     @web.middleware
     async def pin(request: web.Request, handler):
         response = await handler(request)
         if request.cookies.get(NODE_COOKIE) != node_id and not getattr(response, "prepared", False):
             response.set_cookie(NODE_COOKIE, node_id, httponly=True, samesite="Strict", path="/")
         return response
+
     return pin
 
 
 Lifecycle = Callable[[web.Application], AsyncIterator[None]]
 
 
-def _part(name: str, start: Callable[[], object] | None = None,
-          stop: Callable[[], Awaitable[object] | None] | None = None) -> Lifecycle:
+def _part(
+    name: str, start: Callable[[], object] | None = None, stop: Callable[[], Awaitable[object] | None] | None = None
+) -> Lifecycle:
     """A part's lifecycle as a cleanup context: `start` (plain or async) when the app starts,
     `stop` (plain or async, bounded and logged by `name`) when it stops."""
+
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         started = start() if start is not None else None
         if inspect.isawaitable(started):
@@ -235,16 +266,19 @@ def _part(name: str, start: Callable[[], object] | None = None,
         stopped = stop() if stop is not None else None
         if inspect.isawaitable(stopped):
             await _bounded(stopped, name)
+
     lifecycle.__qualname__ = lifecycle.__name__ = name
     return lifecycle
 
 
 def _task(name: str, run: Callable[[], Coroutine[Any, Any, None]]) -> Lifecycle:
     """A background task for the app's life: started with it, cancelled (and awaited) at its end."""
+
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         task = asyncio.create_task(run(), name=name)
         yield
         await _bounded(_cancel(task), name)
+
     lifecycle.__qualname__ = lifecycle.__name__ = name
     return lifecycle
 
@@ -270,6 +304,7 @@ def _database(config: Config, records: SqlRecords, accounts: AccountStore) -> Li
             if disabled:
                 log.warning("demo_accounts_disabled", users=disabled)
         yield
+
     return database
 
 
@@ -281,6 +316,7 @@ def _voice(voice: VoiceGateway) -> Lifecycle:
         yield
         await _bounded(_cancel(preload), "voice_preload")
         await _bounded(voice.close_all(), "voice_close")
+
     return voice_assistant
 
 
@@ -296,6 +332,7 @@ def _drain(sio: socketio.AsyncServer, cluster: LocalCluster | RedisCluster) -> C
             await _bounded(asyncio.gather(*(s.close(wait=False, abort=True) for s in sockets)), "drop_sockets")
         await _bounded(sio.shutdown(), "socketio_shutdown")
         await _bounded(cluster.stop(), "leave_cluster")
+
     return drain
 
 
@@ -318,8 +355,9 @@ def _voice_gateway(app: web.Application, config: Config, sio: socketio.AsyncServ
 
     ice = config.ice
     servers = ({"urls": list(ice.stun_urls)},) if ice.stun_urls else ()
-    settings = VoiceSettings(ice_servers=servers, loopback_only=config.voice_loopback,
-                             endpoint=EndpointConfig(max_ms=config.voice_max_utterance_ms))
+    settings = VoiceSettings(
+        ice_servers=servers, loopback_only=config.voice_loopback, endpoint=EndpointConfig(max_ms=config.voice_max_utterance_ms)
+    )
     return VoiceGateway(settings, payees_of, emit_to)
 
 

@@ -6,6 +6,7 @@
 A setting's name, default and description live in one place, the model; the documents carry
 its output between `<!-- settings:start -->` and `<!-- settings:end -->`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,8 +17,9 @@ from assist.config import REPO_ROOT, Settings
 
 START = "<!-- settings:start -->"
 END = "<!-- settings:end -->"
-NOTE = ("<!-- generated from assist/config.py (Settings) by `python -m assist.settings_doc --write`: "
-        "edit the descriptions there -->")
+NOTE = (
+    "<!-- generated from assist/config.py (Settings) by `python -m assist.settings_doc --write`: edit the descriptions there -->"
+)
 TARGETS = (REPO_ROOT / "README.md", REPO_ROOT / "docs" / "deploy.md")
 
 
@@ -59,8 +61,9 @@ def rewrite(text: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m assist.settings_doc", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m assist.settings_doc", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--write", action="store_true", help="rewrite the tables (default: only check them)")
     args = parser.parse_args(argv)
     stale = []

@@ -11,6 +11,7 @@ Only failures count; a success clears that username's count from that address. M
 bounded: keys expire with their window, and one address can create only as many keys as its
 own limit lets it fail (IPv6 addresses count per /64, what one subscriber usually holds).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -35,8 +36,7 @@ class Wait:
 
 
 class SignInThrottle:
-    def __init__(self, storage: Storage, address_limits: str = ADDRESS_LIMITS,
-                 account_limits: str = ACCOUNT_LIMITS) -> None:
+    def __init__(self, storage: Storage, address_limits: str = ADDRESS_LIMITS, account_limits: str = ACCOUNT_LIMITS) -> None:
         self.storage = storage
         self.limiter = MovingWindowRateLimiter(storage)
         self.address_limits = parse_many(address_limits)
@@ -63,8 +63,15 @@ class SignInThrottle:
         if not redis_url:
             return cls(MemoryStorage())
         # Short timeouts, as for the live state: a Redis restart shows as refusals, not hangs.
-        return cls(RedisStorage("async+" + redis_url, implementation="redispy", key_prefix=f"{prefix}signin",
-                                socket_timeout=5, socket_connect_timeout=2))
+        return cls(
+            RedisStorage(
+                "async+" + redis_url,
+                implementation="redispy",
+                key_prefix=f"{prefix}signin",
+                socket_timeout=5,
+                socket_connect_timeout=2,
+            )
+        )
 
     async def close(self) -> None:
         """Close the Redis connections (limits keeps its client on the storage's bridge)."""
@@ -73,8 +80,9 @@ class SignInThrottle:
             await client.aclose()
 
     def _tiers(self, address: str, username: str) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
-        return ([(item, ("address", address)) for item in self.address_limits]
-                + [(item, ("account", username, address)) for item in self.account_limits])
+        return [(item, ("address", address)) for item in self.address_limits] + [
+            (item, ("account", username, address)) for item in self.account_limits
+        ]
 
     async def check(self, address: str, username: str) -> Wait | None:
         """Whether another attempt may be made now; if not, how long to wait."""

@@ -7,6 +7,7 @@ each from its own loopback address with a random username and a wrong password, 
 attacker did; a client told to wait (503 busy, 429) waits as told, so the server stays saturated
 with password hashing, which is what this measures.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -43,8 +44,9 @@ def _storm(url: str, seconds: float, results: Queue[dict]) -> None:
             async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(address, 0))) as http:
                 while time.monotonic() < deadline:
                     t0 = time.perf_counter()
-                    async with http.post(f"{url}/api/auth/login", json={"username": secrets.token_hex(6),
-                                                                          "password": "wrong password"}) as r:
+                    async with http.post(
+                        f"{url}/api/auth/login", json={"username": secrets.token_hex(6), "password": "wrong password"}
+                    ) as r:
                         await r.read()
                         counts[r.status] = counts.get(r.status, 0) + 1
                         wait = float(r.headers.get("Retry-After", 0))
@@ -79,8 +81,10 @@ async def _probe(url: str, token: str, seconds: float) -> dict:
 
 
 async def _login(url: str) -> str:
-    async with aiohttp.ClientSession() as http, http.post(
-            f"{url}/api/auth/login", json={"username": "zhangsan", "password": "demo1234"}) as r:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{url}/api/auth/login", json={"username": "zhangsan", "password": "demo1234"}) as r,
+    ):
         return (await r.json())["token"]
 
 
@@ -103,15 +107,36 @@ def run() -> None:
         for label, data in (("quiet", quiet), (f"{IN_FLIGHT} sign-ins in flight", stormy)):
             values = data[key]
             ratio = percentile(values, 99) / percentile(quiet[key], 99)
-            rows.append((f"{name}, {label}", len(values), percentile(values, 50) * ms, percentile(values, 95) * ms,
-                         percentile(values, 99) * ms, f"{ratio:.2f}"))
-    print_table("Sign-in storm: latency of everything else, ms (ratio = p99 / quiet p99; goal ≤ 3)",
-                ("measure", "n", "p50", "p95", "p99", "ratio"), rows)
+            rows.append(
+                (
+                    f"{name}, {label}",
+                    len(values),
+                    percentile(values, 50) * ms,
+                    percentile(values, 95) * ms,
+                    percentile(values, 99) * ms,
+                    f"{ratio:.2f}",
+                )
+            )
+    print_table(
+        "Sign-in storm: latency of everything else, ms (ratio = p99 / quiet p99; goal ≤ 3)",
+        ("measure", "n", "p50", "p95", "p99", "ratio"),
+        rows,
+    )
     counts, hashed = outcome["counts"], outcome["latencies"]
-    print_table("The storm's sign-ins (each a random username, wrong password)",
-                ("answers", "401 (hashed)", "503 busy", "429 throttled", "401 latency p50 ms", "p99 ms"),
-                [(sum(counts.values()), counts.get(401, 0), counts.get(503, 0), counts.get(429, 0),
-                  percentile(hashed, 50) * ms, percentile(hashed, 99) * ms)])
+    print_table(
+        "The storm's sign-ins (each a random username, wrong password)",
+        ("answers", "401 (hashed)", "503 busy", "429 throttled", "401 latency p50 ms", "p99 ms"),
+        [
+            (
+                sum(counts.values()),
+                counts.get(401, 0),
+                counts.get(503, 0),
+                counts.get(429, 0),
+                percentile(hashed, 50) * ms,
+                percentile(hashed, 99) * ms,
+            )
+        ],
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """Helpers shared by the benchmarks: servers in subprocesses, percentiles, tables."""
+
 from __future__ import annotations
 
 import asyncio
@@ -43,14 +44,24 @@ def wait_http(url: str, timeout: float = 30.0) -> None:
 def assist_server(var_dir: Path, **env_overrides: str):
     """`assist serve` in its own process on a free port; yields (base url, pid)."""
     port = free_port()
-    env = os.environ | {
-        "ASSIST_VAR_DIR": str(var_dir), "ASSIST_JWT_SECRET": BENCH_SECRET,
-        "ASSIST_LOG_LEVEL": "warning", "ASSIST_QUEUE_CAP": "5000",
-        # The speech models (about 200 MB, loaded in the background) would blur memory figures.
-        "ASSIST_VOICE": "0",
-    } | env_overrides
-    proc = subprocess.Popen([sys.executable, "-m", "assist.cli", "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = (
+        os.environ
+        | {
+            "ASSIST_VAR_DIR": str(var_dir),
+            "ASSIST_JWT_SECRET": BENCH_SECRET,
+            "ASSIST_LOG_LEVEL": "warning",
+            "ASSIST_QUEUE_CAP": "5000",
+            # The speech models (about 200 MB, loaded in the background) would blur memory figures.
+            "ASSIST_VOICE": "0",
+        }
+        | env_overrides
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "assist.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz")
         yield f"http://127.0.0.1:{port}", proc.pid
@@ -71,9 +82,21 @@ def add_accounts(database_url: str, users: list[tuple[str, str]]) -> None:
     unknown = hash_password(secrets.token_urlsafe(24))
     records = SqlRecords(database_url)
     try:
-        records.ensure_users([{"username": name, "password_hash": unknown, "role": role, "display_name": name,
-                               "badge": name.upper(), "languages": ["zh", "en"], "skills": [], "active": True}
-                              for name, role in users])
+        records.ensure_users(
+            [
+                {
+                    "username": name,
+                    "password_hash": unknown,
+                    "role": role,
+                    "display_name": name,
+                    "badge": name.upper(),
+                    "languages": ["zh", "en"],
+                    "skills": [],
+                    "active": True,
+                }
+                for name, role in users
+            ]
+        )
     finally:
         records.engine.dispose()
 

@@ -1,5 +1,6 @@
 """Console benchmark: recording writes, recording size per minute, opening a 30-minute
 recording in the supervisor's player, and wall update latency with 200 live sessions."""
+
 from __future__ import annotations
 
 import asyncio
@@ -26,9 +27,18 @@ HELP = {"topic": "transfer", "edition": "standard", "language": "zh", "page": "/
 
 def _incremental(i: int, t: float) -> dict:
     """A typical rrweb incremental event: a text change plus a mouse move."""
-    return {"type": 3, "timestamp": int(t * 1000),
-            "data": {"source": 0, "texts": [{"id": 40 + i % 7, "value": f"¥{i % 1000}.00"}], "attributes": [],
-                     "removes": [], "adds": [], "positions": [{"x": i % 390, "y": i % 844, "id": 12, "timeOffset": 0}]}}
+    return {
+        "type": 3,
+        "timestamp": int(t * 1000),
+        "data": {
+            "source": 0,
+            "texts": [{"id": 40 + i % 7, "value": f"¥{i % 1000}.00"}],
+            "attributes": [],
+            "removes": [],
+            "adds": [],
+            "positions": [{"x": i % 390, "y": i % 844, "id": 12, "timeOffset": 0}],
+        },
+    }
 
 
 async def write_throughput(tmp: Path, sessions: int = 50, batches: int = 400, per_batch: int = 5) -> dict:
@@ -42,8 +52,9 @@ async def write_throughput(tmp: Path, sessions: int = 50, batches: int = 400, pe
     for b in range(batches):
         for s in range(sessions):
             events = [_incremental(b * per_batch + k, now + b * 0.05) for k in range(per_batch)]
-            store.append(f"s{s:04d}", "mirror", {"events": events, "seq": b + 1}, request_id=f"r{s}",
-                         customer_id=f"c{s}", agent_id="a1")
+            store.append(
+                f"s{s:04d}", "mirror", {"events": events, "seq": b + 1}, request_id=f"r{s}", customer_id=f"c{s}", agent_id="a1"
+            )
         if b % 20 == 19:
             await store.flush()
     await store.flush()
@@ -132,13 +143,18 @@ async def open_long_recording(tmp: Path, sample: list[dict], minutes: int = 30) 
 
 async def wall_latency(url: str, database_url: str, sessions: int = 200, probes: int = 20) -> list[float]:
     tokens = Tokens(BENCH_SECRET, 3600)
-    add_accounts(database_url, [(f"wa{i}", "agent") for i in range(sessions)]
-                 + [(f"wc{i}", "customer") for i in range(sessions)] + [("wsup", "supervisor")]
-                 + [(f"wp{i}", "customer") for i in range(probes)])
+    add_accounts(
+        database_url,
+        [(f"wa{i}", "agent") for i in range(sessions)]
+        + [(f"wc{i}", "customer") for i in range(sessions)]
+        + [("wsup", "supervisor")]
+        + [(f"wp{i}", "customer") for i in range(probes)],
+    )
 
     def token(name: str, role: str) -> str:
-        return tokens.issue({"username": name, "role": role, "display_name": name, "badge": name,
-                             "languages": ["zh"], "skills": []})
+        return tokens.issue(
+            {"username": name, "role": role, "display_name": name, "badge": name, "languages": ["zh"], "skills": []}
+        )
 
     async def client(name: str, role: str) -> socketio.AsyncClient:
         c = socketio.AsyncClient(reconnection=False)
@@ -188,16 +204,22 @@ def run() -> None:
         opened = asyncio.run(open_long_recording(tmp / "l", session["events"]))
         with assist_server(tmp / "wall") as (url, _pid):
             wall = asyncio.run(wall_latency(url, sqlite_of(tmp / "wall")))
-    print_table("Recordings", ("measure", "value"), [
-        ("write throughput, events/s (50 sessions, gzip + SQL index)", round(writes["per_s"])),
-        ("stored bytes per event", round(writes["bytes_per_event"], 1)),
-        (f"scripted session: bytes per minute ({session['seconds']:.0f} s recorded)", round(session["per_minute"])),
-        ("30-minute recording: size on disk, KiB", round(opened["bytes"] / 1024)),
-        ("30-minute recording: time to first frame in the player, s", round(opened["first_frame_s"], 2)),
-    ])
-    print_table("Supervisor wall update latency with 200 live sessions, ms (pushed at most once a second)",
-                ("probes", "p50", "p95", "max"),
-                [(len(wall), percentile(wall, 50) * 1000, percentile(wall, 95) * 1000, max(wall) * 1000)])
+    print_table(
+        "Recordings",
+        ("measure", "value"),
+        [
+            ("write throughput, events/s (50 sessions, gzip + SQL index)", round(writes["per_s"])),
+            ("stored bytes per event", round(writes["bytes_per_event"], 1)),
+            (f"scripted session: bytes per minute ({session['seconds']:.0f} s recorded)", round(session["per_minute"])),
+            ("30-minute recording: size on disk, KiB", round(opened["bytes"] / 1024)),
+            ("30-minute recording: time to first frame in the player, s", round(opened["first_frame_s"], 2)),
+        ],
+    )
+    print_table(
+        "Supervisor wall update latency with 200 live sessions, ms (pushed at most once a second)",
+        ("probes", "p50", "p95", "max"),
+        [(len(wall), percentile(wall, 50) * 1000, percentile(wall, 95) * 1000, max(wall) * 1000)],
+    )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ there is one node). Counted: the Redis writes per message (PUBLISH, or XADD insi
 the messages each node's listener received and decoded, and of those, how many were decoded
 for nothing (by a node without the user, or by the sender, which delivered locally already).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -87,9 +88,13 @@ async def _run(url: str, kind: str, nodes: int, messages: int) -> dict:
     useful = 1 if nodes > 1 else 0  # read by the holder, for a socket the sender does not hold
     for manager in managers:
         await manager.close()
-    return {"writes": writes / messages, "decoded": sum(received) / messages,
-            "wasted": sum(received) / messages - useful,
-            "per_node": "/".join(str(r) for r in received), "rate": messages / elapsed}
+    return {
+        "writes": writes / messages,
+        "decoded": sum(received) / messages,
+        "wasted": sum(received) / messages - useful,
+        "per_node": "/".join(str(r) for r in received),
+        "rate": messages / elapsed,
+    }
 
 
 def run(messages: int = 2000) -> None:
@@ -102,13 +107,32 @@ def run(messages: int = 2000) -> None:
         for kind in ("pub/sub", "streams"):
             for nodes in (1, 3):
                 r = asyncio.run(_run(server.url, kind, nodes, messages))
-                rows.append(("before: one pub/sub channel" if kind == "pub/sub" else "after: a stream per node",
-                             nodes, r["writes"], r["decoded"], r["wasted"], r["per_node"], round(r["rate"])))
+                rows.append(
+                    (
+                        "before: one pub/sub channel" if kind == "pub/sub" else "after: a stream per node",
+                        nodes,
+                        r["writes"],
+                        r["decoded"],
+                        r["wasted"],
+                        r["per_node"],
+                        round(r["rate"]),
+                    )
+                )
     finally:
         server.stop()
-    print_table(f"One user's messages across nodes ({messages} emits from node 1 to a user on the last node)",
-                ("delivery", "nodes", "Redis writes / msg", "decoded / msg (all nodes)",
-                 "decoded for nothing / msg", f"received per node (of {messages})", "emits/s"), rows)
+    print_table(
+        f"One user's messages across nodes ({messages} emits from node 1 to a user on the last node)",
+        (
+            "delivery",
+            "nodes",
+            "Redis writes / msg",
+            "decoded / msg (all nodes)",
+            "decoded for nothing / msg",
+            f"received per node (of {messages})",
+            "emits/s",
+        ),
+        rows,
+    )
 
 
 if __name__ == "__main__":

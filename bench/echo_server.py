@@ -1,4 +1,5 @@
 """The baseline: a bare python-socketio server that acknowledges `echo` with its payload."""
+
 from __future__ import annotations
 
 import sys

@@ -7,6 +7,7 @@ cost of what the service sends. CPU-seconds (process time), not wall time: the m
 and noisy, and the cost per operation is what sizes a deployment. The slope is the N=10,000
 figure over the N=100 one (the goal is under 1.5×: flat).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -64,14 +65,16 @@ class RedisMeter:
 
     def read(self) -> tuple[float, int]:
         cpu, stats = self.client.info("cpu"), self.client.info("stats")
-        return (float(cpu["used_cpu_sys"]) + float(cpu["used_cpu_user"]),
-                int(stats["total_net_input_bytes"]) + int(stats["total_net_output_bytes"]))
+        return (
+            float(cpu["used_cpu_sys"]) + float(cpu["used_cpu_user"]),
+            int(stats["total_net_input_bytes"]) + int(stats["total_net_output_bytes"]),
+        )
 
 
 async def measure(n: int, redis_url: str | None = None) -> dict[str, float]:
     from assist.storage.memory import MemoryLiveStore
 
-    policy = Policy(queue_cap=n + 1_000, max_wait_s=10 ** 9)
+    policy = Policy(queue_cap=n + 1_000, max_wait_s=10**9)
     publisher = WirePublisher()
     store: LiveStore
     meter = None
@@ -86,8 +89,9 @@ async def measure(n: int, redis_url: str | None = None) -> dict[str, float]:
         meter = RedisMeter(redis_url)
     else:
         store = MemoryLiveStore(CallCenter(policy, unique_ids))
-    service = SignalingService(store, NoRecords(), publisher, LocalCluster("bench"),
-                               tick_s=TICK_S)  # the ticker is not started: the bench ticks by hand
+    service = SignalingService(
+        store, NoRecords(), publisher, LocalCluster("bench"), tick_s=TICK_S
+    )  # the ticker is not started: the bench ticks by hand
 
     def offer_of(agent_id: str) -> str:
         center = getattr(store, "center", None)  # both stores keep their copy there
@@ -100,8 +104,9 @@ async def measure(n: int, redis_url: str | None = None) -> dict[str, float]:
     for i in range(n):
         p = customer(i)
         await service.connected(p)
-        await service.request_help(p, "transfer", Edition.ELDERLY if i % 5 == 0 else Edition.STANDARD,
-                                   "zh" if i % 3 else "en", "/transfer")
+        await service.request_help(
+            p, "transfer", Edition.ELDERLY if i % 5 == 0 else Edition.STANDARD, "zh" if i % 3 else "en", "/transfer"
+        )
     await service.tick()
     await service.tick()
 
@@ -166,13 +171,20 @@ async def measure(n: int, redis_url: str | None = None) -> dict[str, float]:
         await service.tick()
         ticks += 1
     refresh_cpu = time.process_time() - t0
-    return {"request_ms": request_ms, "request_tick_ms": request_tick_ms, "pairing_ms": pairing_ms,
-            "pairing_tick_ms": pairing_tick_ms, "idle_ms": idle_ms,
-            "notices": statistics.median(notices), "kb": statistics.median(sent) / 1024,
-            "refresh_ms_per_s": refresh_cpu / max(ticks * TICK_S, TICK_S) * 1000,
-            "refresh_s": ticks * TICK_S, "told": publisher.notices - told,
-            "redis_ms": statistics.median(redis_cpu) * 1000 if redis_cpu else 0.0,
-            "redis_kb": statistics.median(redis_bytes) / 1024 if redis_bytes else 0.0}
+    return {
+        "request_ms": request_ms,
+        "request_tick_ms": request_tick_ms,
+        "pairing_ms": pairing_ms,
+        "pairing_tick_ms": pairing_tick_ms,
+        "idle_ms": idle_ms,
+        "notices": statistics.median(notices),
+        "kb": statistics.median(sent) / 1024,
+        "refresh_ms_per_s": refresh_cpu / max(ticks * TICK_S, TICK_S) * 1000,
+        "refresh_s": ticks * TICK_S,
+        "told": publisher.notices - told,
+        "redis_ms": statistics.median(redis_cpu) * 1000 if redis_cpu else 0.0,
+        "redis_kb": statistics.median(redis_bytes) / 1024 if redis_bytes else 0.0,
+    }
 
 
 async def settle(service: SignalingService) -> None:
@@ -185,15 +197,27 @@ async def settle(service: SignalingService) -> None:
 
 
 COLUMNS = {  # key → heading
-    "request_ms": "help request", "request_tick_ms": "its tick", "pairing_ms": "pairing",
-    "pairing_tick_ms": "its tick", "idle_ms": "idle tick", "notices": "notices / pairing",
-    "kb": "KB / pairing", "refresh_ms_per_s": "refresh CPU ms/s", "refresh_s": "refresh s",
+    "request_ms": "help request",
+    "request_tick_ms": "its tick",
+    "pairing_ms": "pairing",
+    "pairing_tick_ms": "its tick",
+    "idle_ms": "idle tick",
+    "notices": "notices / pairing",
+    "kb": "KB / pairing",
+    "refresh_ms_per_s": "refresh CPU ms/s",
+    "refresh_s": "refresh s",
     "told": "told in refresh",
 }
 
 
-REDIS_COLUMNS = {"request_ms": "help request", "pairing_ms": "pairing", "pairing_tick_ms": "its tick",
-                 "idle_ms": "idle tick", "redis_ms": "Redis CPU / pairing", "redis_kb": "Redis KB / pairing"}
+REDIS_COLUMNS = {
+    "request_ms": "help request",
+    "pairing_ms": "pairing",
+    "pairing_tick_ms": "its tick",
+    "idle_ms": "idle tick",
+    "redis_ms": "Redis CPU / pairing",
+    "redis_kb": "Redis KB / pairing",
+}
 
 
 def table(title: str, columns: dict[str, str], redis_url: str | None = None) -> None:
@@ -220,8 +244,11 @@ def run() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         server = RedisServer(Path(tmp)).start()
         try:
-            table(f"The same on one node sharing Redis (this node's CPU ms, and Redis's; medians of {REPEATS} runs)",
-                  REDIS_COLUMNS, server.url)
+            table(
+                f"The same on one node sharing Redis (this node's CPU ms, and Redis's; medians of {REPEATS} runs)",
+                REDIS_COLUMNS,
+                server.url,
+            )
         finally:
             server.stop()
 

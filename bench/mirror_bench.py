@@ -5,6 +5,7 @@
 2. Bytes per minute of mirroring a scripted transfer-flow session in the demo bank app, side by
    side with a WebRTC video share of the same tab (getDisplayMedia, 390×844) during the same run.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -41,6 +42,7 @@ WATCH_REPLAY = """() => {
 def _page(body: str, kind: str) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def page(request: web.Request) -> web.Response:
         return web.Response(text=body, content_type=kind)
+
     return page
 
 
@@ -57,8 +59,10 @@ async def _server(tmp: Path, pages: dict[str, str]):
 async def _login(base: str, username: str) -> str:
     import aiohttp
 
-    async with aiohttp.ClientSession() as http, \
-            http.post(f"{base}/api/auth/login", json={"username": username, "password": "demo1234"}) as r:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{base}/api/auth/login", json={"username": username, "password": "demo1234"}) as r,
+    ):
         return (await r.json())["token"]
 
 
@@ -76,14 +80,17 @@ async def glass_to_glass(changes: int, gap_ms: int) -> list[float]:
                 await customer.click("[data-assist-action=agree]")
                 await agent.frame_locator("#replay-root iframe").locator("#counter").wait_for()
                 await agent.evaluate(WATCH_REPLAY)
-                sent = await customer.evaluate("""async ([n, gap]) => {
+                sent = await customer.evaluate(
+                    """async ([n, gap]) => {
                     const sent = {};
                     const el = document.getElementById('counter');
                     for (let i = 0; i < n; i++) {
                         el.textContent = 'c' + i; sent['c' + i] = Date.now();
                         await new Promise(r => setTimeout(r, gap));
                     }
-                    return sent; }""", [changes, gap_ms])
+                    return sent; }""",
+                    [changes, gap_ms],
+                )
                 await customer.wait_for_timeout(1000)
                 applied = await agent.evaluate("window.applied")
         finally:
@@ -128,8 +135,15 @@ async def transfer_session_bytes(rounds: int) -> dict:
                 agent = await open_agent(await browser.new_context(viewport={"width": 1280, "height": 900}), base)
                 page = await (await browser.new_context(**PHONE)).new_page()
                 mirrored = []
-                page.on("websocket", lambda ws: ws.on("framesent", lambda f: mirrored.append(
-                    len(f.encode() if isinstance(f, str) else f) if '"mirror"' in str(f)[:20] else 0)))
+                page.on(
+                    "websocket",
+                    lambda ws: ws.on(
+                        "framesent",
+                        lambda f: mirrored.append(
+                            len(f.encode() if isinstance(f, str) else f) if '"mirror"' in str(f)[:20] else 0
+                        ),
+                    ),
+                )
                 app = App(page, customer_base)
                 await app.open()
                 await app.login("zhangsan")
@@ -175,19 +189,38 @@ def run(changes: int = 1000, gap_ms: int = 30, rounds: int = 3) -> None:
     configure_logs("warning")
     volume = asyncio.run(transfer_session_bytes(rounds))
     per_min = lambda n: n / volume["seconds"] * 60 / 1024  # noqa: E731
-    print_table(f"Mirroring vs WebRTC video share of the same tab, 390×844, scripted transfer flow "
-                f"({volume['seconds']:.0f} s; goal: mirror < 1/10 of video)",
-                ("stream", "KiB per minute", "ratio to video"),
-                [("rrweb mirror, bytes on the wire (WebSocket deflate)", per_min(volume["mirror"]),
-                  volume["mirror"] / max(1, volume["video"])),
-                 ("rrweb mirror, uncompressed JSON", per_min(volume["mirror_uncompressed"]),
-                  volume["mirror_uncompressed"] / max(1, volume["video"])),
-                 ("WebRTC video (getDisplayMedia)", per_min(volume["video"]), 1.0)])
+    print_table(
+        f"Mirroring vs WebRTC video share of the same tab, 390×844, scripted transfer flow "
+        f"({volume['seconds']:.0f} s; goal: mirror < 1/10 of video)",
+        ("stream", "KiB per minute", "ratio to video"),
+        [
+            (
+                "rrweb mirror, bytes on the wire (WebSocket deflate)",
+                per_min(volume["mirror"]),
+                volume["mirror"] / max(1, volume["video"]),
+            ),
+            (
+                "rrweb mirror, uncompressed JSON",
+                per_min(volume["mirror_uncompressed"]),
+                volume["mirror_uncompressed"] / max(1, volume["video"]),
+            ),
+            ("WebRTC video (getDisplayMedia)", per_min(volume["video"]), 1.0),
+        ],
+    )
     latencies = asyncio.run(glass_to_glass(changes, gap_ms))
-    print_table(f"Mirror glass-to-glass latency, ms ({changes} DOM changes, one every {gap_ms} ms; goal p95 < 100)",
-                ("changes applied", "p50", "p95", "p99", "max"),
-                [(f"{len(latencies)}/{changes}", percentile(latencies, 50), percentile(latencies, 95),
-                  percentile(latencies, 99), max(latencies) if latencies else float("nan"))])
+    print_table(
+        f"Mirror glass-to-glass latency, ms ({changes} DOM changes, one every {gap_ms} ms; goal p95 < 100)",
+        ("changes applied", "p50", "p95", "p99", "max"),
+        [
+            (
+                f"{len(latencies)}/{changes}",
+                percentile(latencies, 50),
+                percentile(latencies, 95),
+                percentile(latencies, 99),
+                max(latencies) if latencies else float("nan"),
+            )
+        ],
+    )
 
 
 if __name__ == "__main__":

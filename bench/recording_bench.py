@@ -7,6 +7,7 @@ time is measured. Mirror: a synthetic active session (one full snapshot of ~40 K
 second 4 keystrokes, 10 pointer moves and one DOM change, plus an annotation every 10 s) through
 the recording store's writer, the same gzip NDJSON the server keeps.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -28,32 +29,87 @@ AUDIO_SECONDS = 20
 
 
 def _snapshot() -> dict:
-    rows = [{"type": 2, "tagName": "div", "attributes": {"class": "row"}, "id": 100 + i,
-             "childNodes": [{"type": 3, "textContent": f"收款人 {i} 尾号 ****", "id": 1000 + i}]} for i in range(300)]
+    rows = [
+        {
+            "type": 2,
+            "tagName": "div",
+            "attributes": {"class": "row"},
+            "id": 100 + i,
+            "childNodes": [{"type": 3, "textContent": f"收款人 {i} 尾号 ****", "id": 1000 + i}],
+        }
+        for i in range(300)
+    ]
     return {"type": 2, "data": {"node": {"type": 0, "childNodes": rows, "id": 1}}, "timestamp": 0}
 
 
 def mirror_minute(second: int) -> list[tuple[float, str, dict]]:
     """(t, kind, data) of one active second of a session."""
     items: list[tuple[float, str, dict]] = [
-        (second + k * 0.25, "mirror", {"events": [{"type": 3, "data": {"source": 5, "text": "*" * (k + 1),
-                                                                       "isChecked": False, "id": 1200}}]})
-        for k in range(4)]
-    items.append((second + 0.5, "mirror", {"events": [{"type": 3, "data": {
-        "source": 1, "positions": [{"x": 100 + k, "y": 300 + k, "id": 5, "timeOffset": -k * 50} for k in range(10)]}}]}))
-    items.append((second + 0.75, "mirror", {"events": [{"type": 3, "data": {
-        "source": 0, "adds": [{"parentId": 1, "nextId": None, "node": {"type": 3, "textContent": f"余额 {second}",
-                                                                      "id": 5000 + second}}], "removes": [],
-        "texts": [], "attributes": []}}]}))
+        (
+            second + k * 0.25,
+            "mirror",
+            {"events": [{"type": 3, "data": {"source": 5, "text": "*" * (k + 1), "isChecked": False, "id": 1200}}]},
+        )
+        for k in range(4)
+    ]
+    items.append(
+        (
+            second + 0.5,
+            "mirror",
+            {
+                "events": [
+                    {
+                        "type": 3,
+                        "data": {
+                            "source": 1,
+                            "positions": [{"x": 100 + k, "y": 300 + k, "id": 5, "timeOffset": -k * 50} for k in range(10)],
+                        },
+                    }
+                ]
+            },
+        )
+    )
+    items.append(
+        (
+            second + 0.75,
+            "mirror",
+            {
+                "events": [
+                    {
+                        "type": 3,
+                        "data": {
+                            "source": 0,
+                            "adds": [
+                                {
+                                    "parentId": 1,
+                                    "nextId": None,
+                                    "node": {"type": 3, "textContent": f"余额 {second}", "id": 5000 + second},
+                                }
+                            ],
+                            "removes": [],
+                            "texts": [],
+                            "attributes": [],
+                        },
+                    }
+                ]
+            },
+        )
+    )
     if second % 10 == 0:
-        items.append((second + 0.9, "annotation", {"kind": "highlight", "selector": "#next", "caption": "点这里",
-                                                   "from": "agent", "session_id": "s"}))
+        items.append(
+            (
+                second + 0.9,
+                "annotation",
+                {"kind": "highlight", "selector": "#next", "caption": "点这里", "from": "agent", "session_id": "s"},
+            )
+        )
     return items
 
 
 def write_mirror(store: RecordingStore, session_id: str, start: float, seconds: int) -> int:
-    batch = [{"t": start, "kind": "mirror", "data": {"events": [{"type": 4, "data": {"width": 390, "height": 844}},
-                                                                 _snapshot()]}}]
+    batch = [
+        {"t": start, "kind": "mirror", "data": {"events": [{"type": 4, "data": {"width": 390, "height": 844}}, _snapshot()]}}
+    ]
     for second in range(seconds):
         batch += [{"t": start + t, "kind": kind, "data": data} for t, kind, data in mirror_minute(second)]
         if len(batch) > 2000:  # the server flushes every half second: many gzip members, like here
@@ -140,12 +196,16 @@ def run() -> None:
         cpu_mirror = time.process_time() - cpu_mirror0
         audio_bytes, audio_cpu = asyncio.run(record_audio(var / "recordings", AUDIO_SECONDS))
         per_minute = 60 / AUDIO_SECONDS
-        print_table("Recording cost per session-minute (synthetic active mirror; real aiortc audio path, "
-                    f"{AUDIO_SECONDS} s scaled to a minute)",
-                    ("what", "bytes / min", "server CPU-s / min"),
-                    [("mirror + annotations (gzip NDJSON)", mirror_bytes, cpu_mirror),
-                     ("call audio (Opus 24 kbit/s in Ogg)", round(audio_bytes * per_minute), audio_cpu * per_minute),
-                     ("total", round(mirror_bytes + audio_bytes * per_minute), cpu_mirror + audio_cpu * per_minute)])
+        print_table(
+            "Recording cost per session-minute (synthetic active mirror; real aiortc audio path, "
+            f"{AUDIO_SECONDS} s scaled to a minute)",
+            ("what", "bytes / min", "server CPU-s / min"),
+            [
+                ("mirror + annotations (gzip NDJSON)", mirror_bytes, cpu_mirror),
+                ("call audio (Opus 24 kbit/s in Ogg)", round(audio_bytes * per_minute), audio_cpu * per_minute),
+                ("total", round(mirror_bytes + audio_bytes * per_minute), cpu_mirror + audio_cpu * per_minute),
+            ],
+        )
 
         # A 30-minute recording, opened the way the console opens it.
         server_var = var / "server"
@@ -155,22 +215,30 @@ def run() -> None:
             start = time.time() - 1800
             mirror_30 = write_mirror(long_store, "bench-long", start, 1800)
             audio_30 = write_audio(server_var / "recordings" / "be" / "bench-long" / f"audio-{int(start * 1000)}.ogg", 1800)
-            login = urllib.request.Request(f"{base}/api/auth/login", method="POST",
-                                           data=json.dumps({"username": "super01", "password": "demo1234"}).encode(),
-                                           headers={"Content-Type": "application/json"})
+            login = urllib.request.Request(
+                f"{base}/api/auth/login",
+                method="POST",
+                data=json.dumps({"username": "super01", "password": "demo1234"}).encode(),
+                headers={"Content-Type": "application/json"},
+            )
             with urllib.request.urlopen(login) as resp:
                 token = json.loads(resp.read())["token"]
             rows = []
-            for what, path in (("metadata + timeline", "/api/recordings/bench-long"),
-                               ("mirror events", "/api/recordings/bench-long/events"),
-                               ("audio segment list", "/api/recordings/bench-long/audio"),
-                               ("audio (30 min)", "/api/recordings/bench-long/audio/0")):
+            for what, path in (
+                ("metadata + timeline", "/api/recordings/bench-long"),
+                ("mirror events", "/api/recordings/bench-long/events"),
+                ("audio segment list", "/api/recordings/bench-long/audio"),
+                ("audio (30 min)", "/api/recordings/bench-long/audio/0"),
+            ):
                 began = time.perf_counter()
                 size = _get(f"{base}{path}", token)
                 rows.append((what, size, (time.perf_counter() - began) * 1000))
             rows.append(("total to open", sum(r[1] for r in rows), sum(r[2] for r in rows)))
-        print_table(f"Opening a 30-minute recording over the API (stored: mirror {mirror_30} B gzip, "
-                    f"audio {audio_30} B)", ("request", "bytes sent", "ms"), rows)
+        print_table(
+            f"Opening a 30-minute recording over the API (stored: mirror {mirror_30} B gzip, audio {audio_30} B)",
+            ("request", "bytes sent", "ms"),
+            rows,
+        )
 
 
 if __name__ == "__main__":

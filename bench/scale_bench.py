@@ -8,6 +8,7 @@ capacity of three machines. The load is 20 arrivals/s (the signaling benchmark's
 agents saturates three nodes here: every node re-reads the whole shared document after another
 node's change; see the closing note of the scale-out issue).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -39,9 +40,16 @@ class Cluster:
 
         self.root = root
         self.database_url = postgres.url()
-        env = node_env(redis_server.url, f"bench{nodes}-{random.randrange(1 << 30)}:", self.database_url,
-                       root / "recordings", ASSIST_JWT_SECRET=BENCH_SECRET, ASSIST_QUEUE_CAP="5000",
-                       ASSIST_GRACE_S="30", ASSIST_OFFER_TIMEOUT_S="15")
+        env = node_env(
+            redis_server.url,
+            f"bench{nodes}-{random.randrange(1 << 30)}:",
+            self.database_url,
+            root / "recordings",
+            ASSIST_JWT_SECRET=BENCH_SECRET,
+            ASSIST_QUEUE_CAP="5000",
+            ASSIST_GRACE_S="30",
+            ASSIST_OFFER_TIMEOUT_S="15",
+        )
         self.nodes = [AssistNode(f"n{i + 1}", root / f"n{i + 1}", env) for i in range(nodes)]
         self.nodes[0].start()  # migrates the fresh database
         for node in self.nodes[1:]:
@@ -65,23 +73,27 @@ async def kill_to_resume(cluster: Cluster, redis_url: str, customers: int, agent
     tokens = Tokens(BENCH_SECRET, 3600)
     clients: dict[str, socketio.AsyncClient] = {}
     back_at: dict[str, float] = {}
-    add_accounts(cluster.database_url, [(f"k{i:04d}", "customer") for i in range(customers)]
-                 + [(f"ka{i:03d}", "agent") for i in range(customers, customers + agents)])
+    add_accounts(
+        cluster.database_url,
+        [(f"k{i:04d}", "customer") for i in range(customers)]
+        + [(f"ka{i:03d}", "agent") for i in range(customers, customers + agents)],
+    )
     for i in range(customers + agents):
         name, role = (f"k{i:04d}", "customer") if i < customers else (f"ka{i:03d}", "agent")
-        client = socketio.AsyncClient(reconnection=True, reconnection_delay=0.2, reconnection_delay_max=1.0,
-                                      randomization_factor=0.2)
+        client = socketio.AsyncClient(
+            reconnection=True, reconnection_delay=0.2, reconnection_delay_max=1.0, randomization_factor=0.2
+        )
         client.on("connect", lambda name=name: back_at.__setitem__(name, time.perf_counter()))
-        await client.connect(cluster.url, auth={"token": _token(tokens, name, role)}, transports=["websocket"],
-                             wait_timeout=30)
+        await client.connect(cluster.url, auth={"token": _token(tokens, name, role)}, transports=["websocket"], wait_timeout=30)
         clients[name] = client
     store = redis.Redis.from_url(redis_url)
     import json
 
     def where() -> dict[str, set[str]]:
         raw = store.hgetall(cluster.prefix + "live:entities")
-        state = entities.document({(k.decode() if isinstance(k, bytes) else k): json.loads(v)
-                                   for k, v in raw.items()}) if raw else {}
+        state = (
+            entities.document({(k.decode() if isinstance(k, bytes) else k): json.loads(v) for k, v in raw.items()}) if raw else {}
+        )
         return {u: {i.split("~")[0] for i in o["sockets"]} for u, o in state.get("online", {}).items()}
 
     await asyncio.sleep(1.5)  # the state has everyone
@@ -94,8 +106,11 @@ async def kill_to_resume(cluster: Cluster, redis_url: str, customers: int, agent
     deadline = killed + 60
     while time.perf_counter() < deadline:
         placed = where()
-        if all(u in back_at for u in moved) and not any(victim.node_id in n for n in placed.values()) \
-                and all(placed.get(u) for u in clients):
+        if (
+            all(u in back_at for u in moved)
+            and not any(victim.node_id in n for n in placed.values())
+            and all(placed.get(u) for u in clients)
+        ):
             break
         await asyncio.sleep(0.05)
     settled = time.perf_counter() - killed
@@ -103,8 +118,13 @@ async def kill_to_resume(cluster: Cluster, redis_url: str, customers: int, agent
         await client.disconnect()
     store.close()
     reconnect = [back_at[u] - killed for u in moved if u in back_at]
-    return {"victim": victim.node_id, "moved": len(moved), "reconnected": len(reconnect),
-            "reconnect": reconnect, "settled": settled}
+    return {
+        "victim": victim.node_id,
+        "moved": len(moved),
+        "reconnected": len(reconnect),
+        "reconnect": reconnect,
+        "settled": settled,
+    }
 
 
 def run(customers: int = 400, agents: int = 40, rate: float = 20.0) -> None:
@@ -126,8 +146,9 @@ def run(customers: int = 400, agents: int = 40, rate: float = 20.0) -> None:
                 client = redis.Redis.from_url(redis_server.url)
                 try:
                     before = _redis_calls(client)
-                    load = asyncio.run(pairing_load(cluster.url, cluster.database_url, customers, agents,
-                                                    rate_per_s=rate, handle_s=0.5))
+                    load = asyncio.run(
+                        pairing_load(cluster.url, cluster.database_url, customers, agents, rate_per_s=rate, handle_s=0.5)
+                    )
                     after = _redis_calls(client)
                     if nodes == 3:
                         kill = asyncio.run(kill_to_resume(cluster, redis_server.url, 300, 30))
@@ -148,27 +169,56 @@ def run(customers: int = 400, agents: int = 40, rate: float = 20.0) -> None:
         throughput = load["served"] / load["elapsed"]
         total = sum(calls.values())
         script = calls.get("evalsha", 0) + calls.get("eval", 0)
-        table.append((nodes, f"{load['served']}/{customers}", throughput, percentile(pair, 50) * ms,
-                      percentile(pair, 99) * ms,
-                      f"{throughput / (base['served'] / base['elapsed']):.2f}",
-                      f"{percentile(pair, 99) / percentile(base['latencies'], 99):.2f}",
-                      total / max(1, load["served"]), script / max(1, load["served"])))
-    print_table(f"Pairing load behind nginx, Redis + PostgreSQL shared ({customers} customers at ~{rate:.0f}/s, "
-                f"{agents} agents, 0.5 s sessions)",
-                ("nodes", "served", "pairings/s", "pairing p50 ms", "pairing p99 ms", "throughput ×",
-                 "p99 ×", "Redis calls / pairing", "of which scripts"), table)
+        table.append(
+            (
+                nodes,
+                f"{load['served']}/{customers}",
+                throughput,
+                percentile(pair, 50) * ms,
+                percentile(pair, 99) * ms,
+                f"{throughput / (base['served'] / base['elapsed']):.2f}",
+                f"{percentile(pair, 99) / percentile(base['latencies'], 99):.2f}",
+                total / max(1, load["served"]),
+                script / max(1, load["served"]),
+            )
+        )
+    print_table(
+        f"Pairing load behind nginx, Redis + PostgreSQL shared ({customers} customers at ~{rate:.0f}/s, "
+        f"{agents} agents, 0.5 s sessions)",
+        (
+            "nodes",
+            "served",
+            "pairings/s",
+            "pairing p50 ms",
+            "pairing p99 ms",
+            "throughput ×",
+            "p99 ×",
+            "Redis calls / pairing",
+            "of which scripts",
+        ),
+        table,
+    )
     top = sorted(rows[1][2].items(), key=lambda kv: -kv[1])[:6]
-    print("Redis commands on 3 nodes, per pairing: "
-          + ", ".join(f"{k} {v / max(1, rows[1][1]['served']):.1f}" for k, v in top))
+    print("Redis commands on 3 nodes, per pairing: " + ", ".join(f"{k} {v / max(1, rows[1][1]['served']):.1f}" for k, v in top))
     if kill:
         r = kill["reconnect"]
-        print_table("kill -9 of one of 3 nodes (300 customers + 30 agents through nginx)",
-                    ("node killed", "clients on it", "reconnected", "reconnect p50 s", "reconnect max s",
-                     "everyone resumed (state clean) s"),
-                    [(kill["victim"], kill["moved"], kill["reconnected"], percentile(r, 50), max(r, default=0),
-                      kill["settled"])])
+        print_table(
+            "kill -9 of one of 3 nodes (300 customers + 30 agents through nginx)",
+            (
+                "node killed",
+                "clients on it",
+                "reconnected",
+                "reconnect p50 s",
+                "reconnect max s",
+                "everyone resumed (state clean) s",
+            ),
+            [(kill["victim"], kill["moved"], kill["reconnected"], percentile(r, 50), max(r, default=0), kill["settled"])],
+        )
 
 
 if __name__ == "__main__":
-    run(int(os.environ.get("BENCH_CUSTOMERS", "400")), int(os.environ.get("BENCH_AGENTS", "40")),
-        float(os.environ.get("BENCH_RATE", "20")))
+    run(
+        int(os.environ.get("BENCH_CUSTOMERS", "400")),
+        int(os.environ.get("BENCH_AGENTS", "40")),
+        float(os.environ.get("BENCH_RATE", "20")),
+    )

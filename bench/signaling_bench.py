@@ -4,6 +4,7 @@ The server runs in its own process (`assist serve`); this process is the load ge
 Tokens are minted with the server's secret instead of 1,100 argon2 sign-ins, which would
 measure the password hash, not signaling.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -25,8 +26,16 @@ HELP = {"topic": "transfer", "edition": "standard", "language": "zh", "page": "/
 
 
 def _token(tokens: Tokens, username: str, role: str) -> str:
-    return tokens.issue({"username": username, "role": role, "display_name": username,
-                         "badge": username.upper(), "languages": ["zh", "en"], "skills": []})
+    return tokens.issue(
+        {
+            "username": username,
+            "role": role,
+            "display_name": username,
+            "badge": username.upper(),
+            "languages": ["zh", "en"],
+            "skills": [],
+        }
+    )
 
 
 async def _connect(url: str, token: str) -> socketio.AsyncClient:
@@ -48,11 +57,14 @@ async def echo_round_trips(url: str, n: int = 2000) -> list[float]:
     return samples
 
 
-async def pairing_load(url: str, database_url: str, customers: int, agents: int, rate_per_s: float,
-                       handle_s: float) -> dict:
+async def pairing_load(url: str, database_url: str, customers: int, agents: int, rate_per_s: float, handle_s: float) -> dict:
     tokens = Tokens(BENCH_SECRET, 3600)
-    add_accounts(database_url, [(f"a{i:03d}", "agent") for i in range(agents)]
-                 + [(f"c{i:04d}", "customer") for i in range(customers)] + [("probe", "customer")])
+    add_accounts(
+        database_url,
+        [(f"a{i:03d}", "agent") for i in range(agents)]
+        + [(f"c{i:04d}", "customer") for i in range(customers)]
+        + [("probe", "customer")],
+    )
     sent: dict[str, float] = {}
     offered: dict[str, float] = {}
     done = asyncio.Event()
@@ -125,8 +137,9 @@ async def idle_sockets(url: str, database_url: str, pid: int, n: int) -> dict:
     clients: list[socketio.AsyncClient] = []
     t0 = time.perf_counter()
     for start in range(0, n, 250):
-        batch = await asyncio.gather(*(_connect(url, _token(tokens, f"idle{i}", "customer"))
-                                       for i in range(start, min(n, start + 250))))
+        batch = await asyncio.gather(
+            *(_connect(url, _token(tokens, f"idle{i}", "customer")) for i in range(start, min(n, start + 250)))
+        )
         clients.extend(batch)
     connect_s = time.perf_counter() - t0
     await asyncio.sleep(2)
@@ -138,8 +151,9 @@ async def idle_sockets(url: str, database_url: str, pid: int, n: int) -> dict:
 def run(customers: int = 1000, agents: int = 100, idle: int = 5000) -> None:
     random.seed(7)
     echo_port = free_port()
-    echo = subprocess.Popen([sys.executable, "-m", "bench.echo_server", str(echo_port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    echo = subprocess.Popen(
+        [sys.executable, "-m", "bench.echo_server", str(echo_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         wait_http(f"http://127.0.0.1:{echo_port}/healthz")
         echo_samples = asyncio.run(echo_round_trips(f"http://127.0.0.1:{echo_port}"))
@@ -149,8 +163,9 @@ def run(customers: int = 1000, agents: int = 100, idle: int = 5000) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         with assist_server(Path(tmp) / "pairing") as (url, _pid):
-            load = asyncio.run(pairing_load(url, sqlite_of(Path(tmp) / "pairing"), customers, agents,
-                                            rate_per_s=50.0, handle_s=0.5))
+            load = asyncio.run(
+                pairing_load(url, sqlite_of(Path(tmp) / "pairing"), customers, agents, rate_per_s=50.0, handle_s=0.5)
+            )
         with assist_server(Path(tmp) / "idle") as (url, pid):
             held = asyncio.run(idle_sockets(url, sqlite_of(Path(tmp) / "idle"), pid, idle))
 
@@ -158,25 +173,49 @@ def run(customers: int = 1000, agents: int = 100, idle: int = 5000) -> None:
     pair = load["latencies"]
     probe = load["probe"]
     rows = [
-        ("bare socket.io echo round trip (baseline)", len(echo_samples), percentile(echo_samples, 50) * ms,
-         percentile(echo_samples, 95) * ms, percentile(echo_samples, 99) * ms, "1.00"),
-        ("context: an acked `sync` round trip on the assist server during the load", len(probe),
-         percentile(probe, 50) * ms, percentile(probe, 95) * ms, percentile(probe, 99) * ms,
-         f"{percentile(probe, 99) / percentile(echo_samples, 99):.2f}"),
-        (f"pairing: help_request → offer on agent ({customers} customers, {agents} agents)", len(pair),
-         percentile(pair, 50) * ms, percentile(pair, 95) * ms, percentile(pair, 99) * ms,
-         f"{percentile(pair, 99) / percentile(echo_samples, 99):.2f}"),
+        (
+            "bare socket.io echo round trip (baseline)",
+            len(echo_samples),
+            percentile(echo_samples, 50) * ms,
+            percentile(echo_samples, 95) * ms,
+            percentile(echo_samples, 99) * ms,
+            "1.00",
+        ),
+        (
+            "context: an acked `sync` round trip on the assist server during the load",
+            len(probe),
+            percentile(probe, 50) * ms,
+            percentile(probe, 95) * ms,
+            percentile(probe, 99) * ms,
+            f"{percentile(probe, 99) / percentile(echo_samples, 99):.2f}",
+        ),
+        (
+            f"pairing: help_request → offer on agent ({customers} customers, {agents} agents)",
+            len(pair),
+            percentile(pair, 50) * ms,
+            percentile(pair, 95) * ms,
+            percentile(pair, 99) * ms,
+            f"{percentile(pair, 99) / percentile(echo_samples, 99):.2f}",
+        ),
     ]
-    print_table("Signaling latency, ms (ratio = p99 / baseline p99; goal ≤ 3)",
-                ("measure", "n", "p50", "p95", "p99", "ratio"), rows)
-    print(f"served {load['served']}/{customers} in {load['elapsed']:.1f} s "
-          f"({load['served'] / load['elapsed']:.1f} pairings/s at ~50 arrivals/s)")
+    print_table(
+        "Signaling latency, ms (ratio = p99 / baseline p99; goal ≤ 3)", ("measure", "n", "p50", "p95", "p99", "ratio"), rows
+    )
+    print(
+        f"served {load['served']}/{customers} in {load['elapsed']:.1f} s "
+        f"({load['served'] / load['elapsed']:.1f} pairings/s at ~50 arrivals/s)"
+    )
     per_socket = (held["after"] - held["before"]) / held["n"]
-    print_table("Idle customer sockets on one process (goal: 5,000 in < 1 GiB)",
-                ("sockets", "RSS before MiB", "RSS after MiB", "KiB per socket", "connect s"),
-                [(held["n"], held["before"] / 2**20, held["after"] / 2**20, per_socket / 1024, held["connect_s"])])
+    print_table(
+        "Idle customer sockets on one process (goal: 5,000 in < 1 GiB)",
+        ("sockets", "RSS before MiB", "RSS after MiB", "KiB per socket", "connect s"),
+        [(held["n"], held["before"] / 2**20, held["after"] / 2**20, per_socket / 1024, held["connect_s"])],
+    )
 
 
 if __name__ == "__main__":
-    run(int(os.environ.get("BENCH_CUSTOMERS", 1000)), int(os.environ.get("BENCH_AGENTS", 100)),
-        int(os.environ.get("BENCH_IDLE", 5000)))
+    run(
+        int(os.environ.get("BENCH_CUSTOMERS", 1000)),
+        int(os.environ.get("BENCH_AGENTS", 100)),
+        int(os.environ.get("BENCH_IDLE", 5000)),
+    )

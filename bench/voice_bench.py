@@ -7,6 +7,7 @@ Uses the dev corpus in ../shared/voice/dev and the held-out phrasings in tests/v
 Every figure is measured here, on this machine; run() returns the rows it prints:
 (section, metric, value, unit).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -61,11 +62,12 @@ def _model_load(lang: str) -> list[tuple]:
         f"engine = pipeline.preload({lang!r})\n"
         "print(json.dumps([engine, time.perf_counter() - t, _rss_mb() - before]))\n"
     )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         cwd=models.REPO, check=True).stdout
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=models.REPO, check=True).stdout
     engine, seconds, mb = json.loads(out)
-    return [("model", f"{lang} load ({engine})", round(seconds, 2), "s"),
-            ("model", f"{lang} RSS added ({engine})", round(mb), "MB")]
+    return [
+        ("model", f"{lang} load ({engine})", round(seconds, 2), "s"),
+        ("model", f"{lang} RSS added ({engine})", round(mb), "MB"),
+    ]
 
 
 def _pcm(path: Path) -> bytes:
@@ -96,9 +98,14 @@ def _accuracy(corpus: list[dict], name: str) -> tuple[list[tuple], dict[tuple, f
                 slots += result.slots == json.loads(row["slots"])
             seconds[lang, strategy] = time.perf_counter() - t
             n = len(files)
-            rows.append(("accuracy", f"{name} {lang} pass={strategy}",
-                         f"{intents / n:.3f} / {slots / n:.3f} / {wrong}",
-                         f"intent / slots / wrong actions, {n} utterances"))
+            rows.append(
+                (
+                    "accuracy",
+                    f"{name} {lang} pass={strategy}",
+                    f"{intents / n:.3f} / {slots / n:.3f} / {wrong}",
+                    f"intent / slots / wrong actions, {n} utterances",
+                )
+            )
     return rows, seconds
 
 
@@ -106,12 +113,13 @@ def _accuracy_and_speed(corpus: list[dict]) -> list[tuple]:
     rows, seconds = _accuracy(corpus, "dev")
     for (lang, strategy), spent in seconds.items():
         audio_s = sum(len(_pcm(r["path"])) for r in corpus if r["lang"] == lang) / BYTES_PER_SECOND
-        rows.append(("speed", f"{lang} RTF, pass={strategy}", round(spent / audio_s, 3),
-                     "x real time"))
+        rows.append(("speed", f"{lang} RTF, pass={strategy}", round(spent / audio_s, 3), "x real time"))
     bare = _bare_vosk_rtf([row for row in corpus if row["lang"] == "zh"])
     auto = next(r[2] for r in rows if r[1] == "zh RTF, pass=auto")
-    rows += [("speed", "zh RTF, bare Vosk free-form decode", round(bare, 3), "x real time"),
-             ("speed", "zh pipeline (auto) / bare Vosk", round(auto / bare, 3), "ratio")]
+    rows += [
+        ("speed", "zh RTF, bare Vosk free-form decode", round(bare, 3), "x real time"),
+        ("speed", "zh pipeline (auto) / bare Vosk", round(auto / bare, 3), "ratio"),
+    ]
     return rows
 
 
@@ -144,17 +152,21 @@ def _latency(corpus: list[dict], name: str) -> list[tuple]:
             utterance = Utterance(lang, CUSTOMER, endpoint=LIVE)
             step = BYTES_PER_SECOND * FRAME_MS // 1000
             for i in range(0, len(pcm), step):
-                if utterance.feed(pcm[i:i + step]).ended:
+                if utterance.feed(pcm[i : i + step]).ended:
                     break
             t = time.perf_counter()
             utterance.finish()
             costs.append(time.perf_counter() - t)
         p50, p95 = _percentile(costs, 50), _percentile(costs, 95)
-        rows += [("latency", f"{name} {lang} finish() p50 / p95",
-                  f"{p50 * 1000:.0f} / {p95 * 1000:.0f}", "ms"),
-                 ("latency", f"{name} {lang} end of speech → intent p50 / p95",
-                  f"{silence_ms + p50 * 1000:.0f} / {silence_ms + p95 * 1000:.0f}",
-                  f"ms, of which {silence_ms} ms is the silence window")]
+        rows += [
+            ("latency", f"{name} {lang} finish() p50 / p95", f"{p50 * 1000:.0f} / {p95 * 1000:.0f}", "ms"),
+            (
+                "latency",
+                f"{name} {lang} end of speech → intent p50 / p95",
+                f"{silence_ms + p50 * 1000:.0f} / {silence_ms + p95 * 1000:.0f}",
+                f"ms, of which {silence_ms} ms is the silence window",
+            ),
+        ]
     return rows
 
 
@@ -167,20 +179,26 @@ def _concurrency(files: list[dict]) -> list[tuple]:
     for n in STREAM_COUNTS:
         delays, lags, mb, right = asyncio.run(_streams(n, audio, files))
         feed_p95 = _percentile(delays, 95)
-        rows += [("streams", f"{n:>2} streams: frame → decoded p95", round(feed_p95 * 1000), "ms"),
-                 ("streams", f"{n:>2} streams: endpoint → intent p50 / p95",
-                  f"{_percentile(lags, 50) * 1000:.0f} / {_percentile(lags, 95) * 1000:.0f}", "ms"),
-                 ("streams", f"{n:>2} streams: intents right", f"{right}/{n}", "")]
+        rows += [
+            ("streams", f"{n:>2} streams: frame → decoded p95", round(feed_p95 * 1000), "ms"),
+            (
+                "streams",
+                f"{n:>2} streams: endpoint → intent p50 / p95",
+                f"{_percentile(lags, 50) * 1000:.0f} / {_percentile(lags, 95) * 1000:.0f}",
+                "ms",
+            ),
+            ("streams", f"{n:>2} streams: intents right", f"{right}/{n}", ""),
+        ]
         if feed_p95 > KEEP_UP_P95_S:
             break
         sustained, per_stream_mb = n, mb / n
-    return rows + [("streams", "zh streams sustained in real time, one process", sustained, ""),
-                   ("streams", "memory per stream (peak RSS growth / streams)",
-                    round(per_stream_mb, 1), "MB")]
+    return rows + [
+        ("streams", "zh streams sustained in real time, one process", sustained, ""),
+        ("streams", "memory per stream (peak RSS growth / streams)", round(per_stream_mb, 1), "MB"),
+    ]
 
 
-async def _streams(n: int, audio: list[bytes],
-                   files: list[dict]) -> tuple[list[float], list[float], float, int]:
+async def _streams(n: int, audio: list[bytes], files: list[dict]) -> tuple[list[float], list[float], float, int]:
     loop = asyncio.get_running_loop()
     before = peak = _rss_mb()
     utterances = [await AsyncUtterance.open("zh", CUSTOMER, endpoint=LIVE) for _ in range(n)]
@@ -195,7 +213,7 @@ async def _streams(n: int, audio: list[bytes],
         for i in range(0, len(pcm), step):
             spoken_until = begin + (i + step) / BYTES_PER_SECOND
             await asyncio.sleep(max(0.0, spoken_until - loop.time()))
-            ended = (await utterance.feed(pcm[i:i + step])).ended
+            ended = (await utterance.feed(pcm[i : i + step])).ended
             delays.append(loop.time() - spoken_until)
             if ended:
                 break
@@ -229,8 +247,11 @@ def _print(rows: list[tuple]) -> None:
     from .common import print_table
 
     for section in dict.fromkeys(r[0] for r in rows):
-        print_table(f"Voice: {section}", ("measure", "value", "unit"),
-                    [(metric, value, unit) for s, metric, value, unit in rows if s == section])
+        print_table(
+            f"Voice: {section}",
+            ("measure", "value", "unit"),
+            [(metric, value, unit) for s, metric, value, unit in rows if s == section],
+        )
 
 
 if __name__ == "__main__":

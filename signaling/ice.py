@@ -4,6 +4,7 @@ The TURN REST API scheme: username = "<expiry unix time>:<user id>", password =
 base64(HMAC-SHA1(shared secret, username)). coturn recomputes the HMAC and refuses a username
 whose expiry has passed, so a leaked credential is useless after the TTL.
 """
+
 from __future__ import annotations
 
 import base64
@@ -17,8 +18,9 @@ def turn_credential(secret: str, user_id: str, now: float, ttl_s: int) -> tuple[
     return username, base64.b64encode(digest).decode()
 
 
-def ice_servers(stun_urls: tuple[str, ...], turn_urls: tuple[str, ...], turn_secret: str,
-                ttl_s: int, user_id: str, now: float) -> list[dict]:
+def ice_servers(
+    stun_urls: tuple[str, ...], turn_urls: tuple[str, ...], turn_secret: str, ttl_s: int, user_id: str, now: float
+) -> list[dict]:
     servers: list[dict] = []
     if stun_urls:
         servers.append({"urls": list(stun_urls)})

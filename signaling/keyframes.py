@@ -3,6 +3,7 @@
 Transport-free, so the socket.io adapter (signaling.sio) and the buffer shared in Redis
 (assist.storage.redis_keyframes) both build on it without one importing the other.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict

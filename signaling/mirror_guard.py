@@ -6,6 +6,7 @@ pieces. The server joins them here before relaying anything, so the last-line sc
 through — and the agent receives one ordinary batch. A batch never completed is dropped: one
 open batch per session, at most `max_bytes`, completed within `max_age_s`.
 """
+
 from __future__ import annotations
 
 import json
@@ -47,9 +48,15 @@ class ChunkAssembler:
         if len(events) != 1:
             raise ChunkError("bad_payload", "A chunk travels alone in its batch.")
         piece = pieces[0]["assistChunk"]
-        if not (isinstance(piece, dict) and isinstance(piece.get("id"), str) and 0 < len(piece["id"]) <= 64
-                and isinstance(piece.get("index"), int) and isinstance(piece.get("total"), int)
-                and 0 <= piece["index"] < piece["total"] <= 10_000 and isinstance(piece.get("data"), str)):
+        if not (
+            isinstance(piece, dict)
+            and isinstance(piece.get("id"), str)
+            and 0 < len(piece["id"]) <= 64
+            and isinstance(piece.get("index"), int)
+            and isinstance(piece.get("total"), int)
+            and 0 <= piece["index"] < piece["total"] <= 10_000
+            and isinstance(piece.get("data"), str)
+        ):
             raise ChunkError("bad_payload", "A chunk needs id, index < total and string data.")
         current = self.open.get(session_id)
         if piece["index"] == 0:
@@ -59,8 +66,12 @@ class ChunkAssembler:
             while len(self.open) > self.max_sessions:
                 self.open.popitem(last=False)
                 self.dropped += 1
-        elif current is None or current.chunk_id != piece["id"] or piece["index"] != len(current.parts) \
-                or piece["total"] != current.total:
+        elif (
+            current is None
+            or current.chunk_id != piece["id"]
+            or piece["index"] != len(current.parts)
+            or piece["total"] != current.total
+        ):
             self._drop(session_id)
             raise ChunkError("bad_payload", "Chunk out of order; the batch was dropped.")
         current.parts.append(piece["data"])

@@ -15,6 +15,7 @@ signaling/domain/views.py, plain dicts at run time.
 docs/protocol.md's tables, docs/protocol.schema.json and assist/web/sdk/protocol.d.ts are
 generated from these and signaling/protocol.py: `python -m signaling.protocol_doc --write`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
@@ -131,8 +132,7 @@ def _read_shape(model: type[Outbound]) -> tuple[bool, frozenset[str]]:
     hints = get_type_hints(model, include_extras=True)
     plain, optional = True, set()
     for f in fields(model):
-        alias = next((m.alias for m in getattr(hints[f.name], "__metadata__", ()) if isinstance(m, FieldInfo)
-                      and m.alias), None)
+        alias = next((m.alias for m in getattr(hints[f.name], "__metadata__", ()) if isinstance(m, FieldInfo) and m.alias), None)
         plain = plain and alias is None
         if f.default is None:
             optional.add(alias or f.name)
@@ -532,11 +532,37 @@ class VoiceFailed(Outbound):
 
 # event → its models (a few events have more than one shape), in the docs' order.
 MODELS: tuple[type[Outbound], ...] = (
-    QueueWaiting, QueueRinging, RequestEnded, HelpOffer, TransferOffer, OfferRevoked, AgentStateChanged,
-    SessionStarted, SessionStateChanged, ShareRequested, CustomerStepReached, ShareDeclined, SessionEnded,
-    PeerStatus, AgentChanged, SessionTransferred, TransferFailed, SupervisorInvited, SupervisorJoined,
-    SupervisorLeft, Board, Wall, WaitingLine, MirrorOut, AnnotationOut, RtcSignalOut, MonitorSignalOut,
-    Whispered, VoicePartial, VoiceResult, VoiceFailed,
+    QueueWaiting,
+    QueueRinging,
+    RequestEnded,
+    HelpOffer,
+    TransferOffer,
+    OfferRevoked,
+    AgentStateChanged,
+    SessionStarted,
+    SessionStateChanged,
+    ShareRequested,
+    CustomerStepReached,
+    ShareDeclined,
+    SessionEnded,
+    PeerStatus,
+    AgentChanged,
+    SessionTransferred,
+    TransferFailed,
+    SupervisorInvited,
+    SupervisorJoined,
+    SupervisorLeft,
+    Board,
+    Wall,
+    WaitingLine,
+    MirrorOut,
+    AnnotationOut,
+    RtcSignalOut,
+    MonitorSignalOut,
+    Whispered,
+    VoicePartial,
+    VoiceResult,
+    VoiceFailed,
 )
 OUTBOUND: dict[str, tuple[type[Outbound], ...]] = {}
 for _model in MODELS:

@@ -1,4 +1,5 @@
 """What the signaling service needs from the outside world: live state, records, delivery."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable

@@ -6,6 +6,7 @@ The server's own events are modelled in signaling/outbound.py; docs/protocol.md'
 JSON Schema and the front ends' TypeScript declarations are generated from both
 (`python -m signaling.protocol_doc --write`).
 """
+
 from __future__ import annotations
 
 from typing import Annotated, Any, Final, Literal
@@ -207,6 +208,7 @@ INBOUND: dict[str, tuple[frozenset[Role], type[Inbound], bool]] = {
     "rtc_signal": (frozenset({Role.CUSTOMER, Role.AGENT}), RtcSignalIn, True),
     "monitor_signal": (frozenset({Role.AGENT, Role.SUPERVISOR}), MonitorSignalIn, True),
 }
+
 
 def ok(**data: Any) -> dict:
     return {"ok": True, **data}

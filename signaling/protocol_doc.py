@@ -11,6 +11,7 @@ One source, three outputs, so none of them drifts from the code:
 
 `--check` (and tests/signaling/test_protocol_doc.py) fails when a generated file is stale.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,28 +42,27 @@ ID_PATTERN = "^[A-Za-z0-9_-]+$"  # signaling.protocol.Id
 # payload the model gives. Written here, next to the generator, so the table stays one table.
 INBOUND_NOTES: dict[str, str] = {
     "sync": "ack `{protocol, user, role, display_name, ice_servers, record_audio, view}` (`record_audio`: "
-            "whether the server records the call's audio); `view` for a customer: `{}` or `{request: {request_id, "
-            "status, callback, long_wait, position?, eta_s?}}` or `{session: {session_id, state, code, agent: "
-            "{name, badge}}}`; for an agent: `{state, presence, sessions, wrap_ups, offer?, queue}`; for a "
-            "supervisor: `{queue, sessions, wall, board, now}` "
-            "(`board` as the `board` event's rows; `now` the server's clock, for times in phase)",
+    "whether the server records the call's audio); `view` for a customer: `{}` or `{request: {request_id, "
+    "status, callback, long_wait, position?, eta_s?}}` or `{session: {session_id, state, code, agent: "
+    "{name, badge}}}`; for an agent: `{state, presence, sessions, wrap_ups, offer?, queue}`; for a "
+    "supervisor: `{queue, sessions, wall, board, now}` "
+    "(`board` as the `board` event's rows; `now` the server's clock, for times in phase)",
     "help_request": "ack `{request: {...}}` as in `sync`. A second tap while waiting returns the same request. "
-                    "When nobody who speaks `language` is on shift: `{unstaffed: {language}}` and no place in line "
-                    "(recorded as `unstaffed`); the customer is offered the hotline or `callback_request`",
+    "When nobody who speaks `language` is on shift: `{unstaffed: {language}}` and no place in line "
+    "(recorded as `unstaffed`); the customer is offered the hotline or `callback_request`",
     "callback_request": "ack `{request: {..., callback: true}}`: the waiting request becomes a callback in its "
-                        "place, or a new callback joins the line. A callback waits whoever is on shift, outlives "
-                        "the customer's connection, and is offered to agents like any request",
+    "place, or a new callback joins the line. A callback waits whoever is on shift, outlives "
+    "the customer's connection, and is offered to agents like any request",
     "help_cancel": "ack `{}`",
     "consent": "ack `{}`; `accept: true` starts sharing; `accept: false` keeps the call without sharing (the agent "
-               "gets `share_declined` and may ask again); consenting again after `stop_sharing` resumes sharing",
+    "gets `share_declined` and may ask again); consenting again after `stop_sharing` resumes sharing",
     "ask_to_share": "the agent in the session; ack `{}`; on the call and not sharing: the customer gets "
-                    "`share_requested` (their consent dialog opens)",
+    "`share_requested` (their consent dialog opens)",
     "stop_sharing": "ack `{}`",
     "customer_step": "the customer in a session; ack `{}`; the agent and supervisors in the session get "
-                     "`customer_step`; the record notes `scam_warning_at`. Only the step's name travels: never "
-                     "the payee or the amount",
-    "rate_session": "ack `{}`; once per session, within an hour of its end; stored on the record (`rating`, "
-                    "`rating_comment`)",
+    "`customer_step`; the record notes `scam_warning_at`. Only the step's name travels: never "
+    "the payee or the amount",
+    "rate_session": "ack `{}`; once per session, within an hour of its end; stored on the record (`rating`, `rating_comment`)",
     "end_session": "a supervisor only after barging in; ack `{}`",
     "agent_state": "ack `{}`",
     "offer_accept": "ack `{}` (then `session_started`)",
@@ -70,28 +70,28 @@ INBOUND_NOTES: dict[str, str] = {
     "wrap_up": "ack `{}`",
     "transfer": "ack `{}` (the target gets an `offer` of kind `transfer`)",
     "transfer_targets": "the agent in the session; ack `{agents: [{agent_id, name, badge}]}`: who could take a "
-                        "transfer of it now (available, free, speaks the customer's language)",
+    "transfer of it now (available, free, speaks the customer's language)",
     "invite_supervisor": "ack `{}`",
     "supervisor_join": "ack `{session}`; `monitor` is silent (the supervisor hears the call); `whisper` coaches: "
-                       "the agent hears the supervisor, the customer does not (the agent is told); `barge` joins "
-                       "the call: both parties hear the supervisor and are told. Joining again changes the mode",
+    "the agent hears the supervisor, the customer does not (the agent is told); `barge` joins "
+    "the call: both parties hear the supervisor and are told. Joining again changes the mode",
     "supervisor_leave": "ack `{}`",
     "record_audio": "the agent of the session, after the customer's consent; `sdp`: the console's complete WebRTC "
-                    "offer of the call's audio (both voices mixed); ack `{sdp}` (the server's answer, candidates "
-                    "included); `recording_off` when the server does not record audio (`ASSIST_RECORD_AUDIO=0`), "
-                    "`not_consented` before consent. See [recordings.md](recordings.md)",
+    "offer of the call's audio (both voices mixed); ack `{sdp}` (the server's answer, candidates "
+    "included); `recording_off` when the server does not record audio (`ASSIST_RECORD_AUDIO=0`), "
+    "`not_consented` before consent. See [recordings.md](recordings.md)",
     "reassign": "ack `{}`; the waiting (or ringing) customer is offered to that agent, who must be free and speak "
-                "the customer's language (`agent_unavailable` otherwise)",
+    "the customer's language (`agent_unavailable` otherwise)",
     "whisper": "a supervisor in the session; ack `{}`; only the agent receives it",
     "voice_start": "`sdp`: the browser's complete WebRTC offer for its microphone; ack `{sdp}` (the server's "
-                   "answer; candidates included). One utterance per customer: a new start replaces the old",
+    "answer; candidates included). One utterance per customer: a new start replaces the old",
     "voice_stop": "ack `{}`; stop listening now and decode what was said (silence and a 15 s cap also end it)",
     "monitor_signal": "in the session; `supervisor` is required from the agent (which supervisor); ack `{}`; the "
-                      "agent's console forwards the call audio to a monitoring supervisor over its own WebRTC "
-                      "connection",
+    "agent's console forwards the call audio to a monitoring supervisor over its own WebRTC "
+    "connection",
     "mirror": "ack `{}`; a batch too large for one message travels as pieces, each alone in its batch: "
-              "`events: [{assistChunk: {id, index, total, data}}]`, joined by the server before anything is "
-              "relayed ([masking.md](masking.md))",
+    "`events: [{assistChunk: {id, index, total, data}}]`, joined by the server before anything is "
+    "relayed ([masking.md](masking.md))",
     "annotation": "ack `{}`; `point` and `path` are fractions 0–1 of the customer's viewport",
     "rtc_signal": "ack `{}`",
 }
@@ -111,8 +111,7 @@ def _tidy(node: Any) -> Any:
         props = node.get("properties")
         out = {k: _tidy(v) for k, v in node.items() if k != "properties"}
         if isinstance(props, dict):
-            out["properties"] = {name: {k: _tidy(v) for k, v in prop.items() if k != "title"}
-                                 for name, prop in props.items()}
+            out["properties"] = {name: {k: _tidy(v) for k, v in prop.items() if k != "title"} for name, prop in props.items()}
         return out
     if isinstance(node, list):
         return [_tidy(v) for v in node]
@@ -130,7 +129,8 @@ def _not_null(prop: Schema) -> Schema:
 def build_schema() -> Schema:
     inbound = _inbound_models()
     adapters: list[tuple[tuple[type, JsonSchemaMode], JsonSchemaMode, TypeAdapter[Any]]] = [
-        ((m, "validation"), "validation", TypeAdapter(m)) for m in inbound]
+        ((m, "validation"), "validation", TypeAdapter(m)) for m in inbound
+    ]
     adapters += [((m, "serialization"), "serialization", TypeAdapter(m)) for m in MODELS]
     _, schema = TypeAdapter.json_schemas(adapters, ref_template="#/$defs/{model}")
     defs: Schema = _tidy(schema["$defs"])
@@ -140,9 +140,10 @@ def build_schema() -> Schema:
         node["required"] = [name for name in node["properties"] if name not in optional]
         for name in optional:
             node["properties"][name] = _not_null(node["properties"][name])
-    client = {event: {"$ref": f"#/$defs/{model.__name__}", "x-senders": sorted(r.value for r in roles),
-                      "x-relay": relay}
-              for event, (roles, model, relay) in INBOUND.items()}
+    client = {
+        event: {"$ref": f"#/$defs/{model.__name__}", "x-senders": sorted(r.value for r in roles), "x-relay": relay}
+        for event, (roles, model, relay) in INBOUND.items()
+    }
     server: Schema = {}
     for event, models in OUTBOUND.items():
         refs = [{"$ref": f"#/$defs/{m.__name__}"} for m in models]
@@ -152,7 +153,7 @@ def build_schema() -> Schema:
         "$id": "https://assist.example/protocol.schema.json",
         "title": f"Assist signaling protocol, version {PROTOCOL_VERSION}",
         "description": f"Generated by `{COMMAND}` from signaling/protocol.py and signaling/outbound.py; "
-                       "docs/protocol.md explains it. Each event's payload is one JSON object.",
+        "docs/protocol.md explains it. Each event's payload is one JSON object.",
         "type": "object",
         "properties": {
             "client_to_server": {"type": "object", "properties": client, "additionalProperties": False},
@@ -337,11 +338,13 @@ def _ts_comment(text: str, indent: str = "") -> list[str]:
 
 
 def render_ts(schema: Schema) -> str:
-    out = [f"// Generated by `{COMMAND}` from signaling/protocol.py and signaling/outbound.py:",
-           "// do not edit. The payloads of the Assist signaling protocol, both ways (docs/protocol.md).",
-           "// JavaScript reads them through JSDoc, e.g.",
-           '//   /** @param {import("./protocol").ServerEvents["offer"]} offer */',
-           ""]
+    out = [
+        f"// Generated by `{COMMAND}` from signaling/protocol.py and signaling/outbound.py:",
+        "// do not edit. The payloads of the Assist signaling protocol, both ways (docs/protocol.md).",
+        "// JavaScript reads them through JSDoc, e.g.",
+        '//   /** @param {import("./protocol").ServerEvents["offer"]} offer */',
+        "",
+    ]
     for name, node in schema["$defs"].items():
         out += _ts_comment(node.get("description", ""))
         if "enum" in node:

@@ -1,4 +1,5 @@
 """Per-socket token buckets: a flood gets clear refusals, not a slower server for everyone."""
+
 from __future__ import annotations
 
 import time

@@ -9,6 +9,7 @@ value itself is never logged.
 Pure: no I/O beyond reading the rules once. rrweb's event shapes are walked so that geometry
 (an SVG path's `d`, `viewBox`, sizes) keeps its digits and the replay stays intact.
 """
+
 from __future__ import annotations
 
 import functools
@@ -25,8 +26,10 @@ MIN_DIGITS: int = RULES["min_digits"]
 _SEPARATORS = frozenset(RULES["separators"])
 _HANZI_DIGITS = frozenset(RULES["hanzi_digits"])
 # JavaScript's \s (what the SDK uses) plus the zero-width characters that could hide a split.
-_SPACE = frozenset("\t\n\v\f\r \u00a0\u1680\u2028\u2029\u202f\u205f\u3000\ufeff\u180e\u200b\u200c\u200d\u2060"
-                   + "".join(chr(c) for c in range(0x2000, 0x200B)))
+_SPACE = frozenset(
+    "\t\n\v\f\r \u00a0\u1680\u2028\u2029\u202f\u205f\u3000\ufeff\u180e\u200b\u200c\u200d\u2060"
+    + "".join(chr(c) for c in range(0x2000, 0x200B))
+)
 AMOUNT_INPUT = re.compile(RULES["amount_input"])  # what an amount field's value may be, shown as typed
 GEOMETRY = frozenset(RULES["geometry_attributes"])
 CSS_ATTRIBUTES = frozenset(RULES["css_attributes"])
@@ -115,8 +118,7 @@ def _mark_innocent(kinds: bytearray, proj: str) -> None:
         marks = bytearray(len(kinds))
         for a, b in strong + weak:
             marks[a:b] = b"\x01" * (b - a)
-        kept = [(a, b) for a, b in weak
-                if all(j is None or marks[j] for j in (_joined(kinds, a, -1), _joined(kinds, b - 1, 1)))]
+        kept = [(a, b) for a, b in weak if all(j is None or marks[j] for j in (_joined(kinds, a, -1), _joined(kinds, b - 1, 1)))]
         if len(kept) == len(weak):
             break
         weak = kept
@@ -157,7 +159,7 @@ def _mask(segments: list[str]) -> list[str]:
                 chars[i] = "*"
     out, at = [], 0
     for s in segments:
-        out.append("".join(chars[at:at + len(s)]))
+        out.append("".join(chars[at : at + len(s)]))
         at += len(s)
     return out
 
@@ -176,9 +178,36 @@ def mask_css(css: str) -> str:
 FULL_SNAPSHOT, INCREMENTAL, META, CUSTOM = 2, 3, 4, 5
 MUTATION, INPUT, STYLE_RULE, STYLE_DECLARATION, ADOPTED_STYLES = 0, 5, 8, 13, 15
 TEXT_NODE, ELEMENT_NODE = 3, 2
-INLINE_TAGS = frozenset({"a", "abbr", "b", "bdi", "bdo", "cite", "code", "data", "dfn", "em", "font", "i", "kbd",
-                         "label", "mark", "q", "s", "samp", "small", "span", "strong", "sub", "sup", "time",
-                         "u", "var"})
+INLINE_TAGS = frozenset(
+    {
+        "a",
+        "abbr",
+        "b",
+        "bdi",
+        "bdo",
+        "cite",
+        "code",
+        "data",
+        "dfn",
+        "em",
+        "font",
+        "i",
+        "kbd",
+        "label",
+        "mark",
+        "q",
+        "s",
+        "samp",
+        "small",
+        "span",
+        "strong",
+        "sub",
+        "sup",
+        "time",
+        "u",
+        "var",
+    }
+)
 
 
 @dataclass
@@ -267,8 +296,11 @@ def _join_inline(kids: list[Any], scan: Scan) -> None:
             slots.append((kid, "textContent"))
         elif str(kid.get("tagName", "")).lower() in INLINE_TAGS:
             for grandkid in kid.get("childNodes") or []:
-                if isinstance(grandkid, dict) and grandkid.get("type") == TEXT_NODE \
-                        and isinstance(grandkid.get("textContent"), str):
+                if (
+                    isinstance(grandkid, dict)
+                    and grandkid.get("type") == TEXT_NODE
+                    and isinstance(grandkid.get("textContent"), str)
+                ):
                     slots.append((grandkid, "textContent"))
     if len(slots) < 2:
         return
@@ -283,11 +315,11 @@ def _join_inline(kids: list[Any], scan: Scan) -> None:
 def _mutation(data: dict, scan: Scan) -> dict:
     out = dict(data)
     if isinstance(data.get("texts"), list):
-        out["texts"] = [{**t, "value": _text(t.get("value"), scan, "text")} if isinstance(t, dict) else t
-                        for t in data["texts"]]
+        out["texts"] = [{**t, "value": _text(t.get("value"), scan, "text")} if isinstance(t, dict) else t for t in data["texts"]]
     if isinstance(data.get("attributes"), list):
-        out["attributes"] = [{**a, "attributes": _attributes(a.get("attributes"), scan)} if isinstance(a, dict) else a
-                             for a in data["attributes"]]
+        out["attributes"] = [
+            {**a, "attributes": _attributes(a.get("attributes"), scan)} if isinstance(a, dict) else a for a in data["attributes"]
+        ]
     if isinstance(data.get("adds"), list):
         out["adds"] = [{**a, "node": _node(a.get("node"), scan)} if isinstance(a, dict) else a for a in data["adds"]]
     for key in set(data) - {"texts", "attributes", "adds"}:
@@ -303,8 +335,12 @@ def _event(event: Any, scan: Scan) -> Any:
         clean = {**data, "node": _node(data.get("node"), scan)}
     elif kind == INCREMENTAL and data.get("source") == MUTATION:
         clean = _mutation(data, scan)
-    elif kind == INCREMENTAL and data.get("source") == INPUT and isinstance(data.get("text"), str) \
-            and AMOUNT_INPUT.match(unicodedata.normalize("NFKC", data["text"])):
+    elif (
+        kind == INCREMENTAL
+        and data.get("source") == INPUT
+        and isinstance(data.get("text"), str)
+        and AMOUNT_INPUT.match(unicodedata.normalize("NFKC", data["text"]))
+    ):
         clean = data  # the SDK sends a field's value in clear only for an amount field (docs/masking.md)
     elif kind == INCREMENTAL and data.get("source") in (STYLE_RULE, STYLE_DECLARATION, ADOPTED_STYLES):
         clean = _map_strings(data, lambda text: _text(text, scan, "css", css=True))

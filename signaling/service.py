@@ -4,6 +4,7 @@ Transport-free: the socket.io adapter (sio.py) calls these with an authenticated
 tests can call them directly. Effects are applied after the store's command has returned, so
 a slow socket never holds the state lock.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -42,8 +43,7 @@ class Principal:
     generation: int = 0  # the account's token generation the token was issued under
 
     def agent_profile(self) -> AgentProfile:
-        return AgentProfile(self.user_id, self.display_name, self.badge,
-                            frozenset(self.languages), frozenset(self.skills))
+        return AgentProfile(self.user_id, self.display_name, self.badge, frozenset(self.languages), frozenset(self.skills))
 
 
 QUEUE_VIEW_LIMIT = 100
@@ -63,9 +63,17 @@ class Observer(Protocol):
 
 
 class SignalingService:
-    def __init__(self, store: LiveStore, records: RecordSink, publisher: Publisher, cluster: Cluster,
-                 observer: Observer | None = None, clock: Callable[[], float] = time.time,
-                 tick_s: float = 0.2, staff_view_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        store: LiveStore,
+        records: RecordSink,
+        publisher: Publisher,
+        cluster: Cluster,
+        observer: Observer | None = None,
+        clock: Callable[[], float] = time.time,
+        tick_s: float = 0.2,
+        staff_view_s: float = 1.0,
+    ) -> None:
         self.store = store
         self.cluster = cluster
         self.records = records
@@ -124,8 +132,7 @@ class SignalingService:
                 self.records.submit(effects.records)
             for update in effects.records:
                 if update.timeline:  # ids and the step only: no names, notes or transcripts
-                    log.info(update.timeline, request_id=update.request_id,
-                             session_id=update.fields.get("session_id"))
+                    log.info(update.timeline, request_id=update.request_id, session_id=update.fields.get("session_id"))
         if self.observer:
             for seconds in effects.pairings:
                 self.observer.pairing(seconds)
@@ -150,27 +157,37 @@ class SignalingService:
 
     async def view(self, p: Principal) -> dict:
         """Everything the user's client needs to (re)draw itself: used on connect and resume."""
+
         def look(c: CallCenter, now: float) -> dict:
             if p.role is Role.CUSTOMER:
                 return c.customer_view(p.user_id, now)
             if p.role is Role.AGENT:
                 return c.agent_view(p.user_id, now) | {"queue": c.waiting_list(now, QUEUE_VIEW_LIMIT)}
-            return {"queue": c.waiting_list(now, QUEUE_VIEW_LIMIT), "wall": c.wall(now),
-                    "board": c.board(now, QUEUE_VIEW_LIMIT), "now": now,
-                    "sessions": [c.session_view(s, Role.SUPERVISOR) for s in c.sessions.values()]}
+            return {
+                "queue": c.waiting_list(now, QUEUE_VIEW_LIMIT),
+                "wall": c.wall(now),
+                "board": c.board(now, QUEUE_VIEW_LIMIT),
+                "now": now,
+                "sessions": [c.session_view(s, Role.SUPERVISOR) for s in c.sessions.values()],
+            }
+
         seen = await self._read(look)
         return self._follow(seen) if p.role is Role.CUSTOMER else seen
 
     # ------------------------------------------------------------------ customer
-    async def request_help(self, p: Principal, topic: str, edition: Edition, language: str,
-                           page: str, transcript: tuple[str, ...] = ()) -> dict:
-        return self._follow(await self._run(lambda c, now: c.request_help(
-            p.user_id, p.display_name, topic, edition, language, page, now, transcript)))
+    async def request_help(
+        self, p: Principal, topic: str, edition: Edition, language: str, page: str, transcript: tuple[str, ...] = ()
+    ) -> dict:
+        return self._follow(
+            await self._run(
+                lambda c, now: c.request_help(p.user_id, p.display_name, topic, edition, language, page, now, transcript)
+            )
+        )
 
-    async def request_callback(self, p: Principal, topic: str, edition: Edition, language: str,
-                               page: str) -> dict:
-        return self._follow(await self._run(lambda c, now: c.request_callback(
-            p.user_id, p.display_name, topic, edition, language, page, now)))
+    async def request_callback(self, p: Principal, topic: str, edition: Edition, language: str, page: str) -> dict:
+        return self._follow(
+            await self._run(lambda c, now: c.request_callback(p.user_id, p.display_name, topic, edition, language, page, now))
+        )
 
     def _follow(self, view: dict) -> dict:
         """A customer of this node is waiting: keep their place and estimate up to date (the
@@ -179,8 +196,7 @@ class SignalingService:
         if request and "position" in request and request["request_id"] not in self._sent_positions:
             self._ring.append(request["request_id"])
         if request and "position" in request:
-            self._sent_positions[request["request_id"]] = {
-                k: request[k] for k in ("position", "eta_s", "callback", "long_wait")}
+            self._sent_positions[request["request_id"]] = {k: request[k] for k in ("position", "eta_s", "callback", "long_wait")}
         return view
 
     async def cancel(self, p: Principal, request_id: str) -> None:
@@ -242,8 +258,12 @@ class SignalingService:
     # ------------------------------------------------------------------ relays
     async def relay(self, p: Principal, session_id: str, stream: str, seq: int, target: str | None = None) -> Route:
         """Recipients of one relayed message; raises DomainError when it must not flow."""
-        return await self.store.relay(lambda c: c.route(p.user_id, p.role, session_id, stream, target),
-                                      session_id, relay_key(stream, p.role, p.user_id), seq)
+        return await self.store.relay(
+            lambda c: c.route(p.user_id, p.role, session_id, stream, target),
+            session_id,
+            relay_key(stream, p.role, p.user_id),
+            seq,
+        )
 
     async def whisper(self, p: Principal, session_id: str, text: str) -> None:
         await self._run(lambda c, now: c.whisper(p.user_id, p.display_name, session_id, text, now))
@@ -329,8 +349,7 @@ class SignalingService:
             heads = await self._read(lambda c, now: c.line_heads(POSITION_HEADS))
         if not self._ring_left and version != self._ring_version and self._ring:
             self._ring_version, self._ring_left = version, len(self._ring)  # a new round
-        take = min(self._ring_left, POSITION_BATCH,
-                   max(1, math.ceil(len(self._ring) * self.tick_s / POSITION_EVERY_S)))
+        take = min(self._ring_left, POSITION_BATCH, max(1, math.ceil(len(self._ring) * self.tick_s / POSITION_EVERY_S)))
         batch = [self._ring.popleft() for _ in range(take)]
         self._ring_left -= take
         if not heads and not batch:

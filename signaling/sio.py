@@ -4,6 +4,7 @@ Every inbound event goes through one catch-all handler, so unknown events, wrong
 non-object payloads get the same clear acknowledgement `{"ok": false, "error": {...}}` as any
 other refusal; an exception never escapes to python-socketio (which would drop the ack).
 """
+
 from __future__ import annotations
 
 import json
@@ -47,13 +48,27 @@ log = structlog.get_logger("signaling")
 
 ROLE_ROOMS = {Role.AGENT: AGENTS, Role.SUPERVISOR: SUPERVISORS}
 RELAYS = {  # payload model → (event name, relay stream)
-    "MirrorIn": ("mirror", "mirror"), "AnnotationIn": ("annotation", "annotation"),
-    "RtcSignalIn": ("rtc_signal", "rtc"), "MonitorSignalIn": ("monitor_signal", "monitor"),
+    "MirrorIn": ("mirror", "mirror"),
+    "AnnotationIn": ("annotation", "annotation"),
+    "RtcSignalIn": ("rtc_signal", "rtc"),
+    "MonitorSignalIn": ("monitor_signal", "monitor"),
 }
 RECORDED_STREAMS = ("mirror", "annotation")  # what the agent saw and showed; call audio is not relayed
 # Names socket.io and its clients use for themselves: never an event a client may send.
-RESERVED_EVENTS = frozenset({"connect", "connect_error", "disconnect", "disconnecting", "error", "message",
-                             "newListener", "removeListener", "ping", "pong"})
+RESERVED_EVENTS = frozenset(
+    {
+        "connect",
+        "connect_error",
+        "disconnect",
+        "disconnecting",
+        "error",
+        "message",
+        "newListener",
+        "removeListener",
+        "ping",
+        "pong",
+    }
+)
 
 
 class Voice(Protocol):
@@ -65,8 +80,9 @@ class Voice(Protocol):
 
 
 class Recorder(Protocol):
-    def append(self, session_id: str, kind: str, data: dict, *, request_id: str, customer_id: str,
-               agent_id: str, size: int = 0) -> None: ...
+    def append(
+        self, session_id: str, kind: str, data: dict, *, request_id: str, customer_id: str, agent_id: str, size: int = 0
+    ) -> None: ...
 
 
 class CallAudio(Protocol):
@@ -171,8 +187,9 @@ class SioPublisher:
                 try:
                     await forget(session_id)
                 except Exception:
-                    log.exception("session_cleanup_failed", session_id=session_id,
-                                  step=getattr(forget, "__qualname__", repr(forget)))
+                    log.exception(
+                        "session_cleanup_failed", session_id=session_id, step=getattr(forget, "__qualname__", repr(forget))
+                    )
 
 
 # An event's handler: the payload arrives as the model INBOUND names for the event (validated).
@@ -180,11 +197,19 @@ Handler = Callable[[SocketState, Any, dict], Awaitable[dict]]
 
 
 class SignalingAdapter:
-    def __init__(self, sio: socketio.AsyncServer, service: SignalingService,
-                 verify_token: Callable[[Any], Awaitable[Principal]], limits: SocketLimits,
-                 metrics: AdapterMetrics, ice_servers: Callable[[Principal, dict], list[dict]],
-                 recorder: Recorder | None = None, voice: Voice | None = None, keyframes: Keyframes | None = None,
-                 call_audio: CallAudio | None = None) -> None:
+    def __init__(
+        self,
+        sio: socketio.AsyncServer,
+        service: SignalingService,
+        verify_token: Callable[[Any], Awaitable[Principal]],
+        limits: SocketLimits,
+        metrics: AdapterMetrics,
+        ice_servers: Callable[[Principal, dict], list[dict]],
+        recorder: Recorder | None = None,
+        voice: Voice | None = None,
+        keyframes: Keyframes | None = None,
+        call_audio: CallAudio | None = None,
+    ) -> None:
         self.sio = sio
         self.call_audio = call_audio  # None when audio is not recorded
         self.recorder = recorder
@@ -206,21 +231,19 @@ class SignalingAdapter:
             "stop_sharing": lambda s, m, raw: self._done(self.service.stop_sharing(s.principal, m.session_id)),
             "customer_step": lambda s, m, raw: self._done(self.service.customer_step(s.principal, m.session_id, m.step)),
             "rate_session": lambda s, m, raw: self._done(
-                self.service.rate_session(s.principal, m.session_id, m.rating, m.comment)),
+                self.service.rate_session(s.principal, m.session_id, m.rating, m.comment)
+            ),
             "end_session": lambda s, m, raw: self._done(self.service.end_session(s.principal, m.session_id)),
             "agent_state": lambda s, m, raw: self._done(self.service.set_presence(s.principal, Presence(m.state))),
             "offer_accept": self._offer_accept,
             "offer_decline": lambda s, m, raw: self._done(self.service.decline(s.principal, m.offer_id)),
-            "wrap_up": lambda s, m, raw: self._done(
-                self.service.wrap_up(s.principal, m.session_id, m.outcome, m.notes)),
+            "wrap_up": lambda s, m, raw: self._done(self.service.wrap_up(s.principal, m.session_id, m.outcome, m.notes)),
             "transfer": lambda s, m, raw: self._done(self.service.transfer(s.principal, m.session_id, m.to_agent)),
             "transfer_targets": self._transfer_targets,
             "ask_to_share": lambda s, m, raw: self._done(self.service.ask_to_share(s.principal, m.session_id)),
-            "invite_supervisor": lambda s, m, raw: self._done(
-                self.service.invite_supervisor(s.principal, m.session_id, m.note)),
+            "invite_supervisor": lambda s, m, raw: self._done(self.service.invite_supervisor(s.principal, m.session_id, m.note)),
             "supervisor_join": self._supervisor_join,
-            "supervisor_leave": lambda s, m, raw: self._done(
-                self.service.supervisor_leave(s.principal, m.session_id)),
+            "supervisor_leave": lambda s, m, raw: self._done(self.service.supervisor_leave(s.principal, m.session_id)),
             "record_audio": self._record_audio,
             "reassign": lambda s, m, raw: self._done(self.service.reassign(s.principal, m.request_id, m.to_agent)),
             "sync": self._sync,
@@ -251,9 +274,12 @@ class SignalingAdapter:
             # The client's connect_error gets {"message": ..., "data": {"code": ...}}.
             raise socketio.exceptions.ConnectionRefusedError(message, {"code": code}) from None
         limits = self.limits
-        state = SocketState(principal, TokenBucket(limits.control_rate, limits.control_burst),
-                            TokenBucket(limits.relay_rate, limits.relay_burst),
-                            TokenBucket(limits.relay_bytes_rate, limits.relay_bytes_burst))
+        state = SocketState(
+            principal,
+            TokenBucket(limits.control_rate, limits.control_burst),
+            TokenBucket(limits.relay_rate, limits.relay_burst),
+            TokenBucket(limits.relay_bytes_rate, limits.relay_bytes_burst),
+        )
         self.sockets[sid] = state
         await self.sio.enter_room(sid, f"user:{principal.user_id}")
         if principal.role in ROLE_ROOMS:
@@ -328,8 +354,9 @@ class SignalingAdapter:
             log.exception("handler_failed", socket_event=label, user=state.principal.user_id)
             return error("internal", "Something went wrong on our side; please try again.")
 
-    async def _handle(self, state: SocketState, event: str, spec: tuple[frozenset[Role], type[Inbound], bool] | None,
-                      args: tuple) -> dict:
+    async def _handle(
+        self, state: SocketState, event: str, spec: tuple[frozenset[Role], type[Inbound], bool] | None, args: tuple
+    ) -> dict:
         is_relay = bool(spec and spec[2])
         if not (state.relay if is_relay else state.control).take():
             raise Refused("rate_limited", "Too many messages; please slow down.")
@@ -413,8 +440,15 @@ class SignalingAdapter:
     async def _sync(self, s: SocketState, m: Inbound, raw: dict) -> dict:
         p = s.principal
         view = await self.service.view(p)
-        return ok(protocol=PROTOCOL_VERSION, user=p.user_id, role=p.role.value, display_name=p.display_name,
-                  ice_servers=self.ice_servers(p, view), view=view, record_audio=self.call_audio is not None)
+        return ok(
+            protocol=PROTOCOL_VERSION,
+            user=p.user_id,
+            role=p.role.value,
+            display_name=p.display_name,
+            ice_servers=self.ice_servers(p, view),
+            view=view,
+            record_audio=self.call_audio is not None,
+        )
 
     def _scrubbed(self, stream: str, text: str) -> str:
         clean = mask_numbers(text)
@@ -432,12 +466,17 @@ class SignalingAdapter:
         clean, scan = scrub_events(events)
         if scan.violations:
             self.metrics.mask_violations.labels("mirror").inc(scan.violations)
-            log.warning("mask_violation", stream="mirror", user=s.principal.user_id, session=m.session_id,
-                        count=scan.violations, where=sorted(scan.where or ()))
+            log.warning(
+                "mask_violation",
+                stream="mirror",
+                user=s.principal.user_id,
+                session=m.session_id,
+                count=scan.violations,
+                where=sorted(scan.where or ()),
+            )
         return clean, size
 
-    async def _relay(self, s: SocketState, m: MirrorIn | AnnotationIn | RtcSignalIn | MonitorSignalIn,
-                     raw: dict) -> dict:
+    async def _relay(self, s: SocketState, m: MirrorIn | AnnotationIn | RtcSignalIn | MonitorSignalIn, raw: dict) -> dict:
         event, stream = RELAYS[type(m).__name__]
         route = await self.service.relay(s.principal, m.session_id, stream, m.seq, getattr(m, "supervisor", None))
         size = s.last_size
@@ -461,8 +500,15 @@ class SignalingAdapter:
             except Exception:
                 log.exception("keyframe_failed", session_id=m.session_id)
         if self.recorder is not None and stream in RECORDED_STREAMS:
-            self.recorder.append(m.session_id, stream, payload, request_id=route.request_id,
-                                 customer_id=route.customer_id, agent_id=route.agent_id, size=size)
+            self.recorder.append(
+                m.session_id,
+                stream,
+                payload,
+                request_id=route.request_id,
+                customer_id=route.customer_id,
+                agent_id=route.agent_id,
+                size=size,
+            )
         return ok()
 
 

@@ -1,4 +1,5 @@
 """Shared fixtures: a real Assist server on a free loopback port and real socket.io clients."""
+
 from __future__ import annotations
 
 import asyncio
@@ -29,8 +30,9 @@ def make_config(var_dir: Path, **overrides) -> Config:
     speech = Config.from_env()  # the speech models where this machine's settings put them, as `assist` does
     for name in ("cache_dir", "vosk_model_zh", "vosk_model_en"):
         overrides.setdefault(name, getattr(speech, name))
-    return Config(var_dir=var_dir, jwt_secret=TEST_SECRET, policy=policy, tick_s=0.05,
-                  limits=overrides.pop("limits", Limits()), **overrides)
+    return Config(
+        var_dir=var_dir, jwt_secret=TEST_SECRET, policy=policy, tick_s=0.05, limits=overrides.pop("limits", Limits()), **overrides
+    )
 
 
 class Client:
@@ -41,8 +43,9 @@ class Client:
         self.token = token
         self.username = username
         # `reconnect`: like the SDK, come back by itself after the connection drops (node tests).
-        self.sio = socketio.AsyncClient(reconnection=reconnect, reconnection_delay=0.2,
-                                        reconnection_delay_max=1.0, randomization_factor=0.2)
+        self.sio = socketio.AsyncClient(
+            reconnection=reconnect, reconnection_delay=0.2, reconnection_delay_max=1.0, randomization_factor=0.2
+        )
         self.events: list[tuple[str, object]] = []
         self.refusal: object = None  # what the server said when it refused the connection
         self._arrived = asyncio.Condition()
@@ -58,8 +61,7 @@ class Client:
             self._arrived.notify_all()
 
     async def connect(self) -> None:
-        await self.sio.connect(self.base_url, auth={"token": self.token}, transports=["websocket"],
-                               wait_timeout=5)
+        await self.sio.connect(self.base_url, auth={"token": self.token}, transports=["websocket"], wait_timeout=5)
 
     async def call(self, event: str, data=None, *extra, timeout: float = 5.0):
         args = (data, *extra) if extra else data
@@ -81,8 +83,9 @@ class Client:
             try:
                 await asyncio.wait_for(self._arrived.wait_for(take), timeout)
             except TimeoutError:
-                raise AssertionError(f"{self.username}: no {event} {match or ''} within {timeout}s; "
-                                     f"got {[n for n, _ in self.events]}") from None
+                raise AssertionError(
+                    f"{self.username}: no {event} {match or ''} within {timeout}s; got {[n for n, _ in self.events]}"
+                ) from None
         return found[0]
 
     def seen(self, event: str) -> list:
@@ -91,7 +94,6 @@ class Client:
     async def close(self) -> None:
         if self.sio.connected:
             await self.sio.disconnect()
-
 
 
 class Harness:
@@ -106,8 +108,7 @@ class Harness:
         self._http = aiohttp.ClientSession()
 
     async def login(self, username: str, password: str = "demo1234") -> str:
-        async with self._http.post(f"{self.base_url}/api/auth/login",
-                                   json={"username": username, "password": password}) as resp:
+        async with self._http.post(f"{self.base_url}/api/auth/login", json={"username": username, "password": password}) as resp:
             body = await resp.json()
             assert resp.status == 200, body
             return body["token"]
@@ -155,8 +156,17 @@ class Harness:
 #   server  — a real Assist server on a loopback port (in this process or as nodes)
 #   browser — real Chromium driven by Playwright
 #   model   — the real speech models on real audio
-SERVER_FIXTURES = {"start_server", "harness", "redis_server", "postgres", "postgres_server", "deployment",
-                   "coturn", "aiohttp_server", "aiohttp_client"}
+SERVER_FIXTURES = {
+    "start_server",
+    "harness",
+    "redis_server",
+    "postgres",
+    "postgres_server",
+    "deployment",
+    "coturn",
+    "aiohttp_server",
+    "aiohttp_client",
+}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -195,8 +205,7 @@ async def start_server(aiohttp_server, tmp_path, request, live_backend):
     harnesses: list[Harness] = []
     shared = {}
     if live_backend == "redis":
-        shared = {"redis_url": request.getfixturevalue("redis_server").url,
-                  "redis_prefix": f"test-{uuid.uuid4().hex[:12]}:"}
+        shared = {"redis_url": request.getfixturevalue("redis_server").url, "redis_prefix": f"test-{uuid.uuid4().hex[:12]}:"}
 
     async def start(var_dir: Path | None = None, pages: dict[str, str] | None = None, **overrides) -> Harness:
         """`pages` adds test-only HTML pages (path → markup) served from the server's own origin."""
@@ -219,6 +228,7 @@ def _page(body: str):
         kind = "text/javascript" if request.path.endswith(".js") else "text/html"
         # A bank's page with the SDK uses the microphone (call, voice), like our own bank app.
         return web.Response(text=body, content_type=kind, headers={"Permissions-Policy": "microphone=(self)"})
+
     return handler
 
 

@@ -1,5 +1,6 @@
 """The README's five-minute tour, step by step, in Chromium on the real server: if a step in the
 README stops working as written, this fails (keep the two in step)."""
+
 from __future__ import annotations
 
 import os

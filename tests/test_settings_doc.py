@@ -1,4 +1,5 @@
 """The settings tables in README.md and docs/deploy.md are the model's output, never edited by hand."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,7 +13,8 @@ def test_the_settings_table_is_current(path):
     text = path.read_text(encoding="utf-8")
     assert settings_doc.START in text and settings_doc.END in text, f"{path.name} has no settings markers"
     assert settings_doc.rewrite(text) == text, (
-        f"the settings table in {path.name} is stale: run `.venv/bin/python -m assist.settings_doc --write`")
+        f"the settings table in {path.name} is stale: run `.venv/bin/python -m assist.settings_doc --write`"
+    )
 
 
 def test_every_setting_has_a_row_with_its_default_and_description():

@@ -4,6 +4,7 @@ Files of any rate, channel count or sample format are converted with PyAV rather
 refused: a customer's recording app decides those, not the customer. The same Resampler
 serves the live path, whose WebRTC frames arrive as 48 kHz stereo.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator

@@ -1,4 +1,5 @@
 """`assist voice …`: recognize a WAV file, or a whole corpus with accuracy per language."""
+
 from __future__ import annotations
 
 import argparse
@@ -18,17 +19,22 @@ CORPUS_COLUMNS = ("id", "lang", "intent", "slots", "file")
 def register(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="voice_command", metavar="COMMAND")
     recognize = sub.add_parser(
-        "recognize", help="recognize speech in a WAV file and print the intent as JSON",
-        description="Print {text, intent, slots, engine, pass} as one JSON line per file.")
+        "recognize",
+        help="recognize speech in a WAV file and print the intent as JSON",
+        description="Print {text, intent, slots, engine, pass} as one JSON line per file.",
+    )
     recognize.add_argument("file", nargs="?", help="audio file (any rate and channels; WAV)")
     recognize.add_argument("--lang", choices=("zh", "en"), default="zh")
-    recognize.add_argument("--customer", default="zhangsan",
-                           help="whose saved payees names are matched against (demo customer)")
-    recognize.add_argument("--corpus", type=Path,
-                           help="TSV with columns id, lang, text, intent, slots, file (files "
-                                "relative to it): print each result, then accuracy per language")
-    recognize.add_argument("--strategy", choices=STRATEGIES, default="auto",
-                           help="auto: grammar pass, free pass when unsure (default); or one pass")
+    recognize.add_argument("--customer", default="zhangsan", help="whose saved payees names are matched against (demo customer)")
+    recognize.add_argument(
+        "--corpus",
+        type=Path,
+        help="TSV with columns id, lang, text, intent, slots, file (files "
+        "relative to it): print each result, then accuracy per language",
+    )
+    recognize.add_argument(
+        "--strategy", choices=STRATEGIES, default="auto", help="auto: grammar pass, free pass when unsure (default); or one pass"
+    )
     recognize.set_defaults(func=run_recognize)
 
 
@@ -59,17 +65,21 @@ def _corpus(path: Path, payees: PayeeBook, strategy: str) -> int:
         counts[0] += 1
         line = {"id": row["id"], "file": row["file"]}
         try:
-            result = recognize_wav(path.parent / row["file"], row["lang"], payees,
-                                   strategy=strategy)
+            result = recognize_wav(path.parent / row["file"], row["lang"], payees, strategy=strategy)
         except AudioError as exc:  # one bad file is a wrong answer, not the end of the run
             _print({**line, "error": str(exc)})
             continue
         _print({**line, **result.to_json()})
         counts[1] += result.intent == (row["intent"] or None)  # an empty cell: no intent
         counts[2] += result.slots == json.loads(row["slots"] or "{}")
-    _print({"summary": {lang: {"utterances": n, "intent_accuracy": round(i / n, 3),
-                               "slot_accuracy": round(s / n, 3)}
-                        for lang, (n, i, s) in tally.items()}})
+    _print(
+        {
+            "summary": {
+                lang: {"utterances": n, "intent_accuracy": round(i / n, 3), "slot_accuracy": round(s / n, 3)}
+                for lang, (n, i, s) in tally.items()
+            }
+        }
+    )
     return 0
 
 

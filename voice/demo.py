@@ -4,6 +4,7 @@ recognize names against, and what the demo bank (assist.bank.demo_data) seeds.
 Here, in the voice package, because voice is a library the application composes: it never
 imports assist, and assist may import it.
 """
+
 from __future__ import annotations
 
 # The saved payees of the demo customers. `nickname` is what the customer calls them

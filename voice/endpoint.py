@@ -5,6 +5,7 @@ path must behave the same in both languages. A frame is speech when it stands cl
 a noise floor that follows the quietest recent frames, so steady background noise stops
 counting as speech after a few seconds instead of holding the microphone open.
 """
+
 from __future__ import annotations
 
 import math

@@ -4,6 +4,7 @@ decoded offline (voice.pipeline), partial text streamed back, then the final tex
 Nothing leaves the server: no audio is stored, and logs carry ids and the intent only (never
 the words, amounts or payees at info level).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -47,8 +48,15 @@ class VoiceSettings:
 class VoiceStream:
     """One customer's utterance: a peer connection and the recognizer it feeds."""
 
-    def __init__(self, customer: str, lang: str, payees: PayeeBook, settings: VoiceSettings,
-                 emit: Callable[[Outbound], Awaitable[None]], on_done: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self,
+        customer: str,
+        lang: str,
+        payees: PayeeBook,
+        settings: VoiceSettings,
+        emit: Callable[[Outbound], Awaitable[None]],
+        on_done: Callable[[], None] = lambda: None,
+    ) -> None:
         self.customer = customer
         self.on_done = on_done
         self.lang = lang
@@ -88,8 +96,14 @@ class VoiceStream:
                     break
             result = await utterance.finish()
             utterance = None
-            log.info("voice_result", customer=self.customer, intent=result.intent, engine=result.engine,
-                     pass_name=result.pass_name, seconds=round(result.seconds, 2))
+            log.info(
+                "voice_result",
+                customer=self.customer,
+                intent=result.intent,
+                engine=result.engine,
+                pass_name=result.pass_name,
+                seconds=round(result.seconds, 2),
+            )
             await self.emit(VoiceResult.validate(result.to_json()))
         except MediaStreamError:  # the customer's side hung up mid-utterance
             await self.emit(VoiceFailed(code="voice_interrupted", message="语音中断了，请再说一次。"))
@@ -123,8 +137,12 @@ class VoiceStream:
 class VoiceGateway:
     """All live utterances of this process: one per customer, a cap on how many at once."""
 
-    def __init__(self, settings: VoiceSettings, payees_of: Callable[[str], Awaitable[list[dict]]],
-                 emit_to: Callable[[str, Outbound], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        settings: VoiceSettings,
+        payees_of: Callable[[str], Awaitable[list[dict]]],
+        emit_to: Callable[[str, Outbound], Awaitable[None]],
+    ) -> None:
         self.settings = settings
         self.payees_of = payees_of
         self.emit_to = emit_to

@@ -6,6 +6,7 @@ not list stay reachable through back-off, and "[unk]" absorbs speech outside the
 PocketSphinx gets a JSGF grammar: the same phrases as alternatives, with optional lead-ins
 ("i want to", "please") around requests, yes/no answers on their own, and a number rule.
 """
+
 from __future__ import annotations
 
 import functools
@@ -57,6 +58,7 @@ def sentences(lang: str, payees: PayeeBook | None) -> list[str]:
 
 # --- Vosk ----------------------------------------------------------------------------------------
 
+
 class VoskVocabulary:
     """The words a Vosk model knows, asked of the model itself (the small models ship no
     words.txt). Grammar words it does not know would be dropped by Vosk with only a log line."""
@@ -81,7 +83,7 @@ class VoskVocabulary:
         words, i = [], 0
         while i < len(text):
             for size in range(min(self.MAX_WORD, len(text) - i), 0, -1):
-                word = text[i:i + size]
+                word = text[i : i + size]
                 if self.knows(word) and (size == 1 or _allowed_compound(word)):
                     words.append(word)
                     i += size
@@ -131,9 +133,25 @@ def _homophones(char: str) -> list[str]:
 # --- PocketSphinx ------------------------------------------------------------------------------
 
 # Openings and endings any request may have; the intent is in between.
-_LEADS = ("please", "i want to", "i would like to", "i'd like to", "i need to", "can you",
-          "could you", "can i", "let me", "i want", "i need", "take me to", "show me", "tell me",
-          "and", "um", "okay")
+_LEADS = (
+    "please",
+    "i want to",
+    "i would like to",
+    "i'd like to",
+    "i need to",
+    "can you",
+    "could you",
+    "can i",
+    "let me",
+    "i want",
+    "i need",
+    "take me to",
+    "show me",
+    "tell me",
+    "and",
+    "um",
+    "okay",
+)
 _TAILS = ("please", "now", "thanks", "thank you", "in my account", "for me", "right now")
 
 
@@ -165,11 +183,9 @@ def jsgf(decoder, payees: PayeeBook | None) -> str:
     }
     if names:
         rules["payee"] = " | ".join(names)
-    for word in sorted({w for body in rules.values()
-                        for w in re.findall(r"[a-z']+", re.sub(r"<\w+>", " ", body))}):
+    for word in sorted({w for body in rules.values() for w in re.findall(r"[a-z']+", re.sub(r"<\w+>", " ", body))}):
         _ensure_word(decoder, word)
-    body = "\n".join(f"{'public ' if name == 'utterance' else ''}<{name}> = {rule};"
-                     for name, rule in rules.items())
+    body = "\n".join(f"{'public ' if name == 'utterance' else ''}<{name}> = {rule};" for name, rule in rules.items())
     return f"#JSGF V1.0;\ngrammar assist;\n{body}\n"
 
 

@@ -10,6 +10,7 @@ PHRASES are ways people say each intent; the recognizer grammars are built from 
 voice.grammar), and a test checks that every phrase parses back to its own intent, so the
 two tables cannot drift apart.
 """
+
 from __future__ import annotations
 
 import functools
@@ -19,8 +20,7 @@ from dataclasses import dataclass, field
 from voice.numerals import find_amount
 from voice.payees import PayeeBook, PayeeMatch, syllables, tokens
 
-INTENTS = ("transfer", "balance", "records", "contact_support", "back", "home", "cancel",
-           "confirm", "deny")
+INTENTS = ("transfer", "balance", "records", "contact_support", "back", "home", "cancel", "confirm", "deny")
 
 # An utterance is short up to this many characters (zh) or words (en).
 SHORT = {"zh": 8, "en": 6}
@@ -43,22 +43,58 @@ TRIGGERS: dict[str, tuple[tuple, ...]] = {
         ("confirm", ("是的", "对的", "对", "好的", "好", "可以", "没错", "行", "嗯", "是"), WEAK),
     ),
     "en": (
-        ("cancel", ("cancel", "never mind", "nevermind", "forget it", "stop", "abort",
-                    "don't transfer", "do not transfer")),
-        ("contact_support", ("customer service", "agent", "human", "support", "representative",
-                             "operator", "real person", "help from", "need help", "talk to someone",
-                             "speak to someone", "call the bank")),
-        ("records", ("transaction", "transactions", "history", "record", "records", "statement",
-                     "statements", "recent activity", "spending", "spend", "spent")),
-        ("balance", ("balance", "how much money", "how much do i have", "how much is left",
-                     "how much is in my account", "money left", "funds")),
+        ("cancel", ("cancel", "never mind", "nevermind", "forget it", "stop", "abort", "don't transfer", "do not transfer")),
+        (
+            "contact_support",
+            (
+                "customer service",
+                "agent",
+                "human",
+                "support",
+                "representative",
+                "operator",
+                "real person",
+                "help from",
+                "need help",
+                "talk to someone",
+                "speak to someone",
+                "call the bank",
+            ),
+        ),
+        (
+            "records",
+            (
+                "transaction",
+                "transactions",
+                "history",
+                "record",
+                "records",
+                "statement",
+                "statements",
+                "recent activity",
+                "spending",
+                "spend",
+                "spent",
+            ),
+        ),
+        (
+            "balance",
+            (
+                "balance",
+                "how much money",
+                "how much do i have",
+                "how much is left",
+                "how much is in my account",
+                "money left",
+                "funds",
+            ),
+        ),
         ("confirm", ("confirm",)),
         ("transfer", ("transfer", "send", "pay", "wire", "remit", "give")),
         ("home", ("home", "main page", "main menu", "start page", "start over")),
         ("back", ("back", "previous", "return")),
         ("deny", ("no", "nope", "wrong", "incorrect", "not right", "not correct"), WEAK),
-        ("confirm", ("yes", "yeah", "yep", "correct", "okay", "ok", "sure", "right", "go ahead",
-                     "do it"), WEAK),
+        ("confirm", ("yes", "yeah", "yep", "correct", "okay", "ok", "sure", "right", "go ahead", "do it"), WEAK),
     ),
 }
 
@@ -66,25 +102,66 @@ TRIGGERS: dict[str, tuple[tuple, ...]] = {
 PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
     "zh": {
         "transfer": (
-            "给{payee}转{amount}", "给{payee}转账{amount}", "给{payee}转账", "转{amount}给{payee}",
-            "转账给{payee}{amount}", "转给{payee}{amount}", "帮我给{payee}转{amount}",
-            "我想给{payee}打{amount}", "我要给{payee}汇{amount}", "给{payee}汇款{amount}",
-            "给我{payee}转{amount}吧", "打{amount}给{payee}", "帮我转{amount}给我{payee}",
-            "付{amount}给{payee}", "转钱给{payee}", "给{payee}打钱", "我要转账", "转账", "我想转钱",
-            "帮我转一笔钱", "汇款", "{payee}", "{amount}",
+            "给{payee}转{amount}",
+            "给{payee}转账{amount}",
+            "给{payee}转账",
+            "转{amount}给{payee}",
+            "转账给{payee}{amount}",
+            "转给{payee}{amount}",
+            "帮我给{payee}转{amount}",
+            "我想给{payee}打{amount}",
+            "我要给{payee}汇{amount}",
+            "给{payee}汇款{amount}",
+            "给我{payee}转{amount}吧",
+            "打{amount}给{payee}",
+            "帮我转{amount}给我{payee}",
+            "付{amount}给{payee}",
+            "转钱给{payee}",
+            "给{payee}打钱",
+            "我要转账",
+            "转账",
+            "我想转钱",
+            "帮我转一笔钱",
+            "汇款",
+            "{payee}",
+            "{amount}",
         ),
         "balance": (
-            "查询余额", "查一下余额", "帮我查一下余额", "看看余额", "余额是多少", "我还有多少钱",
-            "我卡里还有多少钱", "帮我看一下还剩多少钱", "账户里还剩多少", "还有多少钱",
-            "余额还剩多少", "查余额", "我的钱还有多少",
+            "查询余额",
+            "查一下余额",
+            "帮我查一下余额",
+            "看看余额",
+            "余额是多少",
+            "我还有多少钱",
+            "我卡里还有多少钱",
+            "帮我看一下还剩多少钱",
+            "账户里还剩多少",
+            "还有多少钱",
+            "余额还剩多少",
+            "查余额",
+            "我的钱还有多少",
         ),
         "records": (
-            "查一下交易记录", "看看我的账单", "最近的转账记录", "查询明细", "我最近花了多少钱",
-            "看一下流水", "交易明细", "我的消费记录", "查账单",
+            "查一下交易记录",
+            "看看我的账单",
+            "最近的转账记录",
+            "查询明细",
+            "我最近花了多少钱",
+            "看一下流水",
+            "交易明细",
+            "我的消费记录",
+            "查账单",
         ),
         "contact_support": (
-            "帮我联系客服", "我要找人工", "转人工", "人工服务", "找客服", "我要人工客服",
-            "联系工作人员", "我要投诉", "打客服电话",
+            "帮我联系客服",
+            "我要找人工",
+            "转人工",
+            "人工服务",
+            "找客服",
+            "我要人工客服",
+            "联系工作人员",
+            "我要投诉",
+            "打客服电话",
         ),
         "back": ("返回", "返回上一步", "回去", "上一页", "后退", "退回去"),
         "home": ("回到首页", "返回首页", "去主页", "回首页", "回到主页"),
@@ -94,33 +171,69 @@ PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "en": {
         "transfer": (
-            "transfer {amount} to {payee}", "send {amount} to {payee}", "pay {payee} {amount}",
-            "send {payee} {amount}", "wire {amount} to {payee}", "give {payee} {amount}",
-            "transfer money to {payee}", "send some money to {payee}", "transfer to {payee}",
-            "make a transfer", "transfer money", "send money", "a transfer", "transfer",
+            "transfer {amount} to {payee}",
+            "send {amount} to {payee}",
+            "pay {payee} {amount}",
+            "send {payee} {amount}",
+            "wire {amount} to {payee}",
+            "give {payee} {amount}",
+            "transfer money to {payee}",
+            "send some money to {payee}",
+            "transfer to {payee}",
+            "make a transfer",
+            "transfer money",
+            "send money",
+            "a transfer",
+            "transfer",
         ),
         "balance": (
-            "check my balance", "what is my balance", "show my balance", "my balance", "balance",
-            "account balance", "how much money do i have", "how much money is left",
-            "how much is in my account", "how much do i have left", "how much do i have",
+            "check my balance",
+            "what is my balance",
+            "show my balance",
+            "my balance",
+            "balance",
+            "account balance",
+            "how much money do i have",
+            "how much money is left",
+            "how much is in my account",
+            "how much do i have left",
+            "how much do i have",
         ),
         "records": (
-            "show my transactions", "transaction history", "my recent transactions",
-            "show my statement", "check my records", "show my history", "what did i spend",
+            "show my transactions",
+            "transaction history",
+            "my recent transactions",
+            "show my statement",
+            "check my records",
+            "show my history",
+            "what did i spend",
         ),
         "contact_support": (
-            "call customer service", "customer service", "talk to an agent", "help from an agent",
-            "speak to a human", "contact support", "a real person", "call the bank",
+            "call customer service",
+            "customer service",
+            "talk to an agent",
+            "help from an agent",
+            "speak to a human",
+            "contact support",
+            "a real person",
+            "call the bank",
         ),
         "back": ("go back", "back", "previous page", "go to the previous page"),
-        "home": ("go home", "home page", "the home page", "go to the home page", "main menu",
-                 "main page"),
-        "cancel": ("cancel", "cancel that", "cancel the transfer", "never mind", "stop",
-                   "forget it"),
-        "confirm": ("yes", "confirm", "correct", "that is right", "that's right",
-                    "yes that's right", "okay", "yes please", "go ahead", "sure"),
-        "deny": ("no", "that is wrong", "that's wrong", "no that's wrong", "not right", "wrong",
-                 "no thanks"),
+        "home": ("go home", "home page", "the home page", "go to the home page", "main menu", "main page"),
+        "cancel": ("cancel", "cancel that", "cancel the transfer", "never mind", "stop", "forget it"),
+        "confirm": (
+            "yes",
+            "confirm",
+            "correct",
+            "that is right",
+            "that's right",
+            "yes that's right",
+            "okay",
+            "yes please",
+            "go ahead",
+            "sure",
+        ),
+        "deny": ("no", "that is wrong", "that's wrong", "no that's wrong", "not right", "wrong", "no thanks"),
     },
 }
 
@@ -179,16 +292,14 @@ def parse(text: str, lang: str, payees: PayeeBook | None = None) -> Intent:
     amount = find_amount(_without(norm, match, lang), lang)
     # Without a transfer word, a name and an amount together are a transfer (给儿子打两千), and
     # so is a bare name or amount in a short answer to "转给谁？" / "转多少？".
-    if name is None and not ((match and amount is not None) or
-                             ((match or amount is not None) and is_short(norm, lang))):
+    if name is None and not ((match and amount is not None) or ((match or amount is not None) and is_short(norm, lang))):
         return Intent(None, message=MESSAGES[lang]["not_understood"])
     slots: dict = {}
     if match and match.status == "found":
         slots["payee"] = match.slot
     if amount is not None:
         slots["amount"] = amount
-    return Intent("transfer", slots, match.message if match else None,
-                  match.candidates if match else ())
+    return Intent("transfer", slots, match.message if match else None, match.candidates if match else ())
 
 
 def _without(text: str, match: PayeeMatch | None, lang: str) -> str:

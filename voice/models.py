@@ -8,6 +8,7 @@ whose en-us model ships inside its wheel, so English never blocks on a download.
 The settings (ASSIST_VOSK_MODEL_ZH, ASSIST_VOSK_MODEL_EN, ASSIST_CACHE_DIR) are read by
 assist.config; the composition root hands them over with `configure` before a model loads.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -61,6 +62,7 @@ VOSK_SPECS = {"zh": ZH, "en": EN}
 @dataclass(frozen=True)
 class ModelSources:
     """Where models come from: the operator's settings, as the composition root passes them."""
+
     cache_dir: Path = REPO / "var" / "models"  # ASSIST_CACHE_DIR
     vosk_dirs: Mapping[str, Path | None] = field(default_factory=dict)  # language → its spec's setting
 
@@ -87,8 +89,9 @@ def _is_vosk_model(path: Path) -> bool:
     return (path / "am").is_dir() and (path / "conf").is_dir()
 
 
-def locate(spec: ModelSpec, *, download: bool, cache: Path | None = None,
-           shared: Path | None = None, explicit: Path | None = None) -> Path | None:
+def locate(
+    spec: ModelSpec, *, download: bool, cache: Path | None = None, shared: Path | None = None, explicit: Path | None = None
+) -> Path | None:
     """The directory of an unpacked, verified model, unpacking or downloading it if needed.
 
     `explicit` is the operator's setting for this model (`spec.env`), which wins when given.
@@ -101,7 +104,8 @@ def locate(spec: ModelSpec, *, download: bool, cache: Path | None = None,
             raise ModelUnavailable(
                 f"{spec.env}={explicit} is not an unpacked Vosk model directory "
                 f"(expected am/ and conf/ inside it; unzip {spec.zip_name} and point {spec.env} "
-                f"at it)")
+                f"at it)"
+            )
         return path
     cache = cache or cache_dir()
     unpacked = cache / spec.name
@@ -129,7 +133,8 @@ def _verify(path: Path, spec: ModelSpec) -> None:
     if actual != spec.sha256:
         raise ModelUnavailable(
             f"{path} has sha256 {actual}, expected {spec.sha256}: the file is damaged or not the "
-            f"official {spec.zip_name}; replace it, or set {spec.env} to an unpacked copy")
+            f"official {spec.zip_name}; replace it, or set {spec.env} to an unpacked copy"
+        )
 
 
 def _unpack(archive: Path, spec: ModelSpec, cache: Path, *, remove_zip: bool = False) -> Path:
@@ -166,8 +171,7 @@ def _download(spec: ModelSpec, cache: Path) -> Path:
     part = cache / f".{spec.zip_name}.part"
     digest = hashlib.sha256()
     try:
-        with urllib.request.urlopen(spec.url, timeout=DOWNLOAD_TIMEOUT_S) as response, \
-                part.open("wb") as out:
+        with urllib.request.urlopen(spec.url, timeout=DOWNLOAD_TIMEOUT_S) as response, part.open("wb") as out:
             total = int(response.headers.get("Content-Length") or 0)
             progress = _Progress(spec.zip_name, total)
             for block in iter(lambda: response.read(1 << 16), b""):
@@ -182,12 +186,14 @@ def _download(spec: ModelSpec, cache: Path) -> Path:
             f"the speech model {spec.name} is not installed and could not be downloaded from "
             f"{spec.url} ({reason}). Set {spec.env} to an unpacked copy of {spec.zip_name}, "
             f"or put the zip in {shared_models_dir()}, or unpack it into {cache} "
-            f"(ASSIST_CACHE_DIR)") from exc
+            f"(ASSIST_CACHE_DIR)"
+        ) from exc
     if digest.hexdigest() != spec.sha256:
         part.unlink(missing_ok=True)
         raise ModelUnavailable(
             f"the download of {spec.url} has sha256 {digest.hexdigest()}, expected {spec.sha256}; "
-            f"not using it. Set {spec.env} to a verified unpacked copy instead")
+            f"not using it. Set {spec.env} to a verified unpacked copy instead"
+        )
     return part
 
 
@@ -247,8 +253,7 @@ def _load_vosk(lang: str):
     try:
         return vosk.Model(str(path))
     except Exception as exc:  # vosk raises a bare Exception when Kaldi refuses the files
-        raise ModelUnavailable(f"Vosk could not load the model in {path} ({exc}); "
-                               f"replace it or set {spec.env}") from exc
+        raise ModelUnavailable(f"Vosk could not load the model in {path} ({exc}); replace it or set {spec.env}") from exc
 
 
 class SphinxPool:

@@ -6,6 +6,7 @@ say aloud (一千二 = 1200, 一万二 = 12000, 两百五 = 250); we find the nu
 (`text_to_num.alpha2digit`). The same module lists the spoken amounts the recognizer grammars
 are built from, so what the grammar can hear and what the parser can read stay one list.
 """
+
 from __future__ import annotations
 
 import re
@@ -19,8 +20,28 @@ Number = int | float
 ZH_NUMERAL = "零〇一二两三四五六七八九十百千万亿"
 # Words that contain numeral characters but are not amounts; blanked before scanning so
 # "帮我转一下" has no amount of 1 and "千万别转" is not ten million.
-ZH_NOT_AMOUNTS = ("一下", "一点", "一些", "一个", "一次", "一起", "一直", "一定", "一般", "一样",
-                  "一共", "一会", "一笔", "一遍", "万一", "千万", "十分", "两个", "统一", "唯一")
+ZH_NOT_AMOUNTS = (
+    "一下",
+    "一点",
+    "一些",
+    "一个",
+    "一次",
+    "一起",
+    "一直",
+    "一定",
+    "一般",
+    "一样",
+    "一共",
+    "一会",
+    "一笔",
+    "一遍",
+    "万一",
+    "千万",
+    "十分",
+    "两个",
+    "统一",
+    "唯一",
+)
 _ZH_AMOUNT = re.compile(
     rf"(?P<num>[\d{ZH_NUMERAL}]+)"
     r"(?:(?P<unit>块钱|块|元|圆|钱)(?P<jiao>[一二两三四五六七八九])?[毛角]?)?"
@@ -81,8 +102,7 @@ def _en_candidates(text: str) -> list[_Candidate]:
         value = float(m["num"])
         if value < 10 and not m["unit"]:
             continue
-        found.append(_Candidate(int(value) if value.is_integer() else value, bool(m["unit"]),
-                                len(m["num"])))
+        found.append(_Candidate(int(value) if value.is_integer() else value, bool(m["unit"]), len(m["num"])))
     return found
 
 
@@ -93,8 +113,10 @@ ZH_UNITS = ("元", "块", "块钱", "", "元整")
 # Round sums and the colloquial shapes people use for the rest; the grammar pass learns word
 # pairs from these, so any amount built from the same pieces is reachable, not only these.
 _ZH_SAMPLE_VALUES = (
-    list(range(1, 11)) + [15, 20, 30, 50, 80]
-    + [v * 100 for v in range(1, 10)] + [v * 1000 for v in range(1, 10)]
+    list(range(1, 11))
+    + [15, 20, 30, 50, 80]
+    + [v * 100 for v in range(1, 10)]
+    + [v * 1000 for v in range(1, 10)]
     + [v * 10000 for v in (1, 2, 3, 5, 10)]
     + [120, 150, 250, 1050, 1200, 1500, 2500, 3500, 12000, 15000, 25000, 1250, 888, 666]
 )
@@ -124,8 +146,7 @@ def zh_amount_phrases() -> list[str]:
 
 
 EN_UNITS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-EN_TEENS = ("ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
-            "eighteen", "nineteen")
+EN_TEENS = ("ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen")
 EN_TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
 EN_SCALES = ("hundred", "thousand")
 EN_CURRENCY = ("yuan", "dollars", "kuai")
@@ -136,6 +157,14 @@ def en_amount_phrases() -> list[str]:
     phrases = list(EN_UNITS + EN_TEENS + EN_TENS)
     phrases += [f"{u} {s}" for u in EN_UNITS for s in EN_SCALES]
     phrases += [f"{t} {u}" for t in EN_TENS for u in EN_UNITS[::4]]
-    phrases += ["a hundred", "a thousand", "one thousand two hundred", "twelve hundred",
-                "two hundred and fifty", "five hundred yuan", "two thousand dollars", "fifty kuai"]
+    phrases += [
+        "a hundred",
+        "a thousand",
+        "one thousand two hundred",
+        "twelve hundred",
+        "two hundred and fifty",
+        "five hundred yuan",
+        "two thousand dollars",
+        "fifty kuai",
+    ]
     return phrases

@@ -5,6 +5,7 @@ or 力四), so names are compared by sound: tone-less pinyin, syllable by syllab
 partial score for near sounds (照料 for 赵六, 文物 for 王五). Characters never break a tie: two
 saved payees that sound alike are an ambiguity to ask about, whatever characters were written.
 """
+
 from __future__ import annotations
 
 import re
@@ -23,10 +24,21 @@ MARGIN = 0.1
 
 # How English speakers say the kinship nicknames Chinese customers save payees under.
 EN_KINSHIP: dict[str, tuple[str, ...]] = {
-    "儿子": ("son",), "女儿": ("daughter",), "妈妈": ("mom", "mother"), "母亲": ("mother",),
-    "爸爸": ("dad", "father"), "父亲": ("father",), "老婆": ("wife",), "妻子": ("wife",),
-    "老公": ("husband",), "丈夫": ("husband",), "哥哥": ("brother",), "弟弟": ("brother",),
-    "姐姐": ("sister",), "妹妹": ("sister",), "爷爷": ("grandpa", "grandfather"),
+    "儿子": ("son",),
+    "女儿": ("daughter",),
+    "妈妈": ("mom", "mother"),
+    "母亲": ("mother",),
+    "爸爸": ("dad", "father"),
+    "父亲": ("father",),
+    "老婆": ("wife",),
+    "妻子": ("wife",),
+    "老公": ("husband",),
+    "丈夫": ("husband",),
+    "哥哥": ("brother",),
+    "弟弟": ("brother",),
+    "姐姐": ("sister",),
+    "妹妹": ("sister",),
+    "爷爷": ("grandpa", "grandfather"),
     "奶奶": ("grandma", "grandmother"),
 }
 
@@ -35,22 +47,42 @@ MESSAGES = {
     "en": {"not_found": "No saved payee by that name.", "ask": "Send to {} or {}?"},
 }
 
-_INITIALS = ("zh", "ch", "sh", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x",
-             "r", "z", "c", "s", "y", "w")
-_NEAR_INITIALS = {frozenset(p) for p in (("z", "zh"), ("c", "ch"), ("s", "sh"), ("n", "l"),
-                                         ("f", "h"), ("l", "r"), ("j", "zh"), ("q", "ch"),
-                                         ("x", "sh"))}
-_NEAR_FINALS = {frozenset(p) for p in (("an", "ang"), ("en", "eng"), ("in", "ing"), ("ian", "iang"),
-                                       ("uan", "uang"))}
+_INITIALS = ("zh", "ch", "sh", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x", "r", "z", "c", "s", "y", "w")
+_NEAR_INITIALS = {
+    frozenset(p)
+    for p in (("z", "zh"), ("c", "ch"), ("s", "sh"), ("n", "l"), ("f", "h"), ("l", "r"), ("j", "zh"), ("q", "ch"), ("x", "sh"))
+}
+_NEAR_FINALS = {frozenset(p) for p in (("an", "ang"), ("en", "eng"), ("in", "ing"), ("ian", "iang"), ("uan", "uang"))}
 
 # Someone was named but is not in the book: "给陈七转五百", "转给陈七", "send 500 to bob".
 _NAMED = {
-    "zh": (re.compile(r"给(?:我的?)?(?P<who>[\u4e00-\u9fff]{2,3}?)(?:转|汇|打|付)"),
-           re.compile(r"(?:转账|转|汇款|汇|打钱|打)给(?:我的?)?(?P<who>[\u4e00-\u9fff]{2})")),
+    "zh": (
+        re.compile(r"给(?:我的?)?(?P<who>[\u4e00-\u9fff]{2,3}?)(?:转|汇|打|付)"),
+        re.compile(r"(?:转账|转|汇款|汇|打钱|打)给(?:我的?)?(?P<who>[\u4e00-\u9fff]{2})"),
+    ),
     "en": (re.compile(r"\bto (?:my )?(?P<who>[a-z]+(?: [a-z]+)?)$"),),
 }
-_NOT_NAMES = {"transfer", "send", "pay", "make", "do", "go", "it", "him", "her", "them", "someone",
-              "somebody", "a", "the", "money", "me", "you", "yuan", "dollars"}
+_NOT_NAMES = {
+    "transfer",
+    "send",
+    "pay",
+    "make",
+    "do",
+    "go",
+    "it",
+    "him",
+    "her",
+    "them",
+    "someone",
+    "somebody",
+    "a",
+    "the",
+    "money",
+    "me",
+    "you",
+    "yuan",
+    "dollars",
+}
 _ZH_NUMERAL = set("零一二两三四五六七八九十百千万")
 
 
@@ -95,7 +127,7 @@ def syllables(toks: Iterable[str]) -> list[str]:
 def _split(syllable: str) -> tuple[str, str]:
     for initial in _INITIALS:
         if syllable.startswith(initial) and len(syllable) > len(initial):
-            return initial, syllable[len(initial):]
+            return initial, syllable[len(initial) :]
     return "", syllable
 
 
@@ -150,7 +182,7 @@ class PayeeBook:
         for sp in self.spoken(lang):
             n = len(sp.syllables)
             for i in range(len(sylls) - n + 1):
-                score = sum(map(syllable_similarity, sylls[i:i + n], sp.syllables)) / n
+                score = sum(map(syllable_similarity, sylls[i : i + n], sp.syllables)) / n
                 if score >= THRESHOLD and score > best.get(sp.payee, (0.0,))[0]:
                     best[sp.payee] = (score, sp, (i, i + n))
         if not best:
@@ -162,8 +194,7 @@ class PayeeBook:
             return PayeeMatch("found", slot=top.slot, span=span)
         names = tuple(sp.slot for sp in close)
         ask = MESSAGES[lang]["ask"]
-        question = ask.format("、".join(names[:-1]) if lang == "zh" else ", ".join(names[:-1]),
-                              names[-1])
+        question = ask.format("、".join(names[:-1]) if lang == "zh" else ", ".join(names[:-1]), names[-1])
         return PayeeMatch("ambiguous", candidates=names, span=span, message=question)
 
     def _named_stranger(self, text: str, lang: str) -> PayeeMatch | None:

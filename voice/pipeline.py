@@ -5,6 +5,7 @@ and gets names right; when its sentence does not parse into an intent or its lea
 word is below ACCEPT_CONFIDENCE, the free pass decodes the buffered audio and the better of
 the two is kept. Only unsure utterances pay for the free pass (RTF ≈ 0.7).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -57,8 +58,13 @@ class Recognition:
 
     def to_json(self) -> dict:
         """The CLI's and the live path's wire form; absent slots and empty fields omitted."""
-        out: dict[str, Any] = {"text": self.text, "intent": self.intent, "slots": self.slots,
-               "engine": self.engine, "pass": self.pass_name}
+        out: dict[str, Any] = {
+            "text": self.text,
+            "intent": self.intent,
+            "slots": self.slots,
+            "engine": self.engine,
+            "pass": self.pass_name,
+        }
         if self.message:
             out["message"] = self.message
         if self.candidates:
@@ -87,16 +93,16 @@ class Utterance:
     measurements. Feed 16 kHz mono s16 PCM (voice.audio.Resampler converts other audio).
     """
 
-    def __init__(self, lang: str, customer: str | PayeeBook | None = None, *,
-                 endpoint: EndpointConfig = LIVE, strategy: str = "auto") -> None:
+    def __init__(
+        self, lang: str, customer: str | PayeeBook | None = None, *, endpoint: EndpointConfig = LIVE, strategy: str = "auto"
+    ) -> None:
         if strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}, not {strategy!r}")
         self.lang, self.strategy = lang, strategy
         self.payees = payees_for(customer)
         self._endpoint = Endpointer(endpoint)
         self._max_bytes = endpoint.max_ms * BYTES_PER_SECOND // 1000
-        self._first: Recognizer = open_recognizer(lang, "free" if strategy == "free" else "grammar",
-                                                  self.payees)
+        self._first: Recognizer = open_recognizer(lang, "free" if strategy == "free" else "grammar", self.payees)
         self._keep_audio = strategy == "auto" and self._first.free_pass_useful
         self._audio = bytearray()
         self._odd = b""  # a trailing half sample, completed by the next feed
@@ -113,8 +119,8 @@ class Utterance:
         if self.ended:
             return Update(self._partial, True)
         data = self._odd + pcm
-        self._odd = data[len(data) - len(data) % 2:]
-        data = data[:len(data) - len(self._odd)]
+        self._odd = data[len(data) - len(data) % 2 :]
+        data = data[: len(data) - len(self._odd)]
         room = self._max_bytes - self._fed
         if len(data) >= room:
             data, self._capped = data[:room], True
@@ -141,14 +147,32 @@ class Utterance:
         warnings = self._warnings()
         seconds = round(self._fed / BYTES_PER_SECOND, 2)
         if not self._endpoint.speech_started:
-            return Recognition("", None, {}, self._first.engine, None, seconds=seconds,
-                               message=MESSAGES[self.lang]["no_speech"], warnings=warnings)
+            return Recognition(
+                "",
+                None,
+                {},
+                self._first.engine,
+                None,
+                seconds=seconds,
+                message=MESSAGES[self.lang]["no_speech"],
+                warnings=warnings,
+            )
         result = self._first.final()
         intent = self._parse(result)
         if self._keep_audio and (intent.name is None or result.confidence < ACCEPT_CONFIDENCE):
             result, intent = self._better(result, intent, self._free_pass())
-        return Recognition(result.text, intent.name, intent.slots, result.engine, result.pass_name,
-                           result.confidence, intent.message, intent.candidates, warnings, seconds)
+        return Recognition(
+            result.text,
+            intent.name,
+            intent.slots,
+            result.engine,
+            result.pass_name,
+            result.confidence,
+            intent.message,
+            intent.candidates,
+            warnings,
+            seconds,
+        )
 
     def _parse(self, result: Result) -> Intent:
         if result.words_s < MIN_WORD_COVERAGE * self._endpoint.speech_ms / 1000:
@@ -159,13 +183,12 @@ class Utterance:
         free = open_recognizer(self.lang, "free", self.payees)
         try:
             for i in range(0, len(self._audio), _FALLBACK_CHUNK):
-                free.accept(bytes(self._audio[i:i + _FALLBACK_CHUNK]))
+                free.accept(bytes(self._audio[i : i + _FALLBACK_CHUNK]))
             return free.final()
         finally:
             free.close()
 
-    def _better(self, grammar: Result, grammar_intent: Intent,
-                free: Result) -> tuple[Result, Intent]:
+    def _better(self, grammar: Result, grammar_intent: Intent, free: Result) -> tuple[Result, Intent]:
         """Called when the grammar pass was unsure or found no intent."""
         if free.confidence < FREE_MIN_CONFIDENCE:  # the free pass heard noise
             return grammar, grammar_intent
@@ -183,19 +206,18 @@ class Utterance:
     def _warnings(self) -> tuple[str, ...]:
         out = []
         if self._capped:
-            out.append(f"utterance cut at {self._max_bytes // BYTES_PER_SECOND} s; the rest was "
-                       f"not decoded")
+            out.append(f"utterance cut at {self._max_bytes // BYTES_PER_SECOND} s; the rest was not decoded")
         if self._levels.clipped_fraction >= CLIPPED_WARNING:
-            out.append(f"audio is clipped ({self._levels.clipped_fraction:.1%} of samples at full "
-                       f"scale): the microphone gain is too high")
+            out.append(
+                f"audio is clipped ({self._levels.clipped_fraction:.1%} of samples at full "
+                f"scale): the microphone gain is too high"
+            )
         return tuple(out)
 
 
-def recognize_wav(path: str | Path, lang: str, customer: str | PayeeBook | None = None, *,
-                  strategy: str = "auto") -> Recognition:
+def recognize_wav(path: str | Path, lang: str, customer: str | PayeeBook | None = None, *, strategy: str = "auto") -> Recognition:
     """One file, one utterance: pauses inside the file do not end it, only the cap does."""
-    utterance = Utterance(lang, customer, strategy=strategy,
-                          endpoint=EndpointConfig(silence_ms=None))
+    utterance = Utterance(lang, customer, strategy=strategy, endpoint=EndpointConfig(silence_ms=None))
     try:
         for chunk in read_pcm(path):
             if utterance.feed(chunk).ended:
@@ -218,8 +240,7 @@ def executor() -> ThreadPoolExecutor:
     (measured: 16 streams fell behind on 2 cores; see docs/voice.md)."""
     global _executor
     if _executor is None:
-        _executor = ThreadPoolExecutor(max_workers=2 * (os.cpu_count() or 2),
-                                       thread_name_prefix="voice")
+        _executor = ThreadPoolExecutor(max_workers=2 * (os.cpu_count() or 2), thread_name_prefix="voice")
     return _executor
 
 
@@ -239,12 +260,10 @@ class AsyncUtterance:
         self._last = Update(None, False)
 
     @classmethod
-    async def open(cls, lang: str, customer: str | PayeeBook | None = None,
-                   **options) -> AsyncUtterance:
+    async def open(cls, lang: str, customer: str | PayeeBook | None = None, **options) -> AsyncUtterance:
         # Opening may load a model (about a second, once per process): off the loop too.
         loop = asyncio.get_running_loop()
-        return cls(await loop.run_in_executor(executor(), lambda: Utterance(lang, customer,
-                                                                             **options)))
+        return cls(await loop.run_in_executor(executor(), lambda: Utterance(lang, customer, **options)))
 
     async def feed(self, pcm: bytes) -> Update:
         self._pending += pcm
@@ -266,11 +285,9 @@ class AsyncUtterance:
         return await asyncio.get_running_loop().run_in_executor(executor(), fn, *args)
 
 
-async def recognize_wav_async(path: str | Path, lang: str,
-                              customer: str | PayeeBook | None = None, **options) -> Recognition:
+async def recognize_wav_async(path: str | Path, lang: str, customer: str | PayeeBook | None = None, **options) -> Recognition:
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(executor(),
-                                      lambda: recognize_wav(path, lang, customer, **options))
+    return await loop.run_in_executor(executor(), lambda: recognize_wav(path, lang, customer, **options))
 
 
 def preload(lang: str) -> str:

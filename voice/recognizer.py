@@ -5,6 +5,7 @@ Engines: Vosk (Mandarin; English when an English Vosk model is provided) and Poc
 "grammar" decodes against a grammar built at run time for this customer (voice.grammar).
 Audio is 16 kHz mono signed 16-bit PCM. A recognizer is not thread-safe: one per stream.
 """
+
 from __future__ import annotations
 
 import functools
@@ -66,6 +67,7 @@ def open_recognizer(lang: str, pass_name: str, payees: PayeeBook | None = None) 
 
 # --- Vosk ----------------------------------------------------------------------------------
 
+
 @functools.lru_cache(maxsize=256)
 def _cached_vosk_grammar(lang: str, payees: PayeeBook | None) -> str:
     # Building takes ~15 ms; a customer's grammar is reused for all their utterances.
@@ -124,6 +126,7 @@ class VoskRecognizer(Recognizer):
 
 # --- PocketSphinx --------------------------------------------------------------------------
 
+
 class SphinxRecognizer(Recognizer):
     engine = "pocketsphinx"
     free_pass_useful = False
@@ -161,10 +164,10 @@ class SphinxRecognizer(Recognizer):
         # Without the bestpath pass (models.py) PocketSphinx reports no usable posterior; a
         # grammar hypothesis exists only when the whole utterance fit the grammar, so that
         # fit is the confidence: 1 or 0.
-        frames = sum(seg.end_frame - seg.start_frame + 1 for seg in (self._decoder.seg() or ())
-                     if seg.word[0] not in "<[(+")  # fillers: <sil>, [NOISE], (NULL), ++…++
-        return Result(text, 1.0 if text else 0.0, self.engine, self.pass_name,
-                      round(frames / 100, 2))  # 100 frames a second
+        frames = sum(
+            seg.end_frame - seg.start_frame + 1 for seg in (self._decoder.seg() or ()) if seg.word[0] not in "<[(+"
+        )  # fillers: <sil>, [NOISE], (NULL), ++…++
+        return Result(text, 1.0 if text else 0.0, self.engine, self.pass_name, round(frames / 100, 2))  # 100 frames a second
 
     def reset(self) -> None:
         self._audio = bytearray()

@@ -2,6 +2,7 @@
 audio in assist.storage.call_audio): explicit ICE servers, and loopback-only candidates on a
 test host, for one connection at a time.
 """
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
@@ -45,10 +46,12 @@ def gather_on_loopback(pc: RTCPeerConnection) -> None:
         connection = gatherer._connection
         # On this one object, on purpose (see above): mypy rightly flags assigning to a method.
         connection.get_component_candidates = _on_loopback(  # type: ignore[method-assign,assignment]
-            connection.get_component_candidates)
+            connection.get_component_candidates
+        )
 
 
 def _on_loopback(gather: Callable[..., Awaitable[list]]) -> Callable[..., Awaitable[list]]:
     async def on_loopback(component: int, addresses: list[str], timeout: int = 5) -> list:
         return await gather(component=component, addresses=[LOOPBACK], timeout=timeout)
+
     return on_loopback

@@ -4,6 +4,7 @@
 composition root places after the schema's, opens the demo customers' accounts in demo mode
 and closes the store at the end. See docs/bank.md.
 """
+
 from __future__ import annotations
 
 import asyncio

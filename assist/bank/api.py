@@ -1,4 +1,5 @@
 """The bank's JSON API under /api/bank/ (customers only; amounts are integer fen)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -55,9 +56,14 @@ class LimitsIn(_In):
     daily: StrictInt | None = Field(default=None, ge=0, le=MAX_AMOUNT)
 
 
-FIELD_CODES = {"amount": "invalid_amount", "account_number": "invalid_account_number", "name": "invalid_name",
-               "idempotency_key": "invalid_idempotency_key", "per_transaction": "invalid_amount",
-               "daily": "invalid_amount"}
+FIELD_CODES = {
+    "amount": "invalid_amount",
+    "account_number": "invalid_account_number",
+    "name": "invalid_name",
+    "idempotency_key": "invalid_idempotency_key",
+    "per_transaction": "invalid_amount",
+    "daily": "invalid_amount",
+}
 
 
 def _text(request: web.Request, code: str, **params) -> str:
@@ -113,6 +119,7 @@ def add_routes(app: web.Application, store: BankStore) -> None:
                 return exc.response
             except BankError as exc:
                 return _refusal(request, exc.status, exc.code, **exc.params)
+
         return wrapped
 
     async def overview(request, who: Principal):
@@ -170,8 +177,18 @@ def add_routes(app: web.Application, store: BankStore) -> None:
         body = await _body(request, TransferIn)
         payee_id, payee = payee_of(request, body)
         await run(store.verify_pin, who.user_id, body.password, time.time())
-        replayed, result = await run(store.transfer, who.user_id, body.idempotency_key, payee_id, payee,
-                                     body.amount, body.purpose, body.acknowledge_risk, body.save_payee, time.time())
+        replayed, result = await run(
+            store.transfer,
+            who.user_id,
+            body.idempotency_key,
+            payee_id,
+            payee,
+            body.amount,
+            body.purpose,
+            body.acknowledge_risk,
+            body.save_payee,
+            time.time(),
+        )
         return web.json_response(result, headers={"Idempotent-Replayed": "true" if replayed else "false"})
 
     async def get_transfer(request, who: Principal):
@@ -191,4 +208,3 @@ def add_routes(app: web.Application, store: BankStore) -> None:
     ]
     for method, path, handler in routes:
         app.router.add_route(method, path, endpoint(handler))
-

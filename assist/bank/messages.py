@@ -2,6 +2,7 @@
 
 The app sends `Accept-Language`; the error body is always `{"error": {"code", "message"}}`.
 """
+
 from __future__ import annotations
 
 MESSAGES: dict[str, dict[str, str]] = {

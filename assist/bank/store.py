@@ -9,6 +9,7 @@ consistent state, and two tabs (or two nodes) can never overdraw: the debit itse
 guarded `UPDATE … WHERE balance >= total`, and the table has a CHECK constraint.
 The tables are created by the migrations (assist/migrations), never here.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -93,8 +94,7 @@ class BankStore:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")  # … and take the write lock first
         else:
             # READ COMMITTED with row locks; pre_ping: pooled connections die with a restart.
-            self.reader = self.writer = sa.create_engine(url, pool_pre_ping=True,
-                                                         connect_args={"connect_timeout": 5})
+            self.reader = self.writer = sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
         self.io = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bank")
 
     def close(self) -> None:
@@ -115,21 +115,32 @@ class BankStore:
 
     @staticmethod
     def _used_today(conn, owner: str, now: float) -> int:
-        return int(conn.execute(
-            sa.select(sa.func.coalesce(sa.func.sum(transfers.c.amount), 0))
-            .where(transfers.c.owner == owner, transfers.c.at >= start_of_day(now))).scalar_one())
+        return int(
+            conn.execute(
+                sa.select(sa.func.coalesce(sa.func.sum(transfers.c.amount), 0)).where(
+                    transfers.c.owner == owner, transfers.c.at >= start_of_day(now)
+                )
+            ).scalar_one()
+        )
 
     @staticmethod
     def limits_view(acct: dict, used: int) -> dict:
-        return {"per_transaction": acct["per_transaction_limit"], "daily": acct["daily_limit"],
-                "used_today": used, "remaining_today": max(0, acct["daily_limit"] - used),
-                "max_per_transaction": MAX_PER_TRANSACTION, "max_daily": MAX_DAILY}
+        return {
+            "per_transaction": acct["per_transaction_limit"],
+            "daily": acct["daily_limit"],
+            "used_today": used,
+            "remaining_today": max(0, acct["daily_limit"] - used),
+            "max_per_transaction": MAX_PER_TRANSACTION,
+            "max_daily": MAX_DAILY,
+        }
 
     @staticmethod
     def password_view(acct: dict, now: float) -> dict:
         locked = acct["pin_locked_until"] is not None and acct["pin_locked_until"] > now
-        return {"tries_left": 0 if locked else max(0, PIN_TRIES - acct["pin_failures"]),
-                "locked_until": acct["pin_locked_until"] if locked else None}
+        return {
+            "tries_left": 0 if locked else max(0, PIN_TRIES - acct["pin_failures"]),
+            "locked_until": acct["pin_locked_until"] if locked else None,
+        }
 
     def overview(self, owner: str, display_name: str, now: float) -> dict:
         with self.reader.connect() as conn:
@@ -137,9 +148,14 @@ class BankStore:
             used = self._used_today(conn, owner, now)
         return {
             "customer": {"username": owner, "display_name": display_name or acct["holder_name"]},
-            "account": {"number": acct["account_number"], "masked": mask(acct["account_number"]),
-                        "holder_name": acct["holder_name"], "balance": acct["balance"],
-                        "currency": "CNY", "bank": BANK_NAME},
+            "account": {
+                "number": acct["account_number"],
+                "masked": mask(acct["account_number"]),
+                "holder_name": acct["holder_name"],
+                "balance": acct["balance"],
+                "currency": "CNY",
+                "bank": BANK_NAME,
+            },
             "limits": self.limits_view(acct, used),
             "password": self.password_view(acct, now),
         }
@@ -147,33 +163,59 @@ class BankStore:
     def list_transactions(self, owner: str, limit: int) -> list[dict]:
         with self.reader.connect() as conn:
             self.account(owner, conn)
-            rows = conn.execute(transactions.select().where(transactions.c.owner == owner)
-                                .order_by(transactions.c.at.desc(), transactions.c.id.desc()).limit(limit))
-            return [{"id": r.id, "at": r.at, "direction": r.direction, "kind": r.kind, "amount": r.amount,
-                     "counterparty": {"name": r.counterparty_name,
-                                      "account_masked": mask(r.counterparty_account) if r.counterparty_account else ""},
-                     "purpose": r.purpose, "balance_after": r.balance_after, "transfer_id": r.transfer_id}
-                    for r in rows]
+            rows = conn.execute(
+                transactions.select()
+                .where(transactions.c.owner == owner)
+                .order_by(transactions.c.at.desc(), transactions.c.id.desc())
+                .limit(limit)
+            )
+            return [
+                {
+                    "id": r.id,
+                    "at": r.at,
+                    "direction": r.direction,
+                    "kind": r.kind,
+                    "amount": r.amount,
+                    "counterparty": {
+                        "name": r.counterparty_name,
+                        "account_masked": mask(r.counterparty_account) if r.counterparty_account else "",
+                    },
+                    "purpose": r.purpose,
+                    "balance_after": r.balance_after,
+                    "transfer_id": r.transfer_id,
+                }
+                for r in rows
+            ]
 
     @staticmethod
     def _payee_view(row, internal_numbers: set[str]) -> dict:
-        return {"id": row.id, "name": row.name, "nickname": row.nickname, "account_number": row.account_number,
-                "account_masked": mask(row.account_number), "bank": row.bank,
-                "internal": row.account_number in internal_numbers}
+        return {
+            "id": row.id,
+            "name": row.name,
+            "nickname": row.nickname,
+            "account_number": row.account_number,
+            "account_masked": mask(row.account_number),
+            "bank": row.bank,
+            "internal": row.account_number in internal_numbers,
+        }
 
     def list_payees(self, owner: str) -> list[dict]:
         with self.reader.connect() as conn:
             self.account(owner, conn)
             rows = conn.execute(payees.select().where(payees.c.owner == owner).order_by(payees.c.id)).all()
-            internal = {r.account_number for r in conn.execute(
-                sa.select(accounts.c.account_number)
-                .where(accounts.c.account_number.in_([r.account_number for r in rows])))}
+            internal = {
+                r.account_number
+                for r in conn.execute(
+                    sa.select(accounts.c.account_number).where(accounts.c.account_number.in_([r.account_number for r in rows]))
+                )
+            }
             return [self._payee_view(r, internal) for r in rows]
 
     def get_transfer(self, owner: str, transfer_id: str) -> dict:
         with self.reader.connect() as conn:
-            row = conn.execute(transfers.select().where(transfers.c.transfer_id == transfer_id,
-                                                        transfers.c.owner == owner)).first()
+            row = conn.execute(
+                transfers.select().where(transfers.c.transfer_id == transfer_id, transfers.c.owner == owner)
+            ).first()
         if row is None:  # someone else's transfer answers exactly like a missing one
             raise BankError(404, "not_found")
         return row.result
@@ -184,18 +226,27 @@ class BankStore:
             acct = self.account(owner, conn)
             if payee.account_number == acct["account_number"]:
                 raise BankError(422, "same_account")
-            exists = conn.execute(sa.select(payees.c.id).where(
-                payees.c.owner == owner, payees.c.account_number == payee.account_number)).first()
+            exists = conn.execute(
+                sa.select(payees.c.id).where(payees.c.owner == owner, payees.c.account_number == payee.account_number)
+            ).first()
             if exists:
                 raise BankError(409, "payee_exists")
-            key = conn.execute(payees.insert().values(
-                owner=owner, name=payee.name, nickname=payee.nickname, account_number=payee.account_number,
-                bank=payee.bank, created_at=now)).inserted_primary_key
+            key = conn.execute(
+                payees.insert().values(
+                    owner=owner,
+                    name=payee.name,
+                    nickname=payee.nickname,
+                    account_number=payee.account_number,
+                    bank=payee.bank,
+                    created_at=now,
+                )
+            ).inserted_primary_key
             assert key is not None, "a single-row INSERT has its primary key"
             new_id = key[0]
             row = conn.execute(payees.select().where(payees.c.id == new_id)).one()
-            internal = conn.execute(sa.select(accounts.c.username)
-                                    .where(accounts.c.account_number == payee.account_number)).first()
+            internal = conn.execute(
+                sa.select(accounts.c.username).where(accounts.c.account_number == payee.account_number)
+            ).first()
             return self._payee_view(row, {payee.account_number} if internal else set())
 
     def delete_payee(self, owner: str, payee_id: int) -> None:
@@ -209,16 +260,14 @@ class BankStore:
             acct = self.account(owner, conn)
             per = acct["per_transaction_limit"] if per_transaction is None else per_transaction
             day = acct["daily_limit"] if daily is None else daily
-            for which, value, maximum in (("per_transaction", per, MAX_PER_TRANSACTION),
-                                          ("daily", day, MAX_DAILY)):
+            for which, value, maximum in (("per_transaction", per, MAX_PER_TRANSACTION), ("daily", day, MAX_DAILY)):
                 if value > maximum:
                     raise BankError(422, "limit_above_maximum", which=which, maximum=maximum)
                 if value < MIN_LIMIT:
                     raise BankError(422, "limit_too_low", which=which, minimum=MIN_LIMIT)
             if per > day:
                 raise BankError(422, "limit_order")
-            conn.execute(accounts.update().where(accounts.c.username == owner)
-                         .values(per_transaction_limit=per, daily_limit=day))
+            conn.execute(accounts.update().where(accounts.c.username == owner).values(per_transaction_limit=per, daily_limit=day))
             acct |= {"per_transaction_limit": per, "daily_limit": day}
             return self.limits_view(acct, self._used_today(conn, owner, now))
 
@@ -237,8 +286,9 @@ class BankStore:
                 failures = 0  # the previous lock has run out: a fresh count
             failures += 1
             locked_until = now + PIN_LOCK_S if failures >= PIN_TRIES else None
-            conn.execute(accounts.update().where(accounts.c.username == owner)
-                         .values(pin_failures=failures, pin_locked_until=locked_until))
+            conn.execute(
+                accounts.update().where(accounts.c.username == owner).values(pin_failures=failures, pin_locked_until=locked_until)
+            )
         if locked_until is not None:
             raise BankError(423, "password_locked", max=PIN_TRIES, minutes=PIN_LOCK_S // 60)
         raise BankError(403, "wrong_password", left=PIN_TRIES - failures)
@@ -256,8 +306,9 @@ class BankStore:
             return Payee(row.name, row.account_number, row.bank, row.nickname, row.id)
         if payee is None:
             raise BankError(400, "payee_required")
-        row = conn.execute(payees.select().where(payees.c.owner == owner,
-                                                 payees.c.account_number == payee.account_number)).first()
+        row = conn.execute(
+            payees.select().where(payees.c.owner == owner, payees.c.account_number == payee.account_number)
+        ).first()
         if row is not None and row.name == payee.name:  # typed in, but it is a saved payee after all
             return Payee(row.name, row.account_number, row.bank, row.nickname, row.id)
         return payee
@@ -270,8 +321,11 @@ class BankStore:
         fee = fee_for(amount, internal)
         total = amount + fee
         used = self._used_today(conn, owner, now)
-        paid_before = conn.execute(sa.select(transfers.c.transfer_id).where(
-            transfers.c.owner == owner, transfers.c.payee_account == payee.account_number).limit(1)).first()
+        paid_before = conn.execute(
+            sa.select(transfers.c.transfer_id)
+            .where(transfers.c.owner == owner, transfers.c.payee_account == payee.account_number)
+            .limit(1)
+        ).first()
         new_payee = payee.saved_id is None and paid_before is None
         unusual = new_payee and amount >= LARGE_AMOUNT
         problem: BankError | None = None
@@ -282,20 +336,31 @@ class BankStore:
         elif amount > acct["per_transaction_limit"]:
             problem = BankError(422, "over_transaction_limit", limit=acct["per_transaction_limit"])
         elif used + amount > acct["daily_limit"]:
-            problem = BankError(422, "over_daily_limit", limit=acct["daily_limit"], used=used,
-                                remaining=max(0, acct["daily_limit"] - used))
+            problem = BankError(
+                422, "over_daily_limit", limit=acct["daily_limit"], used=used, remaining=max(0, acct["daily_limit"] - used)
+            )
         elif total > acct["balance"]:
             problem = BankError(422, "insufficient_balance", balance=acct["balance"], total=total)
         return {
-            "amount": amount, "fee": fee, "total": total,
-            "balance": acct["balance"], "balance_after": acct["balance"] - total,
-            "payee": {"name": payee.name, "nickname": payee.nickname, "account_masked": mask(payee.account_number),
-                      "bank": payee.bank, "internal": internal,
-                      "saved": payee.saved_id is not None, "new": new_payee},
+            "amount": amount,
+            "fee": fee,
+            "total": total,
+            "balance": acct["balance"],
+            "balance_after": acct["balance"] - total,
+            "payee": {
+                "name": payee.name,
+                "nickname": payee.nickname,
+                "account_masked": mask(payee.account_number),
+                "bank": payee.bank,
+                "internal": internal,
+                "saved": payee.saved_id is not None,
+                "new": new_payee,
+            },
             "limits": self.limits_view(acct, used),
             "unusual": unusual,
             "warning": "new_payee_large_amount" if unusual else None,
-            "_problem": problem, "_target": target,
+            "_problem": problem,
+            "_target": target,
         }
 
     def quote(self, owner: str, payee_id: int | None, payee: Payee | None, amount: int, now: float) -> dict:
@@ -308,8 +373,18 @@ class BankStore:
         blob = json.dumps([payee.account_number, payee.name, amount, purpose], ensure_ascii=False)
         return hashlib.sha256(blob.encode()).hexdigest()
 
-    def transfer(self, owner: str, key: str, payee_id: int | None, payee: Payee | None, amount: int,
-                 purpose: str, acknowledge_risk: bool, save_payee: bool, now: float) -> tuple[bool, dict]:
+    def transfer(
+        self,
+        owner: str,
+        key: str,
+        payee_id: int | None,
+        payee: Payee | None,
+        amount: int,
+        purpose: str,
+        acknowledge_risk: bool,
+        save_payee: bool,
+        now: float,
+    ) -> tuple[bool, dict]:
         """Move the money once. Returns (replayed, result); a retry with the same key replays."""
         try:
             return self._transfer(owner, key, payee_id, payee, amount, purpose, acknowledge_risk, save_payee, now)
@@ -317,8 +392,9 @@ class BankStore:
             # Two requests with one key raced past each other (only possible without BEGIN
             # IMMEDIATE, e.g. PostgreSQL): the unique key kept the second out; replay the first.
             with self.reader.connect() as conn:
-                row = conn.execute(transfers.select().where(transfers.c.owner == owner,
-                                                            transfers.c.idempotency_key == key)).first()
+                row = conn.execute(
+                    transfers.select().where(transfers.c.owner == owner, transfers.c.idempotency_key == key)
+                ).first()
             if row is None:
                 raise
             return True, row.result
@@ -327,10 +403,13 @@ class BankStore:
     def _lock_accounts(conn, owner: str, payee_account: str) -> dict:
         """Lock the payer's row and, within the bank, the payee's (in username order: two opposite
         transfers take them in the same order, so neither waits for the other for ever)."""
-        target = conn.execute(sa.select(accounts.c.username)
-                              .where(accounts.c.account_number == payee_account)).scalar()
-        rows = conn.execute(accounts.select().where(accounts.c.username.in_({owner, target} - {None}))
-                            .order_by(accounts.c.username).with_for_update()).all()
+        target = conn.execute(sa.select(accounts.c.username).where(accounts.c.account_number == payee_account)).scalar()
+        rows = conn.execute(
+            accounts.select()
+            .where(accounts.c.username.in_({owner, target} - {None}))
+            .order_by(accounts.c.username)
+            .with_for_update()
+        ).all()
         return next(dict(r._mapping) for r in rows if r.username == owner)
 
     def _transfer(self, owner, key, payee_id, payee, amount, purpose, acknowledge_risk, save_payee, now):
@@ -339,8 +418,7 @@ class BankStore:
             resolved = self._resolve_payee(conn, owner, payee_id, payee)
             acct = self._lock_accounts(conn, owner, resolved.account_number)
             digest = self._digest(resolved, amount, purpose)
-            done = conn.execute(transfers.select().where(transfers.c.owner == owner,
-                                                         transfers.c.idempotency_key == key)).first()
+            done = conn.execute(transfers.select().where(transfers.c.owner == owner, transfers.c.idempotency_key == key)).first()
             if done is not None:
                 if done.request_digest != digest:
                     raise BankError(409, "idempotency_conflict")
@@ -354,47 +432,104 @@ class BankStore:
             debited = conn.execute(
                 accounts.update()
                 .where(accounts.c.username == owner, accounts.c.balance >= total)
-                .values(balance=accounts.c.balance - total, pin_failures=0, pin_locked_until=None)).rowcount
+                .values(balance=accounts.c.balance - total, pin_failures=0, pin_locked_until=None)
+            ).rowcount
             if debited != 1:
                 raise BankError(422, "insufficient_balance", balance=acct["balance"], total=total)
-            balance_after = conn.execute(sa.select(accounts.c.balance)
-                                         .where(accounts.c.username == owner)).scalar_one()
+            balance_after = conn.execute(sa.select(accounts.c.balance).where(accounts.c.username == owner)).scalar_one()
             transfer_id = "T" + uuid.uuid4().hex[:20].upper()
             target = check["_target"]
             if target is not None:
-                conn.execute(accounts.update().where(accounts.c.username == target.username)
-                             .values(balance=accounts.c.balance + amount))
-                credited_balance = conn.execute(sa.select(accounts.c.balance)
-                                                .where(accounts.c.username == target.username)).scalar_one()
-                conn.execute(transactions.insert().values(
-                    owner=target.username, at=now, direction="in", kind="transfer", amount=amount,
-                    counterparty_name=acct["holder_name"], counterparty_account=acct["account_number"],
-                    purpose=purpose, balance_after=credited_balance, transfer_id=transfer_id))
-            conn.execute(transactions.insert().values(
-                owner=owner, at=now, direction="out", kind="transfer", amount=amount,
-                counterparty_name=resolved.name, counterparty_account=resolved.account_number,
-                purpose=purpose, balance_after=balance_after + check["fee"], transfer_id=transfer_id))
+                conn.execute(
+                    accounts.update().where(accounts.c.username == target.username).values(balance=accounts.c.balance + amount)
+                )
+                credited_balance = conn.execute(
+                    sa.select(accounts.c.balance).where(accounts.c.username == target.username)
+                ).scalar_one()
+                conn.execute(
+                    transactions.insert().values(
+                        owner=target.username,
+                        at=now,
+                        direction="in",
+                        kind="transfer",
+                        amount=amount,
+                        counterparty_name=acct["holder_name"],
+                        counterparty_account=acct["account_number"],
+                        purpose=purpose,
+                        balance_after=credited_balance,
+                        transfer_id=transfer_id,
+                    )
+                )
+            conn.execute(
+                transactions.insert().values(
+                    owner=owner,
+                    at=now,
+                    direction="out",
+                    kind="transfer",
+                    amount=amount,
+                    counterparty_name=resolved.name,
+                    counterparty_account=resolved.account_number,
+                    purpose=purpose,
+                    balance_after=balance_after + check["fee"],
+                    transfer_id=transfer_id,
+                )
+            )
             if check["fee"]:
-                conn.execute(transactions.insert().values(
-                    owner=owner, at=now, direction="out", kind="fee", amount=check["fee"],
-                    counterparty_name=BANK_NAME["zh"], counterparty_account="", purpose="",
-                    balance_after=balance_after, transfer_id=transfer_id))
+                conn.execute(
+                    transactions.insert().values(
+                        owner=owner,
+                        at=now,
+                        direction="out",
+                        kind="fee",
+                        amount=check["fee"],
+                        counterparty_name=BANK_NAME["zh"],
+                        counterparty_account="",
+                        purpose="",
+                        balance_after=balance_after,
+                        transfer_id=transfer_id,
+                    )
+                )
             saved = resolved.saved_id is not None
             if save_payee and not saved:
-                conn.execute(payees.insert().values(
-                    owner=owner, name=resolved.name, nickname=resolved.nickname,
-                    account_number=resolved.account_number, bank=check["payee"]["bank"], created_at=now))
+                conn.execute(
+                    payees.insert().values(
+                        owner=owner,
+                        name=resolved.name,
+                        nickname=resolved.nickname,
+                        account_number=resolved.account_number,
+                        bank=check["payee"]["bank"],
+                        created_at=now,
+                    )
+                )
                 saved = True
-            result = {"transfer": {
-                "id": transfer_id, "at": now, "status": "completed",
-                "amount": amount, "fee": check["fee"], "total": total, "purpose": purpose,
-                "payee": check["payee"] | {"saved": saved}, "balance_after": balance_after,
-            }}
-            conn.execute(transfers.insert().values(
-                transfer_id=transfer_id, owner=owner, idempotency_key=key, request_digest=digest, at=now,
-                amount=amount, fee=check["fee"], payee_name=resolved.name,
-                payee_account=resolved.account_number,
-                credited_to=target.username if target is not None else None, result=result))
+            result = {
+                "transfer": {
+                    "id": transfer_id,
+                    "at": now,
+                    "status": "completed",
+                    "amount": amount,
+                    "fee": check["fee"],
+                    "total": total,
+                    "purpose": purpose,
+                    "payee": check["payee"] | {"saved": saved},
+                    "balance_after": balance_after,
+                }
+            }
+            conn.execute(
+                transfers.insert().values(
+                    transfer_id=transfer_id,
+                    owner=owner,
+                    idempotency_key=key,
+                    request_digest=digest,
+                    at=now,
+                    amount=amount,
+                    fee=check["fee"],
+                    payee_name=resolved.name,
+                    payee_account=resolved.account_number,
+                    credited_to=target.username if target is not None else None,
+                    result=result,
+                )
+            )
             return False, result
 
     # ------------------------------------------------------------------ demo data
@@ -406,19 +541,36 @@ class BankStore:
             for customer in customers:
                 # Several nodes may seed one database at once: whoever inserts the account adds
                 # its payees and history; the others find it there and skip it.
-                if not conn.execute(insert_for(conn.dialect.name)(accounts).values(
-                        username=customer["username"], account_number=customer["account_number"],
-                        holder_name=customer["holder_name"], balance=customer["balance"],
-                        per_transaction_limit=MAX_PER_TRANSACTION, daily_limit=MAX_DAILY,
-                        pin_hash=pin_hash, pin_failures=0, pin_locked_until=None)
-                        # RETURNING, not rowcount: psycopg reports -1 for ON CONFLICT inserts.
-                        .on_conflict_do_nothing().returning(accounts.c.username)).first():
+                if not conn.execute(
+                    insert_for(conn.dialect.name)(accounts)
+                    .values(
+                        username=customer["username"],
+                        account_number=customer["account_number"],
+                        holder_name=customer["holder_name"],
+                        balance=customer["balance"],
+                        per_transaction_limit=MAX_PER_TRANSACTION,
+                        daily_limit=MAX_DAILY,
+                        pin_hash=pin_hash,
+                        pin_failures=0,
+                        pin_locked_until=None,
+                    )
+                    # RETURNING, not rowcount: psycopg reports -1 for ON CONFLICT inserts.
+                    .on_conflict_do_nothing()
+                    .returning(accounts.c.username)
+                ).first():
                     continue
                 opened += 1
                 for i, payee in enumerate(customer["payees"]):
-                    conn.execute(payees.insert().values(
-                        owner=customer["username"], name=payee["name"], nickname=payee.get("nickname"),
-                        account_number=payee["account"], bank=payee.get("bank", ""), created_at=now - 86400 * 60 + i))
+                    conn.execute(
+                        payees.insert().values(
+                            owner=customer["username"],
+                            name=payee["name"],
+                            nickname=payee.get("nickname"),
+                            account_number=payee["account"],
+                            bank=payee.get("bank", ""),
+                            created_at=now - 86400 * 60 + i,
+                        )
+                    )
                 # History, newest last; balances are worked back from today's balance.
                 balance = customer["balance"]
                 rows = []
@@ -426,9 +578,18 @@ class BankStore:
                     rows.append((line, balance))
                     balance += -line["amount"] if line["direction"] == "in" else line["amount"]
                 for line, after in reversed(rows):
-                    conn.execute(transactions.insert().values(
-                        owner=customer["username"], at=now - line["days_ago"] * 86400, direction=line["direction"],
-                        kind=line["kind"], amount=line["amount"], counterparty_name=line["counterparty"],
-                        counterparty_account=line.get("account", ""), purpose=line.get("purpose", ""),
-                        balance_after=after, transfer_id=None))
+                    conn.execute(
+                        transactions.insert().values(
+                            owner=customer["username"],
+                            at=now - line["days_ago"] * 86400,
+                            direction=line["direction"],
+                            kind=line["kind"],
+                            amount=line["amount"],
+                            counterparty_name=line["counterparty"],
+                            counterparty_account=line.get("account", ""),
+                            purpose=line.get("purpose", ""),
+                            balance_after=after,
+                            transfer_id=None,
+                        )
+                    )
         return opened

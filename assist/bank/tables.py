@@ -2,6 +2,7 @@
 
 Money is integer fen (1 yuan = 100 fen) everywhere; times are wall-clock seconds (UTC epoch).
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -9,7 +10,8 @@ import sqlalchemy as sa
 from assist.storage.sql import metadata
 
 accounts = sa.Table(
-    "bank_accounts", metadata,
+    "bank_accounts",
+    metadata,
     sa.Column("username", sa.String(64), primary_key=True),  # the customer who owns it
     sa.Column("account_number", sa.String(32), nullable=False, unique=True),
     sa.Column("holder_name", sa.String(100), nullable=False),
@@ -24,7 +26,8 @@ accounts = sa.Table(
 )
 
 payees = sa.Table(
-    "bank_payees", metadata,
+    "bank_payees",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("owner", sa.String(64), nullable=False, index=True),
     sa.Column("name", sa.String(100), nullable=False),
@@ -37,7 +40,8 @@ payees = sa.Table(
 
 # One row per completed outgoing transfer; (owner, idempotency_key) makes a retry harmless.
 transfers = sa.Table(
-    "bank_transfers", metadata,
+    "bank_transfers",
+    metadata,
     sa.Column("transfer_id", sa.String(40), primary_key=True),
     sa.Column("owner", sa.String(64), nullable=False),
     sa.Column("idempotency_key", sa.String(100), nullable=False),
@@ -55,7 +59,8 @@ transfers = sa.Table(
 
 # The statement lines the customer sees (both sides of an internal transfer, seeded history).
 transactions = sa.Table(
-    "bank_transactions", metadata,
+    "bank_transactions",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("owner", sa.String(64), nullable=False),
     sa.Column("at", sa.Float, nullable=False),

@@ -13,6 +13,7 @@ Regenerate the committed compose config after changing the topology:
 
     python -m assist.deploy.nginx assist1=assist1:8080 assist2=assist2:8080 --listen 80 > docker/nginx.conf
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,9 +46,16 @@ def _address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def render_nginx_conf(nodes: Sequence[Node], listen_port: int, listen_host: str = "0.0.0.0", *,
-                      temp_dir: str | Path | None = None, pid: str | Path | None = None,
-                      daemon: bool = True, sockets_per_node: int = SOCKETS_PER_NODE) -> str:
+def render_nginx_conf(
+    nodes: Sequence[Node],
+    listen_port: int,
+    listen_host: str = "0.0.0.0",
+    *,
+    temp_dir: str | Path | None = None,
+    pid: str | Path | None = None,
+    daemon: bool = True,
+    sockets_per_node: int = SOCKETS_PER_NODE,
+) -> str:
     """A complete nginx.conf balancing `nodes` with cookie-pinned sessions, sized for
     `sockets_per_node` WebSockets on each node (worker_connections()).
 
@@ -110,8 +118,7 @@ def render_nginx_conf(nodes: Sequence[Node], listen_port: int, listen_host: str 
     http += [f"    server {_address(host, port)} max_fails=1 fail_timeout=10s;" for _, host, port in nodes]
     http.append("}")
     for node_id, host, port in nodes:
-        http += ["", f"upstream {upstream_name(node_id)} {{",
-                 f"    server {_address(host, port)} max_fails=1 fail_timeout=10s;"]
+        http += ["", f"upstream {upstream_name(node_id)} {{", f"    server {_address(host, port)} max_fails=1 fail_timeout=10s;"]
         http += [f"    server {_address(h, p)} backup;" for other, h, p in nodes if other != node_id]
         http.append("}")
     proxy = [
@@ -167,17 +174,22 @@ def _node(spec: str) -> Node:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m assist.deploy.nginx",
-                                     description="Print an nginx.conf for these Assist nodes.")
-    parser.add_argument("nodes", nargs="+", type=_node, metavar="ID=HOST:PORT",
-                        help="each node: its ASSIST_NODE_ID, then where nginx reaches it")
+    parser = argparse.ArgumentParser(
+        prog="python -m assist.deploy.nginx", description="Print an nginx.conf for these Assist nodes."
+    )
+    parser.add_argument(
+        "nodes", nargs="+", type=_node, metavar="ID=HOST:PORT", help="each node: its ASSIST_NODE_ID, then where nginx reaches it"
+    )
     parser.add_argument("--listen", type=int, default=80, help="nginx's port (default 80)")
     parser.add_argument("--listen-host", default="0.0.0.0")
-    parser.add_argument("--sockets-per-node", type=int, default=SOCKETS_PER_NODE,
-                        help=f"WebSockets each node is meant to hold (default {SOCKETS_PER_NODE})")
+    parser.add_argument(
+        "--sockets-per-node",
+        type=int,
+        default=SOCKETS_PER_NODE,
+        help=f"WebSockets each node is meant to hold (default {SOCKETS_PER_NODE})",
+    )
     args = parser.parse_args(argv)
-    sys.stdout.write(render_nginx_conf(args.nodes, args.listen, args.listen_host,
-                                       sockets_per_node=args.sockets_per_node))
+    sys.stdout.write(render_nginx_conf(args.nodes, args.listen, args.listen_host, sockets_per_node=args.sockets_per_node))
     return 0
 
 

@@ -6,6 +6,7 @@ versions/, on SQLite (embedded) and PostgreSQL (scaled out) alike.
 against one PostgreSQL: the upgrade runs in one transaction that first takes an advisory lock,
 so one node migrates and the others wait, then find nothing left to do.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -90,7 +91,9 @@ def upgrade(engine: sa.Engine) -> Outcome:
     applied = [] if after == before else list(script.iterate_revisions(after, before))
     return Outcome(
         database=engine.url.render_as_string(hide_password=True),
-        before=before, after=after, adopted=adopted,
+        before=before,
+        after=after,
+        adopted=adopted,
         applied=tuple(f"{rev.revision} ({rev.doc})" for rev in reversed(applied)),
     )
 
@@ -99,5 +102,4 @@ def check(engine: sa.Engine) -> None:
     """With migrations off at start: refuse to run on a schema that is not the newest."""
     found, wanted = current(engine), head()
     if found != wanted:
-        raise RuntimeError(f"database schema is at {found or 'nothing'}, this version needs {wanted}: "
-                           f"run `assist migrate` first")
+        raise RuntimeError(f"database schema is at {found or 'nothing'}, this version needs {wanted}: run `assist migrate` first")

@@ -2,6 +2,7 @@
 PostgreSQL advisory lock, inside one transaction); `alembic -x url=…` from a shell also works
 for authoring revisions (`alembic -c assist/migrations/alembic.ini -x url=sqlite:///x.db
 revision --autogenerate -m "…"`)."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa

@@ -6,6 +6,7 @@ peer here, the way it forwards the call to a monitoring supervisor. Each such co
 one segment, Ogg/Opus mono at 24 kbit/s, named by its start time in milliseconds so the player
 can place it on the recording's clock: <recordings>/<id[:2]>/<id>/audio-<start ms>.ogg.
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -12,6 +12,7 @@ center itself) to compare with what it last saw. Entities are reached only throu
 dictionaries (the line and the indexes hold ids), so nothing changes unseen; the property test
 (tests/signaling/test_properties.py) checks it by keeping a second center fed only the changes.
 """
+
 from __future__ import annotations
 
 from collections import deque
@@ -85,8 +86,18 @@ class TrackedRequests(Tracked, LiveRequests):
 
 
 # kind → the center's dictionary it lives in
-DICTS = {"a": "agents", "o": "offers", "s": "sessions", "w": "wrapping", "bc": "by_customer",
-         "dr": "dropped_at", "on": "online", "rt": "rateable", "ga": "guests_asked", "tt": "talk_times"}
+DICTS = {
+    "a": "agents",
+    "o": "offers",
+    "s": "sessions",
+    "w": "wrapping",
+    "bc": "by_customer",
+    "dr": "dropped_at",
+    "on": "online",
+    "rt": "rateable",
+    "ga": "guests_asked",
+    "tt": "talk_times",
+}
 
 
 def track(center: CallCenter, touched: set[str]) -> None:
@@ -145,7 +156,7 @@ def apply(center: CallCenter, key: str, data: Any) -> None:
     table = getattr(center, DICTS[kind])
     if kind == "on":
         old = dict.get(table, ident)
-        for node, count in (old.sockets.items() if old else ()):
+        for node, count in old.sockets.items() if old else ():
             if count > 0:
                 center._node_user_gone(node)
     if data is None:
@@ -193,8 +204,7 @@ def _decode(kind: str, data: Any) -> Any:
     return data
 
 
-def build(items: dict[str, Any], policy: Policy, new_id: Callable[[str], str] | None,
-          touched: set[str]) -> CallCenter:
+def build(items: dict[str, Any], policy: Policy, new_id: Callable[[str], str] | None, touched: set[str]) -> CallCenter:
     """A center from every entity (a node's first read, or one too far behind the log)."""
     center = CallCenter(policy, new_id)
     track(center, touched)

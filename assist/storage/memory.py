@@ -1,4 +1,5 @@
 """Embedded live state: one CallCenter in this process's memory."""
+
 from __future__ import annotations
 
 import asyncio

@@ -8,6 +8,7 @@ outage), and acknowledges them only once they are committed. Entries a dead node
 not acknowledged are claimed by another node after a while (XAUTOCLAIM) and written again; the
 stream entry id travels as the update's key, so a timeline entry is still written once.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -35,8 +36,12 @@ CLAIM_EVERY_S = 5.0
 
 def encode_update(update: RecordUpdate) -> str:
     at = update.at if update.at is not None else time.time()
-    return json.dumps({"r": update.request_id, "f": update.fields, "t": update.timeline, "a": at,
-                       "d": update.detail}, separators=(",", ":"), ensure_ascii=False, default=str)
+    return json.dumps(
+        {"r": update.request_id, "f": update.fields, "t": update.timeline, "a": at, "d": update.detail},
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=str,
+    )
 
 
 def decode_update(entry_id: str, raw: str) -> RecordUpdate:
@@ -105,8 +110,7 @@ class RecordPump:
             answer = await self.redis.xautoclaim(self.key, GROUP, self.consumer, CLAIM_IDLE_MS, "0-0", count=BATCH)
             entries += [e for e in answer[1] if e[1]]
         if not entries:
-            read = await self.redis.xreadgroup(GROUP, self.consumer, {self.key: ">"}, count=BATCH,
-                                               block=block_ms or None)
+            read = await self.redis.xreadgroup(GROUP, self.consumer, {self.key: ">"}, count=BATCH, block=block_ms or None)
             # RESP2, the protocol the clients speak: [[stream, [(id, fields), ...]]]
             entries = cast(list, read)[0][1] if read else []
         if not entries:

@@ -9,6 +9,7 @@ The blob is appended first; the index row is then one atomic upsert that adds to
 because several nodes may append to one session's recording. If the database is unreachable the
 index changes wait (summed per session) and go with a later flush; the blobs are already safe.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -41,8 +42,10 @@ def audio_segments(directory: Path, session_id: str) -> list[tuple[float, Path]]
     found = folder.glob(AUDIO_GLOB) if folder.is_dir() else []
     return sorted((int(p.stem.split("-", 1)[1]) / 1000, p) for p in found)
 
+
 recordings = sa.Table(
-    "recordings", metadata,
+    "recordings",
+    metadata,
     sa.Column("session_id", sa.String(64), primary_key=True),
     sa.Column("request_id", sa.String(64), index=True),
     sa.Column("customer_id", sa.String(64), index=True),
@@ -56,7 +59,8 @@ recordings = sa.Table(
 )
 
 recording_views = sa.Table(
-    "recording_views", metadata,
+    "recording_views",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("session_id", sa.String(64), index=True, nullable=False),
     sa.Column("viewer", sa.String(64), nullable=False),
@@ -68,8 +72,15 @@ recording_views = sa.Table(
 class RecordingStore:
     CAPPED = "capped"  # the mark left where a recording reached its size cap
 
-    def __init__(self, engine: sa.Engine, directory: Path, retention_days: float, flush_s: float = 0.5,
-                 node: str = "", max_bytes: int = 50_000_000) -> None:
+    def __init__(
+        self,
+        engine: sa.Engine,
+        directory: Path,
+        retention_days: float,
+        flush_s: float = 0.5,
+        node: str = "",
+        max_bytes: int = 50_000_000,
+    ) -> None:
         self.engine = engine
         self.directory = directory
         # Scaled out, the nodes share the directory and each appends to its own segment of a
@@ -106,8 +117,17 @@ class RecordingStore:
         return [p for p in [self.path(session_id), *segments] if p.exists()]
 
     # ------------------------------------------------------------------ writing
-    def append(self, session_id: str, kind: str, data: dict, *, request_id: str = "", customer_id: str = "",
-               agent_id: str = "", size: int = 0) -> None:
+    def append(
+        self,
+        session_id: str,
+        kind: str,
+        data: dict,
+        *,
+        request_id: str = "",
+        customer_id: str = "",
+        agent_id: str = "",
+        size: int = 0,
+    ) -> None:
         """Queue one relayed message (kind: mirror | annotation | mark) for the session's recording."""
         total = self._sizes.get(session_id, 0)
         if total > self.max_bytes:
@@ -163,9 +183,19 @@ class RecordingStore:
             with open(path, "ab") as f:
                 f.write(blob)
             info = meta.get(session_id, {})
-            change = self._unindexed.setdefault(session_id, {
-                "request_id": "", "customer_id": "", "agents": [], "started_at": items[0]["t"],
-                "last_at": items[0]["t"], "events": 0, "bytes": 0, "expires_at": now + self.retention_s})
+            change = self._unindexed.setdefault(
+                session_id,
+                {
+                    "request_id": "",
+                    "customer_id": "",
+                    "agents": [],
+                    "started_at": items[0]["t"],
+                    "last_at": items[0]["t"],
+                    "events": 0,
+                    "bytes": 0,
+                    "expires_at": now + self.retention_s,
+                },
+            )
             change["request_id"] = change["request_id"] or info.get("request_id", "")
             change["customer_id"] = change["customer_id"] or info.get("customer_id", "")
             change["agents"] += [a for a in info.get("agents", []) if a not in change["agents"]]
@@ -189,8 +219,9 @@ class RecordingStore:
                 raise
             if not self._index_down:
                 self._index_down = True
-                log.warning("recording_index_deferred", sessions=len(self._unindexed),
-                            error=str(exc).strip().splitlines()[0][:200])
+                log.warning(
+                    "recording_index_deferred", sessions=len(self._unindexed), error=str(exc).strip().splitlines()[0][:200]
+                )
             return
         if self._index_down:
             self._index_down = False
@@ -200,16 +231,21 @@ class RecordingStore:
     # ------------------------------------------------------------------ reading
     def read(self, session_id: str) -> Iterator[dict]:
         """Every event of the session, from every node's segment, in time order."""
-        events = [json.loads(line) for path in self.files(session_id)
-                  for line in _members(path.read_bytes()).splitlines() if line.strip()]
+        events = [
+            json.loads(line)
+            for path in self.files(session_id)
+            for line in _members(path.read_bytes()).splitlines()
+            if line.strip()
+        ]
         events.sort(key=lambda e: e["t"])  # stable: one node's events keep their order
         return iter(events)
 
     def delete_expired(self, now: float | None = None) -> int:
         now = time.time() if now is None else now
         with self.engine.begin() as conn:
-            expired = [r.session_id for r in conn.execute(
-                sa.select(recordings.c.session_id).where(recordings.c.expires_at < now))]
+            expired = [
+                r.session_id for r in conn.execute(sa.select(recordings.c.session_id).where(recordings.c.expires_at < now))
+            ]
             for session_id in expired:
                 for path in [*self.files(session_id), *(p for _, p in audio_segments(self.directory, session_id))]:
                     path.unlink(missing_ok=True)
@@ -241,27 +277,36 @@ def _index_upsert(dialect: str, session_id: str, change: dict) -> sa.Executable:
     widens, blanks fill, agents are appended once) — right whichever node writes first."""
     r = recordings.c
     insert = upsert.insert_for(dialect)(recordings).values(
-        session_id=session_id, request_id=change["request_id"], customer_id=change["customer_id"],
-        agent_ids=_joined(change["agents"]), started_at=change["started_at"], last_at=change["last_at"],
-        events=change["events"], bytes=change["bytes"], expires_at=change["expires_at"])
+        session_id=session_id,
+        request_id=change["request_id"],
+        customer_id=change["customer_id"],
+        agent_ids=_joined(change["agents"]),
+        started_at=change["started_at"],
+        last_at=change["last_at"],
+        events=change["events"],
+        bytes=change["bytes"],
+        expires_at=change["expires_at"],
+    )
     new = insert.excluded
     agent_ids: sa.ColumnElement = r.agent_ids
     for agent in change["agents"]:  # each test looks at the stored list only: linear, not nested
-        agent_ids = agent_ids + sa.case((r.agent_ids.contains(f",{agent},", autoescape=True), ""),
-                                        else_=f"{agent},")
-    return insert.on_conflict_do_update(index_elements=["session_id"], set_={
-        "events": r.events + new.events,
-        "bytes": r.bytes + new.bytes,
-        "started_at": sa.case((sa.or_(r.started_at.is_(None), new.started_at < r.started_at), new.started_at),
-                              else_=r.started_at),
-        "last_at": sa.case((sa.or_(r.last_at.is_(None), new.last_at > r.last_at), new.last_at), else_=r.last_at),
-        "request_id": sa.case((sa.func.coalesce(r.request_id, "") == "", new.request_id), else_=r.request_id),
-        "customer_id": sa.case((sa.func.coalesce(r.customer_id, "") == "", new.customer_id), else_=r.customer_id),
-        "agent_ids": agent_ids,
-        "expires_at": sa.func.coalesce(r.expires_at, new.expires_at),
-    })
+        agent_ids = agent_ids + sa.case((r.agent_ids.contains(f",{agent},", autoescape=True), ""), else_=f"{agent},")
+    return insert.on_conflict_do_update(
+        index_elements=["session_id"],
+        set_={
+            "events": r.events + new.events,
+            "bytes": r.bytes + new.bytes,
+            "started_at": sa.case(
+                (sa.or_(r.started_at.is_(None), new.started_at < r.started_at), new.started_at), else_=r.started_at
+            ),
+            "last_at": sa.case((sa.or_(r.last_at.is_(None), new.last_at > r.last_at), new.last_at), else_=r.last_at),
+            "request_id": sa.case((sa.func.coalesce(r.request_id, "") == "", new.request_id), else_=r.request_id),
+            "customer_id": sa.case((sa.func.coalesce(r.customer_id, "") == "", new.customer_id), else_=r.customer_id),
+            "agent_ids": agent_ids,
+            "expires_at": sa.func.coalesce(r.expires_at, new.expires_at),
+        },
+    )
 
 
 def _joined(agents: list[str]) -> str:
     return "," + "".join(f"{a}," for a in agents)
-

@@ -1,5 +1,6 @@
 """The supervisors' catch-up buffer (signaling.keyframes.Keyframes) shared between nodes in Redis:
 a supervisor may join on another node than the customer's, and a node may die mid-session."""
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,10 @@ class RedisKeyframes(Keyframes):
 
     async def add(self, session_id: str, payload: dict, size: int) -> None:
         blob = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-        await self._add(keys=[self.k_list + session_id, self.k_size + session_id],
-                        args=[int(starts_recording(payload)), blob, size, self.MAX_BYTES, TTL_S])
+        await self._add(
+            keys=[self.k_list + session_id, self.k_size + session_id],
+            args=[int(starts_recording(payload)), blob, size, self.MAX_BYTES, TTL_S],
+        )
 
     async def get(self, session_id: str) -> list[dict]:
         return [json.loads(item) for item in await self.redis.lrange(self.k_list + session_id, 0, -1)]

@@ -19,6 +19,7 @@ Relays are the hot path (every mirror batch): they only read the state, and thei
 lives in a small hash per session, checked and advanced by a script that also verifies the
 version, so a relay can never slip through on a copy older than a stop or an end.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -158,14 +159,16 @@ def _redis_errors_are_refusals(method: Method) -> Method:
             self.center = None  # whatever was in flight may or may not have landed: re-read
             log.warning("live_store_unavailable", error=str(exc)[:200])
             raise StoreUnavailable() from None
+
     return cast(Method, guarded)  # the same signature as the method it guards
 
 
 class RedisLiveStore:
     records_in_commit = True  # the service must not write records itself: they ride the commit
 
-    def __init__(self, redis: Redis, policy: Policy, prefix: str = "assist:",
-                 new_id: Callable[[str], str] | None = None, owner: str = "") -> None:
+    def __init__(
+        self, redis: Redis, policy: Policy, prefix: str = "assist:", new_id: Callable[[str], str] | None = None, owner: str = ""
+    ) -> None:
         self.redis = redis
         self.policy = policy
         self.new_id = new_id
@@ -213,8 +216,10 @@ class RedisLiveStore:
             entities.apply(center, key, entities.encode(old, key))
         changes = {key: orjson.dumps(entities.encode(center, key)) for key in entities.all_keys(center)}
         self.center, self.version, self._stored = center, version, {}
-        answer = await self._commit(keys=[self.k_version, self.k_entities, self.k_log, self.k_records, self.k_lock],
-                                    args=[version, self.owner, len(changes), *_flat(changes), LOG_MAX])
+        answer = await self._commit(
+            keys=[self.k_version, self.k_entities, self.k_log, self.k_records, self.k_lock],
+            args=[version, self.owner, len(changes), *_flat(changes), LOG_MAX],
+        )
         if len(answer) != 2 or int(answer[1]) != 1:
             self.center = None
             raise StoreBusy()
@@ -227,8 +232,9 @@ class RedisLiveStore:
         """Bring the copy to the latest version: only the entities changed since, usually."""
         if self.center is None or self.version < 0:
             return await self._load_all()
-        answer = await self._catch_up_script(keys=[self.k_version, self.k_log, self.k_entities],
-                                             args=[self.version, CATCH_UP_MAX_KEYS])
+        answer = await self._catch_up_script(
+            keys=[self.k_version, self.k_log, self.k_entities], args=[self.version, CATCH_UP_MAX_KEYS]
+        )
         if len(answer) == 1:
             return self.center
         if answer[1] == b"reload":
@@ -326,8 +332,10 @@ class RedisLiveStore:
                 return outcome
             await self._catch_up()
             return None
-        answer = await self._commit(keys=[self.k_version, self.k_entities, self.k_log, self.k_records, self.k_lock],
-                                    args=[self.version, self.owner, len(changes), *_flat(changes), *records, LOG_MAX])
+        answer = await self._commit(
+            keys=[self.k_version, self.k_entities, self.k_log, self.k_records, self.k_lock],
+            args=[self.version, self.owner, len(changes), *_flat(changes), *records, LOG_MAX],
+        )
         if len(answer) == 2 and int(answer[1]) == 1:
             self.version = int(answer[0])
             for key, raw in changes.items():
@@ -379,8 +387,9 @@ class RedisLiveStore:
                         raise
                     await self._catch_up()
                     continue
-                verdict = await self._advance(keys=[self.k_version, self.k_seq + session_id],
-                                              args=[self.version, key, seq, SEQ_TTL_S])
+                verdict = await self._advance(
+                    keys=[self.k_version, self.k_seq + session_id], args=[self.version, key, seq, SEQ_TTL_S]
+                )
                 if verdict == 1:
                     return found
                 if verdict == 0:
@@ -426,10 +435,12 @@ def _effects_of(result: object) -> Effects | None:
 def _raiser(refusal: DomainError) -> Callable[[], NoReturn]:
     def outcome() -> NoReturn:
         raise refusal
+
     return outcome
 
 
 def _returner(result: T) -> Callable[[], T]:
     def outcome() -> T:
         return result
+
     return outcome

@@ -8,6 +8,7 @@ order, so a write is one atomic upsert (`upsert.py`) in which the newest update 
 When the database is unreachable the writer keeps every update, in order, and retries with
 backoff (`writer_status()` feeds the metrics; docs/metrics.md).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -35,7 +36,8 @@ log = structlog.get_logger("records")
 metadata = sa.MetaData()
 
 users = sa.Table(
-    "users", metadata,
+    "users",
+    metadata,
     sa.Column("username", sa.String(64), primary_key=True),
     sa.Column("password_hash", sa.String(200), nullable=False),
     sa.Column("role", sa.String(16), nullable=False),
@@ -52,7 +54,8 @@ users = sa.Table(
 )
 
 help_requests = sa.Table(
-    "help_requests", metadata,
+    "help_requests",
+    metadata,
     sa.Column("request_id", sa.String(64), primary_key=True),
     sa.Column("customer_id", sa.String(64), index=True),
     sa.Column("topic", sa.String(32)),
@@ -85,7 +88,8 @@ help_requests = sa.Table(
 )
 
 request_events = sa.Table(
-    "request_events", metadata,
+    "request_events",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("request_id", sa.String(64), index=True, nullable=False),
     sa.Column("at", sa.Float, nullable=False),
@@ -112,7 +116,8 @@ READ_WAIT_S = 5.0  # a reader waits this long for earlier writes, then reads wha
 def unreachable(exc: BaseException) -> bool:
     """A lost or refused connection (retry later), as opposed to an update the database refuses."""
     return (isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError)) and not conflict(exc)) or (
-        isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated)
+        isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
+    )
 
 
 def conflict(exc: BaseException) -> bool:
@@ -130,12 +135,18 @@ class WriterStatus:
 
 
 class SqlRecords:
-    def __init__(self, url: str, *, retry_first_s: float = RETRY_FIRST_S, retry_max_s: float = RETRY_MAX_S,
-                 probe_s: float = PROBE_S, max_pending: int = MAX_PENDING) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        retry_first_s: float = RETRY_FIRST_S,
+        retry_max_s: float = RETRY_MAX_S,
+        probe_s: float = PROBE_S,
+        max_pending: int = MAX_PENDING,
+    ) -> None:
         # pre_ping: after a database restart, pooled connections are dead; test before use.
         sqlite = url.startswith("sqlite")
-        self.engine = sa.create_engine(url, pool_pre_ping=not sqlite,
-                                       connect_args={} if sqlite else {"connect_timeout": 5})
+        self.engine = sa.create_engine(url, pool_pre_ping=not sqlite, connect_args={} if sqlite else {"connect_timeout": 5})
         self.dialect = self.engine.dialect.name
         # Scaled out, updates reach this writer through a Redis stream: readers first wait for
         # what is in the stream now (RecordPump.settle), so they read their own writes.
@@ -149,6 +160,7 @@ class SqlRecords:
             @sa.event.listens_for(self.engine, "connect")
             def _pragmas(dbapi_conn: Any, _record: object) -> None:
                 dbapi_conn.execute("PRAGMA synchronous=NORMAL")
+
         self.retry_first_s, self.retry_max_s, self.probe_s = retry_first_s, retry_max_s, probe_s
         self.max_pending = max_pending
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="records")
@@ -174,8 +186,13 @@ class SqlRecords:
             return None
         outcome = migrations.upgrade(self.engine)
         if outcome.applied or outcome.adopted:
-            log.info("database_migrated", before=outcome.before, after=outcome.after,
-                     applied=list(outcome.applied), adopted=outcome.adopted)
+            log.info(
+                "database_migrated",
+                before=outcome.before,
+                after=outcome.after,
+                applied=list(outcome.applied),
+                adopted=outcome.adopted,
+            )
         return outcome
 
     def close_unfinished(self, reason: str = "server_restart") -> int:
@@ -185,13 +202,21 @@ class SqlRecords:
         with self.engine.begin() as conn:
             result = conn.execute(
                 help_requests.update()
-                .where(sa.or_(help_requests.c.status.in_(UNFINISHED),
-                              sa.and_(help_requests.c.status == "served", help_requests.c.ended_at.is_(None))))
-                .values(ended_at=now, end_reason=reason, updated_at=now,
-                        status=sa.case((help_requests.c.status == "served", "served"), else_="abandoned"),
-                        # Stamped like any update, so a late update from before cannot reopen it.
-                        field_at=upsert.with_stamps(help_requests, self.dialect,
-                                                    {"ended_at": at, "end_reason": at, "status": at})))
+                .where(
+                    sa.or_(
+                        help_requests.c.status.in_(UNFINISHED),
+                        sa.and_(help_requests.c.status == "served", help_requests.c.ended_at.is_(None)),
+                    )
+                )
+                .values(
+                    ended_at=now,
+                    end_reason=reason,
+                    updated_at=now,
+                    status=sa.case((help_requests.c.status == "served", "served"), else_="abandoned"),
+                    # Stamped like any update, so a late update from before cannot reopen it.
+                    field_at=upsert.with_stamps(help_requests, self.dialect, {"ended_at": at, "end_reason": at, "status": at}),
+                )
+            )
             return result.rowcount
 
     def start(self) -> None:
@@ -202,8 +227,11 @@ class SqlRecords:
             await asyncio.wait_for(self.flush(), STOP_WAIT_S)
         except TimeoutError:
             # Nowhere left to keep them: say exactly how many, never lose them quietly.
-            log.error("records_lost_at_shutdown", pending=len(self._pending),
-                      request_ids=sorted({u.request_id for u in self._pending})[:50])
+            log.error(
+                "records_lost_at_shutdown",
+                pending=len(self._pending),
+                request_ids=sorted({u.request_id for u in self._pending})[:50],
+            )
         if self._writer:
             self._writer.cancel()
         self._io.shutdown(wait=True)
@@ -223,8 +251,8 @@ class SqlRecords:
         stamped = [u if u.at is not None else replace(u, at=now) for u in updates]
         room = self.max_pending - len(self._pending)
         if len(stamped) > room:
-            self._drop(stamped[max(room, 0):])
-            stamped = stamped[:max(room, 0)]
+            self._drop(stamped[max(room, 0) :])
+            stamped = stamped[: max(room, 0)]
         self._pending.extend(stamped)
         self._idle.clear()
         self._wake.set()
@@ -233,9 +261,12 @@ class SqlRecords:
         self._dropped += len(updates)
         if not self._dropping:
             self._dropping = True
-            log.error("records_dropped_queue_full", max_pending=self.max_pending, database_up=self._up,
-                      note="updates beyond max_pending are dropped until the backlog shrinks; "
-                           "see assist_records_dropped_total")
+            log.error(
+                "records_dropped_queue_full",
+                max_pending=self.max_pending,
+                database_up=self._up,
+                note="updates beyond max_pending are dropped until the backlog shrinks; see assist_records_dropped_total",
+            )
 
     async def flush(self) -> None:
         await self._idle.wait()
@@ -295,12 +326,15 @@ class SqlRecords:
                 raise
             if self._up:
                 self._up, self._down_since = False, time.time()
-                log.warning("database_down", error=str(exc).strip().splitlines()[0][:300],
-                            pending=len(self._pending))
+                log.warning("database_down", error=str(exc).strip().splitlines()[0][:300], pending=len(self._pending))
             return None
         if not self._up:
-            log.warning("database_up", down_s=round(time.time() - (self._down_since or time.time()), 1),
-                        pending=len(self._pending), write_failures=self._failures)
+            log.warning(
+                "database_up",
+                down_s=round(time.time() - (self._down_since or time.time()), 1),
+                pending=len(self._pending),
+                write_failures=self._failures,
+            )
             self._up, self._down_since = True, None
         return True if result is None else result
 
@@ -331,8 +365,13 @@ class SqlRecords:
                         return done
                     raise
                 self._dropped += 1
-                log.error("record_refused", request_id=update.request_id, timeline=update.timeline,
-                          fields=sorted(update.fields), error=str(exc).strip().splitlines()[0][:300])
+                log.error(
+                    "record_refused",
+                    request_id=update.request_id,
+                    timeline=update.timeline,
+                    fields=sorted(update.fields),
+                    error=str(exc).strip().splitlines()[0][:300],
+                )
         return len(batch)
 
     def _write_one(self, conn: sa.Connection, update: RecordUpdate) -> None:
@@ -343,19 +382,20 @@ class SqlRecords:
         fields = {k: v for k, v in update.fields.items() if k in COLUMNS}
         if fields:
             assert update.at is not None, "submit() stamps every update it queues"
-            conn.execute(*upsert.newest_wins(help_requests, self.dialect, {"request_id": update.request_id},
-                                             fields, update.at))
+            conn.execute(*upsert.newest_wins(help_requests, self.dialect, {"request_id": update.request_id}, fields, update.at))
 
     def _append_event(self, conn: sa.Connection, update: RecordUpdate) -> None:
         if not update.timeline:
             return
-        values = {"request_id": update.request_id, "at": update.at, "event": update.timeline,
-                  "detail": update.detail}
+        values = {"request_id": update.request_id, "at": update.at, "event": update.timeline, "detail": update.detail}
         if update.key is None:  # the timeline is append-only: a plain insert never conflicts
             conn.execute(request_events.insert().values(**values))
         else:  # delivered again after a writer died before acknowledging: already there
-            conn.execute(upsert.insert_for(self.dialect)(request_events).values(**values, event_key=update.key)
-                         .on_conflict_do_nothing(index_elements=["event_key"]))
+            conn.execute(
+                upsert.insert_for(self.dialect)(request_events)
+                .values(**values, event_key=update.key)
+                .on_conflict_do_nothing(index_elements=["event_key"])
+            )
 
     # ------------------------------------------------------------------ reading
     async def _read(self, fn: Callable[[*Args], R], *args: *Args) -> R:
@@ -377,6 +417,7 @@ class SqlRecords:
                 query = query.where(help_requests.c.agent_id == agent_id)
             with self.engine.connect() as conn:
                 return [dict(row._mapping) for row in conn.execute(query)]
+
         return await self._read(read)
 
     async def get_request(self, request_id: str) -> dict | None:
@@ -385,12 +426,14 @@ class SqlRecords:
                 row = conn.execute(sa.select(*PUBLIC).where(help_requests.c.request_id == request_id)).first()
                 if row is None:
                     return None
-                timeline = conn.execute(request_events.select()
-                                        .where(request_events.c.request_id == request_id)
-                                        # Time order: events from several nodes commit in any order.
-                                        .order_by(request_events.c.at, request_events.c.id)).all()
-                return dict(row._mapping) | {"timeline": [
-                    {"at": e.at, "event": e.event, "detail": e.detail} for e in timeline]}
+                timeline = conn.execute(
+                    request_events.select()
+                    .where(request_events.c.request_id == request_id)
+                    # Time order: events from several nodes commit in any order.
+                    .order_by(request_events.c.at, request_events.c.id)
+                ).all()
+                return dict(row._mapping) | {"timeline": [{"at": e.at, "event": e.event, "detail": e.detail} for e in timeline]}
+
         return await self._read(read)
 
     # ------------------------------------------------------------------ accounts
@@ -408,6 +451,7 @@ class SqlRecords:
         with self.engine.begin() as conn:
             for account in accounts:
                 # ON CONFLICT DO NOTHING: several nodes may seed one database at the same moment.
-                added += conn.execute(upsert.insert_for(self.dialect)(users).values(**account)
-                                      .on_conflict_do_nothing(index_elements=["username"])).rowcount
+                added += conn.execute(
+                    upsert.insert_for(self.dialect)(users).values(**account).on_conflict_do_nothing(index_elements=["username"])
+                ).rowcount
         return added

@@ -8,6 +8,7 @@ the time of the update that set it (`field_at`, a JSON object); an update sets a
 at least as new as that time, or when the field was never written (a blank to fill). The order
 in which the writes arrive then no longer matters: every node converges on the same row.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -57,7 +58,8 @@ def _newest_wins(table: sa.Table, dialect: str, key: tuple[str, ...], fields: tu
     at_ = sa.bindparam("at_", type_=sa.Float)
     insert = insert_for(dialect)(table).values(
         {name: sa.bindparam(f"v_{name}", type_=table.c[name].type) for name in key + fields}
-        | {"updated_at": at_, "field_at": sa.bindparam("stamps_", type_=table.c.field_at.type)})
+        | {"updated_at": at_, "field_at": sa.bindparam("stamps_", type_=table.c.field_at.type)}
+    )
     changes: dict = {}
     stamps: dict = {}
     for field in fields:
@@ -65,6 +67,5 @@ def _newest_wins(table: sa.Table, dialect: str, key: tuple[str, ...], fields: tu
         changes[field] = sa.case((newer, insert.excluded[field]), else_=table.c[field])
         stamps[field] = sa.case((newer, at_), else_=stamp_of(table, field))
     changes["field_at"] = with_stamps(table, dialect, stamps)
-    changes["updated_at"] = sa.case((sa.func.coalesce(table.c.updated_at, NEVER) < at_, at_),
-                                    else_=table.c.updated_at)
+    changes["updated_at"] = sa.case((sa.func.coalesce(table.c.updated_at, NEVER) < at_, at_), else_=table.c.updated_at)
     return insert.on_conflict_do_update(index_elements=list(key), set_=changes)

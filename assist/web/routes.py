@@ -1,4 +1,5 @@
 """Static pages and bundles: the bank app at /, the SDK at /sdk/assist.js, the consoles."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,16 +26,19 @@ def _serve(path: Path) -> web.StreamResponse:
 def _file(path: Path):
     async def handler(request: web.Request) -> web.StreamResponse:
         return _serve(path)
+
     return handler
 
 
 def _folder(base: Path):
     """Files below `base` only (the build output may not exist yet when the app starts)."""
+
     async def handler(request: web.Request) -> web.StreamResponse:
         target = (base / request.match_info["name"]).resolve()
         if not target.is_relative_to(base.resolve()):
             raise web.HTTPNotFound()
         return _serve(target)
+
     return handler
 
 

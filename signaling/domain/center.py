@@ -4,6 +4,7 @@ Pure and synchronous: a command takes the current time (and nothing else from th
 world), changes this state and returns Effects (messages to send, record lines to write).
 Errors raise DomainError and leave the state as it was: every check comes before any change.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -172,8 +173,7 @@ class CallCenter:
         self.arrival_order: deque[tuple[float, str]] = deque()
 
     # ------------------------------------------------------------------ sockets
-    def socket_opened(self, user_id: str, role: Role, node: str, now: float,
-                      profile: AgentProfile | None = None) -> Effects:
+    def socket_opened(self, user_id: str, role: Role, node: str, now: float, profile: AgentProfile | None = None) -> Effects:
         """One more socket of this user on `node`; the first one anywhere is a (re)connect."""
         online = self.online.setdefault(user_id, Online(role))
         first = online.total == 0
@@ -229,8 +229,7 @@ class CallCenter:
         return eff
 
     # ------------------------------------------------------------------ presence
-    def user_connected(self, user_id: str, role: Role, now: float,
-                       profile: AgentProfile | None = None) -> Effects:
+    def user_connected(self, user_id: str, role: Role, now: float, profile: AgentProfile | None = None) -> Effects:
         eff = Effects()
         was_dropped = self.dropped_at.pop(user_id, None) is not None
         if role is Role.AGENT:
@@ -280,8 +279,17 @@ class CallCenter:
         eff.record(session.request_id, timeline=f"{who.value}_{status}")
 
     # ------------------------------------------------------------------ customers
-    def request_help(self, customer_id: str, customer_name: str, topic: str, edition: Edition,
-                     language: str, page: str, now: float, transcript: tuple[str, ...] = ()) -> tuple[dict, Effects]:
+    def request_help(
+        self,
+        customer_id: str,
+        customer_name: str,
+        topic: str,
+        edition: Edition,
+        language: str,
+        page: str,
+        now: float,
+        transcript: tuple[str, ...] = (),
+    ) -> tuple[dict, Effects]:
         eff = Effects()
         held = self.by_customer.get(customer_id)
         if held and held[0] == "session":
@@ -291,17 +299,36 @@ class CallCenter:
         if not self.on_shift_for(language):
             # Nobody could serve it: say so now (hotline, callback) rather than keep a place in a
             # line that does not move.
-            eff.record(self.new_id("r"), timeline="unstaffed", at=now, customer_id=customer_id,
-                       topic=topic, edition=edition.value, language=language, page=page,
-                       requested_at=now, ended_at=now, status=RequestStatus.UNSTAFFED.value,
-                       end_reason="unstaffed")
+            eff.record(
+                self.new_id("r"),
+                timeline="unstaffed",
+                at=now,
+                customer_id=customer_id,
+                topic=topic,
+                edition=edition.value,
+                language=language,
+                page=page,
+                requested_at=now,
+                ended_at=now,
+                status=RequestStatus.UNSTAFFED.value,
+                end_reason="unstaffed",
+            )
             return {"unstaffed": {"language": language}}, eff
-        return self._new_request(customer_id, customer_name, topic, edition, language, page, now,
-                                 transcript, callback=False, eff=eff)
+        return self._new_request(
+            customer_id, customer_name, topic, edition, language, page, now, transcript, callback=False, eff=eff
+        )
 
-    def request_callback(self, customer_id: str, customer_name: str, topic: str, edition: Edition,
-                         language: str, page: str, now: float,
-                         transcript: tuple[str, ...] = ()) -> tuple[dict, Effects]:
+    def request_callback(
+        self,
+        customer_id: str,
+        customer_name: str,
+        topic: str,
+        edition: Edition,
+        language: str,
+        page: str,
+        now: float,
+        transcript: tuple[str, ...] = (),
+    ) -> tuple[dict, Effects]:
         """Ask to be phoned back: the waiting request becomes a callback (keeping its place), or
         a new callback request joins the line. Callbacks wait whoever is on shift and outlive
         the customer's connection; an agent takes one like any other request."""
@@ -318,35 +345,78 @@ class CallCenter:
                 eff.record(request.request_id, timeline="callback_requested", at=now, callback=True)
                 eff.queue_changed = True
             return self.customer_view(customer_id, now), eff
-        return self._new_request(customer_id, customer_name, topic, edition, language, page, now,
-                                 transcript, callback=True, eff=eff)
+        return self._new_request(
+            customer_id, customer_name, topic, edition, language, page, now, transcript, callback=True, eff=eff
+        )
 
-    def _new_request(self, customer_id: str, customer_name: str, topic: str, edition: Edition,
-                     language: str, page: str, now: float, transcript: tuple[str, ...],
-                     callback: bool, eff: Effects) -> tuple[dict, Effects]:
+    def _new_request(
+        self,
+        customer_id: str,
+        customer_name: str,
+        topic: str,
+        edition: Edition,
+        language: str,
+        page: str,
+        now: float,
+        transcript: tuple[str, ...],
+        callback: bool,
+        eff: Effects,
+    ) -> tuple[dict, Effects]:
         if is_guest(customer_id) and customer_id in self.guests_asked:
-            raise DomainError("guest_limit", "Without signing in you can ask for help once; "
-                                             "please sign in or call the hotline.")
+            raise DomainError("guest_limit", "Without signing in you can ask for help once; please sign in or call the hotline.")
         if len(self.requests) >= self.policy.queue_cap:
             rejected = self.new_id("r")
-            eff.record(rejected, timeline="rejected_queue_full", at=now, customer_id=customer_id,
-                       topic=topic, edition=edition.value, language=language, page=page,
-                       requested_at=now, ended_at=now, status="rejected", end_reason="queue_full")
+            eff.record(
+                rejected,
+                timeline="rejected_queue_full",
+                at=now,
+                customer_id=customer_id,
+                topic=topic,
+                edition=edition.value,
+                language=language,
+                page=page,
+                requested_at=now,
+                ended_at=now,
+                status="rejected",
+                end_reason="queue_full",
+            )
             raise DomainError("queue_full", "All agents are busy right now. Please try again later.", eff)
         boost = self.policy.elderly_boost_s if edition is Edition.ELDERLY else 0.0
         self.arrivals += 1
-        request = HelpRequest(self.new_id("r"), customer_id, customer_name, topic, edition, language,
-                              page, now, self.arrivals, boost, transcript, callback=callback)
+        request = HelpRequest(
+            self.new_id("r"),
+            customer_id,
+            customer_name,
+            topic,
+            edition,
+            language,
+            page,
+            now,
+            self.arrivals,
+            boost,
+            transcript,
+            callback=callback,
+        )
         self.requests[request.request_id] = request
         self.queue.add(request)
         self.arrival_order.append((now, request.request_id))
         self.by_customer[customer_id] = ("request", request.request_id)
         if is_guest(customer_id):
             self.guests_asked[customer_id] = now
-        eff.record(request.request_id, timeline="callback_requested" if callback else "requested", at=now,
-                   customer_id=customer_id, topic=topic, edition=edition.value, language=language,
-                   page=page, requested_at=now, status=RequestStatus.WAITING.value,
-                   transcript="\n".join(transcript) or None, callback=callback)
+        eff.record(
+            request.request_id,
+            timeline="callback_requested" if callback else "requested",
+            at=now,
+            customer_id=customer_id,
+            topic=topic,
+            edition=edition.value,
+            language=language,
+            page=page,
+            requested_at=now,
+            status=RequestStatus.WAITING.value,
+            transcript="\n".join(transcript) or None,
+            callback=callback,
+        )
         eff.queue_changed = True
         self._dispatch(now, eff)
         return self.customer_view(customer_id, now), eff
@@ -360,8 +430,9 @@ class CallCenter:
         self._dispatch(now, eff)
         return eff
 
-    def _close_request(self, request: HelpRequest, status: RequestStatus, reason: RequestEndReason,
-                       now: float, eff: Effects) -> None:
+    def _close_request(
+        self, request: HelpRequest, status: RequestStatus, reason: RequestEndReason, now: float, eff: Effects
+    ) -> None:
         if request.offer_id:
             offer = self.offers.pop(request.offer_id)
             agent = self.agents[offer.agent_id]
@@ -376,8 +447,15 @@ class CallCenter:
         self.by_customer.pop(request.customer_id, None)
         self.dropped_at.pop(request.customer_id, None)
         eff.notify(user(request.customer_id), RequestEnded(request_id=request.request_id, reason=reason))
-        eff.record(request.request_id, timeline=status.value, at=now, status=status.value,
-                   ended_at=now, end_reason=reason, wait_s=round(now - request.created_at, 3))
+        eff.record(
+            request.request_id,
+            timeline=status.value,
+            at=now,
+            status=status.value,
+            ended_at=now,
+            end_reason=reason,
+            wait_s=round(now - request.created_at, 3),
+        )
         eff.queue_changed = True
 
     def consent(self, customer_id: str, session_id: str, accept: bool, now: float) -> Effects:
@@ -436,8 +514,7 @@ class CallCenter:
             raise DomainError("bad_rating", f"Rating must be one of: {', '.join(RATINGS)}.")
         del self.rateable[session_id]
         eff = Effects()
-        eff.record(request_id, timeline="rated", at=now, rating=rating, rating_comment=comment or None,
-                   detail={"rating": rating})
+        eff.record(request_id, timeline="rated", at=now, rating=rating, rating_comment=comment or None, detail={"rating": rating})
         return eff
 
     def _tell_session_state(self, session: Session, eff: Effects) -> None:
@@ -515,13 +592,18 @@ class CallCenter:
     def transfer_targets(self, agent_id: str, session_id: str) -> list[dict]:
         """The agents who could take this session now, for the agent to choose from."""
         session = self._session_of(agent_id, Role.AGENT, session_id)
-        return [{"agent_id": a.agent_id, "name": a.profile.display_name, "badge": a.profile.badge}
-                for a in sorted(self.agents.values(), key=lambda a: a.profile.display_name)
-                if self._can_take_transfer(a, session)]
+        return [
+            {"agent_id": a.agent_id, "name": a.profile.display_name, "badge": a.profile.badge}
+            for a in sorted(self.agents.values(), key=lambda a: a.profile.display_name)
+            if self._can_take_transfer(a, session)
+        ]
 
     def _can_take_transfer(self, target: Agent, session: Session) -> bool:
-        return (target.agent_id != session.agent_id and target.can_take_offer(self.policy.capacity)
-                and session.language in target.profile.languages)
+        return (
+            target.agent_id != session.agent_id
+            and target.can_take_offer(self.policy.capacity)
+            and session.language in target.profile.languages
+        )
 
     def transfer(self, agent_id: str, session_id: str, to_agent: str, now: float) -> Effects:
         session = self._session_of(agent_id, Role.AGENT, session_id)
@@ -531,28 +613,31 @@ class CallCenter:
         if target is None or not self._can_take_transfer(target, session):
             raise DomainError("agent_unavailable", "That agent cannot take a transfer now.")
         eff = Effects()
-        offer = Offer(self.new_id("o"), to_agent, now + self.policy.offer_timeout_s,
-                      session_id=session_id, from_agent=agent_id)
+        offer = Offer(self.new_id("o"), to_agent, now + self.policy.offer_timeout_s, session_id=session_id, from_agent=agent_id)
         self.offers[offer.offer_id] = offer
         target.offer_id = offer.offer_id
         session.transfer_offer = offer.offer_id
         eff.notify(user(to_agent), self._offer_message(offer, now))
         eff.notify(user(to_agent), AgentStateChanged(state=target.state()))
-        eff.record(session.request_id, timeline="transfer_offered", at=now,
-                   detail={"from": agent_id, "to": to_agent})
+        eff.record(session.request_id, timeline="transfer_offered", at=now, detail={"from": agent_id, "to": to_agent})
         return eff
 
     def invite_supervisor(self, agent_id: str, session_id: str, note: str, now: float) -> Effects:
         session = self._session_of(agent_id, Role.AGENT, session_id)
         eff = Effects()
-        eff.notify(SUPERVISORS, SupervisorInvited(session_id=session_id, agent=self.agents[agent_id].profile.display_name,
-                                                  note=note, request=session.context))
+        eff.notify(
+            SUPERVISORS,
+            SupervisorInvited(
+                session_id=session_id, agent=self.agents[agent_id].profile.display_name, note=note, request=session.context
+            ),
+        )
         eff.record(session.request_id, timeline="supervisor_invited", at=now)
         return eff
 
     # ------------------------------------------------------------------ supervisors
-    def supervisor_join(self, supervisor_id: str, supervisor_name: str, session_id: str,
-                        mode: SupervisorMode, now: float) -> tuple[SessionView, Effects]:
+    def supervisor_join(
+        self, supervisor_id: str, supervisor_name: str, session_id: str, mode: SupervisorMode, now: float
+    ) -> tuple[SessionView, Effects]:
         session = self.sessions.get(session_id)
         if session is None:
             raise not_found("session")
@@ -560,8 +645,9 @@ class CallCenter:
         before = session.supervisors.get(supervisor_id)
         session.supervisors[supervisor_id] = mode
         for to in _hearing(session, mode):
-            eff.notify(user(to), SupervisorJoined(session_id=session_id, name=supervisor_name,
-                                                  supervisor=supervisor_id, mode=mode))
+            eff.notify(
+                user(to), SupervisorJoined(session_id=session_id, name=supervisor_name, supervisor=supervisor_id, mode=mode)
+            )
         for to in _hearing(session, before) - _hearing(session, mode):  # a step back down
             eff.notify(user(to), SupervisorLeft(session_id=session_id, supervisor=supervisor_id))
         eff.record(session.request_id, timeline=f"supervisor_{mode}", at=now, detail={"supervisor": supervisor_id})
@@ -595,8 +681,7 @@ class CallCenter:
         if request is None:
             raise not_found("waiting request")
         target = self.agents.get(to_agent)
-        if (target is None or not target.can_take_offer(self.policy.capacity)
-                or request.language not in target.profile.languages):
+        if target is None or not target.can_take_offer(self.policy.capacity) or request.language not in target.profile.languages:
             raise DomainError("agent_unavailable", "That agent cannot take this customer now.")
         eff = Effects()
         if request.offer_id:
@@ -620,8 +705,7 @@ class CallCenter:
         self._end_session(session, reason, now, eff)
         return eff
 
-    def relay(self, sender: str, role: Role, session_id: str, stream: str, seq: int,
-              target: str | None = None) -> Route:
+    def relay(self, sender: str, role: Role, session_id: str, stream: str, seq: int, target: str | None = None) -> Route:
         """Who receives this mirror / annotation / WebRTC message; raises if it must not flow."""
         route = self.route(sender, role, session_id, stream, target)
         self.take_seq(session_id, relay_key(stream, role, sender), seq)
@@ -731,8 +815,7 @@ class CallCenter:
 
     def on_shift_for(self, language: str) -> bool:
         """Someone who speaks the language is on shift (see routing.on_shift)."""
-        return any(language in a.profile.languages and on_shift(a, a.agent_id in self.dropped_at)
-                   for a in self.agents.values())
+        return any(language in a.profile.languages and on_shift(a, a.agent_id in self.dropped_at) for a in self.agents.values())
 
     def _close_unstaffed(self, now: float, eff: Effects) -> None:
         """A request waits only while someone who could serve it is on shift; callbacks wait."""
@@ -749,8 +832,12 @@ class CallCenter:
         kind, ident = self.by_customer.get(customer_id, ("", ""))
         if kind == "request":
             request = self.requests[ident]
-            view: dict[str, Any] = {"request_id": ident, "status": request.status.value, "callback": request.callback,
-                    "long_wait": request.long_wait}
+            view: dict[str, Any] = {
+                "request_id": ident,
+                "status": request.status.value,
+                "callback": request.callback,
+                "long_wait": request.long_wait,
+            }
             position = self.queue.position(request)
             if request.status is RequestStatus.WAITING and position is not None:
                 view |= {"position": position, "eta_s": self.eta(request.language, position)}
@@ -761,9 +848,12 @@ class CallCenter:
 
     def agent_view(self, agent_id: str, now: float) -> dict:
         agent = self.agents[agent_id]
-        view: dict = {"state": agent.state().value, "presence": agent.presence.value,
-                      "sessions": [self.session_view(self.sessions[s], Role.AGENT) for s in sorted(agent.sessions)],
-                      "wrap_ups": sorted(agent.wrap_ups)}
+        view: dict = {
+            "state": agent.state().value,
+            "presence": agent.presence.value,
+            "sessions": [self.session_view(self.sessions[s], Role.AGENT) for s in sorted(agent.sessions)],
+            "wrap_ups": sorted(agent.wrap_ups),
+        }
         if agent.offer_id:
             offer = self.offers[agent.offer_id]
             view["offer"] = self._offer_message(offer, now).wire()
@@ -771,8 +861,12 @@ class CallCenter:
 
     def session_view(self, session: Session, viewer: Role) -> SessionView:
         agent = self.agents[session.agent_id].profile
-        view: SessionView = {"session_id": session.session_id, "state": session.state, "code": session.code,
-                "agent": {"name": agent.display_name, "badge": agent.badge}}
+        view: SessionView = {
+            "session_id": session.session_id,
+            "state": session.state,
+            "code": session.code,
+            "agent": {"name": agent.display_name, "badge": agent.badge},
+        }
         if viewer is not Role.CUSTOMER:
             view["customer"] = session.context
         return view
@@ -796,10 +890,15 @@ class CallCenter:
             if position is None:
                 out[rid] = (request.customer_id, None)
                 continue
-            out[rid] = (request.customer_id, {
-                "position": position,
-                "eta_s": estimated_wait_s(position, staffed_by.get(request.language, 0), average),
-                "callback": request.callback, "long_wait": request.long_wait})
+            out[rid] = (
+                request.customer_id,
+                {
+                    "position": position,
+                    "eta_s": estimated_wait_s(position, staffed_by.get(request.language, 0), average),
+                    "callback": request.callback,
+                    "long_wait": request.long_wait,
+                },
+            )
         return out
 
     def line_heads(self, per_language: int) -> list[str]:
@@ -838,8 +937,10 @@ class CallCenter:
             "agents": self.agent_rows(now),
             "lines": self.line_rows(now),
             "alerts": self._alerts(figures["service_level"], longest),
-            "alert_bounds": {"service_level": self.policy.alert_service_level,
-                             "longest_wait_s": self.policy.alert_longest_wait_s},
+            "alert_bounds": {
+                "service_level": self.policy.alert_service_level,
+                "longest_wait_s": self.policy.alert_longest_wait_s,
+            },
         }
 
     def board(self, now: float, limit: int | None = None) -> list[BoardRow]:
@@ -848,20 +949,42 @@ class CallCenter:
         changes when something happens, not every second."""
         # The ringing requests and the head of the line (`limit` of it): the list a supervisor
         # reads, whose size does not grow with the line (the wall counts the rest).
-        shown = [self.requests[rid] for rid in self.queue.head(limit)] if limit is not None \
+        shown = (
+            [self.requests[rid] for rid in self.queue.head(limit)]
+            if limit is not None
             else [self.requests[rid] for rid in self.queue]
+        )
         shown += [self.requests[offer.request_id] for offer in self.offers.values() if offer.request_id]
-        rows: list[BoardRow] = [{"id": r.request_id, "request_id": r.request_id, "session_id": None, "phase": "requested",
-                 "since": r.created_at, "customer_name": r.customer_name, "edition": r.edition.value,
-                 "language": r.language, "agent": self._agent_brief(self.offers[r.offer_id].agent_id)
-                 if r.offer_id else None, "supervisors": {}}
-                for r in sorted(shown, key=lambda r: r.sort_key)]
+        rows: list[BoardRow] = [
+            {
+                "id": r.request_id,
+                "request_id": r.request_id,
+                "session_id": None,
+                "phase": "requested",
+                "since": r.created_at,
+                "customer_name": r.customer_name,
+                "edition": r.edition.value,
+                "language": r.language,
+                "agent": self._agent_brief(self.offers[r.offer_id].agent_id) if r.offer_id else None,
+                "supervisors": {},
+            }
+            for r in sorted(shown, key=lambda r: r.sort_key)
+        ]
         for session in [*self.sessions.values(), *self.wrapping.values()]:
-            rows.append({"id": session.session_id, "request_id": session.request_id,
-                         "session_id": session.session_id, "phase": PHASES[session.state],
-                         "since": session.state_since, "customer_name": session.context.get("customer_name", ""),
-                         "edition": session.context.get("edition", ""), "language": session.language,
-                         "agent": self._agent_brief(session.agent_id), "supervisors": dict(session.supervisors)})
+            rows.append(
+                {
+                    "id": session.session_id,
+                    "request_id": session.request_id,
+                    "session_id": session.session_id,
+                    "phase": PHASES[session.state],
+                    "since": session.state_since,
+                    "customer_name": session.context.get("customer_name", ""),
+                    "edition": session.context.get("edition", ""),
+                    "language": session.language,
+                    "agent": self._agent_brief(session.agent_id),
+                    "supervisors": dict(session.supervisors),
+                }
+            )
         return rows
 
     def _agent_brief(self, agent_id: str) -> AgentBrief:
@@ -874,11 +997,21 @@ class CallCenter:
         rows: list[WallAgent] = []
         for agent in sorted(self.agents.values(), key=lambda a: a.profile.badge or a.agent_id):
             serving = [self.sessions[s].context.get("customer_name", "") for s in sorted(agent.sessions)]
-            rows.append({"id": agent.agent_id, "name": agent.profile.display_name, "badge": agent.profile.badge,
-                         "languages": sorted(agent.profile.languages), "state": agent.shown_state,
-                         "since": agent.state_since, "serving": serving, "handled_today": agent.handled_today,
-                         "average_handle_today_s": round(agent.handle_s_today / agent.handled_today, 1)
-                         if agent.handled_today else None})
+            rows.append(
+                {
+                    "id": agent.agent_id,
+                    "name": agent.profile.display_name,
+                    "badge": agent.profile.badge,
+                    "languages": sorted(agent.profile.languages),
+                    "state": agent.shown_state,
+                    "since": agent.state_since,
+                    "serving": serving,
+                    "handled_today": agent.handled_today,
+                    "average_handle_today_s": round(agent.handle_s_today / agent.handled_today, 1)
+                    if agent.handled_today
+                    else None,
+                }
+            )
         return rows
 
     def line_rows(self, now: float) -> list[WallLine]:
@@ -890,9 +1023,15 @@ class CallCenter:
             oldest = self.requests.oldest(line)
             longest = round(now - oldest, 1) if oldest is not None else 0.0
             level = levels.get(line)
-            rows.append({"line": line, "waiting": len(waiting), "longest_wait_s": longest,
-                         "service_level": level,
-                         "alerts": self._alerts(level, longest)})
+            rows.append(
+                {
+                    "line": line,
+                    "waiting": len(waiting),
+                    "longest_wait_s": longest,
+                    "service_level": level,
+                    "alerts": self._alerts(level, longest),
+                }
+            )
         return rows
 
     def _alerts(self, level: float | None, longest: float) -> list[Alert]:
@@ -936,8 +1075,7 @@ class CallCenter:
                 return
 
     def _offer(self, request: HelpRequest, agent: Agent, now: float, eff: Effects) -> None:
-        offer = Offer(self.new_id("o"), agent.agent_id, now + self.policy.offer_timeout_s,
-                      request_id=request.request_id)
+        offer = Offer(self.new_id("o"), agent.agent_id, now + self.policy.offer_timeout_s, request_id=request.request_id)
         self.offers[offer.offer_id] = offer
         self.queue.remove(request)
         request.status = RequestStatus.OFFERED
@@ -958,13 +1096,17 @@ class CallCenter:
         if offer.session_id:
             session = self.sessions[offer.session_id]
             assert offer.from_agent is not None  # a transfer is always from someone
-            return TransferOffer(offer_id=offer.offer_id, expires_in_s=expires_in,
-                                 from_agent=self.agents[offer.from_agent].profile.display_name,
-                                 request=session.context)
+            return TransferOffer(
+                offer_id=offer.offer_id,
+                expires_in_s=expires_in,
+                from_agent=self.agents[offer.from_agent].profile.display_name,
+                request=session.context,
+            )
         assert offer.request_id is not None
         request = self.requests[offer.request_id]
-        return HelpOffer(offer_id=offer.offer_id, expires_in_s=expires_in, request=request.public(now),
-                         transcript=list(request.transcript))
+        return HelpOffer(
+            offer_id=offer.offer_id, expires_in_s=expires_in, request=request.public(now), transcript=list(request.transcript)
+        )
 
     def _lapse(self, offer: Offer, now: float, eff: Effects) -> None:
         """Ring-no-answer: pass the work on and set the agent away until they come back."""
@@ -1001,8 +1143,17 @@ class CallCenter:
         del self.requests[request.request_id]
         request.status = RequestStatus.SERVED
         context: RequestContext = {**request.public(now), "transcript": list(request.transcript)}
-        session = Session(session_id, request.request_id, request.customer_id, agent.agent_id,
-                          self.new_code(), now, context=context, language=request.language, state_since=now)
+        session = Session(
+            session_id,
+            request.request_id,
+            request.customer_id,
+            agent.agent_id,
+            self.new_code(),
+            now,
+            context=context,
+            language=request.language,
+            state_since=now,
+        )
         self.sessions[session_id] = session
         self.by_customer[request.customer_id] = ("session", session_id)
         agent.sessions.add(session_id)
@@ -1010,9 +1161,17 @@ class CallCenter:
         eff.notify(user(agent.agent_id), SessionStarted(**self.session_view(session, Role.AGENT)))
         eff.answered.append(now - request.created_at)
         self.stats.record_answered(now, now - request.created_at, request.line)
-        eff.record(request.request_id, timeline="accepted", at=now, status=RequestStatus.SERVED.value,
-                   accepted_at=now, session_id=session_id, agent_id=agent.agent_id,
-                   wait_s=round(now - request.created_at, 3), detail={"agent": agent.agent_id})
+        eff.record(
+            request.request_id,
+            timeline="accepted",
+            at=now,
+            status=RequestStatus.SERVED.value,
+            accepted_at=now,
+            session_id=session_id,
+            agent_id=agent.agent_id,
+            wait_s=round(now - request.created_at, 3),
+            detail={"agent": agent.agent_id},
+        )
 
     def _complete_transfer(self, offer: Offer, agent: Agent, now: float, eff: Effects) -> None:
         assert offer.session_id is not None
@@ -1026,14 +1185,22 @@ class CallCenter:
         session.code = self.new_code()  # the customer verifies the new agent afresh
         agent.sessions.add(session.session_id)
         seen = self.session_view(session, Role.CUSTOMER)
-        eff.notify(user(session.customer_id), AgentChanged(session_id=seen["session_id"], state=seen["state"],
-                                                           code=seen["code"], agent=seen["agent"]))
+        eff.notify(
+            user(session.customer_id),
+            AgentChanged(session_id=seen["session_id"], state=seen["state"], code=seen["code"], agent=seen["agent"]),
+        )
         eff.notify(user(agent.agent_id), SessionStarted(**self.session_view(session, Role.AGENT)))
-        eff.notify(user(previous.agent_id), SessionTransferred(session_id=session.session_id,
-                                                               to_agent=agent.profile.display_name))
+        eff.notify(
+            user(previous.agent_id), SessionTransferred(session_id=session.session_id, to_agent=agent.profile.display_name)
+        )
         eff.notify(user(previous.agent_id), AgentStateChanged(state=previous.state()))
-        eff.record(session.request_id, timeline="transferred", at=now, agent_id=agent.agent_id,
-                   detail={"from": previous.agent_id, "to": agent.agent_id})
+        eff.record(
+            session.request_id,
+            timeline="transferred",
+            at=now,
+            agent_id=agent.agent_id,
+            detail={"from": previous.agent_id, "to": agent.agent_id},
+        )
 
     def _end_session(self, session: Session, reason: EndReason, now: float, eff: Effects) -> None:
         if session.transfer_offer:
@@ -1055,7 +1222,12 @@ class CallCenter:
         for to in [session.customer_id, session.agent_id, *session.supervisors]:
             eff.notify(user(to), SessionEnded(session_id=session.session_id, reason=reason))
         eff.notify(user(agent.agent_id), AgentStateChanged(state=agent.state()))
-        eff.record(session.request_id, timeline="ended", at=now, ended_at=now, end_reason=reason.value,
-                   handle_s=round(now - session.accepted_at, 3))
+        eff.record(
+            session.request_id,
+            timeline="ended",
+            at=now,
+            ended_at=now,
+            end_reason=reason.value,
+            handle_s=round(now - session.accepted_at, 3),
+        )
         eff.queue_changed = True
-

@@ -3,6 +3,7 @@
 Messages never name another customer's or session's data: an unknown id and somebody else's
 id get the same answer, so probing reveals nothing.
 """
+
 from __future__ import annotations
 
 from .notices import Effects

@@ -2,6 +2,7 @@
 
 Plain dataclasses, no I/O. Times are wall-clock seconds supplied by the caller.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,4 +1,5 @@
 """What a command produces besides the new state: messages to people and lines for the record."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -55,6 +56,7 @@ class Effects:
     def notify(self, to: str, message: Outbound) -> None:
         self.notices.append(Notice(to, message))
 
-    def record(self, request_id: str, timeline: str | None = None, at: float | None = None,
-               detail: dict | None = None, **fields: Any) -> None:
+    def record(
+        self, request_id: str, timeline: str | None = None, at: float | None = None, detail: dict | None = None, **fields: Any
+    ) -> None:
         self.records.append(RecordUpdate(request_id, fields, timeline, at, detail))

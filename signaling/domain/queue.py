@@ -9,6 +9,7 @@ Position and estimated wait are what the customer sees; the formula is in docs/p
 with N staffed agents who speak the customer's language and an average handle time AHT over
 recent sessions, the k-th in line waits about k × AHT / N (a slot frees every AHT / N seconds).
 """
+
 from __future__ import annotations
 
 import heapq
@@ -68,8 +69,7 @@ class WaitingQueue:
 
     def heads(self, per_language: int) -> list[str]:
         """The first few of each language's line: those who must hear at once that they moved up."""
-        return [request_id for line in self._by_language.values()
-                for _, request_id in line.islice(0, per_language)]
+        return [request_id for line in self._by_language.values() for _, request_id in line.islice(0, per_language)]
 
     def position(self, request: HelpRequest) -> int | None:
         """1-based place among waiting requests of the same language (the same agent pool)."""

@@ -1,4 +1,5 @@
 """Skills-based routing: who may serve a request, and who is the best free agent for it."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -29,8 +30,7 @@ def cooling_down(agent: Agent, request: HelpRequest, now: float, reoffer_after_s
     return declined_at is not None and now - declined_at < reoffer_after_s
 
 
-def pick_agent(request: HelpRequest, free_agents: Iterable[Agent], now: float,
-               reoffer_after_s: float) -> Agent | None:
+def pick_agent(request: HelpRequest, free_agents: Iterable[Agent], now: float, reoffer_after_s: float) -> Agent | None:
     """The best free agent: must speak the language and not be cooling down from declining
     this request; agents who never declined it first (a decliner gets it again only when
     nobody else free can take it); elderly-care skill preferred for the elderly edition;

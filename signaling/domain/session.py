@@ -3,6 +3,7 @@
 A session starts as a call (awaiting_consent: talking, nothing shared), so the agent can read
 the verification code aloud before the customer decides. The agent asks to share; declining
 keeps the call, and the agent may ask again."""
+
 from __future__ import annotations
 
 from .errors import invalid_state

@@ -5,6 +5,7 @@ atomic compare-and-set, exactly as in memory. JSON, not pickle: a compromised ca
 able to run code on the nodes that read it. Relay sequence numbers are not part of it (the
 shared store keeps them beside the state, so the hot relay path never rewrites the document).
 """
+
 from __future__ import annotations
 
 from collections import deque
@@ -56,8 +57,9 @@ def dump(c: CallCenter) -> dict:
     }
 
 
-def load(data: dict, policy: Policy, new_id: Callable[[str], str] | None = None,
-         new_code: Callable[[], str] | None = None) -> CallCenter:
+def load(
+    data: dict, policy: Policy, new_id: Callable[[str], str] | None = None, new_code: Callable[[], str] | None = None
+) -> CallCenter:
     c = CallCenter(policy, new_id, new_code)
     if not data:
         return c  # a store that has never been written: an empty call center
@@ -97,19 +99,35 @@ def load(data: dict, policy: Policy, new_id: Callable[[str], str] | None = None,
 
 
 def request_from(raw: dict) -> HelpRequest:
-    return HelpRequest(**raw | {
-        "edition": _EDITION[raw["edition"]], "status": _STATUS[raw["status"]],
-        "transcript": tuple(raw["transcript"]), "declined_by": _declined(raw["declined_by"])})
+    return HelpRequest(
+        **raw
+        | {
+            "edition": _EDITION[raw["edition"]],
+            "status": _STATUS[raw["status"]],
+            "transcript": tuple(raw["transcript"]),
+            "declined_by": _declined(raw["declined_by"]),
+        }
+    )
 
 
 def agent_from(raw: dict) -> Agent:
     profile = raw["profile"]
-    return Agent(AgentProfile(profile["agent_id"], profile["display_name"], profile["badge"],
-                              frozenset(profile["languages"]), frozenset(profile["skills"])),
-                 presence=_PRESENCE[raw["presence"]], connected=raw["connected"],
-                 offer_id=raw["offer_id"], sessions=set(raw["sessions"]),
-                 wrap_ups=dict(raw["wrap_ups"]), idle_since=raw["idle_since"],
-                 **{k: raw[k] for k in _AGENT_DAY if k in raw})
+    return Agent(
+        AgentProfile(
+            profile["agent_id"],
+            profile["display_name"],
+            profile["badge"],
+            frozenset(profile["languages"]),
+            frozenset(profile["skills"]),
+        ),
+        presence=_PRESENCE[raw["presence"]],
+        connected=raw["connected"],
+        offer_id=raw["offer_id"],
+        sessions=set(raw["sessions"]),
+        wrap_ups=dict(raw["wrap_ups"]),
+        idle_since=raw["idle_since"],
+        **{k: raw[k] for k in _AGENT_DAY if k in raw},
+    )
 
 
 def session_from(raw: dict) -> Session:
@@ -117,8 +135,12 @@ def session_from(raw: dict) -> Session:
 
 
 def request_data(r: HelpRequest) -> dict:
-    return vars(r) | {"edition": r.edition.value, "status": r.status.value,
-                      "transcript": list(r.transcript), "declined_by": dict(r.declined_by)}
+    return vars(r) | {
+        "edition": r.edition.value,
+        "status": r.status.value,
+        "transcript": list(r.transcript),
+        "declined_by": dict(r.declined_by),
+    }
 
 
 def _declined(raw: dict | list) -> dict[str, float]:
@@ -129,11 +151,22 @@ def _declined(raw: dict | list) -> dict[str, float]:
 
 def agent_data(a: Agent) -> dict:
     p = a.profile
-    return {"profile": {"agent_id": p.agent_id, "display_name": p.display_name, "badge": p.badge,
-                        "languages": sorted(p.languages), "skills": sorted(p.skills)},
-            "presence": a.presence.value, "connected": a.connected, "offer_id": a.offer_id,
-            "sessions": sorted(a.sessions), "wrap_ups": a.wrap_ups, "idle_since": a.idle_since,
-            **{k: getattr(a, k) for k in _AGENT_DAY}}
+    return {
+        "profile": {
+            "agent_id": p.agent_id,
+            "display_name": p.display_name,
+            "badge": p.badge,
+            "languages": sorted(p.languages),
+            "skills": sorted(p.skills),
+        },
+        "presence": a.presence.value,
+        "connected": a.connected,
+        "offer_id": a.offer_id,
+        "sessions": sorted(a.sessions),
+        "wrap_ups": a.wrap_ups,
+        "idle_since": a.idle_since,
+        **{k: getattr(a, k) for k in _AGENT_DAY},
+    }
 
 
 def session_data(s: Session) -> dict:

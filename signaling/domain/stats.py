@@ -8,6 +8,7 @@ number of minutes in the window whatever the traffic, and the live state stays t
 after an hour at 100 customers a second as after a quiet one (issue 16). The window moves a
 minute at a time: a minute leaves it as soon as its start is older than the window.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

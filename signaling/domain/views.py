@@ -4,6 +4,7 @@ TypedDicts, so the domain builds plain dicts (cheap on the hot path, issue 16) w
 checks; the outbound events (signaling/outbound.py) and the sync acknowledgement carry them,
 and the protocol's JSON Schema and TypeScript declarations are generated from them.
 """
+
 from __future__ import annotations
 
 from typing import (

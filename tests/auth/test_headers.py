@@ -1,5 +1,6 @@
 """The same security headers on every response: each route the app has, unrouted 404s, wrong
 methods, and /metrics behind its token."""
+
 from __future__ import annotations
 
 import re
@@ -30,13 +31,11 @@ async def test_every_response_carries_the_headers(harness):
     paths = {path for _, path in routes}
     assert {"/", "/agent", "/supervisor", "/api/auth/logout", "/healthz", "/metrics"} <= paths, paths
     token = await harness.login("super01")
-    cases = routes + [("GET", "/no/such/page"), ("GET", "/api/no/such"), ("PUT", "/healthz"),
-                      ("GET", "/app/../../etc/passwd")]
+    cases = routes + [("GET", "/no/such/page"), ("GET", "/api/no/such"), ("PUT", "/healthz"), ("GET", "/app/../../etc/passwd")]
     async with aiohttp.ClientSession() as http:
         for method, path in cases:
             for auth in ({}, {"Authorization": f"Bearer {token}"}):
-                async with http.request(method, harness.base_url + path, headers=auth,
-                                        allow_redirects=False) as resp:
+                async with http.request(method, harness.base_url + path, headers=auth, allow_redirects=False) as resp:
                     await resp.read()
                     check_headers(method, path, resp.status, resp.headers)
     seen = {(m, p) for m, p in cases}
@@ -45,8 +44,11 @@ async def test_every_response_carries_the_headers(harness):
 
 def check_headers(method: str, path: str, status: int, headers) -> None:
     where = f"{method} {path} -> {status}"
-    csp = {part.split(" ", 1)[0]: part.split(" ", 1)[1] for part in
-           (p.strip() for p in headers.get("Content-Security-Policy", "").split(";")) if " " in part}
+    csp = {
+        part.split(" ", 1)[0]: part.split(" ", 1)[1]
+        for part in (p.strip() for p in headers.get("Content-Security-Policy", "").split(";"))
+        if " " in part
+    }
     assert csp.get("connect-src") == "'self'", (where, csp)
     assert csp.get("base-uri") == "'none'" and csp.get("form-action") == "'self'", (where, csp)
     assert csp.get("frame-ancestors") == "'none'" and csp.get("object-src") == "'none'", (where, csp)
@@ -71,7 +73,7 @@ async def test_metrics_need_the_metrics_token(harness):
 
 async def test_without_a_configured_metrics_token_one_is_generated_and_kept(start_server, tmp_path):
     harness = await start_server(voice=False, metrics_token="")
-    kept = (tmp_path / "var" / "metrics-token")
+    kept = tmp_path / "var" / "metrics-token"
     assert (await harness.http("GET", "/metrics"))[0] == 401
     assert kept.stat().st_mode & 0o777 == 0o600
     assert (await harness.http("GET", "/metrics", kept.read_text().strip()))[0] == 200

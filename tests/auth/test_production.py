@@ -1,5 +1,6 @@
 """Production mode is clean: demo accounts and demo tokens die with demo mode, and real accounts
 come from `assist users` (a real process on the same data directory)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -27,8 +28,14 @@ async def refused_soon(harness, token: str, path: str = "/api/requests") -> None
 def assist_users(where, *args: str, password: str | None = None) -> subprocess.CompletedProcess:
     """`assist users …` as an operator runs it, on a data directory or with a deployment's settings."""
     env = os.environ | (where if isinstance(where, dict) else {"ASSIST_VAR_DIR": str(where)})
-    return subprocess.run([sys.executable, "-m", "assist.cli", "users", *args], env=env, capture_output=True,
-                          text=True, input=None if password is None else password + "\n", timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "assist.cli", "users", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        input=None if password is None else password + "\n",
+        timeout=60,
+    )
 
 
 async def test_demo_accounts_and_tokens_do_not_survive_a_production_restart(start_server, tmp_path):
@@ -50,15 +57,17 @@ async def test_demo_accounts_and_tokens_do_not_survive_a_production_restart(star
     assert (await prod.http("GET", "/api/requests", tokens["super01"]))[0] == 401
     assert (await prod.http("GET", "/api/bank/account", tokens["zhangsan"]))[0] == 401
     listed = assist_users(var, "list").stdout
-    assert all(f"{name}\t" in listed and "disabled (demo)" in listed.split(f"{name}\t")[1].split("\n")[0]
-               for name in DEMO), listed
+    assert all(f"{name}\t" in listed and "disabled (demo)" in listed.split(f"{name}\t")[1].split("\n")[0] for name in DEMO), (
+        listed
+    )
 
 
 async def test_operator_manages_real_accounts_with_assist_users(start_server, tmp_path):
     var = tmp_path / "var"
     prod = await start_server(var_dir=var, demo=False, voice=False)
-    made = assist_users(var, "add", "ops01", "--role", "supervisor", "--name", "Operator", "--password-stdin",
-                        password="correct horse battery")
+    made = assist_users(
+        var, "add", "ops01", "--role", "supervisor", "--name", "Operator", "--password-stdin", password="correct horse battery"
+    )
     assert made.returncode == 0, made.stderr
     token = await prod.login("ops01", "correct horse battery")
     assert (await prod.http("GET", "/api/requests", token))[0] == 200
@@ -84,8 +93,7 @@ async def test_operator_manages_real_accounts_with_assist_users(start_server, tm
     reset = assist_users(var, "reset-password", "ops01", "--password-stdin", password="a brand new secret")
     assert reset.returncode == 0, reset.stderr
     await refused_soon(prod, token)  # the old token
-    status, _ = await prod.http("POST", "/api/auth/login", json={"username": "ops01",
-                                                                 "password": "correct horse battery"})
+    status, _ = await prod.http("POST", "/api/auth/login", json={"username": "ops01", "password": "correct horse battery"})
     assert status == 401
     token = await prod.login("ops01", "a brand new secret")
     assert assist_users(var, "set-role", "ops01", "--role", "agent").returncode == 0

@@ -2,6 +2,7 @@
 that address, a storm that slows sign-ins only, sign-out that takes effect at once.
 
 Clients come from different loopback addresses (127.0.0.x), as different people would."""
+
 from __future__ import annotations
 
 import asyncio
@@ -23,8 +24,9 @@ class From:
         self.http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(address, 0), limit=0))
 
     async def login(self, username: str, password: str) -> tuple[int, dict, str | None]:
-        async with self.http.post(f"{self.harness.base_url}/api/auth/login",
-                                  json={"username": username, "password": password}) as resp:
+        async with self.http.post(
+            f"{self.harness.base_url}/api/auth/login", json={"username": username, "password": password}
+        ) as resp:
             return resp.status, await resp.json(), resp.headers.get("Retry-After")
 
     async def get(self, path: str) -> int:

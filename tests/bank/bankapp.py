@@ -1,4 +1,5 @@
 """Driving the demo bank app in real Chromium: the page helper and the in-page checks."""
+
 from __future__ import annotations
 
 from tests.browser import axe_violations

@@ -1,5 +1,6 @@
 """The demo bank app in real Chromium (tests/browser.py) against a real server (the harness);
 test_api.py runs on SQLite and on a real PostgreSQL (the `database` parameter)."""
+
 from __future__ import annotations
 
 import pytest
@@ -38,7 +39,8 @@ async def open_app(browser, harness):
         contexts.append(context)
         # The edition the customer chose earlier (localStorage), in place before the app starts.
         await context.add_init_script(
-            f"if (!localStorage.getItem('assist-bank.edition')) localStorage.setItem('assist-bank.edition', '{edition}');")
+            f"if (!localStorage.getItem('assist-bank.edition')) localStorage.setItem('assist-bank.edition', '{edition}');"
+        )
         page = await context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))

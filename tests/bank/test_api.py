@@ -1,4 +1,5 @@
 """The bank's JSON API on a real server: money moves once, limits hold, nobody overdraws."""
+
 from __future__ import annotations
 
 import asyncio
@@ -49,8 +50,13 @@ async def test_demo_data_is_seeded(harness):
     assert status == 200
     assert body["account"]["balance"] == 52_680 * YUAN
     assert body["limits"] | {"used_today": 0} == {
-        "per_transaction": 50_000 * YUAN, "daily": 100_000 * YUAN, "used_today": 0,
-        "remaining_today": 100_000 * YUAN, "max_per_transaction": 50_000 * YUAN, "max_daily": 100_000 * YUAN}
+        "per_transaction": 50_000 * YUAN,
+        "daily": 100_000 * YUAN,
+        "used_today": 0,
+        "remaining_today": 100_000 * YUAN,
+        "max_per_transaction": 50_000 * YUAN,
+        "max_daily": 100_000 * YUAN,
+    }
     _, payees = await harness.http("GET", "/api/bank/payees", token)
     labels = [f"{p['nickname']} ({p['name']})" if p["nickname"] else p["name"] for p in payees["payees"]]
     assert labels == ["李四", "王五", "赵六", "刘芳", "儿子 (张伟)", "女儿 (张丽)"]
@@ -69,8 +75,9 @@ async def test_transfer_moves_money_once_and_credits_the_other_customer(harness)
     lisi = await payee_id(harness, zs, "李四")
     idem = key()
     # A double tap: the same submit twice at once, then a late retry.
-    first, second = await asyncio.gather(send(harness, zs, 1_234_56, lisi, idem=idem),
-                                         send(harness, zs, 1_234_56, lisi, idem=idem))
+    first, second = await asyncio.gather(
+        send(harness, zs, 1_234_56, lisi, idem=idem), send(harness, zs, 1_234_56, lisi, idem=idem)
+    )
     retry = await send(harness, zs, 1_234_56, lisi, idem=idem)
     assert first[0] == second[0] == retry[0] == 200, (first, second, retry)
     assert first[1] == second[1] == retry[1]
@@ -110,8 +117,7 @@ async def test_limits_and_balance_are_enforced(harness):
     status, body = await harness.http("GET", "/api/bank/limits", zs)
     assert body["used_today"] == 100_000_00 and body["remaining_today"] == 0
     # The quote says so before the password page.
-    status, quote = await harness.http("POST", "/api/bank/transfers/quote", zs,
-                                       json={"payee_id": to_lisi, "amount": 1})
+    status, quote = await harness.http("POST", "/api/bank/transfers/quote", zs, json={"payee_id": to_lisi, "amount": 1})
     assert status == 200 and quote["problem"]["code"] == "over_daily_limit"
     assert await balance(harness, zs) == 52_680_00 and await balance(harness, ls) == 8_000_00
 
@@ -119,8 +125,7 @@ async def test_limits_and_balance_are_enforced(harness):
 async def test_lowered_limits_are_enforced_and_never_above_the_maximum(harness):
     zs = await harness.login("zhangsan")
     wang = await payee_id(harness, zs, "王五")
-    status, body = await harness.http("PUT", "/api/bank/limits", zs,
-                                      json={"per_transaction": 1_000_00, "daily": 2_000_00})
+    status, body = await harness.http("PUT", "/api/bank/limits", zs, json={"per_transaction": 1_000_00, "daily": 2_000_00})
     assert status == 200 and (body["per_transaction"], body["daily"]) == (1_000_00, 2_000_00)
     status, body = await send(harness, zs, 1_000_01, wang)
     refused(status, body, 422, "over_transaction_limit")
@@ -136,8 +141,7 @@ async def test_lowered_limits_are_enforced_and_never_above_the_maximum(harness):
     status, body = await harness.http("PUT", "/api/bank/limits", zs, json={"per_transaction": 1.5})
     refused(status, body, 400, "invalid_amount")
     # Back up to (not above) the bank's maximum is allowed.
-    status, body = await harness.http("PUT", "/api/bank/limits", zs,
-                                      json={"per_transaction": 50_000_00, "daily": 100_000_00})
+    status, body = await harness.http("PUT", "/api/bank/limits", zs, json={"per_transaction": 50_000_00, "daily": 100_000_00})
     assert status == 200 and body["remaining_today"] == 98_000_00
     assert await balance(harness, zs) == 50_680_00
 
@@ -173,8 +177,7 @@ async def test_concurrent_transfers_never_overdraw(harness):
     to_lisi, to_wang = await payee_id(harness, zs, "李四"), await payee_id(harness, zs, "王五")
     before = await balance(harness, zs) + await balance(harness, ls)
     # Ten transfers of ¥6,000 at once from two "tabs": ¥60,000 > ¥52,680, so some must fail.
-    results = await asyncio.gather(*(send(harness, zs, 6_000_00, to_lisi if i % 2 else to_wang)
-                                     for i in range(10)))
+    results = await asyncio.gather(*(send(harness, zs, 6_000_00, to_lisi if i % 2 else to_wang) for i in range(10)))
     done = [body["transfer"] for status, body in results if status == 200]
     refusals = [body for status, body in results if status != 200]
     assert len(done) == 8, results
@@ -192,8 +195,9 @@ async def test_transfers_both_ways_at_once_all_complete(harness):
     zs, ls = await harness.login("zhangsan"), await harness.login("lisi")
     to_lisi, to_zhangsan = await payee_id(harness, zs, "李四"), await payee_id(harness, ls, "张三")
     before = await balance(harness, zs) + await balance(harness, ls)
-    results = await asyncio.gather(*(send(harness, zs, 100_00, to_lisi) if i % 2 else
-                                     send(harness, ls, 100_00, to_zhangsan) for i in range(16)))
+    results = await asyncio.gather(
+        *(send(harness, zs, 100_00, to_lisi) if i % 2 else send(harness, ls, 100_00, to_zhangsan) for i in range(16))
+    )
     assert [status for status, _ in results] == [200] * 16, results
     assert await balance(harness, zs) + await balance(harness, ls) == before
     assert await balance(harness, zs) == 52_680_00
@@ -202,16 +206,20 @@ async def test_transfers_both_ways_at_once_all_complete(harness):
 async def test_a_large_transfer_to_a_new_payee_needs_the_warning_acknowledged(harness):
     zs = await harness.login("zhangsan")
     stranger = {"name": "钱七", "account_number": "6212260000111122223"}
-    status, quote = await harness.http("POST", "/api/bank/transfers/quote", zs,
-                                       json={"payee": stranger, "amount": 8_000_00, "purpose": "投资"})
+    status, quote = await harness.http(
+        "POST", "/api/bank/transfers/quote", zs, json={"payee": stranger, "amount": 8_000_00, "purpose": "投资"}
+    )
     assert status == 200 and quote["unusual"] and quote["payee"]["new"] and quote["problem"] is None
     status, body = await send(harness, zs, 8_000_00, stranger)
     refused(status, body, 409, "risk_ack_required")
     status, body = await send(harness, zs, 8_000_00, stranger, acknowledge_risk=True, save_payee=True)
     assert status == 200 and body["transfer"]["payee"]["saved"]
-    _, small = await harness.http("POST", "/api/bank/transfers/quote", zs,
-                                  json={"payee": {"name": "孙八", "account_number": "6212260000999988887"},
-                                        "amount": 100_00})
+    _, small = await harness.http(
+        "POST",
+        "/api/bank/transfers/quote",
+        zs,
+        json={"payee": {"name": "孙八", "account_number": "6212260000999988887"}, "amount": 100_00},
+    )
     assert not small["unusual"]
     # A customer of this bank must be named correctly.
     status, body = await send(harness, zs, 100_00, {"name": "王八", "account_number": "6222020200112233445"})
@@ -226,18 +234,27 @@ async def test_errors_speak_english_when_asked(harness):
     zs = await harness.login("zhangsan")
     wang = await payee_id(harness, zs, "王五")
     async with harness._http.post(
-            f"{harness.base_url}/api/bank/transfers",
-            headers={"Authorization": f"Bearer {zs}", "Accept-Language": "en-GB,en;q=0.9"},
-            json={"payee_id": wang, "amount": 60_000_00, "password": PIN, "idempotency_key": key()}) as resp:
+        f"{harness.base_url}/api/bank/transfers",
+        headers={"Authorization": f"Bearer {zs}", "Accept-Language": "en-GB,en;q=0.9"},
+        json={"payee_id": wang, "amount": 60_000_00, "password": PIN, "idempotency_key": key()},
+    ) as resp:
         status, body = resp.status, await resp.json()
     refused(status, body, 422, "over_transaction_limit")
     assert body["error"]["message"] == "The amount is over your per-transaction limit of ¥50,000.00."
 
 
-ENDPOINTS = [("GET", "/api/bank/account"), ("GET", "/api/bank/transactions"), ("GET", "/api/bank/payees"),
-             ("POST", "/api/bank/payees"), ("DELETE", "/api/bank/payees/1"), ("GET", "/api/bank/limits"),
-             ("PUT", "/api/bank/limits"), ("POST", "/api/bank/transfers/quote"), ("POST", "/api/bank/transfers"),
-             ("GET", "/api/bank/transfers/T1")]
+ENDPOINTS = [
+    ("GET", "/api/bank/account"),
+    ("GET", "/api/bank/transactions"),
+    ("GET", "/api/bank/payees"),
+    ("POST", "/api/bank/payees"),
+    ("DELETE", "/api/bank/payees/1"),
+    ("GET", "/api/bank/limits"),
+    ("PUT", "/api/bank/limits"),
+    ("POST", "/api/bank/transfers/quote"),
+    ("POST", "/api/bank/transfers"),
+    ("GET", "/api/bank/transfers/T1"),
+]
 
 
 @pytest.mark.parametrize("who", [None, "agent01", "super01", "garbage"])
@@ -271,12 +288,14 @@ async def test_a_customer_never_reaches_another_customers_data(harness):
 
 async def test_payees_can_be_added_and_removed(harness):
     zs = await harness.login("zhangsan")
-    status, body = await harness.http("POST", "/api/bank/payees", zs,
-                                      json={"name": "周九", "account_number": "6217000010009998887", "bank": "建设银行"})
+    status, body = await harness.http(
+        "POST", "/api/bank/payees", zs, json={"name": "周九", "account_number": "6217000010009998887", "bank": "建设银行"}
+    )
     assert status == 200 or status == 201, body
     new_id = body["payee"]["id"]
-    status, body = await harness.http("POST", "/api/bank/payees", zs,
-                                      json={"name": "周九", "account_number": "6217000010009998887"})
+    status, body = await harness.http(
+        "POST", "/api/bank/payees", zs, json={"name": "周九", "account_number": "6217000010009998887"}
+    )
     refused(status, body, 409, "payee_exists")
     status, body = await harness.http("DELETE", f"/api/bank/payees/{new_id}", zs)
     assert status == 200

@@ -1,6 +1,7 @@
 """The demo bank app in real Chromium at 390×844: the transfer flow by touch and by keyboard,
 accessibility (axe-core, WCAG 2.2 A/AA) on every page of every edition, the elderly edition's
 sizes, 200% text, and the hooks for the assist SDK."""
+
 from __future__ import annotations
 
 import asyncio
@@ -52,8 +53,9 @@ async def test_transfer_by_touch_moves_the_money_once(open_app, harness):
 
     # A double tap on "pay": two submits of the form at once. The idempotency key makes it one debit.
     await app.page.fill(".page-transfer-password input", "135790")
-    await app.evaluate("() => { const f = document.querySelector('.page-transfer-password form');"
-                       " f.requestSubmit(); f.requestSubmit(); }")
+    await app.evaluate(
+        "() => { const f = document.querySelector('.page-transfer-password form'); f.requestSubmit(); f.requestSubmit(); }"
+    )
     await app.page.wait_for_selector("#main .page-transfer-result")
     assert await app.text("[data-balance-after]") == "¥51,445.44"
     assert await api_balance(harness, "zhangsan") == 52_680_00 - 1_234_56
@@ -107,8 +109,9 @@ async def test_transfer_with_the_keyboard_alone(open_app, harness):
 
 
 async def assert_focus_visible(app: App) -> None:
-    outline = await app.evaluate("() => { const s = getComputedStyle(document.activeElement);"
-                                 " return [s.outlineStyle, parseFloat(s.outlineWidth)]; }")
+    outline = await app.evaluate(
+        "() => { const s = getComputedStyle(document.activeElement); return [s.outlineStyle, parseFloat(s.outlineWidth)]; }"
+    )
     assert outline[0] != "none" and outline[1] >= 2, outline
 
 
@@ -129,8 +132,13 @@ async def walk_every_page(app: App, harness, edition: str, at) -> list[str]:
     await app.go("#/login", "login")
     await app.login("zhangsan")
     await visit("home")
-    for route, name in (("#/records", "records"), ("#/payees", "payees"), ("#/limits", "limits"),
-                        ("#/settings", "settings"), ("#/transfer", "transfer")):
+    for route, name in (
+        ("#/records", "records"),
+        ("#/payees", "payees"),
+        ("#/limits", "limits"),
+        ("#/settings", "settings"),
+        ("#/transfer", "transfer"),
+    ):
         await app.go(route, name)
         await visit(name)
 
@@ -169,8 +177,7 @@ async def walk_every_page(app: App, harness, edition: str, at) -> list[str]:
     await visit("transfer-result")
 
     token = await harness.login("zhangsan")
-    status, _ = await harness.http("PUT", "/api/bank/limits", token,
-                                   json={"per_transaction": 8_000_00, "daily": 8_000_00})
+    status, _ = await harness.http("PUT", "/api/bank/limits", token, json={"per_transaction": 8_000_00, "daily": 8_000_00})
     assert status == 200
     await app.go("#/transfer", "transfer")
     await app.page.click(".list-button:has-text('王五')")
@@ -228,8 +235,7 @@ async def test_elderly_edition_sizes_help_and_voice_on_every_screen(open_app, ha
     # This browser has no microphone: a plain message, never the browser's own error text.
     # (The voice path itself is tested with a fake microphone in tests/voice.)
     await app.page.click("[data-voice-button]")
-    await app.page.wait_for_function(
-        "() => document.getElementById('toast').textContent.includes('没有找到可用的麦克风')")
+    await app.page.wait_for_function("() => document.getElementById('toast').textContent.includes('没有找到可用的麦克风')")
 
 
 @pytest.mark.parametrize("edition", ["standard", "elderly"])
@@ -255,8 +261,10 @@ async def test_edition_is_chosen_in_settings_and_remembered(open_app, harness):
     await app.page.check("input[value=english]")
     await app.page.click("form button[type=submit]")
     await app.expect("settings")
-    assert await app.evaluate("() => [document.documentElement.lang, document.documentElement.className]") \
-        == ["en", "edition-english"]
+    assert await app.evaluate("() => [document.documentElement.lang, document.documentElement.className]") == [
+        "en",
+        "edition-english",
+    ]
     assert await app.text("h1") == "Settings"
     assert await app.page.title() == "Settings - Anxin Bank"
 
@@ -266,8 +274,10 @@ async def test_edition_is_chosen_in_settings_and_remembered(open_app, harness):
     assert await app.evaluate("() => localStorage.getItem('assist-bank.edition')") == "elderly"
     await app.page.reload()
     await app.expect("settings")
-    assert await app.evaluate("() => [document.documentElement.lang, document.documentElement.className]") \
-        == ["zh-CN", "edition-elderly"]
+    assert await app.evaluate("() => [document.documentElement.lang, document.documentElement.className]") == [
+        "zh-CN",
+        "edition-elderly",
+    ]
     assert await app.page.locator("[data-voice-button]").count() == 1
     # Still signed in (sessionStorage); signing out from the elderly home page forgets the token,
     # and the server refuses it from then on (a copy of it is worth nothing).
@@ -326,5 +336,9 @@ async def test_one_tap_help_reaches_the_queue_through_the_sdk(open_app, harness)
         await asyncio.sleep(0.05)
     assert waiting, "the help request never reached the queue"
     request = waiting[0]
-    assert (request["topic"], request["edition"], request["language"], request["page"]) == \
-        ("transfer", "elderly", "zh", "#/transfer")
+    assert (request["topic"], request["edition"], request["language"], request["page"]) == (
+        "transfer",
+        "elderly",
+        "zh",
+        "#/transfer",
+    )

@@ -1,6 +1,7 @@
 """The agent's journey as the agent sees it: nothing of the last customer stays on screen, the
 wrap-up outcome fits how the session ended, the mirror fits a small screen, and transfer is a
 choice among the agents who can take it."""
+
 from __future__ import annotations
 
 from playwright.async_api import expect

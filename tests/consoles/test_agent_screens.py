@@ -2,6 +2,7 @@
 axe violations, and in English no Chinese word left in the agent's own screen (the customer's
 mirrored page is theirs, and people's names are data). With ASSIST_SCREENSHOTS=<dir> set, each
 phase is also saved at 1366×768 and 1920×1080 for review."""
+
 from __future__ import annotations
 
 import re
@@ -38,20 +39,33 @@ CHINESE_SHOWN = """(names) => {
 
 # Per language: who asks for help (name, edition, language) and the words the agent reads.
 CASES = {
-    "en": {"customer": ("Emily", "english", "en"), "offer": r"^Emily · Transfer · English edition · English · waiting \d+ s$",
-           "queue": r"李四 · Transfer · Elderly edition · Mandarin · waiting \d+ s", "call": "Not shared yet",
-           "sharing": "Sharing", "ended": "Emily · You ended the session", "caption": "Tap here"},
-    "zh": {"customer": ("张三", "elderly", "zh"), "offer": r"^张三 · 转账 · 幸福生活版 · 普通话 · 已等待 \d+ 秒$",
-           "queue": r"李四 · 转账 · 幸福生活版 · 普通话 · 已等待 \d+ 秒", "call": "通话中 · 未共享屏幕",
-           "sharing": "共享中", "ended": "张三 · 您结束了会话", "caption": "请点这里"},
+    "en": {
+        "customer": ("Emily", "english", "en"),
+        "offer": r"^Emily · Transfer · English edition · English · waiting \d+ s$",
+        "queue": r"李四 · Transfer · Elderly edition · Mandarin · waiting \d+ s",
+        "call": "Not shared yet",
+        "sharing": "Sharing",
+        "ended": "Emily · You ended the session",
+        "caption": "Tap here",
+    },
+    "zh": {
+        "customer": ("张三", "elderly", "zh"),
+        "offer": r"^张三 · 转账 · 幸福生活版 · 普通话 · 已等待 \d+ 秒$",
+        "queue": r"李四 · 转账 · 幸福生活版 · 普通话 · 已等待 \d+ 秒",
+        "call": "通话中 · 未共享屏幕",
+        "sharing": "共享中",
+        "ended": "张三 · 您结束了会话",
+        "caption": "请点这里",
+    },
 }
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 async def test_agent_screens(start_server, lang):
     # The offer rings until answered: the screenshots take longer than a real agent would.
-    harness = await start_server(pages={"/sdk-test": page_html(), "/sdk-test.js": TEST_SCRIPT},
-                                 policy=Policy(offer_timeout_s=60, grace_s=5))
+    harness = await start_server(
+        pages={"/sdk-test": page_html(), "/sdk-test.js": TEST_SCRIPT}, policy=Policy(offer_timeout_s=60, grace_s=5)
+    )
     harness.add_customers("Emily")
     case = CASES[lang]
     name, edition, language = case["customer"]
@@ -74,12 +88,18 @@ async def test_agent_screens(start_server, lang):
         agent = await open_agent(desk, harness.base_url, lang=lang)
         await phase(agent, "available")
 
-        customer = await open_customer(await browser.new_context(**PHONE), harness.base_url,
-                                       await harness.login(username), edition=edition, language=language)
+        customer = await open_customer(
+            await browser.new_context(**PHONE),
+            harness.base_url,
+            await harness.login(username),
+            edition=edition,
+            language=language,
+        )
         await customer.evaluate("Assist.requestHelp({topic: 'transfer'})")
         await expect(agent.locator("#offer-detail")).to_have_text(re.compile(case["offer"]))
-        waiting = await open_customer(await browser.new_context(**PHONE), harness.base_url, await harness.login("lisi"),
-                                      edition="elderly")
+        waiting = await open_customer(
+            await browser.new_context(**PHONE), harness.base_url, await harness.login("lisi"), edition="elderly"
+        )
         await waiting.evaluate("Assist.requestHelp({topic: 'transfer'})")
         await expect(agent.locator("#queue-list li")).to_have_text([re.compile(case["queue"])])
         await phase(agent, "offer")

@@ -1,4 +1,5 @@
 """The call's audio is recorded on the server with the session and played with the mirror."""
+
 from __future__ import annotations
 
 import asyncio
@@ -14,8 +15,11 @@ from tests.customer.pages import TEST_SCRIPT, open_agent, page_html
 
 async def test_call_audio_is_recorded_and_played_with_the_session(start_server, tmp_path):
     harness = await start_server(pages={"/sdk-test": page_html(), "/sdk-test.js": TEST_SCRIPT})
-    args = [*WEBRTC_ARGS, f"--use-file-for-fake-audio-capture={tone(tmp_path / 'tone.wav')}",
-            "--autoplay-policy=no-user-gesture-required"]
+    args = [
+        *WEBRTC_ARGS,
+        f"--use-file-for-fake-audio-capture={tone(tmp_path / 'tone.wav')}",
+        "--autoplay-policy=no-user-gesture-required",
+    ]
     async with chromium(*args) as browser:
         agent_context = await browser.new_context(**DESK)
         await agent_context.add_init_script(COLLECT_PEERS)
@@ -38,8 +42,9 @@ async def test_call_audio_is_recorded_and_played_with_the_session(start_server, 
         # Recorded from the call's connection (after consent) to the session's end.
         call_s = meta["request"]["ended_at"] - segment["started_at"]
         assert meta["request"]["consent_at"] <= segment["started_at"]
-        async with harness._http.get(f"{harness.base_url}/api/recordings/{sid}/audio/0",
-                                     headers={"Authorization": f"Bearer {token}"}) as resp:
+        async with harness._http.get(
+            f"{harness.base_url}/api/recordings/{sid}/audio/0", headers={"Authorization": f"Bearer {token}"}
+        ) as resp:
             assert resp.status == 200 and resp.headers["Content-Type"] == "audio/ogg"
             (tmp_path / "call.ogg").write_bytes(await resp.read())
         with av.open(str(tmp_path / "call.ogg")) as container:

@@ -1,5 +1,6 @@
 """The consoles' word catalogs: every language has the same keys and the same placeholders,
 and every key each console names exists."""
+
 from __future__ import annotations
 
 import json
@@ -46,7 +47,7 @@ def named_keys(html: str, *scripts: str) -> tuple[set[str], set[str]]:
     families = set()
     for script in scripts:
         named |= {s for s in re.findall(r'"([a-z]\w*\.[\w.]+)"', script) if s.split(".")[0] in sections}
-        families |= set(re.findall(r'\bt\(`([\w.]+)\.\$\{', script))
+        families |= set(re.findall(r"\bt\(`([\w.]+)\.\$\{", script))
         families |= set(re.findall(r'\bnamed\("([\w.]+)"', script))
     return named - families, families
 
@@ -57,8 +58,7 @@ def test_the_agent_console_names_only_keys_that_exist():
     transfer failure, edition, language and call quality."""
     from signaling.domain.model import AgentState, Edition, EndReason, SessionState
 
-    named, families = named_keys((WEB / "agent.html").read_text(), (WEB / "agent.js").read_text(),
-                                 (WEB / "words.js").read_text())
+    named, families = named_keys((WEB / "agent.html").read_text(), (WEB / "agent.js").read_text(), (WEB / "words.js").read_text())
     codes = {
         "agent.state": [s.value for s in AgentState],
         "agent.share": [s.value for s in SessionState if s is not SessionState.ENDED],

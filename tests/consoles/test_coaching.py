@@ -1,6 +1,7 @@
 """Coaching modes in real Chromium, checked on the receiving peers' inbound audio: in silent
 monitor only the supervisor listens; in whisper the agent hears the supervisor and the customer
 does not; in a barge the customer hears the supervisor too, and is told."""
+
 from __future__ import annotations
 
 import math
@@ -39,8 +40,7 @@ def tone(path) -> str:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(48000)
-        w.writeframes(b"".join(struct.pack("<h", int(12000 * math.sin(2 * math.pi * 440 * i / 48000)))
-                               for i in range(48000 * 4)))
+        w.writeframes(b"".join(struct.pack("<h", int(12000 * math.sin(2 * math.pi * 440 * i / 48000))) for i in range(48000 * 4)))
     return str(path)
 
 
@@ -59,8 +59,11 @@ async def silent(page, which: str, other) -> None:
 
 async def test_monitor_whisper_barge_who_hears_whom(start_server, tmp_path):
     harness = await start_server(pages={"/sdk-test": page_html(), "/sdk-test.js": TEST_SCRIPT})
-    args = [*WEBRTC_ARGS, f"--use-file-for-fake-audio-capture={tone(tmp_path / 'tone.wav')}",
-            "--autoplay-policy=no-user-gesture-required"]
+    args = [
+        *WEBRTC_ARGS,
+        f"--use-file-for-fake-audio-capture={tone(tmp_path / 'tone.wav')}",
+        "--autoplay-policy=no-user-gesture-required",
+    ]
     async with chromium(*args) as browser:
         contexts = [await browser.new_context(**DESK), await browser.new_context(**DESK), await browser.new_context(**PHONE)]
         for context in contexts:

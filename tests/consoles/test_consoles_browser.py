@@ -1,4 +1,5 @@
 """Agent and supervisor consoles in real Chromium: guide, watch, listen, whisper, replay."""
+
 from __future__ import annotations
 
 from playwright.async_api import expect
@@ -20,8 +21,9 @@ async def open_supervisor(context, base_url: str):
 
 
 async def test_supervisor_watches_listens_whispers_and_replays(start_server):
-    harness = await start_server(pages={"/sdk-test": page_html(account_text="6228 4800 1020 3040 506"),
-                                        "/sdk-test.js": TEST_SCRIPT})
+    harness = await start_server(
+        pages={"/sdk-test": page_html(account_text="6228 4800 1020 3040 506"), "/sdk-test.js": TEST_SCRIPT}
+    )
     async with chromium(*WEBRTC_ARGS) as browser:
         supervisor = await open_supervisor(await browser.new_context(**DESK), harness.base_url)
         agent = await open_agent(await browser.new_context(**DESK), harness.base_url)
@@ -66,8 +68,9 @@ async def test_supervisor_watches_listens_whispers_and_replays(start_server):
         await supervisor.wait_for_function("() => document.body.dataset.player === 'finished'", timeout=30_000)
         played = await supervisor.frame_locator("#player-root iframe").locator("#page").inner_text()
         assert played == agent_saw
-        status, views = await harness.http("GET", f"/api/recordings/{await first_recording(harness)}/views",
-                                           await harness.login("super01"))
+        status, views = await harness.http(
+            "GET", f"/api/recordings/{await first_recording(harness)}/views", await harness.login("super01")
+        )
         # Each part opened is logged: the metadata, the events, the call audio's list and file.
         assert {v["viewer"] for v in views["views"]} == {"super01"}
         assert {"meta", "events", "audio"} <= {v["what"] for v in views["views"]}
@@ -135,8 +138,10 @@ async def test_console_sign_out_buttons_end_the_token_on_the_server(start_server
 
     harness = await start_server(voice=False)
     async with chromium() as browser:
-        for page in (await open_agent(await browser.new_context(**DESK), harness.base_url),
-                     await open_supervisor(await browser.new_context(**DESK), harness.base_url)):
+        for page in (
+            await open_agent(await browser.new_context(**DESK), harness.base_url),
+            await open_supervisor(await browser.new_context(**DESK), harness.base_url),
+        ):
             key = "assist.agent.token" if page.url.endswith("/agent") else "assist.supervisor.token"
             token = await page.evaluate(f"() => sessionStorage.getItem('{key}')")
             await page.click("#sign-out")

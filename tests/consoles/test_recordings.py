@@ -1,4 +1,5 @@
 """Recordings: stored as they arrive, compressed, listed and replayed by who may, every view logged."""
+
 from __future__ import annotations
 
 import gzip
@@ -18,8 +19,11 @@ async def recorded_session(harness, rating: str | None = None):
     for seq in range(1, 6):
         snapshot = {"type": 2 if seq == 1 else 3, "data": {"text": "转账页面 " * 50, "n": seq}, "timestamp": seq}
         assert (await customer.call("mirror", {"session_id": sid, "seq": seq, "events": [snapshot]}))["ok"]
-    assert (await agent.call("annotation", {"session_id": sid, "seq": 1, "kind": "highlight",
-                                            "selector": "#next", "caption": "点这里"}))["ok"]
+    assert (
+        await agent.call(
+            "annotation", {"session_id": sid, "seq": 1, "kind": "highlight", "selector": "#next", "caption": "点这里"}
+        )
+    )["ok"]
     await agent.call("end_session", {"session_id": sid})
     await agent.call("wrap_up", {"session_id": sid, "outcome": "resolved", "notes": ""})
     if rating:
@@ -60,9 +64,16 @@ async def test_recording_authorization_table(harness):
     sid = await recorded_session(harness)
     tokens = {u: await harness.login(u) for u in ("super01", "agent01", "agent02", "zhangsan")}
     expected = {  # (role, path) → status
-        ("super01", ""): 200, ("agent01", ""): 200, ("agent02", ""): 404, ("zhangsan", ""): 403,
-        ("super01", "/events"): 200, ("agent01", "/events"): 200, ("agent02", "/events"): 404,
-        ("zhangsan", "/events"): 403, ("super01", "/views"): 200, ("agent01", "/views"): 403,
+        ("super01", ""): 200,
+        ("agent01", ""): 200,
+        ("agent02", ""): 404,
+        ("zhangsan", ""): 403,
+        ("super01", "/events"): 200,
+        ("agent01", "/events"): 200,
+        ("agent02", "/events"): 404,
+        ("zhangsan", "/events"): 403,
+        ("super01", "/views"): 200,
+        ("agent01", "/views"): 403,
     }
     for (user, suffix), status in expected.items():
         got, body = await harness.http("GET", f"/api/recordings/{sid}{suffix}", tokens[user])
@@ -76,9 +87,19 @@ async def test_recording_authorization_table(harness):
     assert {v["viewer"] for v in views["views"]} == {"super01", "agent01"}  # refused looks are not views
 
 
-@pytest.mark.parametrize("query,count", [("?agent=agent01", 1), ("?agent=agent02", 0), ("?customer=zhangsan", 1),
-                                         ("?customer=lisi", 0), ("?outcome=resolved", 1), ("?outcome=dropped", 0),
-                                         (f"?from={time.time() + 3600}", 0), ("?to=0", 0)])
+@pytest.mark.parametrize(
+    "query,count",
+    [
+        ("?agent=agent01", 1),
+        ("?agent=agent02", 0),
+        ("?customer=zhangsan", 1),
+        ("?customer=lisi", 0),
+        ("?outcome=resolved", 1),
+        ("?outcome=dropped", 0),
+        (f"?from={time.time() + 3600}", 0),
+        ("?to=0", 0),
+    ],
+)
 async def test_recording_filters(harness, query, count):
     await recorded_session(harness)
     _, body = await harness.http("GET", f"/api/recordings{query}", await harness.login("super01"))

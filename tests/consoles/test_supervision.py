@@ -1,4 +1,5 @@
 """Silent monitoring, whisper and the monitoring audio's signaling, on a real server."""
+
 from __future__ import annotations
 
 import asyncio
@@ -26,12 +27,14 @@ async def test_monitor_is_silent_whisper_is_private_and_audio_signaling_flows(ha
     assert (await supervisor.call("monitor_signal", {"session_id": sid, "seq": 1, "kind": "restart"}))["ok"]
     asked = await agent.expect("monitor_signal")
     assert asked["sender"] == "super01" and asked["kind"] == "restart"
-    reply = await agent.call("monitor_signal", {"session_id": sid, "seq": 1, "kind": "offer", "sdp": "v=0",
-                                                "supervisor": asked["sender"]})
+    reply = await agent.call(
+        "monitor_signal", {"session_id": sid, "seq": 1, "kind": "offer", "sdp": "v=0", "supervisor": asked["sender"]}
+    )
     assert reply["ok"]
     assert (await supervisor.expect("monitor_signal"))["sdp"] == "v=0"
-    missing = await agent.call("monitor_signal", {"session_id": sid, "seq": 2, "kind": "offer", "sdp": "v=0",
-                                                  "supervisor": "super99"})
+    missing = await agent.call(
+        "monitor_signal", {"session_id": sid, "seq": 2, "kind": "offer", "sdp": "v=0", "supervisor": "super99"}
+    )
     assert missing["error"]["code"] == "not_found"
     refused = await customer.call("monitor_signal", {"session_id": sid, "seq": 1, "kind": "offer", "sdp": "v=0"})
     assert refused["error"]["code"] == "forbidden"

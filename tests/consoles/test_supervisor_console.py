@@ -1,5 +1,6 @@
 """The supervisor console in real Chromium: every phase of a session as the supervisor sees it,
 the monitor pane on an ended session, and the recording replayed with the agent's marks."""
+
 from __future__ import annotations
 
 from playwright.async_api import expect

@@ -1,5 +1,6 @@
 """Every supervisor screen, in English and Chinese, with no axe violations; with
 ASSIST_SCREENSHOTS=<dir> set, each screen is also saved at 1366×768 and 1920×1080 for review."""
+
 from __future__ import annotations
 
 import os
@@ -32,8 +33,7 @@ async def shoot(page, name: str, found: dict) -> None:
 async def test_supervisor_screens(start_server, lang):
     policy = Policy(offer_timeout_s=60, grace_s=5, queue_cap=50, alert_longest_wait_s=2)
     harness = await start_server(pages={"/sdk-test": page_html(), "/sdk-test.js": TEST_SCRIPT}, policy=policy)
-    words = {"en": ("Sharing the screen", "Waiting", "Agent highlighted"),
-             "zh": ("共享屏幕中", "排队中", "坐席高亮标注")}[lang]
+    words = {"en": ("Sharing the screen", "Waiting", "Agent highlighted"), "zh": ("共享屏幕中", "排队中", "坐席高亮标注")}[lang]
     found: dict = {}
     async with chromium(*WEBRTC_ARGS) as browser:
         page = await (await browser.new_context(viewport=SIZES[0])).new_page()
@@ -49,8 +49,9 @@ async def test_supervisor_screens(start_server, lang):
         await agent.click("[data-tool=highlight]")
         box = await replay.locator("#next").bounding_box()
         await agent.mouse.click(box["x"] + 5, box["y"] + 5)
-        other = await open_customer(await browser.new_context(**PHONE), harness.base_url, await harness.login("lisi"),
-                                    edition="elderly")
+        other = await open_customer(
+            await browser.new_context(**PHONE), harness.base_url, await harness.login("lisi"), edition="elderly"
+        )
         await other.evaluate("Assist.requestHelp({topic: 'transfer'})")
         await agent.click("#invite")  # the agent asks for help: the invite offers the three modes
         await expect(page.locator("#invites li button[data-mode]")).to_have_count(3)

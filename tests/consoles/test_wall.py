@@ -1,4 +1,5 @@
 """The supervisor wall: a scripted scenario whose figures are worked out by hand."""
+
 from __future__ import annotations
 
 import re
@@ -58,10 +59,10 @@ async def test_supervisor_sees_the_wall_move_and_metrics_agree(harness):
     assert abs(asa - wall["average_speed_of_answer_s"]) < 1e-9
 
 
-
 def test_wall_per_agent_and_per_line_match_hand_computation():
-    policy = Policy(offer_timeout_s=600, grace_s=600, service_level_s=20, alert_service_level=0.8,
-                    alert_longest_wait_s=60, day_offset_s=0)
+    policy = Policy(
+        offer_timeout_s=600, grace_s=600, service_level_s=20, alert_service_level=0.8, alert_longest_wait_s=60, day_offset_s=0
+    )
     c = CallCenter(policy)
     day = 86400 * 100  # a day's start (UTC here: day_offset_s=0)
     b = AgentProfile("a2", "B2", "B2", frozenset({"zh", "en"}), frozenset())

@@ -1,4 +1,5 @@
 """A bank-like test page for the SDK, served from the real server's origin (any page can use it)."""
+
 from __future__ import annotations
 
 TEST_PAGE = """<!doctype html>
@@ -36,8 +37,14 @@ TEST_SCRIPT = """
   window.alert = () => { window.alertsFired += 1; };
 """
 
-SAFE = {"card_placeholder": "请输入卡号", "password_attr": "", "hidden_value": "", "account_text": "尾号 3445",
-        "masked_text": "客户备注", "blocked_text": "不共享的内容"}
+SAFE = {
+    "card_placeholder": "请输入卡号",
+    "password_attr": "",
+    "hidden_value": "",
+    "account_text": "尾号 3445",
+    "masked_text": "客户备注",
+    "blocked_text": "不共享的内容",
+}
 
 
 def page_html(**planted: str) -> str:
@@ -48,14 +55,17 @@ def page_html(**planted: str) -> str:
     return html
 
 
-async def open_customer(context, base_url: str, token: str, path: str = "/sdk-test", edition: str = "standard",
-                        language: str = "zh"):
+async def open_customer(
+    context, base_url: str, token: str, path: str = "/sdk-test", edition: str = "standard", language: str = "zh"
+):
     """Open a test page served by the server itself (start_server(pages=...)) and init the SDK."""
     page = await context.new_page()
     await page.goto(f"{base_url}{path}")
-    await page.evaluate("([token, edition, language]) => Assist.init({token, edition, language, "
-                        "audio: {echoCancellation: false, noiseSuppression: false, autoGainControl: false}})",
-                        [token, edition, language])
+    await page.evaluate(
+        "([token, edition, language]) => Assist.init({token, edition, language, "
+        "audio: {echoCancellation: false, noiseSuppression: false, autoGainControl: false}})",
+        [token, edition, language],
+    )
     await page.wait_for_function("() => Assist.state().connected")
     return page
 
@@ -79,5 +89,6 @@ async def click_in_replay(agent, page, selector: str, replay: str = "#replay-roo
     frame = await agent.locator(replay).bounding_box()
     scale = frame["width"] / 390
     target = await page.locator(selector).bounding_box()
-    await agent.mouse.click(frame["x"] + (target["x"] + target["width"] / 2) * scale,
-                            frame["y"] + (target["y"] + target["height"] / 2) * scale)
+    await agent.mouse.click(
+        frame["x"] + (target["x"] + target["width"] / 2) * scale, frame["y"] + (target["y"] + target["height"] / 2) * scale
+    )

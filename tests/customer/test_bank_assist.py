@@ -1,5 +1,6 @@
 """The whole story in the demo bank app: stuck in a transfer, one tap for help, an agent guides,
 the customer finishes the transfer themselves, stops sharing, and the agent's view freezes."""
+
 from __future__ import annotations
 
 from playwright.async_api import expect

@@ -1,6 +1,7 @@
 """The SDK's own UI (nobody on shift, waiting, consent, sharing indicator, the end with its
 rating) is accessible in both editions; the indicator never covers the page's header, nor the
 waiting and ended panels the app's bottom controls."""
+
 from __future__ import annotations
 
 import pytest
@@ -28,8 +29,9 @@ async def back_and_accept(agent) -> str:
 async def test_sdk_ui_has_no_axe_violations_and_elderly_sizes(start_server, edition):
     harness = await start_server(pages={"/sdk-test": page_html(), "/sdk-test.js": TEST_SCRIPT})
     async with chromium(*WEBRTC_ARGS) as browser:
-        customer = await open_customer(await browser.new_context(**PHONE), harness.base_url,
-                                       await harness.login("zhangsan"), edition=edition)
+        customer = await open_customer(
+            await browser.new_context(**PHONE), harness.base_url, await harness.login("zhangsan"), edition=edition
+        )
         checked, sizes = {}, []
 
         async def check(step: str) -> None:

@@ -1,5 +1,6 @@
 """The SDK and the agent console in real Chromium against the real server: help, consent,
 mirror, guidance, call, stop sharing; masking scanned on every byte; no remote control."""
+
 from __future__ import annotations
 
 import re
@@ -119,14 +120,22 @@ def variants(value: str) -> set[str]:
 
 
 async def test_masking_every_byte_the_server_and_agent_see(start_server):
-    harness = await serve(start_server, password_attr=PLANTED["password_attr"], card_placeholder=PLANTED["card_placeholder"],
-                          hidden_value=PLANTED["hidden"], account_text=PLANTED["account"],
-                          masked_text=PLANTED["masked"], blocked_text=PLANTED["blocked"])
+    harness = await serve(
+        start_server,
+        password_attr=PLANTED["password_attr"],
+        card_placeholder=PLANTED["card_placeholder"],
+        hidden_value=PLANTED["hidden"],
+        account_text=PLANTED["account"],
+        masked_text=PLANTED["masked"],
+        blocked_text=PLANTED["blocked"],
+    )
     wire: list[str] = []
 
     def capture(page):
-        page.on("websocket", lambda ws: (ws.on("framesent", lambda f: wire.append(str(f))),
-                                         ws.on("framereceived", lambda f: wire.append(str(f)))))
+        page.on(
+            "websocket",
+            lambda ws: (ws.on("framesent", lambda f: wire.append(str(f))), ws.on("framereceived", lambda f: wire.append(str(f)))),
+        )
         page.on("request", lambda r: wire.append(r.post_data or "") if "/socket.io/" in r.url else None)
 
     async with chromium(*WEBRTC_ARGS) as browser:
@@ -150,18 +159,24 @@ async def test_masking_every_byte_the_server_and_agent_see(start_server):
         await customer_page.type("#card", PLANTED["card"])
         await customer_page.type("#memo", PLANTED["memo"])
         # Text written after submit, an attribute set by script: both must be masked too.
-        await customer_page.evaluate("""([card]) => {
+        await customer_page.evaluate(
+            """([card]) => {
             document.getElementById('after').textContent = '已提交 ' + card;
             document.getElementById('card').setAttribute('value', card);
-        }""", [PLANTED["card"]])
+        }""",
+            [PLANTED["card"]],
+        )
         await expect(agent.frame_locator(REPLAY).locator("#amount")).to_have_value("500")
         await expect(agent.frame_locator(REPLAY).locator("#after")).to_contain_text("已提交")
         # A sensitive page: mirroring pauses, the agent sees a placeholder, nothing of it leaves.
-        await customer_page.evaluate("""([text]) => {
+        await customer_page.evaluate(
+            """([text]) => {
             const slot = document.getElementById('sensitive-slot');
             slot.setAttribute('data-assist-sensitive', '');
             slot.textContent = text;
-        }""", [PLANTED["sensitive"]])
+        }""",
+            [PLANTED["sensitive"]],
+        )
         await agent.wait_for_selector("#replay-paused:not([hidden])")
         await customer_page.evaluate("""() => {
             const slot = document.getElementById('sensitive-slot');

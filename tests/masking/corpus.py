@@ -4,6 +4,7 @@ Each secret is distinct, so a leak names its class. Numbers are drawn so that no
 digits in a row appear in the page's innocent text (dates, amounts, times, short codes), which
 must reach the agent unchanged.
 """
+
 from __future__ import annotations
 
 # name → value. Typed ones are typed key by key; the rest are in the page or set by its script.
@@ -59,7 +60,7 @@ SVG_PATH = "M 12 3 L 20 6 L 20 12 C 20 17 16.5 20 12 21 C 7.5 20 4 17 4 12 L 4 6
 CORPUS_PAGE = f"""<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>掩码语料</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style>#gen::after {{ content: "{PAGE['region_generated']}"; }} main {{ font-size: 14px; }}</style>
+<style>#gen::after {{ content: "{PAGE["region_generated"]}"; }} main {{ font-size: 14px; }}</style>
 <script src="/sdk/assist.js"></script></head>
 <body><main id="page">
 <h1 id="heading">掩码语料</h1>
@@ -70,29 +71,29 @@ CORPUS_PAGE = f"""<!doctype html>
 <div id="k-edit" contenteditable="true" role="textbox" aria-label="可编辑"></div>
 <label for="pw">登录密码</label><input id="pw" type="password" data-assist-unmask>
 <button id="show-pw" type="button">显示密码</button>
-<p id="f-nbsp">卡号 {PAGE['fmt_nbsp']}</p>
-<p id="f-ideographic">卡号 {PAGE['fmt_ideographic']}</p>
-<p id="f-dots">卡号 {PAGE['fmt_dots']}</p>
-<p id="f-dashes">卡号 {PAGE['fmt_dashes']}</p>
-<p id="f-fullwidth">卡号 {PAGE['fmt_fullwidth']}</p>
-<p id="f-spans">卡号 {''.join(f'<span class="grp">{g}</span> ' for g in PAGE['fmt_spans'].split())}</p>
-<p id="f-id">身份证 {PAGE['fmt_id_x']}</p>
-<p id="f-id-spaced">身份证 {PAGE['fmt_id_spaced']}</p>
-<p id="f-phone">手机 {PAGE['fmt_phone']}</p>
-<p id="f-slash">卡号 {PAGE['fmt_slash']}</p>
+<p id="f-nbsp">卡号 {PAGE["fmt_nbsp"]}</p>
+<p id="f-ideographic">卡号 {PAGE["fmt_ideographic"]}</p>
+<p id="f-dots">卡号 {PAGE["fmt_dots"]}</p>
+<p id="f-dashes">卡号 {PAGE["fmt_dashes"]}</p>
+<p id="f-fullwidth">卡号 {PAGE["fmt_fullwidth"]}</p>
+<p id="f-spans">卡号 {"".join(f'<span class="grp">{g}</span> ' for g in PAGE["fmt_spans"].split())}</p>
+<p id="f-id">身份证 {PAGE["fmt_id_x"]}</p>
+<p id="f-id-spaced">身份证 {PAGE["fmt_id_spaced"]}</p>
+<p id="f-phone">手机 {PAGE["fmt_phone"]}</p>
+<p id="f-slash">卡号 {PAGE["fmt_slash"]}</p>
 <p id="f-progressive">卡号 </p>
-<p id="f-attr" data-account="{PAGE['attr_outside']}">带属性的段落</p>
+<p id="f-attr" data-account="{PAGE["attr_outside"]}">带属性的段落</p>
 <div data-assist-mask id="region">
-  <span title="{PAGE['region_title']}" aria-label="{PAGE['region_aria']}"
-        data-note="{PAGE['region_data']}">{PAGE['region_text']}</span>
-  <img alt="{PAGE['region_alt']}" width="1" height="1" src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">
-  <input id="r-input" placeholder="{PAGE['region_placeholder']}" aria-label="区域输入">
-  <select id="r-select" aria-label="区域选择"><option value="{PAGE['region_option']}">选项一</option></select>
+  <span title="{PAGE["region_title"]}" aria-label="{PAGE["region_aria"]}"
+        data-note="{PAGE["region_data"]}">{PAGE["region_text"]}</span>
+  <img alt="{PAGE["region_alt"]}" width="1" height="1" src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">
+  <input id="r-input" placeholder="{PAGE["region_placeholder"]}" aria-label="区域输入">
+  <select id="r-select" aria-label="区域选择"><option value="{PAGE["region_option"]}">选项一</option></select>
   <span id="gen"></span>
   <div id="shadow-host"></div>
   <iframe id="frame" title="区域内嵌页"></iframe>
 </div>
-<div data-assist-block id="blocked">{PAGE['blocked_text']}<div id="blocked-shadow"></div>
+<div data-assist-block id="blocked">{PAGE["blocked_text"]}<div id="blocked-shadow"></div>
   <iframe id="blocked-frame" title="不共享"></iframe></div>
 <svg id="icon" viewBox="0 0 24 24" width="24" height="24" aria-hidden="true"><path id="icon-path" d="{SVG_PATH}"/></svg>
 <p id="innocent">{INNOCENT}</p>
@@ -104,13 +105,13 @@ CORPUS_PAGE = f"""<!doctype html>
 
 CORPUS_SCRIPT = f"""
   const shadow = document.getElementById('shadow-host').attachShadow({{mode: 'open'}});
-  shadow.innerHTML = '<p title="{PAGE['region_shadow_title']}">{PAGE['region_shadow_text']}</p>';
+  shadow.innerHTML = '<p title="{PAGE["region_shadow_title"]}">{PAGE["region_shadow_text"]}</p>';
   const frame = document.getElementById('frame').contentDocument;
-  frame.body.innerHTML = '<p title="{PAGE['region_frame_title']}">{PAGE['region_frame_text']}</p>' +
+  frame.body.innerHTML = '<p title="{PAGE["region_frame_title"]}">{PAGE["region_frame_text"]}</p>' +
     '<input id="frame-input" aria-label="内嵌输入">';
   const blockedShadow = document.getElementById('blocked-shadow').attachShadow({{mode: 'open'}});
-  blockedShadow.innerHTML = '<p>{PAGE['blocked_shadow']}</p>';
-  document.getElementById('blocked-frame').contentDocument.body.innerHTML = '<p>{PAGE['blocked_frame']}</p>';
+  blockedShadow.innerHTML = '<p>{PAGE["blocked_shadow"]}</p>';
+  document.getElementById('blocked-frame').contentDocument.body.innerHTML = '<p>{PAGE["blocked_frame"]}</p>';
   document.getElementById('show-pw').addEventListener('click', () => {{
     document.getElementById('pw').type = 'text';
   }});
@@ -120,7 +121,7 @@ CORPUS_SCRIPT = f"""
   }});
   window.addGroups = async () => {{
     const p = document.getElementById('f-progressive');
-    for (const group of {PAGE['fmt_progressive'].split()!r}) {{
+    for (const group of {PAGE["fmt_progressive"].split()!r}) {{
       const span = document.createElement('span');
       span.textContent = group + ' ';
       p.append(span);

@@ -4,6 +4,7 @@ A number counts as leaked when any six consecutive digits of it appear in one st
 the device (after Unicode normalisation, whatever separates the digits). Only strings are
 searched, never JSON numbers: timestamps and ids would match six digits by chance.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -85,7 +86,7 @@ def find_leaks(texts: Iterable[str], secrets: dict[str, str]) -> list[tuple[str,
         if secret in blob or nfkc(secret) in blob:
             found.append((name, secret))
         elif len(digits) >= WINDOW:
-            windows = {digits[i:i + WINDOW] for i in range(len(digits) - WINDOW + 1)}
+            windows = {digits[i : i + WINDOW] for i in range(len(digits) - WINDOW + 1)}
             hit = next((w for w in sorted(windows) if any(w in run for run in runs)), None)
             if hit:
                 found.append((name, hit))

@@ -1,5 +1,6 @@
 """The demo bank app's own new-payee form during a session: the account number typed key by key
 never leaves the phone, while the fields the bank unmasked (payee name, amount) reach the agent."""
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,13 @@ async def test_new_payee_account_number_typed_key_by_key_stays_on_the_phone(harn
         agent = await open_agent(await browser.new_context(viewport={"width": 1366, "height": 768}), harness.base_url)
         page = await (await browser.new_context(**PHONE)).new_page()
         for p in (agent, page):
-            p.on("websocket", lambda ws: (ws.on("framesent", lambda f: wire.append(str(f))),
-                                          ws.on("framereceived", lambda f: wire.append(str(f)))))
+            p.on(
+                "websocket",
+                lambda ws: (
+                    ws.on("framesent", lambda f: wire.append(str(f))),
+                    ws.on("framereceived", lambda f: wire.append(str(f))),
+                ),
+            )
         app = App(page, harness.base_url)
         await app.open()
         await app.login("zhangsan")
@@ -51,8 +57,7 @@ async def test_new_payee_account_number_typed_key_by_key_stays_on_the_phone(harn
 
     supervisor = await harness.login("super01")
     _, listing = await harness.http("GET", "/api/recordings", supervisor)
-    _, recording = await harness.http("GET", f"/api/recordings/{listing['recordings'][0]['session_id']}/events",
-                                      supervisor)
+    _, recording = await harness.http("GET", f"/api/recordings/{listing['recordings'][0]['session_id']}/events", supervisor)
     texts = list(socketio_strings(wire)) + list(strings(recording))
     assert any("赵六" in t for t in texts)  # the capture saw the form
     assert find_leaks(texts, {"account": ACCOUNT}) == []

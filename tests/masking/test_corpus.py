@@ -8,6 +8,7 @@ a password switched to text, number formats, inside a data-assist-mask region (a
 generated content, shadow roots, same-origin frames), outside the mirror (page and transcript),
 and fidelity the other way round (SVG geometry and innocent text intact).
 """
+
 from __future__ import annotations
 
 from playwright.async_api import expect
@@ -45,8 +46,10 @@ DUMP = """() => {
 
 
 def capture(page, into: list[str]) -> None:
-    page.on("websocket", lambda ws: (ws.on("framesent", lambda f: into.append(str(f))),
-                                     ws.on("framereceived", lambda f: into.append(str(f)))))
+    page.on(
+        "websocket",
+        lambda ws: (ws.on("framesent", lambda f: into.append(str(f))), ws.on("framereceived", lambda f: into.append(str(f)))),
+    )
     page.on("request", lambda r: into.append(r.post_data or "") if "/socket.io/" in r.url else None)
     page.on("response", lambda r: None)
 
@@ -70,8 +73,10 @@ async def test_corpus_no_secret_leaves_in_any_form_and_the_page_stays_intact(sta
         await customer.click("#show-pw")
         assert await customer.get_attribute("#pw", "type") == "text"
 
-        await customer.evaluate("([line]) => Assist.requestHelp({topic: 'transfer', transcript: [line]})",
-                                [f"我的卡号是 {OUTSIDE['help_transcript']} 帮我看看"])
+        await customer.evaluate(
+            "([line]) => Assist.requestHelp({topic: 'transfer', transcript: [line]})",
+            [f"我的卡号是 {OUTSIDE['help_transcript']} 帮我看看"],
+        )
         await agent.click("#accept-offer")
         await agent.click("#ask-share")  # on the call, the agent asks to see the screen
         await customer.click("[data-assist-action=agree]")

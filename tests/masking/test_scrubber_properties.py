@@ -2,6 +2,7 @@
 formats never survive; generated SVG paths and innocent text survive unchanged. The same
 inputs go through the SDK's JavaScript (numbers.js, bundled and run by Node) and the server's
 Python (signaling/scrub.py), which must agree to the character."""
+
 from __future__ import annotations
 
 import json
@@ -34,11 +35,21 @@ class JsRule:
     def __init__(self) -> None:
         self.dir = tempfile.TemporaryDirectory()
         bundle = Path(self.dir.name) / "numbers.bundle.mjs"
-        subprocess.run([str(ROOT / "node_modules/.bin/esbuild"), str(ROOT / "assist/web/sdk/numbers.js"), "--bundle",
-                        "--format=esm", f"--outfile={bundle}", "--log-level=warning"], check=True)
+        subprocess.run(
+            [
+                str(ROOT / "node_modules/.bin/esbuild"),
+                str(ROOT / "assist/web/sdk/numbers.js"),
+                "--bundle",
+                "--format=esm",
+                f"--outfile={bundle}",
+                "--log-level=warning",
+            ],
+            check=True,
+        )
         (Path(self.dir.name) / "driver.mjs").write_text(JS_DRIVER)
-        self.proc = subprocess.Popen(["node", "driver.mjs"], cwd=self.dir.name, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, encoding="utf-8")
+        self.proc = subprocess.Popen(
+            ["node", "driver.mjs"], cwd=self.dir.name, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, encoding="utf-8"
+        )
 
     def mask(self, segments: list[str]) -> list[str]:
         self.proc.stdin.write(json.dumps(segments) + "\n")
@@ -99,8 +110,8 @@ def survivors(number: str, masked: list[str], span: tuple[int, int] | None = Non
     words around it may hold digits of their own, like a date, that are not a leak)."""
     digits = bare_digits(number)
     shown = "".join(masked)
-    shown = bare_digits(shown[span[0]:span[1]] if span else shown)
-    return [digits[i:i + MIN_DIGITS] for i in range(len(digits) - MIN_DIGITS + 1) if digits[i:i + MIN_DIGITS] in shown]
+    shown = bare_digits(shown[span[0] : span[1]] if span else shown)
+    return [digits[i : i + MIN_DIGITS] for i in range(len(digits) - MIN_DIGITS + 1) if digits[i : i + MIN_DIGITS] in shown]
 
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -117,17 +128,30 @@ def test_generated_numbers_never_survive_in_python_or_javascript(js, case):
     assert js.mask(segments) == py
 
 
-amounts = st.builds(lambda y, f, grouped: (f"¥{y:,}.{f:02d}" if grouped else f"{y}.{f:02d}元"),
-                    st.integers(0, 999_999_999), st.integers(0, 99), st.booleans())
-dates = st.builds(lambda y, m, d, sep: f"{y}{sep}{m:02d}{sep}{d:02d}", st.integers(1990, 2099), st.integers(1, 12),
-                  st.integers(1, 28), st.sampled_from("-/."))
+amounts = st.builds(
+    lambda y, f, grouped: f"¥{y:,}.{f:02d}" if grouped else f"{y}.{f:02d}元",
+    st.integers(0, 999_999_999),
+    st.integers(0, 99),
+    st.booleans(),
+)
+dates = st.builds(
+    lambda y, m, d, sep: f"{y}{sep}{m:02d}{sep}{d:02d}",
+    st.integers(1990, 2099),
+    st.integers(1, 12),
+    st.integers(1, 28),
+    st.sampled_from("-/."),
+)
 times = st.builds(lambda h, m, s: f"{h:02d}:{m:02d}:{s:02d}", st.integers(0, 23), st.integers(0, 59), st.integers(0, 59))
 # Short codes come with their label: two bare codes side by side ("12345 6789") cannot be told
 # from a grouped number, and are hidden on purpose.
-codes = st.builds(lambda label, code: label + code, st.sampled_from(["尾号", "验证码 ", "No.", "第"]),
-                  st.text("0123456789", min_size=1, max_size=MIN_DIGITS - 1))
-innocent = st.lists(st.one_of(amounts, dates, times, codes, st.sampled_from(["转账", "尾号", "余额", "Balance", "·"])),
-                    min_size=1, max_size=6).map(" ".join)
+codes = st.builds(
+    lambda label, code: label + code,
+    st.sampled_from(["尾号", "验证码 ", "No.", "第"]),
+    st.text("0123456789", min_size=1, max_size=MIN_DIGITS - 1),
+)
+innocent = st.lists(
+    st.one_of(amounts, dates, times, codes, st.sampled_from(["转账", "尾号", "余额", "Balance", "·"])), min_size=1, max_size=6
+).map(" ".join)
 
 
 @SETTINGS
@@ -137,18 +161,42 @@ def test_amounts_dates_times_and_short_codes_survive(js, text):
     assert js.mask([text]) == [text]
 
 
-path_commands = st.lists(st.tuples(st.sampled_from("MLCQAZmlcqaz"), st.lists(
-    st.floats(-500, 500, allow_nan=False).map(lambda f: f"{f:.2f}".rstrip("0").rstrip(".")), max_size=7)),
-    min_size=1, max_size=20).map(lambda cs: " ".join(c + " " + " ".join(ns) for c, ns in cs))
+path_commands = st.lists(
+    st.tuples(
+        st.sampled_from("MLCQAZmlcqaz"),
+        st.lists(st.floats(-500, 500, allow_nan=False).map(lambda f: f"{f:.2f}".rstrip("0").rstrip(".")), max_size=7),
+    ),
+    min_size=1,
+    max_size=20,
+).map(lambda cs: " ".join(c + " " + " ".join(ns) for c, ns in cs))
 
 
 @SETTINGS
 @given(path_commands, st.lists(st.integers(0, 2000), min_size=4, max_size=4))
 def test_svg_geometry_is_never_touched(path, box):
-    snapshot = [{"type": 2, "data": {"node": {"type": 2, "tagName": "svg", "id": 1, "isSVG": True,
-                 "attributes": {"viewBox": " ".join(map(str, box)), "width": "24", "height": "24"},
-                 "childNodes": [{"type": 2, "tagName": "path", "id": 2, "isSVG": True,
-                                 "attributes": {"d": path, "stroke-dasharray": "1 2 3 4 5 6 7 8"},
-                                 "childNodes": []}]}}}]
+    snapshot = [
+        {
+            "type": 2,
+            "data": {
+                "node": {
+                    "type": 2,
+                    "tagName": "svg",
+                    "id": 1,
+                    "isSVG": True,
+                    "attributes": {"viewBox": " ".join(map(str, box)), "width": "24", "height": "24"},
+                    "childNodes": [
+                        {
+                            "type": 2,
+                            "tagName": "path",
+                            "id": 2,
+                            "isSVG": True,
+                            "attributes": {"d": path, "stroke-dasharray": "1 2 3 4 5 6 7 8"},
+                            "childNodes": [],
+                        }
+                    ],
+                }
+            },
+        }
+    ]
     clean, scan = scrub_events(snapshot)
     assert clean == snapshot and scan.violations == 0

@@ -1,4 +1,5 @@
 """Fixtures for the scale-out tests: real servers from Debian's packages on loopback ports."""
+
 from __future__ import annotations
 
 import secrets
@@ -19,6 +20,7 @@ def coturn(tmp_path):
 
 
 # --- a scaled-out deployment: Redis + PostgreSQL + N assist nodes + nginx -------------------
+
 
 @pytest.fixture
 async def deployment(redis_server, postgres, tmp_path):

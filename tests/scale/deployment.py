@@ -1,5 +1,6 @@
 """A scaled-out Assist on loopback for the node tests and the benchmark: N `assist serve`
 processes sharing a real Redis and PostgreSQL, behind a real nginx with sticky sessions."""
+
 from __future__ import annotations
 
 import asyncio
@@ -64,8 +65,9 @@ class Deployment:
 
     async def login(self, username: str, base: str | None = None) -> str:
         assert self._http is not None
-        async with self._http.post(f"{base or self.url}/api/auth/login",
-                                   json={"username": username, "password": "demo1234"}) as resp:
+        async with self._http.post(
+            f"{base or self.url}/api/auth/login", json={"username": username, "password": "demo1234"}
+        ) as resp:
             body = await resp.json()
             assert resp.status == 200, body
             return body["token"]

@@ -8,6 +8,7 @@ dropped before it could arrive (the receiver reconnects and resynchronises with 
 and the consoles do). Never twice. python-socketio's pub/sub manager fails this: what is
 acknowledged while its subscription reconnects after a Redis restart never arrives.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -46,6 +47,7 @@ class Party:
 
         def disconnected(*reason) -> None:
             self.drops.append(time.monotonic())
+
         self.client.sio.on("connect", connected)
         self.client.sio.on("disconnect", disconnected)
 
@@ -75,14 +77,14 @@ class Sent:
         resyncs on its reconnect), or the tail before a drop, with nothing sent after it
         arriving before the drop (a message lost in the middle of a working link never is)."""
         party = self.to
-        away = any(drop <= sent_at and not any(drop < back <= sent_at for back in party.connects)
-                   for drop in party.drops)
-        return away or any(drop > sent_at and not any(sent_at < at < drop for at in delivered)
-                           for drop in party.drops)
+        away = any(drop <= sent_at and not any(drop < back <= sent_at for back in party.connects) for drop in party.drops)
+        return away or any(drop > sent_at and not any(sent_at < at < drop for at in delivered) for drop in party.drops)
 
     def explain(self, key: object) -> str:
-        return f"{key} sent {self.at[key]:.3f}, drops {[round(d, 3) for d in self.to.drops]}, " \
-               f"connects {[round(c, 3) for c in self.to.connects]}"
+        return (
+            f"{key} sent {self.at[key]:.3f}, drops {[round(d, 3) for d in self.to.drops]}, "
+            f"connects {[round(c, 3) for c in self.to.connects]}"
+        )
 
     def excused(self) -> int:
         got = self.received()
@@ -132,8 +134,7 @@ async def _sessions(d: Deployment):
     return pairs
 
 
-async def _load(sid: str, agent: Party, customer: Party, supervisor: Party, stop: asyncio.Event,
-                ledger: list[Sent]) -> None:
+async def _load(sid: str, agent: Party, customer: Party, supervisor: Party, stop: asyncio.Event, ledger: list[Sent]) -> None:
     mirrors, pointers, whispers = Sent(agent, "mirror"), Sent(customer, "annotation"), Sent(agent, "whisper")
     ledger += [mirrors, pointers, whispers]
 
@@ -142,8 +143,9 @@ async def _load(sid: str, agent: Party, customer: Party, supervisor: Party, stop
             if stop.is_set():
                 return
             at = time.monotonic()
-            answer = await _call(customer, "mirror", {"session_id": sid, "seq": seq,
-                                                      "events": [{"type": 3, "data": {"seq": seq}}]})
+            answer = await _call(
+                customer, "mirror", {"session_id": sid, "seq": seq, "events": [{"type": 3, "data": {"seq": seq}}]}
+            )
             if answer and answer["ok"]:
                 mirrors.at[(sid, seq)] = at
             await asyncio.sleep(0.05)
@@ -153,8 +155,9 @@ async def _load(sid: str, agent: Party, customer: Party, supervisor: Party, stop
             if stop.is_set():
                 return
             at = time.monotonic()
-            answer = await _call(agent, "annotation", {"session_id": sid, "seq": seq, "kind": "pointer",
-                                                       "point": {"x": 0.5, "y": 0.5}})
+            answer = await _call(
+                agent, "annotation", {"session_id": sid, "seq": seq, "kind": "pointer", "point": {"x": 0.5, "y": 0.5}}
+            )
             if answer and answer["ok"]:
                 pointers.at[(sid, seq)] = at
             await asyncio.sleep(0.05)

@@ -1,6 +1,7 @@
 """The docker/ deployment: compose services, shared secrets, Prometheus targets, the image's
 final stage, and the nginx config (the committed one is the renderer's output; a rendered one
 passes `nginx -t` and routes by the `assist_node` cookie, failing over to a live node)."""
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,14 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCKER = ROOT / "docker"
 NGINX = "/usr/sbin/nginx"
 SETTINGS = {Settings.env_name(name) for name in Settings.model_fields}  # every ASSIST_* the code reads
-SHARED = ("ASSIST_JWT_SECRET", "ASSIST_TURN_SECRET", "ASSIST_TURN_URLS", "ASSIST_DATABASE_URL",
-          "ASSIST_REDIS_URL", "ASSIST_RECORDINGS_DIR")
+SHARED = (
+    "ASSIST_JWT_SECRET",
+    "ASSIST_TURN_SECRET",
+    "ASSIST_TURN_URLS",
+    "ASSIST_DATABASE_URL",
+    "ASSIST_REDIS_URL",
+    "ASSIST_RECORDINGS_DIR",
+)
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +40,11 @@ def compose() -> dict:
 
 def assist_nodes(compose: dict) -> dict[str, dict]:
     """Service name → its environment, for every service that is an Assist node."""
-    return {name: svc["environment"] for name, svc in compose["services"].items()
-            if "ASSIST_NODE_ID" in (svc.get("environment") or {})}
+    return {
+        name: svc["environment"]
+        for name, svc in compose["services"].items()
+        if "ASSIST_NODE_ID" in (svc.get("environment") or {})
+    }
 
 
 def node_port(env: dict) -> int:
@@ -96,8 +106,9 @@ def test_nodes_differ_in_node_id_and_share_secrets_and_state(compose):
 
 def test_deploy_doc_names_every_setting():
     doc = (ROOT / "docs/deploy.md").read_text()
-    assert SETTINGS and not {name for name in SETTINGS if f"`{name}`" not in doc}, \
-        sorted(name for name in SETTINGS if f"`{name}`" not in doc)
+    assert SETTINGS and not {name for name in SETTINGS if f"`{name}`" not in doc}, sorted(
+        name for name in SETTINGS if f"`{name}`" not in doc
+    )
 
 
 def test_no_secret_is_committed(compose):
@@ -107,8 +118,9 @@ def test_no_secret_is_committed(compose):
             assert re.fullmatch(r"\$\{\w+(:[-?][^}]*)?\}", env[key]), (key, env[key])
         assert "${POSTGRES_PASSWORD" in env["ASSIST_DATABASE_URL"]
     assert "${POSTGRES_PASSWORD" in compose["services"]["postgres"]["environment"]["POSTGRES_PASSWORD"]
-    example = dict(line.split("=", 1) for line in (DOCKER / ".env.example").read_text().splitlines()
-                   if line and not line.startswith("#"))
+    example = dict(
+        line.split("=", 1) for line in (DOCKER / ".env.example").read_text().splitlines() if line and not line.startswith("#")
+    )
     for key in ("ASSIST_JWT_SECRET", "POSTGRES_PASSWORD", "TURN_SECRET"):
         assert example[key].startswith("change-me"), key
     assert ".env" in (DOCKER / ".gitignore").read_text().split()
@@ -126,9 +138,11 @@ def test_prometheus_scrapes_every_node(compose):
 
 def test_committed_nginx_conf_is_the_rendered_one(compose):
     rendered = render_nginx_conf(compose_topology(compose), 80)
-    assert (DOCKER / "nginx.conf").read_text() == rendered, \
-        "regenerate: python -m assist.deploy.nginx " + " ".join(
-            f"{i}={h}:{p}" for i, h, p in compose_topology(compose)) + " --listen 80 > docker/nginx.conf"
+    assert (DOCKER / "nginx.conf").read_text() == rendered, (
+        "regenerate: python -m assist.deploy.nginx "
+        + " ".join(f"{i}={h}:{p}" for i, h, p in compose_topology(compose))
+        + " --listen 80 > docker/nginx.conf"
+    )
     # The pinning contract, as the nodes implement it: cookie assist_node=<ASSIST_NODE_ID>.
     for node_id, _, _ in compose_topology(compose):
         assert re.search(rf'^\s*"{re.escape(node_id)}"\s+assist_node_\w+;$', rendered, re.MULTILINE)
@@ -188,8 +202,7 @@ def test_dockerfile_builds_in_stages_and_runs_as_non_root():
 
 def write_nginx_conf(tmp_path: Path, nodes, port: int) -> Path:
     conf = tmp_path / "nginx.conf"
-    conf.write_text(render_nginx_conf(nodes, port, "127.0.0.1", temp_dir=tmp_path,
-                                      pid=tmp_path / "nginx.pid", daemon=False))
+    conf.write_text(render_nginx_conf(nodes, port, "127.0.0.1", temp_dir=tmp_path, pid=tmp_path / "nginx.pid", daemon=False))
     return conf
 
 
@@ -197,14 +210,20 @@ def test_rendered_conf_passes_nginx_t(tmp_path, compose):
     # Upstream names must resolve when nginx reads the file: the compose topology on loopback.
     nodes = [(node_id, "127.0.0.1", 18000 + i) for i, (node_id, _, _) in enumerate(compose_topology(compose))]
     conf = write_nginx_conf(tmp_path, nodes, free_port())
-    done = subprocess.run([NGINX, "-t", "-p", str(tmp_path), "-c", str(conf), "-e", str(tmp_path / "error.log")],
-                          check=False, capture_output=True, text=True, timeout=20)
+    done = subprocess.run(
+        [NGINX, "-t", "-p", str(tmp_path), "-c", str(conf), "-e", str(tmp_path / "error.log")],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
     assert done.returncode == 0, done.stderr
     assert "test is successful" in done.stderr
 
 
 def backend(node_id: str) -> web.Application:
     """A stand-in node: names itself in the assist_node cookie, as Assist nodes do."""
+
     async def who(request: web.Request) -> web.Response:
         response = web.Response(text=node_id)
         response.set_cookie(NODE_COOKIE, node_id, httponly=True, samesite="Strict", path="/")
@@ -233,8 +252,11 @@ def nginx_for_two(tmp_path):
     nodes = [("n1", "127.0.0.1", free_port()), ("n2", "127.0.0.1", free_port())]
     port = free_port()
     conf = write_nginx_conf(tmp_path, nodes, port)
-    proc = subprocess.Popen([NGINX, "-p", str(tmp_path), "-c", str(conf), "-e", str(tmp_path / "error.log")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [NGINX, "-p", str(tmp_path), "-c", str(conf), "-e", str(tmp_path / "error.log")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         wait_for_port(port, proc, what="nginx")
         yield f"http://127.0.0.1:{port}", nodes
@@ -252,6 +274,7 @@ async def test_rendered_conf_pins_by_cookie_and_fails_over(nginx_for_two):
         await web.TCPSite(runners[node_id], host, port).start()
     try:
         async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
+
             async def who(cookie: str | None = None) -> tuple[str, str | None]:
                 headers = {"Cookie": f"{NODE_COOKIE}={cookie}"} if cookie else {}
                 async with http.get(f"{base}/who", headers=headers) as resp:
@@ -285,14 +308,18 @@ async def test_rendered_conf_pins_by_cookie_and_fails_over(nginx_for_two):
 
 def test_docker_compose_config_validates():
     docker = shutil.which("docker")
-    has_compose = docker and subprocess.run([docker, "compose", "version"], check=False,
-                                             capture_output=True).returncode == 0
+    has_compose = docker and subprocess.run([docker, "compose", "version"], check=False, capture_output=True).returncode == 0
     if not has_compose:
-        pytest.skip(reason="no `docker compose` on PATH (a docker client with the compose plugin): "
-                    "`docker compose config` not run")
-    done = subprocess.run([docker, "compose", "-f", str(DOCKER / "compose.yaml"),
-                           "--env-file", str(DOCKER / ".env.example"), "config", "--quiet"],
-                          check=False, capture_output=True, text=True, timeout=60)
+        pytest.skip(
+            reason="no `docker compose` on PATH (a docker client with the compose plugin): `docker compose config` not run"
+        )
+    done = subprocess.run(
+        [docker, "compose", "-f", str(DOCKER / "compose.yaml"), "--env-file", str(DOCKER / ".env.example"), "config", "--quiet"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -305,8 +332,7 @@ def test_alert_rules_match_the_walls_bounds(compose):
     config = yaml.safe_load((DOCKER / "prometheus.yml").read_text())
     assert config["rule_files"] == ["/etc/prometheus/alerts.yml"]
     assert "./alerts.yml:/etc/prometheus/alerts.yml:ro" in compose["services"]["prometheus"]["volumes"]
-    rules = {r["alert"]: r["expr"] for g in yaml.safe_load((DOCKER / "alerts.yml").read_text())["groups"]
-             for r in g["rules"]}
+    rules = {r["alert"]: r["expr"] for g in yaml.safe_load((DOCKER / "alerts.yml").read_text())["groups"] for r in g["rules"]}
     policy = Policy()
     bound = lambda expr: float(re.search(r"[<>] ([\d.]+)$", expr).group(1))  # noqa: E731
     assert bound(rules["AssistServiceLevelLow"]) == bound(rules["AssistLineServiceLevelLow"]) == policy.alert_service_level

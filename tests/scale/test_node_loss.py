@@ -1,5 +1,6 @@
 """kill -9 of a node (the clock's leader) in the middle of live sessions and a queue; a Redis
 restart; SIGTERM drain. Clients come back through nginx to the other nodes and carry on."""
+
 from __future__ import annotations
 
 import asyncio
@@ -42,8 +43,7 @@ async def _busy_call_center(d: Deployment):
 
 def _where(d: Deployment) -> dict[str, set[str]]:
     """user → the node ids holding their sockets, from the shared state."""
-    return {user: {instance.split("~")[0] for instance in online["sockets"]}
-            for user, online in live_state(d)["online"].items()}
+    return {user: {instance.split("~")[0] for instance in online["sockets"]} for user, online in live_state(d)["online"].items()}
 
 
 async def _all_back(clients, d: Deployment, dead: str, timeout: float = 30.0) -> float:
@@ -51,8 +51,11 @@ async def _all_back(clients, d: Deployment, dead: str, timeout: float = 30.0) ->
     start = time.monotonic()
     while time.monotonic() - start < timeout:
         where = _where(d)
-        if all(c.sio.connected for c in clients) and not any(dead in nodes for nodes in where.values()) \
-                and all(where.get(c.username) for c in clients):
+        if (
+            all(c.sio.connected for c in clients)
+            and not any(dead in nodes for nodes in where.values())
+            and all(where.get(c.username) for c in clients)
+        ):
             return time.monotonic() - start
         await asyncio.sleep(0.1)
     raise AssertionError(f"not everyone came back: {where}")
@@ -105,8 +108,11 @@ async def test_node_killed_mid_session_and_queue_nothing_lost_nothing_twice(depl
             for started in _take(customer, "session_started"):
                 assert name not in served, f"{name} was served twice"
                 served[name] = sessions[name] = started["session_id"]
-                agent_of[name] = next(a for a, c in agents.items()
-                                      if any(s["session_id"] == started["session_id"] for s in c.seen("session_started")))
+                agent_of[name] = next(
+                    a
+                    for a, c in agents.items()
+                    if any(s["session_id"] == started["session_id"] for s in c.seen("session_started"))
+                )
         await asyncio.sleep(0.2)
     assert len(set(served.values())) == len(CUSTOMERS)
     state = live_state(d)
@@ -121,8 +127,7 @@ async def test_node_killed_mid_session_and_queue_nothing_lost_nothing_twice(depl
     supervisor = await d.login("super01")
     for name in CUSTOMERS[:4]:
         sid = served[name]
-        async with d._http.get(f"{d.url}/api/recordings/{sid}/events",
-                               headers={"Authorization": f"Bearer {supervisor}"}) as resp:
+        async with d._http.get(f"{d.url}/api/recordings/{sid}/events", headers={"Authorization": f"Bearer {supervisor}"}) as resp:
             assert resp.status == 200, await resp.text()
             events = (await resp.json())["events"]
         mirrored = [e["data"]["seq"] for e in events if e["kind"] == "mirror"]
@@ -202,6 +207,5 @@ async def test_sigterm_drains_a_node_and_its_clients_move(deployment):
     # for a heartbeat to expire; its clients are back through nginx on the other node.
     took = await _all_back([agent, customer, waiting], d, victim.node_id)
     assert leader_node(d) is not victim
-    print(f"\nSIGTERM {victim.node_id} ({len(on_victim)} users): exited in {stopped_s:.1f} s, "
-          f"all resumed {took:.1f} s later")
+    print(f"\nSIGTERM {victim.node_id} ({len(on_victim)} users): exited in {stopped_s:.1f} s, all resumed {took:.1f} s later")
     await _carries_on(agent, customer, waiting, sid, request_id, seq=1)

@@ -1,4 +1,5 @@
 """Several real nodes sharing Redis and PostgreSQL: pairing across nodes, one winner per race."""
+
 from __future__ import annotations
 
 import asyncio
@@ -10,8 +11,9 @@ async def test_customer_and_agent_on_different_nodes_pair_and_talk(deployment):
     agent = await d.agent("agent01", node=n2)
     customer = await d.client("zhangsan", node=n1)
     supervisor = await d.client("super01", node=n1)
-    asked = await customer.call("help_request", {"topic": "transfer", "edition": "standard", "language": "zh",
-                                                 "page": "transfer"})
+    asked = await customer.call(
+        "help_request", {"topic": "transfer", "edition": "standard", "language": "zh", "page": "transfer"}
+    )
     assert asked["ok"], asked
     offer = await agent.expect("offer")  # decided on n1, delivered on n2 through Redis
     assert offer["request"]["request_id"] == asked["request"]["request_id"]
@@ -44,12 +46,10 @@ async def test_hundred_concurrent_accepts_of_one_offer_from_three_nodes_one_wins
     others = [await d.client(f"racer{i}", node=d.nodes[i % 3]) for i in range(6)]
     assert (await owner_tabs[0].call("agent_state", {"state": "available"}))["ok"]
     customer = await d.client("zhangsan", node=d.nodes[0])
-    asked = await customer.call("help_request", {"topic": "t", "edition": "standard", "language": "zh",
-                                                 "page": "p"})
+    asked = await customer.call("help_request", {"topic": "t", "edition": "standard", "language": "zh", "page": "p"})
     offer = await owner_tabs[1].expect("offer")
     senders = [owner_tabs[i % 3] for i in range(70)] + [others[i % 6] for i in range(30)]
-    answers = await asyncio.gather(*(s.call("offer_accept", {"offer_id": offer["offer_id"]}, timeout=20)
-                                     for s in senders))
+    answers = await asyncio.gather(*(s.call("offer_accept", {"offer_id": offer["offer_id"]}, timeout=20) for s in senders))
     winners = [a for a in answers if a["ok"]]
     assert len(winners) == 1, [a.get("error", {}).get("code") for a in answers]
     assert {a["error"]["code"] for a in answers if not a["ok"]} == {"not_found"}

@@ -1,5 +1,6 @@
 """Records on a real PostgreSQL: migrations, a recorded help flow, two nodes writing one request,
 and an outage in the middle of a session. (The bank on PostgreSQL: tests/bank/test_api.py.)"""
+
 from __future__ import annotations
 
 import asyncio
@@ -24,14 +25,23 @@ from tests.servers.fixtures import running_postgres
 from tests.signaling.test_flow import HELP
 
 ASSIST = Path(sys.executable).with_name("assist")
-TABLES = {"alembic_version", "users", "help_requests", "request_events", "recordings", "recording_views",
-          "bank_accounts", "bank_payees", "bank_transfers", "bank_transactions"}
+TABLES = {
+    "alembic_version",
+    "users",
+    "help_requests",
+    "request_events",
+    "recordings",
+    "recording_views",
+    "bank_accounts",
+    "bank_payees",
+    "bank_transfers",
+    "bank_transactions",
+}
 
 
 def assist_migrate(url: str, tmp_path: Path) -> subprocess.Popen:
     env = os.environ | {"ASSIST_DATABASE_URL": url, "ASSIST_VAR_DIR": str(tmp_path)}
-    return subprocess.Popen([str(ASSIST), "migrate"], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen([str(ASSIST), "migrate"], env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def finished(proc: subprocess.Popen) -> str:
@@ -190,8 +200,7 @@ async def test_two_writers_racing_on_one_request_converge_on_the_newest_values(d
         with engine.connect() as conn:
             rows = {r.request_id: r._mapping for r in conn.execute(sa.select(help_requests))}
             events = conn.execute(sa.text("SELECT count(*) FROM request_events")).scalar_one()
-        wrong = {rid: {k: (rows[rid][k], v) for k, v in want.items() if rows[rid][k] != v}
-                 for rid, want in expected.items()}
+        wrong = {rid: {k: (rows[rid][k], v) for k, v in want.items() if rows[rid][k] != v} for rid, want in expected.items()}
         assert not any(wrong.values()), {rid: diff for rid, diff in wrong.items() if diff}
         assert all(rows[rid]["updated_at"] == 7.0 for rid in expected)
         assert events == 7 * len(expected)  # the timeline is append-only: every step, once
@@ -204,12 +213,10 @@ async def test_two_writers_racing_on_one_request_converge_on_the_newest_values(d
 # ---------------------------------------------------------------------------- an outage
 async def test_an_unreachable_database_keeps_a_bounded_queue_and_says_so():
     # Nothing listens on this port: the database is "down" from the start.
-    records = SqlRecords(f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/none", max_pending=5,
-                         retry_max_s=0.2)
+    records = SqlRecords(f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/none", max_pending=5, retry_max_s=0.2)
     records.start()
     try:
-        records.submit(RecordUpdate(f"r{i}", {"status": "waiting"}, timeline="requested", at=float(i))
-                       for i in range(8))
+        records.submit(RecordUpdate(f"r{i}", {"status": "waiting"}, timeline="requested", at=float(i)) for i in range(8))
         await asyncio.sleep(0.5)
         status = records.writer_status()
         assert not status.database_up and status.write_failures >= 1
@@ -255,8 +262,7 @@ async def test_a_database_outage_mid_session_loses_no_record(start_server, own_p
     for seq in (1, 2, 3):
         assert (await customer.call("mirror", {"session_id": sid, "seq": seq, "events": [{"type": 3}]}))["ok"]
         await agent.expect("mirror", seq=seq)
-    assert (await agent.call("annotation", {"session_id": sid, "seq": 1, "kind": "highlight",
-                                            "selector": "#next"}))["ok"]
+    assert (await agent.call("annotation", {"session_id": sid, "seq": 1, "kind": "highlight", "selector": "#next"}))["ok"]
     await customer.expect("annotation", seq=1)
     assert (await customer.call("stop_sharing", {"session_id": sid}))["ok"]
     await end_and_wrap_up(customer, agent, sid)
@@ -268,15 +274,20 @@ async def test_a_database_outage_mid_session_loses_no_record(start_server, own_p
     await asyncio.sleep(2.0)  # a few seconds down in all, with retries failing meanwhile
 
     own_postgres.start()
-    up = await until_metrics(harness, lambda t: metric(t, "assist_database_up") == 1
-                             and metric(t, "assist_records_pending") == 0)
+    up = await until_metrics(harness, lambda t: metric(t, "assist_database_up") == 1 and metric(t, "assist_records_pending") == 0)
     assert metric(up, "assist_records_dropped_total") == 0
     status, row = await harness.http("GET", f"/api/requests/{request_id}", supervisor)
     assert status == 200, row
     assert [e["event"] for e in row["timeline"]] == [
-        "requested", "offered", "accepted", "consent", "sharing_stopped", "ended", "wrap_up"]
-    assert (row["status"], row["end_reason"], row["outcome"], row["notes"]) == (
-        "served", "agent_ended", "resolved", "转账完成")
+        "requested",
+        "offered",
+        "accepted",
+        "consent",
+        "sharing_stopped",
+        "ended",
+        "wrap_up",
+    ]
+    assert (row["status"], row["end_reason"], row["outcome"], row["notes"]) == ("served", "agent_ended", "resolved", "转账完成")
     # The recording's index caught up too: three mirror batches and one annotation.
     status, recording = await harness.http("GET", f"/api/recordings/{sid}", supervisor)
     assert status == 200 and recording["events"] == 4, recording

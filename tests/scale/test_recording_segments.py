@@ -1,4 +1,5 @@
 """Recordings written by several nodes into one shared directory, one of them killed mid-write."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa

@@ -1,6 +1,7 @@
 """A real browser on long-polling only, through nginx, across two nodes: every poll of a
 connection must reach the node holding it (the assist_node cookie), and when that node is
 killed the console comes back on the other one, re-pinned."""
+
 from __future__ import annotations
 
 from playwright.async_api import expect

@@ -4,6 +4,7 @@ through a real coturn, and coturn refusing expired and forged credentials.
 The page holds both peers (two RTCPeerConnections with `iceTransportPolicy: "relay"`), so the
 only way they can reach each other is through coturn's relay ports.
 """
+
 from __future__ import annotations
 
 import time
@@ -82,22 +83,25 @@ async def relay_calls(harness, *configs: list[dict], wait_ms: int = 6000) -> lis
         page = await browser.new_page()
         await page.goto(f"{harness.base_url}/t/turn.html")
         return await page.evaluate(
-            "([configs, ms]) => Promise.all(configs.map((servers) => relayCall(servers, ms)))",
-            [list(configs), wait_ms])
+            "([configs, ms]) => Promise.all(configs.map((servers) => relayCall(servers, ms)))", [list(configs), wait_ms]
+        )
 
 
 async def minted(start_server, coturn) -> tuple[object, list[dict]]:
     """A server configured with coturn's URL and secret; the ICE servers a customer waiting for
     help receives, the way the SDK gets them (`sync` over socket.io)."""
     harness = await start_server(
-        pages={"/t/turn.html": PAGE, "/t/turn.js": SCRIPT}, voice=False,
-        ice=IceConfig(turn_urls=(coturn.url,), turn_secret=coturn.secret, turn_ttl_s=600))
+        pages={"/t/turn.html": PAGE, "/t/turn.js": SCRIPT},
+        voice=False,
+        ice=IceConfig(turn_urls=(coturn.url,), turn_secret=coturn.secret, turn_ttl_s=600),
+    )
     await harness.agent("agent01", available=False)  # someone on shift, so the request waits
     assert (await harness.clients[-1].call("agent_state", {"state": "away"}))["ok"]
     client = await harness.client("zhangsan")
     # TURN credentials go to a party of a live request or session only.
-    assert (await client.call("help_request", {"topic": "transfer", "edition": "standard", "language": "zh",
-                                                "page": "/transfer"}))["ok"]
+    assert (
+        await client.call("help_request", {"topic": "transfer", "edition": "standard", "language": "zh", "page": "/transfer"})
+    )["ok"]
     servers = (await client.call("sync", {}))["ice_servers"]
     await client.close()
     return harness, servers
@@ -126,8 +130,7 @@ async def test_relayed_call_with_minted_credentials(start_server, coturn):
     assert result["pair"]["url"] and result["pair"]["url"].startswith(f"turn:127.0.0.1:{coturn.port}"), result
     assert not result["errors"], result
     # coturn allocated for exactly this minted username and relayed the channel's traffic.
-    assert coturn.wait_for_log(rf"user <{turn['username']}>: incoming packet ALLOCATE processed, success"), \
-        coturn.log()[-3000:]
+    assert coturn.wait_for_log(rf"user <{turn['username']}>: incoming packet ALLOCATE processed, success"), coturn.log()[-3000:]
     assert not coturn.refused(turn["username"])
 
 
@@ -155,8 +158,13 @@ async def test_forged_credentials_are_refused(start_server, coturn):
         # The server's credential presented for another customer.
         "tampered user": (f"{expiry}:lisi", turn["credential"]),
     }
-    results = await relay_calls(harness, *([{"urls": turn["urls"], "username": username, "credential": credential}]
-                                            for username, credential in forgeries.values()))
+    results = await relay_calls(
+        harness,
+        *(
+            [{"urls": turn["urls"], "username": username, "credential": credential}]
+            for username, credential in forgeries.values()
+        ),
+    )
     for (name, (username, _)), result in zip(forgeries.items(), results, strict=True):
         assert_refused(result, coturn, username, name)
 
@@ -166,6 +174,5 @@ def assert_refused(result: dict, coturn, username: str, what: str = "") -> None:
     assert not [c for c in result["candidates"] if c["type"] == "relay"], (what, result)
     assert "pair" not in result or result["pair"]["state"] != "succeeded", (what, result)
     assert result["errors"] and {e["code"] for e in result["errors"]} == {401}, (what, result)
-    assert coturn.wait_for_log(rf"user <{username}>: incoming packet message processed, error 401"), \
-        (what, coturn.log()[-3000:])
+    assert coturn.wait_for_log(rf"user <{username}>: incoming packet message processed, error 401"), (what, coturn.log()[-3000:])
     assert not coturn.allocated(username), (what, coturn.log()[-3000:])

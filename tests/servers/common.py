@@ -1,4 +1,5 @@
 """Process plumbing shared by the server fixtures: free ports, waiting for a port, stopping."""
+
 from __future__ import annotations
 
 import contextlib
@@ -14,8 +15,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for_port(port: int, proc: subprocess.Popen | None = None, timeout: float = 20.0,
-                  what: str = "server") -> None:
+def wait_for_port(port: int, proc: subprocess.Popen | None = None, timeout: float = 20.0, what: str = "server") -> None:
     """Until something accepts on 127.0.0.1:port; fails early if the process died."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

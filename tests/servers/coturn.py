@@ -6,6 +6,7 @@ verbosity, so the log file under the temp dir records every allocation and every
     session …: realm <assist.test> user <1767225600:zhangsan>: incoming packet ALLOCATE processed, success
     session …: realm <assist.test> user <1767225600:zhangsan>: incoming packet message processed, error 401: Unauthorized
 """
+
 from __future__ import annotations
 
 import random
@@ -39,21 +40,31 @@ class Coturn:
 
     def command(self) -> list[str]:
         return [
-            TURNSERVER, "-n", "-v",
-            "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1", f"--listening-port={self.port}",
-            f"--min-port={self.min_port}", f"--max-port={self.max_port}",
-            "--use-auth-secret", f"--static-auth-secret={self.secret}", f"--realm={self.realm}",
-            "--no-cli", "--no-tls", "--no-dtls",
+            TURNSERVER,
+            "-n",
+            "-v",
+            "--listening-ip=127.0.0.1",
+            "--relay-ip=127.0.0.1",
+            f"--listening-port={self.port}",
+            f"--min-port={self.min_port}",
+            f"--max-port={self.max_port}",
+            "--use-auth-secret",
+            f"--static-auth-secret={self.secret}",
+            f"--realm={self.realm}",
+            "--no-cli",
+            "--no-tls",
+            "--no-dtls",
             "--allow-loopback-peers",  # loopback-only host: without it, 403 Forbidden IP
-            f"--log-file={self.log_path}", "--simple-log",
-            f"--pidfile={self.workdir / 'turnserver.pid'}", f"--userdb={self.workdir / 'turndb'}",
+            f"--log-file={self.log_path}",
+            "--simple-log",
+            f"--pidfile={self.workdir / 'turnserver.pid'}",
+            f"--userdb={self.workdir / 'turndb'}",
         ]
 
     def start(self) -> Coturn:
         self.workdir.mkdir(parents=True, exist_ok=True)
         out = open(self.workdir / "turnserver.out", "wb")  # noqa: SIM115 - the process keeps it
-        self.proc = subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         out.close()
         wait_for_port(self.port, self.proc, what="turnserver")  # UDP too, but TCP is what we can probe
         return self

@@ -1,4 +1,5 @@
 """pytest fixtures for the real servers (tests/conftest.py registers them for every test)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

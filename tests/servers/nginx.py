@@ -1,4 +1,5 @@
 """Debian's nginx in front of Assist nodes, configured by the same renderer as docker/nginx.conf."""
+
 from __future__ import annotations
 
 import subprocess
@@ -25,10 +26,12 @@ class Nginx:
     def start(self) -> Nginx:
         self.dir.mkdir(parents=True, exist_ok=True)
         conf = self.dir / "nginx.conf"
-        conf.write_text(render_nginx_conf(self.nodes, self.port, "127.0.0.1", temp_dir=self.dir,
-                                          pid=self.dir / "nginx.pid", daemon=False))
-        self.proc = subprocess.Popen([NGINX, "-p", str(self.dir), "-c", str(conf)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        conf.write_text(
+            render_nginx_conf(self.nodes, self.port, "127.0.0.1", temp_dir=self.dir, pid=self.dir / "nginx.pid", daemon=False)
+        )
+        self.proc = subprocess.Popen(
+            [NGINX, "-p", str(self.dir), "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         wait_for_port(self.port, self.proc, what="nginx")
         return self
 

@@ -1,5 +1,6 @@
 """Assist nodes as real `assist serve` processes sharing one Redis, one PostgreSQL and one
 recordings directory: the scaled-out deployment of docker/compose.yaml, on loopback."""
+
 from __future__ import annotations
 
 import os
@@ -31,8 +32,9 @@ class AssistNode:
         self.dir.mkdir(parents=True, exist_ok=True)
         env = os.environ | self.env | {"ASSIST_NODE_ID": self.node_id, "ASSIST_VAR_DIR": str(self.dir)}
         self.log = open(self.dir / "node.log", "ab")  # noqa: SIM115 (kept open for the process)
-        self.proc = subprocess.Popen([ASSIST, "serve", "--port", str(self.port)], env=env,
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [ASSIST, "serve", "--port", str(self.port)], env=env, stdout=self.log, stderr=subprocess.STDOUT
+        )
         try:
             wait_for_port(self.port, self.proc, timeout=60, what=f"assist node {self.node_id}")
         except (RuntimeError, TimeoutError) as exc:  # say why: the node's own last words
@@ -64,8 +66,15 @@ class AssistNode:
 def node_env(redis_url: str, prefix: str, database_url: str, recordings: Path, **extra: str) -> dict[str, str]:
     """What every node of one deployment shares (docs/deploy.md), with the tests' short timers."""
     return {
-        "ASSIST_REDIS_URL": redis_url, "ASSIST_REDIS_PREFIX": prefix, "ASSIST_DATABASE_URL": database_url,
-        "ASSIST_RECORDINGS_DIR": str(recordings), "ASSIST_JWT_SECRET": TEST_SECRET,
-        "ASSIST_VOICE": "0", "ASSIST_LOG_LEVEL": "warning", "ASSIST_OFFER_TIMEOUT_S": "5",
-        "ASSIST_GRACE_S": "20", "ASSIST_QUEUE_CAP": "500", **extra,
+        "ASSIST_REDIS_URL": redis_url,
+        "ASSIST_REDIS_PREFIX": prefix,
+        "ASSIST_DATABASE_URL": database_url,
+        "ASSIST_RECORDINGS_DIR": str(recordings),
+        "ASSIST_JWT_SECRET": TEST_SECRET,
+        "ASSIST_VOICE": "0",
+        "ASSIST_LOG_LEVEL": "warning",
+        "ASSIST_OFFER_TIMEOUT_S": "5",
+        "ASSIST_GRACE_S": "20",
+        "ASSIST_QUEUE_CAP": "500",
+        **extra,
     }

@@ -4,6 +4,7 @@ initdb and postgres refuse to run as root, so when the tests run as root the ser
 the `postgres` user, in a data directory under /tmp that this user can reach (a pytest tmp_path
 sits below a 0700 directory). Authentication is `trust` on loopback: a test-only server.
 """
+
 from __future__ import annotations
 
 import glob
@@ -26,8 +27,10 @@ SUPERUSER = "postgres"
 
 def bin_dir() -> Path | None:
     """The newest installed server's bin directory (/usr/lib/postgresql/<major>/bin), if any."""
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"),
-                   key=lambda p: int(Path(p).parent.parent.name) if Path(p).parent.parent.name.isdigit() else 0)
+    found = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/postgres"),
+        key=lambda p: int(Path(p).parent.parent.name) if Path(p).parent.parent.name.isdigit() else 0,
+    )
     return Path(found[-1]).parent if found else None
 
 
@@ -48,11 +51,18 @@ class Postgres:
             account = pwd.getpwnam(SUPERUSER)
             os.chmod(self.root, 0o755)
             os.chown(self.root, account.pw_uid, account.pw_gid)
-            self._as_user = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": [],
-                             "env": {"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8"}}
-        subprocess.run([str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust",
-                        "-U", SUPERUSER, "-E", "UTF8", "--no-sync"],
-                       check=True, capture_output=True, **self._as_user)
+            self._as_user = {
+                "user": account.pw_uid,
+                "group": account.pw_gid,
+                "extra_groups": [],
+                "env": {"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8"},
+            }
+        subprocess.run(
+            [str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", SUPERUSER, "-E", "UTF8", "--no-sync"],
+            check=True,
+            capture_output=True,
+            **self._as_user,
+        )
 
     @property
     def running(self) -> bool:
@@ -62,9 +72,25 @@ class Postgres:
         if self.running:
             return
         # Same port every time: clients reconnect to the address they were configured with.
-        cmd = [str(self.bin / "postgres"), "-D", str(self.data), "-p", str(self.port),
-               "-k", str(self.root), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
-               "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=200"]
+        cmd = [
+            str(self.bin / "postgres"),
+            "-D",
+            str(self.data),
+            "-p",
+            str(self.port),
+            "-k",
+            str(self.root),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+            "-c",
+            "max_connections=200",
+        ]
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, **self._as_user)
         wait_for_port(self.port, self.proc, what="postgres")

@@ -1,4 +1,5 @@
 """Bad input: every refusal has a clear code, changes nothing and leaks nothing."""
+
 from __future__ import annotations
 
 import asyncio
@@ -18,14 +19,19 @@ HELP = {"topic": "transfer", "edition": "standard", "language": "zh", "page": "/
 
 def snapshot(center) -> str:
     """Everything a refused event must leave untouched."""
-    return json.dumps({
-        "requests": sorted((r.request_id, r.status.value, r.offer_id) for r in center.requests.values()),
-        "queue": list(center.queue),
-        "sessions": sorted((s.session_id, s.state.value, s.agent_id, dict(s.last_seq), dict(s.supervisors),
-                            s.transfer_offer) for s in center.sessions.values()),
-        "agents": sorted((a.agent_id, a.state().value, a.offer_id, sorted(a.wrap_ups)) for a in center.agents.values()),
-        "offers": sorted(center.offers),
-    }, sort_keys=True)
+    return json.dumps(
+        {
+            "requests": sorted((r.request_id, r.status.value, r.offer_id) for r in center.requests.values()),
+            "queue": list(center.queue),
+            "sessions": sorted(
+                (s.session_id, s.state.value, s.agent_id, dict(s.last_seq), dict(s.supervisors), s.transfer_offer)
+                for s in center.sessions.values()
+            ),
+            "agents": sorted((a.agent_id, a.state().value, a.offer_id, sorted(a.wrap_ups)) for a in center.agents.values()),
+            "offers": sorted(center.offers),
+        },
+        sort_keys=True,
+    )
 
 
 @pytest.fixture
@@ -97,8 +103,12 @@ CASES = [
     ("agent", "annotation", lambda s, o: {"session_id": o, "seq": 1, "kind": "clear"}, "not_found"),
     ("agent", "annotation", lambda s, o: {"session_id": s, "seq": 1, "kind": "click", "selector": "#pay"}, "bad_payload"),
     ("agent", "annotation", lambda s, o: {"session_id": s, "seq": 1, "kind": "highlight", "value": "1000"}, "bad_payload"),
-    ("agent", "annotation", lambda s, o: {"session_id": s, "seq": 1, "kind": "pointer", "point": {"x": 3, "y": 0}},
-     "bad_payload"),
+    (
+        "agent",
+        "annotation",
+        lambda s, o: {"session_id": s, "seq": 1, "kind": "pointer", "point": {"x": 3, "y": 0}},
+        "bad_payload",
+    ),
     ("agent", "end_session", lambda s, o: {"session_id": o}, "not_found"),
     ("agent", "transfer", lambda s, o: {"session_id": o, "to_agent": "agent01"}, "not_found"),
     ("agent", "transfer", lambda s, o: {"session_id": s, "to_agent": "agent01"}, "agent_unavailable"),
@@ -111,8 +121,12 @@ CASES = [
     ("agent", "supervisor_join", lambda s, o: {"session_id": o, "mode": "monitor"}, "forbidden"),
     ("agent", "whisper", lambda s, o: {"session_id": s, "text": "hi"}, "forbidden"),
     ("customer", "whisper", lambda s, o: {"session_id": s, "text": "hi"}, "forbidden"),
-    ("agent", "monitor_signal", lambda s, o: {"session_id": o, "seq": 1, "kind": "offer", "sdp": "v=0",
-                                               "supervisor": "super01"}, "not_found"),
+    (
+        "agent",
+        "monitor_signal",
+        lambda s, o: {"session_id": o, "seq": 1, "kind": "offer", "sdp": "v=0", "supervisor": "super01"},
+        "not_found",
+    ),
     ("customer", "monitor_signal", lambda s, o: {"session_id": s, "seq": 1, "kind": "offer"}, "forbidden"),
     ("agent", "voice_start", lambda s, o: {"lang": "zh", "sdp": "v=0"}, "forbidden"),
     ("supervisor", "whisper", lambda s, o: {"session_id": o, "text": "hi"}, "not_found"),
@@ -139,8 +153,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("who,event,payload,code", CASES,
-                         ids=[f"{w}-{e}-{c}-{i}" for i, (w, e, _, c) in enumerate(CASES)])
+@pytest.mark.parametrize("who,event,payload,code", CASES, ids=[f"{w}-{e}-{c}-{i}" for i, (w, e, _, c) in enumerate(CASES)])
 async def test_refused_with_code_and_nothing_changes(scene, who, event, payload, code):
     harness = scene[0]
     clients, sid, other_sid = _ours(scene)
@@ -214,17 +227,21 @@ def _token(secret: str, **claims) -> str:
 
 
 # Tokens are built when the test runs (not at import), so "expired" means what it says.
-@pytest.mark.parametrize("make_token,code", [
-    (lambda: None, "unauthorized"),
-    (lambda: "", "unauthorized"),
-    (lambda: "not-a-jwt", "token_invalid"),
-    (lambda: _token("another-secret-that-is-long-enough-000000"), "token_invalid"),
-    (lambda: _token(TEST_SECRET, exp=int(time.time()) - 10), "token_expired"),
-    (lambda: _token(TEST_SECRET, role="admin"), "token_invalid"),
-    (lambda: _token(TEST_SECRET, iss="someone-else"), "token_invalid"),
-    # {"alg":"none"} with customer claims and no signature
-    (lambda: "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ6aGFuZ3NhbiIsInJvbGUiOiJjdXN0b21lciJ9.", "token_invalid"),
-], ids=["missing", "empty", "garbage", "forged", "expired", "bad-role", "wrong-issuer", "alg-none"])
+@pytest.mark.parametrize(
+    "make_token,code",
+    [
+        (lambda: None, "unauthorized"),
+        (lambda: "", "unauthorized"),
+        (lambda: "not-a-jwt", "token_invalid"),
+        (lambda: _token("another-secret-that-is-long-enough-000000"), "token_invalid"),
+        (lambda: _token(TEST_SECRET, exp=int(time.time()) - 10), "token_expired"),
+        (lambda: _token(TEST_SECRET, role="admin"), "token_invalid"),
+        (lambda: _token(TEST_SECRET, iss="someone-else"), "token_invalid"),
+        # {"alg":"none"} with customer claims and no signature
+        (lambda: "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ6aGFuZ3NhbiIsInJvbGUiOiJjdXN0b21lciJ9.", "token_invalid"),
+    ],
+    ids=["missing", "empty", "garbage", "forged", "expired", "bad-role", "wrong-issuer", "alg-none"],
+)
 async def test_connection_without_a_valid_token_is_refused(harness, make_token, code):
     client = Client(harness.base_url, make_token(), "intruder")
     with pytest.raises(socketio.exceptions.ConnectionError):
@@ -241,8 +258,16 @@ async def test_malformed_frames_do_not_hurt_the_server(harness):
         await ws.receive()  # engine.io open packet
         await ws.send_str("40" + json.dumps({"token": token}))
         await ws.receive()  # socket.io connect ack
-        for frame in ['42["help_request",{bad json', '42', '4x', '42[]', '42[{"a":1}]', '49', "\x00\xff",
-                      '42["help_request"' + ',{"a":[' * 2000]:
+        for frame in [
+            '42["help_request",{bad json',
+            "42",
+            "4x",
+            "42[]",
+            '42[{"a":1}]',
+            "49",
+            "\x00\xff",
+            '42["help_request"' + ',{"a":[' * 2000,
+        ]:
             await ws.send_str(frame)
         await asyncio.sleep(0.2)
     customer = await harness.client("lisi")
@@ -280,11 +305,17 @@ async def test_a_socket_from_another_site_is_refused(harness):
     token = await harness.login("zhangsan")
     foreign = socketio.AsyncClient(reconnection=False)
     with pytest.raises(socketio.exceptions.ConnectionError):
-        await foreign.connect(harness.base_url, auth={"token": token}, transports=["websocket"],
-                              headers={"Origin": "https://evil.example"}, wait_timeout=5)
+        await foreign.connect(
+            harness.base_url,
+            auth={"token": token},
+            transports=["websocket"],
+            headers={"Origin": "https://evil.example"},
+            wait_timeout=5,
+        )
     same = socketio.AsyncClient(reconnection=False)
-    await same.connect(harness.base_url, auth={"token": token}, transports=["websocket"],
-                       headers={"Origin": harness.base_url}, wait_timeout=5)
+    await same.connect(
+        harness.base_url, auth={"token": token}, transports=["websocket"], headers={"Origin": harness.base_url}, wait_timeout=5
+    )
     assert same.connected
     await same.disconnect()
 

@@ -1,4 +1,5 @@
 """The help flow end to end on a real server with real socket.io clients."""
+
 from __future__ import annotations
 
 import asyncio
@@ -68,8 +69,11 @@ async def test_full_flow_with_consent_relay_and_record(harness):
     assert (await customer.call("mirror", {"session_id": sid, "seq": 1, "events": [{"type": 2, "data": {}}]}))["ok"]
     relayed = await agent.expect("mirror", seq=1)
     assert relayed["events"] == [{"type": 2, "data": {}}] and relayed["from"] == "customer"
-    assert (await agent.call("annotation", {"session_id": sid, "seq": 1, "kind": "highlight",
-                                            "selector": "#next", "caption": "点这里"}))["ok"]
+    assert (
+        await agent.call(
+            "annotation", {"session_id": sid, "seq": 1, "kind": "highlight", "selector": "#next", "caption": "点这里"}
+        )
+    )["ok"]
     note = await customer.expect("annotation", seq=1)
     assert note["kind"] == "highlight" and note["caption"] == "点这里"
     # One tap stops sharing: from then on the server relays no screen (the call goes on).
@@ -98,8 +102,7 @@ async def test_full_flow_with_consent_relay_and_record(harness):
     assert all(times) and times == sorted(times)
     assert row["wait_s"] >= 0 and row["handle_s"] >= 0
     events = [e["event"] for e in row["timeline"]]
-    assert events[:7] == ["requested", "offered", "accepted", "share_requested", "consent_declined",
-                          "share_requested", "consent"]
+    assert events[:7] == ["requested", "offered", "accepted", "share_requested", "consent_declined", "share_requested", "consent"]
     assert "sharing_stopped" in events and events[-2:] == ["ended", "wrap_up"]
 
 
@@ -373,9 +376,11 @@ async def test_ice_servers_carry_time_limited_turn_credentials(start_server):
     from assist.config import IceConfig
     from signaling.ice import turn_credential
 
-    harness = await start_server(ice=IceConfig(stun_urls=("stun:127.0.0.1:3478",),
-                                               turn_urls=("turn:127.0.0.1:3478",),
-                                               turn_secret="coturn-shared", turn_ttl_s=600))
+    harness = await start_server(
+        ice=IceConfig(
+            stun_urls=("stun:127.0.0.1:3478",), turn_urls=("turn:127.0.0.1:3478",), turn_secret="coturn-shared", turn_ttl_s=600
+        )
+    )
     agent = await harness.agent("agent01", available=False)  # on shift but away: the request waits
     assert (await agent.call("agent_state", {"state": "away"}))["ok"]
     client = await harness.client("zhangsan")
@@ -509,5 +514,6 @@ async def test_the_scam_warning_step_reaches_the_agent_and_the_record_without_de
     token = await harness.login("super01")
     _, listing = await harness.http("GET", "/api/requests", token)
     row = next(r for r in listing["requests"] if r["session_id"] == sid)
-    assert row["scam_warning_at"] and "scam_warning" in [e["event"] for e in (await harness.http(
-        "GET", f"/api/requests/{row['request_id']}", token))[1]["timeline"]]
+    assert row["scam_warning_at"] and "scam_warning" in [
+        e["event"] for e in (await harness.http("GET", f"/api/requests/{row['request_id']}", token))[1]["timeline"]
+    ]

@@ -1,6 +1,7 @@
 """The server's events are their models on the wire: what the domain sends parses back into
 the model it was made from, the JSON is pydantic's serialisation of the model, and the JSON
 Schema agrees."""
+
 from __future__ import annotations
 
 import json
@@ -21,17 +22,27 @@ from signaling.outbound import (
 
 
 def test_a_none_default_field_is_left_out_and_any_other_none_is_sent():
-    started = SessionStarted(session_id="s", state=SessionState.SHARING, code="1234",
-                             agent={"name": "A", "badge": "B"})
+    started = SessionStarted(session_id="s", state=SessionState.SHARING, code="1234", agent={"name": "A", "badge": "B"})
     assert "customer" not in started.wire() and started.wire() == started.dump()
     waiting = QueueWaiting(request_id="r", position=1, eta_s=None, callback=False, long_wait=False)
-    assert waiting.wire() == {"request_id": "r", "status": "waiting", "position": 1, "eta_s": None,
-                              "callback": False, "long_wait": False}
+    assert waiting.wire() == {
+        "request_id": "r",
+        "status": "waiting",
+        "position": 1,
+        "eta_s": None,
+        "callback": False,
+        "long_wait": False,
+    }
     result = VoiceResult(text="", intent=None, slots={}, engine="grammar", pass_=None)
     assert result.wire() == {"text": "", "intent": None, "slots": {}, "engine": "grammar", "pass": None}
     assert VoiceResult.validate(result.wire()) == result
     assert {m.__name__ for m in MODELS if m.optional_fields()} == {
-        "SessionStarted", "AnnotationOut", "RtcSignalOut", "MonitorSignalOut", "VoiceResult"}
+        "SessionStarted",
+        "AnnotationOut",
+        "RtcSignalOut",
+        "MonitorSignalOut",
+        "VoiceResult",
+    }
 
 
 def test_every_payload_the_domain_sends_is_its_model_on_the_wire():
@@ -70,8 +81,18 @@ def test_every_payload_the_domain_sends_is_its_model_on_the_wire():
     run(center.wrap_up("a1", "s1", "transferred", "", 14.0))
     run(center.tick(40.0))  # the ringing offer lapses
     events = {n.event for n in notices}
-    assert {"offer", "session_started", "agent_changed", "session_ended", "peer_status", "whisper",
-            "supervisor_joined", "offer_revoked", "queue_update", "customer_step"} <= events
+    assert {
+        "offer",
+        "session_started",
+        "agent_changed",
+        "session_ended",
+        "peer_status",
+        "whisper",
+        "supervisor_joined",
+        "offer_revoked",
+        "queue_update",
+        "customer_step",
+    } <= events
     for notice in notices:
         data = notice.data
         model = type(notice.message)
@@ -84,8 +105,11 @@ def test_every_payload_the_domain_sends_is_its_model_on_the_wire():
     # say, and their JSON is the validated model's.
     now = 41.0
     run(center.request_help("c3", "Third", "transfer", Edition.STANDARD, "zh", "/t", now))
-    views = [(Board, {"rows": center.board(now), "now": now}), (Wall, center.wall(now)),
-             (WaitingLine, {"waiting": center.waiting_list(now), "total": len(center.queue)})]
+    views = [
+        (Board, {"rows": center.board(now), "now": now}),
+        (Wall, center.wall(now)),
+        (WaitingLine, {"waiting": center.waiting_list(now), "total": len(center.queue)}),
+    ]
     for model, view in views:
         made = model(**view)
         assert json.dumps(made.wire()) == json.dumps(model.validate(json.loads(json.dumps(view))).dump())

@@ -7,6 +7,7 @@ once the line stands still, within the ticks one round takes, what each waiting 
 heard (their help request's reply, then each queue_update) is exactly what the line says now.
 The service runs on the memory store, as embedded; what it publishes is kept per customer.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -21,9 +22,11 @@ from signaling.domain.center import CallCenter
 from signaling.domain.model import Edition, Policy, Presence, Role
 from signaling.service import POSITION_BATCH, POSITION_EVERY_S, Principal, SignalingService
 
-AGENTS = [Principal("a0", Role.AGENT, "A0", "B0", ("zh", "en"), ()),
-          Principal("a1", Role.AGENT, "A1", "B1", ("zh",), ()),
-          Principal("a2", Role.AGENT, "A2", "B2", ("en",), ())]
+AGENTS = [
+    Principal("a0", Role.AGENT, "A0", "B0", ("zh", "en"), ()),
+    Principal("a1", Role.AGENT, "A1", "B1", ("zh",), ()),
+    Principal("a2", Role.AGENT, "A2", "B2", ("en",), ()),
+]
 TICK_S = 0.2
 
 
@@ -52,7 +55,7 @@ def customer(i: int) -> Principal:
 
 
 async def history(initial: int, steps: list[tuple[str, int]]) -> None:
-    center = CallCenter(Policy(queue_cap=10_000, max_wait_s=10 ** 9, reoffer_after_s=10 ** 9))
+    center = CallCenter(Policy(queue_cap=10_000, max_wait_s=10**9, reoffer_after_s=10**9))
     heard = Heard()
     service = SignalingService(MemoryLiveStore(center), NoRecords(), heard, LocalCluster("n1"), tick_s=TICK_S)
     for agent in AGENTS:  # on shift, away: the line waits until a step pairs someone
@@ -107,8 +110,11 @@ async def history(initial: int, steps: list[tuple[str, int]]) -> None:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(initial=st.sampled_from([0, 3, 40, 700]),
-       steps=st.lists(st.tuples(st.sampled_from(["arrive", "cancel", "pair", "decline", "tick", "tick"]),
-                                st.integers(0, 10 ** 6)), max_size=40))
+@given(
+    initial=st.sampled_from([0, 3, 40, 700]),
+    steps=st.lists(
+        st.tuples(st.sampled_from(["arrive", "cancel", "pair", "decline", "tick", "tick"]), st.integers(0, 10**6)), max_size=40
+    ),
+)
 def test_every_waiting_customer_ends_up_told_their_true_place(initial, steps):
     asyncio.run(history(initial, steps))

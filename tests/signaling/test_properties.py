@@ -8,6 +8,7 @@ abandoned or unstaffed (callbacks excepted: they wait for an agent).
 Liveness, checked after every tick: whenever a request waits and a free agent could serve it
 (speaks its language, not cooling down from declining it), an offer was made within that tick.
 """
+
 from __future__ import annotations
 
 import json
@@ -121,15 +122,13 @@ class CallCenterMachine(RuleBasedStateMachine):
     def set_presence(self, agent, presence):
         self.run(self.center.set_presence, agent, presence, self.now)
 
-    @rule(customer=st.sampled_from(CUSTOMERS), edition=st.sampled_from(list(Edition)),
-          language=st.sampled_from(["zh", "en"]))
+    @rule(customer=st.sampled_from(CUSTOMERS), edition=st.sampled_from(list(Edition)), language=st.sampled_from(["zh", "en"]))
     def request_help(self, customer, edition, language):
         if customer not in self.connected_customers:
             return  # requests arrive on a socket: a customer without one cannot send any
         self.run(self.center.request_help, customer, customer, "transfer", edition, language, "/", self.now)
 
-    @rule(customer=st.sampled_from(CUSTOMERS), edition=st.sampled_from(list(Edition)),
-          language=st.sampled_from(["zh", "en"]))
+    @rule(customer=st.sampled_from(CUSTOMERS), edition=st.sampled_from(list(Edition)), language=st.sampled_from(["zh", "en"]))
     def request_callback(self, customer, edition, language):
         if customer in self.connected_customers:
             self.run(self.center.request_callback, customer, customer, "transfer", edition, language, "/", self.now)
@@ -231,15 +230,23 @@ class CallCenterMachine(RuleBasedStateMachine):
         agent, sid = pending[index % len(pending)] if pending else ("a0", "s-unknown")
         self.run(self.center.wrap_up, agent, sid, outcome, "", self.now)
 
-    @rule(index=st.integers(0, 5), stream=st.sampled_from(["mirror", "annotation", "rtc"]),
-          from_agent=st.booleans(), seq=st.integers(min_value=1, max_value=6))
+    @rule(
+        index=st.integers(0, 5),
+        stream=st.sampled_from(["mirror", "annotation", "rtc"]),
+        from_agent=st.booleans(),
+        seq=st.integers(min_value=1, max_value=6),
+    )
     def relay_in_session(self, index, stream, from_agent, seq):
         in_session = sorted(s.customer_id for s in self.center.sessions.values())
         if in_session:
             self.relay(in_session[index % len(in_session)], stream, from_agent, seq)
 
-    @rule(customer=st.sampled_from(CUSTOMERS), stream=st.sampled_from(["mirror", "annotation", "rtc"]),
-          from_agent=st.booleans(), seq=st.integers(min_value=1, max_value=6))
+    @rule(
+        customer=st.sampled_from(CUSTOMERS),
+        stream=st.sampled_from(["mirror", "annotation", "rtc"]),
+        from_agent=st.booleans(),
+        seq=st.integers(min_value=1, max_value=6),
+    )
     def relay(self, customer, stream, from_agent, seq):
         session = self.session_of(customer)
         if session is None:
@@ -277,8 +284,11 @@ class CallCenterMachine(RuleBasedStateMachine):
         free = [a for a in c.agents.values() if a.can_take_offer(c.policy.capacity)]
         for request_id in c.queue:
             request = c.requests[request_id]
-            idle = [a.agent_id for a in free if speaks(a, request)
-                    and not cooling_down(a, request, self.now, c.policy.reoffer_after_s)]
+            idle = [
+                a.agent_id
+                for a in free
+                if speaks(a, request) and not cooling_down(a, request, self.now, c.policy.reoffer_after_s)
+            ]
             assert not idle, f"{request_id} waits while {idle} could take it"
 
     # ---------------------------------------------------------------- invariants
@@ -319,8 +329,9 @@ class CallCenterMachine(RuleBasedStateMachine):
         c = self.center
         for request_id in c.queue:
             request = c.requests[request_id]
-            same = sorted(r.sort_key for r in c.requests.values()
-                          if r.language == request.language and r.status is RequestStatus.WAITING)
+            same = sorted(
+                r.sort_key for r in c.requests.values() if r.language == request.language and r.status is RequestStatus.WAITING
+            )
             assert c.queue.position(request) == same.index(request.sort_key) + 1
         lines: dict[str, list[float]] = {}
         for request in c.requests.values():
@@ -382,11 +393,12 @@ class CallCenterMachine(RuleBasedStateMachine):
         left = self.center.requests
         assert all(r.callback and r.status is RequestStatus.WAITING for r in left.values()), left
         assert not self.center.sessions and not self.center.offers
-        assert all(status in TERMINAL | {"rejected"} or request_id in left
-                   for request_id, status in self.status.items()), self.status
+        assert all(status in TERMINAL | {"rejected"} or request_id in left for request_id, status in self.status.items()), (
+            self.status
+        )
 
 
 CallCenterMachine.TestCase.settings = settings(
-    max_examples=200, stateful_step_count=80, deadline=None,
-    suppress_health_check=[HealthCheck.too_slow])
+    max_examples=200, stateful_step_count=80, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 test_call_center = CallCenterMachine.TestCase

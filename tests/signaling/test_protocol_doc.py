@@ -1,5 +1,6 @@
 """docs/protocol.md and the code name the same events and error codes; its tables, the JSON
 Schema and the TypeScript declarations are generated from the models and up to date."""
+
 from __future__ import annotations
 
 import re
@@ -32,8 +33,7 @@ def test_every_outbound_event_is_declared_and_documented():
 
 def test_every_error_code_is_documented():
     raised = set(re.findall(r'(?:DomainError|Refused)\(\s*"([a-z_]+)"', SOURCE))
-    raised |= {"not_found", "forbidden", "invalid_state", "internal", "unauthorized", "token_invalid",
-               "token_expired"}
+    raised |= {"not_found", "forbidden", "invalid_state", "internal", "unauthorized", "token_invalid", "token_expired"}
     assert len(raised) > 10
     assert not [code for code in raised if f"`{code}`" not in DOC]
 

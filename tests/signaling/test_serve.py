@@ -1,4 +1,5 @@
 """`assist serve` as an operator runs it: a real process, its banner, its JSON logs."""
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,13 @@ HELP = {"topic": "transfer", "edition": "standard", "language": "zh", "page": "/
 async def test_serve_process_banner_health_login_and_clean_logs(tmp_path):
     port = free_port()
     env = os.environ | {"ASSIST_VAR_DIR": str(tmp_path), "ASSIST_GRACE_S": "1", "ASSIST_METRICS_TOKEN": METRICS_TOKEN}
-    proc = subprocess.Popen([sys.executable, "-m", "assist.cli", "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "assist.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     tokens = {}
     try:

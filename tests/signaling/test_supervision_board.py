@@ -1,5 +1,6 @@
 """What supervisors see and do, on a real server with memory and with Redis: the board's
 phases, who is told of each coaching mode, and reassigning a waiting customer."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,4 +1,5 @@
 """WAV files for the bad-input cases, made with numpy and the wave module."""
+
 from __future__ import annotations
 
 import wave
@@ -14,8 +15,7 @@ def read(path: Path) -> np.ndarray:
         return np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float64)
 
 
-def write(path: Path, samples: np.ndarray, rate: int = RATE, channels: int = 1,
-          width: int = 2) -> Path:
+def write(path: Path, samples: np.ndarray, rate: int = RATE, channels: int = 1, width: int = 2) -> Path:
     """`samples` is (n,) or (n, channels) in the int16 range; width 1 writes 8-bit unsigned."""
     x = np.clip(np.asarray(samples), -32768, 32767)
     data = ((x / 256) + 128).astype(np.uint8) if width == 1 else x.astype("<i2")

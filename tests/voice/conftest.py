@@ -1,4 +1,5 @@
 """Voice tests use the real models on real audio: nothing here is faked."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,8 +14,7 @@ CORPUS = models.REPO.parent / "shared" / "voice" / "dev" / "corpus.tsv"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "zh_model: needs the Mandarin Vosk model; fails, never skips, without it")
+    config.addinivalue_line("markers", "zh_model: needs the Mandarin Vosk model; fails, never skips, without it")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -31,15 +31,13 @@ def _mandarin_model(request: pytest.FixtureRequest) -> None:
     try:
         models.vosk_model("zh")
     except models.ModelUnavailable as exc:
-        pytest.fail(f"this test needs the Mandarin speech model, which cannot be found: {exc}",
-                    pytrace=False)
+        pytest.fail(f"this test needs the Mandarin speech model, which cannot be found: {exc}", pytrace=False)
 
 
 @pytest.fixture(scope="session")
 def corpus_path() -> Path:
     if not CORPUS.is_file():
-        pytest.fail(f"the dev corpus is missing: expected {CORPUS} (shared/ beside the checkout)",
-                    pytrace=False)
+        pytest.fail(f"the dev corpus is missing: expected {CORPUS} (shared/ beside the checkout)", pytrace=False)
     return CORPUS
 
 

@@ -1,4 +1,5 @@
 """Grammars built at run time: every phrase hearable, amounts in pieces, names by sound."""
+
 import json
 
 import pytest
@@ -77,10 +78,19 @@ def test_english_grammar_without_payees_has_no_payee_rule():
         models.sphinx_pool.release(decoder)
 
 
-@pytest.mark.parametrize("syllable,phones", [
-    ("xin", "SH IH N"), ("zhou", "JH OW"), ("ge", "G AH"), ("zhi", "JH ER"), ("si", "S IH"),
-    ("qiang", "CH Y AA NG"), ("er", "ER"), ("lv", "L Y UW"),
-])
+@pytest.mark.parametrize(
+    "syllable,phones",
+    [
+        ("xin", "SH IH N"),
+        ("zhou", "JH OW"),
+        ("ge", "G AH"),
+        ("zhi", "JH ER"),
+        ("si", "S IH"),
+        ("qiang", "CH Y AA NG"),
+        ("er", "ER"),
+        ("lv", "L Y UW"),
+    ],
+)
 def test_pinyin_to_arpabet(syllable, phones):
     assert arpabet(syllable) == phones
 

@@ -1,4 +1,5 @@
 """Intent and slot parsing of recognized text: phrasings real customers use, not the corpus'."""
+
 import pytest
 
 from voice.intents import INTENTS, PHRASES, parse

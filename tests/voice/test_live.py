@@ -1,6 +1,7 @@
 """The live voice path end to end: Chromium's microphone plays a corpus WAV into the elderly
 edition; the server's aiortc peer decodes it offline; the page shows the caption and opens
 the prefilled transfer."""
+
 from __future__ import annotations
 
 import wave
@@ -50,8 +51,7 @@ async def test_spoken_transfer_opens_the_prefilled_transfer(harness, tmp_path):
         await expect(page.locator("[data-voice-button]")).to_have_text("在听…点我结束")
         assert "listening" in await page.get_attribute("[data-voice-button]", "class")
         # Live captions in large type while the customer speaks.
-        await page.wait_for_function("() => /李|四|转|五百/.test(document.getElementById('toast').textContent)",
-                                     timeout=20_000)
+        await page.wait_for_function("() => /李|四|转|五百/.test(document.getElementById('toast').textContent)", timeout=20_000)
         size = await page.evaluate("() => parseFloat(getComputedStyle(document.querySelector('#toast p')).fontSize)")
         assert size >= 24
         await app.expect("transfer-amount")

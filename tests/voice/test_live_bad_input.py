@@ -1,6 +1,7 @@
 """The live voice path under bad input, with a headless aiortc peer as the customer's phone:
 silence, noise, an endless stream, a hang-up mid-utterance, a burst of starts, a bad offer.
 Each ends cleanly with a clear message and gives its recognizer back."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,4 +1,5 @@
 """The model loader: setting, cache, the shared copy, the download, one copy per process."""
+
 from __future__ import annotations
 
 import hashlib
@@ -106,8 +107,7 @@ def test_download_checks_the_checksum_and_shows_progress(tmp_path, served, capsy
     data = tiny_zip()
     (root / "tiny-model.zip").write_bytes(data)
     cache = tmp_path / "cache"
-    path = locate(spec_for(data, f"{base}/tiny-model.zip"), download=True, cache=cache,
-                  shared=tmp_path)
+    path = locate(spec_for(data, f"{base}/tiny-model.zip"), download=True, cache=cache, shared=tmp_path)
     assert (path / "conf" / "model.conf").read_bytes() == b"conf"
     assert [p.name for p in cache.iterdir()] == ["tiny-model"]  # the .part file is gone
     assert "downloading tiny-model.zip" in capsys.readouterr().err
@@ -145,8 +145,7 @@ def test_the_official_mandarin_zip_unpacks_from_the_shared_copy(tmp_path):
 @pytest.mark.zh_model
 def test_one_model_per_process_even_when_asked_from_many_threads():
     seen = []
-    threads = [threading.Thread(target=lambda: seen.append(models.vosk_model("zh")))
-               for _ in range(4)]
+    threads = [threading.Thread(target=lambda: seen.append(models.vosk_model("zh"))) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:

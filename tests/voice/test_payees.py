@@ -1,4 +1,5 @@
 """Finding the saved payee a sentence names, by sound."""
+
 import pytest
 
 from voice.payees import Payee, PayeeBook, syllable_similarity
@@ -6,30 +7,36 @@ from voice.payees import Payee, PayeeBook, syllable_similarity
 ZHANGSAN = PayeeBook.for_customer("zhangsan")
 
 
-@pytest.mark.parametrize("text,slot", [
-    ("给李四转五百", "李四"),
-    ("给李思转五百", "李四"),  # homophone
-    ("给力四转五百", "李四"),  # homophone, as free-form Vosk writes it
-    ("比例四转五百元", "李四"),
-    ("转账给文物两千块", "王五"),  # near sound: wen wu / wang wu
-    ("给照料六转五十", "赵六"),
-    ("给刘方转一万", "刘芳"),
-    ("给张伟转一百", "张伟"),  # the name of a payee saved under a nickname
-    ("给我儿子转三千", "儿子"),  # the nickname itself is the slot
-    ("转给女儿八百块", "女儿"),
-])
+@pytest.mark.parametrize(
+    "text,slot",
+    [
+        ("给李四转五百", "李四"),
+        ("给李思转五百", "李四"),  # homophone
+        ("给力四转五百", "李四"),  # homophone, as free-form Vosk writes it
+        ("比例四转五百元", "李四"),
+        ("转账给文物两千块", "王五"),  # near sound: wen wu / wang wu
+        ("给照料六转五十", "赵六"),
+        ("给刘方转一万", "刘芳"),
+        ("给张伟转一百", "张伟"),  # the name of a payee saved under a nickname
+        ("给我儿子转三千", "儿子"),  # the nickname itself is the slot
+        ("转给女儿八百块", "女儿"),
+    ],
+)
 def test_mandarin_names_resolve_by_sound(text, slot):
     match = ZHANGSAN.find(text, "zh")
     assert (match.status, match.slot) == ("found", slot)
 
 
-@pytest.mark.parametrize("text,slot", [
-    ("send five hundred to li si", "李四"),
-    ("pay wang wu", "王五"),
-    ("transfer to zhao liu", "赵六"),
-    ("send 500 to my son", "儿子"),
-    ("pay my daughter fifty", "女儿"),
-])
+@pytest.mark.parametrize(
+    "text,slot",
+    [
+        ("send five hundred to li si", "李四"),
+        ("pay wang wu", "王五"),
+        ("transfer to zhao liu", "赵六"),
+        ("send 500 to my son", "儿子"),
+        ("pay my daughter fifty", "女儿"),
+    ],
+)
 def test_english_names_resolve_by_pinyin_and_kinship(text, slot):
     match = ZHANGSAN.find(text, "en")
     assert (match.status, match.slot) == ("found", slot)
@@ -52,14 +59,14 @@ def test_a_clearly_better_sound_is_not_ambiguous():
     assert book.find("给王五转五百", "zh").slot == "王五"
 
 
-@pytest.mark.parametrize("text,lang", [("给陈七转五百", "zh"), ("转给陈七五百", "zh"),
-                                       ("send money to bob", "en")])
+@pytest.mark.parametrize("text,lang", [("给陈七转五百", "zh"), ("转给陈七五百", "zh"), ("send money to bob", "en")])
 def test_a_named_stranger_is_not_found(text, lang):
     assert ZHANGSAN.find(text, lang).status == "not_found"
 
 
-@pytest.mark.parametrize("text,lang", [("我要转账", "zh"), ("查询余额", "zh"), ("帮我转一下", "zh"),
-                                       ("i want to make a transfer", "en")])
+@pytest.mark.parametrize(
+    "text,lang", [("我要转账", "zh"), ("查询余额", "zh"), ("帮我转一下", "zh"), ("i want to make a transfer", "en")]
+)
 def test_no_name_at_all_is_none(text, lang):
     assert ZHANGSAN.find(text, lang) is None
 

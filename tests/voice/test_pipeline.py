@@ -1,4 +1,5 @@
 """Audio to intent: the dev corpus, streaming with endpointing, bad input, asyncio."""
+
 from __future__ import annotations
 
 import asyncio
@@ -52,8 +53,7 @@ def test_held_out_phrasings_are_not_grammar_phrases():
     rows = read_corpus(HELD_OUT)
     for lang in ("zh", "en"):
         grammar = {normalize(s, lang) for s in sentences(lang, PayeeBook.for_customer("zhangsan"))}
-        assert not [r["text"] for r in rows
-                    if r["lang"] == lang and normalize(r["text"], lang) in grammar]
+        assert not [r["text"] for r in rows if r["lang"] == lang and normalize(r["text"], lang) in grammar]
 
 
 def test_held_out_phrasings_accuracy():
@@ -85,7 +85,7 @@ def test_odd_sized_chunks_give_the_same_result(d01):
     data = d01.astype("<i2").tobytes()
     utterance = Utterance("zh", "zhangsan", endpoint=EndpointConfig(silence_ms=None))
     for i in range(0, len(data), 333):
-        utterance.feed(data[i:i + 333])
+        utterance.feed(data[i : i + 333])
     assert utterance.finish().text == "给李四转五百元"
 
 
@@ -95,7 +95,7 @@ def test_webrtc_frames_through_the_resampler(d01):
     resampler = Resampler()
     utterance = Utterance("zh", "zhangsan", endpoint=EndpointConfig(silence_ms=None))
     for i in range(0, len(stereo), 960):
-        block = stereo[i:i + 960]
+        block = stereo[i : i + 960]
         frame = av.AudioFrame.from_ndarray(block.reshape(1, -1), format="s16", layout="stereo")
         frame.sample_rate = 48000
         utterance.feed(resampler.pcm(frame))
@@ -103,8 +103,7 @@ def test_webrtc_frames_through_the_resampler(d01):
     assert utterance.finish().slots == {"payee": "李四", "amount": 500}
 
 
-@pytest.mark.parametrize("rate,channels,width", [(44100, 1, 2), (8000, 1, 2), (48000, 2, 2),
-                                                  (16000, 2, 2), (16000, 1, 1)])
+@pytest.mark.parametrize("rate,channels,width", [(44100, 1, 2), (8000, 1, 2), (48000, 2, 2), (16000, 2, 2), (16000, 1, 1)])
 def test_other_rates_channels_and_depths_are_converted(tmp_path, d01, rate, channels, width):
     x = resample(d01, rate) if rate != RATE else d01
     if channels == 2:
@@ -132,7 +131,7 @@ def test_noise_is_no_intent(tmp_path, lang):
 
 
 def test_speech_in_noise_still_parses(tmp_path, d01):
-    noisy = d01 + noise(len(d01) / RATE, np.sqrt(np.mean(d01 ** 2) / 10), seed=3)  # 10 dB SNR
+    noisy = d01 + noise(len(d01) / RATE, np.sqrt(np.mean(d01**2) / 10), seed=3)  # 10 dB SNR
     result = recognize_wav(write(tmp_path / "noisy.wav", noisy), "zh", "zhangsan")
     assert result.slots == {"payee": "李四", "amount": 500}
 
@@ -159,8 +158,7 @@ def test_the_cap_ends_a_stream():
     assert utterance.finish().seconds == 2.0
 
 
-@pytest.mark.parametrize("content,reason", [(b"RIFF....WAVEnot really", "not a readable audio"),
-                                            (b"", "not a readable audio")])
+@pytest.mark.parametrize("content,reason", [(b"RIFF....WAVEnot really", "not a readable audio"), (b"", "not a readable audio")])
 def test_a_file_that_is_not_audio_is_a_clear_error(tmp_path, content, reason):
     path = tmp_path / "fake.wav"
     path.write_bytes(content)
@@ -175,8 +173,7 @@ def test_a_missing_file_is_a_clear_error(tmp_path):
 
 def test_english_file(corpus_path):
     result = recognize_wav(corpus_path.parent / "d34.wav", "en", "zhangsan")
-    assert (result.intent, result.engine, result.pass_name) == (
-        "balance", "pocketsphinx", "grammar")
+    assert (result.intent, result.engine, result.pass_name) == ("balance", "pocketsphinx", "grammar")
 
 
 async def test_async_recognition_leaves_the_loop_free(corpus_path):
@@ -190,8 +187,7 @@ async def test_async_recognition_leaves_the_loop_free(corpus_path):
     task = asyncio.create_task(heartbeat())
     try:
         # the free pass decodes for about a second: time the loop keeps serving others
-        result = await recognize_wav_async(corpus_path.parent / "d12.wav", "zh", "zhangsan",
-                                           strategy="free")
+        result = await recognize_wav_async(corpus_path.parent / "d12.wav", "zh", "zhangsan", strategy="free")
         beats_during = len(beats)
     finally:
         task.cancel()
@@ -200,9 +196,8 @@ async def test_async_recognition_leaves_the_loop_free(corpus_path):
 
 
 async def test_async_feeds_may_be_fired_without_waiting(d01):
-    utterance = await AsyncUtterance.open("zh", "zhangsan",
-                                          endpoint=EndpointConfig(silence_ms=None))
+    utterance = await AsyncUtterance.open("zh", "zhangsan", endpoint=EndpointConfig(silence_ms=None))
     data = d01.astype("<i2").tobytes()
-    await asyncio.gather(*(utterance.feed(data[i:i + 640]) for i in range(0, len(data), 640)))
+    await asyncio.gather(*(utterance.feed(data[i : i + 640]) for i in range(0, len(data), 640)))
     result = await utterance.finish()
     assert result.text == "给李四转五百元"

@@ -1,4 +1,5 @@
 """The two engines behind one streaming interface, on real audio."""
+
 import pytest
 
 from tests.voice.audio_files import read
@@ -14,7 +15,7 @@ def pcm(corpus_path, name: str) -> bytes:
 
 
 def feed(recognizer, data: bytes) -> list:
-    return [recognizer.accept(data[i:i + CHUNK]) for i in range(0, len(data), CHUNK)]
+    return [recognizer.accept(data[i : i + CHUNK]) for i in range(0, len(data), CHUNK)]
 
 
 @pytest.mark.zh_model
@@ -76,4 +77,3 @@ def test_a_misuse_is_refused():
         open_recognizer("zh", "fast")
     with pytest.raises(ValueError, match="lang must be"):
         open_recognizer("fr", "free")
-

@@ -4,6 +4,7 @@ The tables exactly as `metadata.create_all()` made them before migrations existe
 database from then is adopted by stamping this revision (see assist.migrations.upgrade).
 Revision ID: 0001
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -157,6 +158,15 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("bank_transactions", "bank_transfers", "bank_payees", "bank_accounts",
-                  "recording_views", "recordings", "request_events", "help_requests", "users"):
+    for table in (
+        "bank_transactions",
+        "bank_transfers",
+        "bank_payees",
+        "bank_accounts",
+        "recording_views",
+        "recordings",
+        "request_events",
+        "help_requests",
+        "users",
+    ):
         op.drop_table(table)  # their indexes go with them

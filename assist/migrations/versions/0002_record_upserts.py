@@ -4,6 +4,7 @@ Several nodes write one help request; each field keeps the time of the update th
 an older update arriving late never overwrites a newer value (assist/storage/upsert.py).
 Revision ID: 0002
 """
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
@@ -17,8 +18,7 @@ depends_on = None
 def upgrade() -> None:
     op.add_column("help_requests", sa.Column("updated_at", sa.Float(), nullable=True))
     # JSONB on PostgreSQL: the upsert merges it with `||`; SQLite keeps JSON text (json_set).
-    op.add_column("help_requests", sa.Column(
-        "field_at", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=True))
+    op.add_column("help_requests", sa.Column("field_at", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=True))
 
 
 def downgrade() -> None:

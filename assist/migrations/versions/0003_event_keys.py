@@ -5,6 +5,7 @@ an entry whose writer died before acknowledging it is delivered again, and its k
 entry id) makes the second insert a no-op.
 Revision ID: 0003
 """
+
 import sqlalchemy as sa
 from alembic import op
 

@@ -6,6 +6,7 @@ seeded by demo mode before this revision are marked by their names, so a server 
 demo mode off disables them.
 Revision ID: 0004
 """
+
 import sqlalchemy as sa
 from alembic import op
 

@@ -5,6 +5,7 @@ customer may rate it (satisfied / neutral / unsatisfied, with an optional commen
 to a new payee during a session shows a scam warning, and the record notes when it was seen.
 Revision ID: 0005
 """
+
 import sqlalchemy as sa
 from alembic import op
 
