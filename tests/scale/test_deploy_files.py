@@ -306,13 +306,14 @@ async def test_rendered_conf_pins_by_cookie_and_fails_over(nginx_for_two):
             await runner.cleanup()
 
 
+NO_COMPOSE = "no `docker compose` on PATH (a docker client with the compose plugin): `docker compose config` not run"
+
+
 def test_docker_compose_config_validates():
     docker = shutil.which("docker")
     has_compose = docker and subprocess.run([docker, "compose", "version"], check=False, capture_output=True).returncode == 0
     if not has_compose:
-        pytest.skip(
-            reason="no `docker compose` on PATH (a docker client with the compose plugin): `docker compose config` not run"
-        )
+        pytest.skip(reason=NO_COMPOSE)
     done = subprocess.run(
         [docker, "compose", "-f", str(DOCKER / "compose.yaml"), "--env-file", str(DOCKER / ".env.example"), "config", "--quiet"],
         check=False,
