@@ -44,9 +44,10 @@ INBOUND_NOTES: dict[str, str] = {
     "sync": "ack `{protocol, user, role, display_name, ice_servers, record_audio, view}` (`record_audio`: "
     "whether the server records the call's audio); `view` for a customer: `{}` or `{request: {request_id, "
     "status, callback, long_wait, position?, eta_s?}}` or `{session: {session_id, state, code, agent: "
-    "{name, badge}}}`; for an agent: `{state, presence, sessions, wrap_ups, offer?, queue}`; for a "
-    "supervisor: `{queue, sessions, wall, board, now}` "
-    "(`board` as the `board` event's rows; `now` the server's clock, for times in phase)",
+    "{name, badge}}}`; for an agent: `{state, presence, sessions, wrap_ups, offer?, queue, queue_total}`; "
+    "for a supervisor: `{queue, queue_total, sessions, wall, board, now}` (`queue`: the first 100 of the "
+    "line, `queue_total`: how many wait; `board` as the `board` event's rows; `now` the server's clock, "
+    "for times in phase)",
     "help_request": "ack `{request: {...}}` as in `sync`. A second tap while waiting returns the same request. "
     "When nobody who speaks `language` is on shift: `{unstaffed: {language}}` and no place in line "
     "(recorded as `unstaffed`); the customer is offered the hotline or `callback_request`",

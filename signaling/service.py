@@ -162,9 +162,13 @@ class SignalingService:
             if p.role is Role.CUSTOMER:
                 return c.customer_view(p.user_id, now)
             if p.role is Role.AGENT:
-                return c.agent_view(p.user_id, now) | {"queue": c.waiting_list(now, QUEUE_VIEW_LIMIT)}
+                return c.agent_view(p.user_id, now) | {
+                    "queue": c.waiting_list(now, QUEUE_VIEW_LIMIT),
+                    "queue_total": len(c.queue),
+                }
             return {
                 "queue": c.waiting_list(now, QUEUE_VIEW_LIMIT),
+                "queue_total": len(c.queue),
                 "wall": c.wall(now),
                 "board": c.board(now, QUEUE_VIEW_LIMIT),
                 "now": now,

@@ -50,7 +50,7 @@ function wire(socket) {
     $("who").textContent = t("sup.who", { name: reply.display_name, user: reply.user });
     const view = reply.view;
     showState(view.state);
-    renderQueue({ waiting: view.queue, total: view.queue.length });
+    renderQueue({ waiting: view.queue, total: view.queue_total ?? view.queue.length });
     if (view.offer) showOffer(view.offer);
     if (view.sessions.length) openSession(view.sessions[0]);
     else if (view.wrap_ups.length) showWrapUp(view.wrap_ups[0]);

@@ -61,7 +61,7 @@ async function refresh() {
   const reply = await call(st.socket, "sync", {});
   $("who").textContent = t("sup.who", { name: reply.display_name, user: reply.user });
   if (reply.view.wall) renderWall(reply.view.wall);
-  renderLine({ waiting: reply.view.queue, total: reply.view.queue.length });
+  renderLine({ waiting: reply.view.queue, total: reply.view.queue_total ?? reply.view.queue.length });
   renderBoard({ rows: reply.view.board || [], now: reply.view.now });
 }
 
@@ -95,6 +95,7 @@ const button = (text, onClick, data = {}) => {
 // ---------------------------------------------------------------- the wall
 function renderWall(w) {
   st.wall = w;
+  showMoreWaiting();
   const bounds = w.alert_bounds || {};
   $("w-waiting").textContent = w.waiting;
   $("w-longest").textContent = waitSecs(w.longest_wait_s);
@@ -171,12 +172,27 @@ function renderBoard({ rows, now }) {
   st.board = rows;
   st.sessions = rows.filter((r) => r.session_id);
   $("sessions").replaceChildren(...(rows.length ? rows.map(boardRow) : [emptyRow(6, t("sessions.none"))]));
+  showMoreWaiting();
   tickDurations();
   if (st.watching) {
     const row = rows.find((r) => r.session_id === st.watching.sessionId);
     if (!row || !LIVE_PHASES.has(row.phase)) sessionEnded(st.watching.reason);
     else showPhase(row.phase);
   }
+}
+
+// The board lists the head of the line only (the server sends the first 100); the wall
+// counts everyone waiting, so the rest are named in one row rather than left out unsaid.
+function showMoreWaiting() {
+  const listed = st.board.filter((r) => r.phase === "requested").length;
+  const more = (st.wall ? st.wall.waiting : 0) - listed;
+  const row = $("sessions").querySelector("tr[data-more]");
+  if (more <= 0) return row && row.remove();
+  const text = t("sessions.more", { n: more });
+  if (row) return (row.firstChild.textContent = text);
+  const added = emptyRow(6, text);
+  added.dataset.more = "1";
+  $("sessions").append(added);
 }
 
 function phaseLabel(row) {

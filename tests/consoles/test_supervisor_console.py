@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from playwright.async_api import expect
 
+from signaling.domain.model import Policy
 from tests.browser import PHONE, WEBRTC_ARGS, chromium
 from tests.consoles.test_consoles_browser import DESK, open_supervisor
 from tests.customer.pages import TEST_SCRIPT, open_customer, page_html
+from tests.signaling.test_flow import HELP
 
 
 async def open_agent_on_break(context, base_url: str):
@@ -117,3 +119,22 @@ async def test_live_status_matrix_and_recording_with_marks(start_server):
         await expect(supervisor.locator(".replay-marks .mark-caption")).to_be_visible()
         await supervisor.locator("#timeline button", has_text="客户求助").click()
         await supervisor.wait_for_function("() => !(document.body.dataset.marks || '').includes('highlight')")
+
+
+async def test_a_line_longer_than_the_board_says_how_many_more_wait(start_server, tmp_path):
+    """The board lists the head of the line (the first 100); the rest are named in one row, so
+    a supervisor never reads a long line as a short one."""
+    harness = await start_server(policy=Policy(offer_timeout_s=30, grace_s=30, queue_cap=200))
+    names = [f"w{i:03d}" for i in range(104)]
+    harness.add_customers(*names)
+    await harness.agent("agent01", available=False)  # on shift, on a break: they all wait
+    for name in names:
+        await (await harness.client(name)).call("help_request", HELP)
+    async with chromium() as browser:
+        supervisor = await open_supervisor(await browser.new_context(**DESK), harness.base_url)
+        await expect(row(supervisor, "requested")).to_have_count(100)
+        await expect(supervisor.locator("#line-total")).to_have_text("（104）")  # everyone, not the 100 listed
+        more = supervisor.locator("#sessions tr[data-more]")
+        await expect(more).to_contain_text("另有 4 位客户在排队")
+        await more.scroll_into_view_if_needed()
+        await supervisor.screenshot(path=str(tmp_path / "supervisor-long-line.png"))
