@@ -104,7 +104,9 @@ async def test_corpus_no_secret_leaves_in_any_form_and_the_page_stays_intact(sta
         await customer.click("[data-assist-action=share]")
         await agent.wait_for_function("() => document.body.dataset.sessionState === 'sharing'")
         await expect(replay.locator("#echo")).to_contain_text("您输入了", timeout=15_000)
-        await customer.wait_for_timeout(500)
+        # The snapshot is complete when its last parts are drawn (a fixed pause flaked under load).
+        await expect(replay.locator("#innocent")).to_have_text(INNOCENT, timeout=15_000)
+        await expect(replay.locator("#icon-path")).to_have_attribute("d", SVG_PATH, timeout=15_000)
 
         rendered = await agent.evaluate(DUMP)
         replay_frame = agent.frame(url="about:blank") or next(f for f in agent.frames if f != agent.main_frame)
