@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NODE_STAMP  := node_modules/.installed
 BUILD_STAMP := assist/web/dist/.built
-WEB_SOURCES := $(shell find assist/web agent_console/web -name '*.js' -not -path '*/dist/*' 2>/dev/null) build.mjs
+WEB_SOURCES := $(shell find assist/web demo_bank/web agent_console/web -name '*.js' -not -path '*/dist/*' 2>/dev/null) build.mjs
 
 .PHONY: setup system-deps system-deps-test run test test-fast lint bench clean
 
@@ -45,7 +45,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	node_modules/.bin/eslint --max-warnings 0 assist/web agent_console/web build.mjs eslint.config.mjs
+	node_modules/.bin/eslint --max-warnings 0 assist/web demo_bank/web agent_console/web build.mjs eslint.config.mjs
 
 # The fast tier: pure code only (domain, protocol, masking rule, voice text); no browser,
 # server or speech model, so it needs no Debian packages beyond Node.js. Under a minute.

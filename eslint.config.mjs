@@ -8,7 +8,7 @@ export default [
   { ignores: ["node_modules/", ".venv/", "var/", "assist/web/dist/", "agent_console/dist/"] },
   js.configs.recommended,
   {
-    files: ["assist/web/**/*.js", "agent_console/web/**/*.js"],
+    files: ["assist/web/**/*.js", "demo_bank/web/**/*.js", "agent_console/web/**/*.js"],
     languageOptions: { ecmaVersion: 2022, sourceType: "module", globals: globals.browser },
   },
   {
