@@ -4,8 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NODE_STAMP  := node_modules/.installed
-BUILD_STAMP := assist/web/dist/.built
-WEB_SOURCES := $(shell find assist/web agent_console/web -name '*.js' -not -path '*/dist/*' 2>/dev/null) build.mjs
+BUILD_STAMP := sdk/dist/.built
+WEB_SOURCES := $(shell find sdk demo_bank/web agent_console/web -name '*.js' -not -path '*/dist/*' 2>/dev/null) build.mjs
 
 .PHONY: setup system-deps system-deps-test run test test-fast lint bench clean
 
@@ -45,7 +45,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	node_modules/.bin/eslint --max-warnings 0 assist/web agent_console/web build.mjs eslint.config.mjs
+	node_modules/.bin/eslint --max-warnings 0 sdk demo_bank/web agent_console/web build.mjs eslint.config.mjs
 
 # The fast tier: pure code only (domain, protocol, masking rule, voice text); no browser,
 # server or speech model, so it needs no Debian packages beyond Node.js. Under a minute.
@@ -56,4 +56,4 @@ bench: system-deps-test setup
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) node_modules assist/web/dist agent_console/dist var .pytest_cache .hypothesis .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules sdk/dist agent_console/dist var .pytest_cache .hypothesis .mypy_cache .ruff_cache

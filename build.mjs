@@ -5,7 +5,9 @@ import { cpSync, mkdirSync } from "node:fs";
 
 const common = { bundle: true, minify: true, sourcemap: true, format: "iife", target: ["chrome110"], logLevel: "warning" };
 
-await build({ ...common, entryPoints: ["assist/web/sdk/index.js"], outfile: "assist/web/dist/sdk/assist.js", globalName: "Assist" });
+// The customer SDK (sdk/), served at /sdk/assist.js from sdk/dist/.
+await build({ ...common, entryPoints: ["sdk/index.js"], outfile: "sdk/dist/assist.js", globalName: "Assist" });
+// The consoles (agent_console/web/), served at /console-dist/ from agent_console/dist/.
 await build({ ...common, entryPoints: ["agent_console/web/agent.js"], outfile: "agent_console/dist/agent.js" });
 await build({ ...common, entryPoints: ["agent_console/web/supervisor.js"], outfile: "agent_console/dist/supervisor.js" });
 mkdirSync("agent_console/dist", { recursive: true });

@@ -5,10 +5,10 @@ import js from "@eslint/js";
 import globals from "globals";
 
 export default [
-  { ignores: ["node_modules/", ".venv/", "var/", "assist/web/dist/", "agent_console/dist/"] },
+  { ignores: ["node_modules/", ".venv/", "var/", "sdk/dist/", "agent_console/dist/"] },
   js.configs.recommended,
   {
-    files: ["assist/web/**/*.js", "agent_console/web/**/*.js"],
+    files: ["sdk/**/*.js", "demo_bank/web/**/*.js", "agent_console/web/**/*.js"],
     languageOptions: { ecmaVersion: 2022, sourceType: "module", globals: globals.browser },
   },
   {

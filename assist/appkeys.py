@@ -1,5 +1,5 @@
 """The application's parts, by key: the composition root (assist.server) stores them, the HTTP
-routes (http_api, recordings_api, guest, bank) read them.
+routes (http_api, recordings_api, guest, and the demo bank's) read them.
 
 A leaf: it imports no part of Assist at run time (the types are for the type checker only), so
 any module may import it at the top without an import cycle.
@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
+    from demo_bank.store import BankStore
     from signaling.service import Principal, SignalingService
     from signaling.sio import SignalingAdapter
     from voice.gateway import VoiceGateway
 
     from .accounts import AccountStore
     from .auth import Authenticator, PasswordPool, Revocations, Tokens
-    from .bank.store import BankStore
     from .config import Config
     from .metrics import Metrics
     from .storage.call_audio import CallAudio

@@ -1,7 +1,10 @@
 """Demo accounts and data seeded in demo mode (a production config turns demo mode off).
 
-One place for them, so the bank app, the voice assistant and the tests agree. The demo
-customers' saved payees live in voice.demo, beneath both the bank and the voice assistant.
+The product's demo sign-in accounts (customers, agents, a supervisor) and their published
+password: one place for them, so the server, the CLI, the bank app, the voice assistant and the
+tests agree. What only the demo bank needs (accounts, balances, history, the transaction
+password) lives in demo_bank.demo_data; the demo customers' saved payees in voice.demo, beneath
+both the bank and the voice assistant.
 """
 
 from __future__ import annotations

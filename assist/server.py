@@ -13,13 +13,15 @@ import socketio
 import structlog
 from aiohttp import web
 
+import demo_bank
+from demo_bank.store import BankError
 from signaling.domain.model import Role
 from signaling.ice import ice_servers
 from signaling.outbound import Outbound
 from signaling.service import Principal, SignalingService
 from signaling.sio import SignalingAdapter, SioPublisher
 
-from . import bank, demo, guest, http_api, recordings_api
+from . import demo, guest, http_api, recordings_api
 from .accounts import AccountStore
 from .appkeys import (
     ACCOUNTS,
@@ -39,7 +41,6 @@ from .appkeys import (
     VOICE,
 )
 from .auth import Authenticator, PasswordPool, Revocations, Tokens, hash_password
-from .bank.store import BankError
 from .cluster import LocalCluster, RedisCluster
 from .config import Config
 from .live import build_live
@@ -185,7 +186,7 @@ def create_app(config: Config) -> web.Application:
         metrics.watch_delivery(live.client_manager)  # scaled out: delivery between the nodes
     http_api.add_routes(app)
     guest.add_routes(app)
-    bank.add_routes(app)
+    demo_bank.add_routes(app)
     recordings_api.add_routes(app)
     web_routes.add_routes(app)
     if config.redis_url:  # which node this browser is pinned to, for nginx (docs/deploy.md)
@@ -207,7 +208,7 @@ def create_app(config: Config) -> web.Application:
             _part("passwords_close", stop=passwords.close),
             _part("throttle_close", stop=throttle.close),
             _database(config, records, accounts),  # the schema first: the bank seeds its tables next
-            bank.lifecycle,
+            demo_bank.lifecycle,
             _part("records_stop", start=records.start, stop=records.stop),  # writes what the rest submit
             *([_part("record_pump_stop", start=pump.start, stop=pump.stop)] if pump else []),
             _part("recordings_stop", start=recordings.start, stop=recordings.stop),

@@ -6,14 +6,19 @@
   signaling.protocol and signaling.outbound (plain data the rules take and emit, no I/O)
 - service: the use cases and their transport-free helpers (signaling.service, ports, ...)
 - infrastructure: what the service and the transports use (storage, accounts and tokens, the
-  cluster, metrics, config, the bank's store, the voice library); it implements the service's
+  cluster, metrics, config, the demo bank's store, the voice library); it implements the service's
   ports and never calls the use cases (signaling.service) itself
 - transport: what turns requests into calls (socket.io, HTTP routes, the voice gateway, AppKeys)
 - composition root: create_app and the commands (assist.server, assist.live, assist.cli, voice.cli)
 
+The demo bank (demo_bank) is a host application that embeds the SDK, not the product: its
+JSON API is a transport, its store and tables infrastructure. assist's composition root mounts
+it; signaling and voice never import it.
+
 A module may import its own layer and the ones below it. Besides: voice never imports assist
-(it is a library assist composes), and imports inside functions (often a dodged import cycle)
-and under `if TYPE_CHECKING:` (types only, nothing at run time) are listed apart.
+(it is a library assist composes), signaling and voice never import the demo bank, and imports
+inside functions (often a dodged import cycle) and under `if TYPE_CHECKING:` (types only,
+nothing at run time) are listed apart.
 
     python scripts/layering.py          # summary, then anything against the layering
 """
@@ -26,7 +31,7 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("signaling", "assist", "voice")
+PACKAGES = ("signaling", "assist", "voice", "demo_bank")
 LAYERS = ("domain", "service", "infrastructure", "transport", "root")
 
 TRANSPORT = (
@@ -35,8 +40,8 @@ TRANSPORT = (
     "assist.http_api",
     "assist.recordings_api",
     "assist.guest",
-    "assist.bank",
-    "assist.bank.api",
+    "demo_bank",
+    "demo_bank.api",
     "assist.web",
     "voice.gateway",
 )
@@ -71,7 +76,7 @@ def layer(module: str) -> str:
 
 def component(module: str) -> str:
     """Coarse enough to read: the domain, the storage, the bank and voice as one each."""
-    for group in ("signaling.domain", "assist.storage", "assist.bank", "assist.migrations", "assist.web", "voice"):
+    for group in ("signaling.domain", "assist.storage", "demo_bank", "assist.migrations", "assist.web", "voice"):
         if _within(module, (group,)):
             return group
     return module
@@ -133,6 +138,8 @@ def imports(name: str, path: Path, known: dict[str, Path]) -> list[tuple[str, st
 def against(source: str, target: str) -> str | None:
     if source.startswith("voice") and target.startswith("assist"):
         return "voice imports assist"
+    if source.startswith(("signaling", "voice")) and target.startswith("demo_bank"):
+        return f"{source.partition('.')[0]} imports the demo bank (a host application, not the product)"
     if LAYERS.index(layer(target)) > LAYERS.index(layer(source)):
         return f"{layer(source)} imports {layer(target)}"
     if target == "signaling.service" and layer(source) == "infrastructure":

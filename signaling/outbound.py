@@ -12,7 +12,7 @@ sent and dropped). mypy checks every field and value where they are made.
 Nested views (a request as agents see it, a board row, a wall line) are the TypedDicts of
 signaling/domain/views.py, plain dicts at run time.
 
-docs/protocol.md's tables, docs/protocol.schema.json and assist/web/sdk/protocol.d.ts are
+docs/protocol.md's tables, docs/protocol.schema.json and sdk/protocol.d.ts are
 generated from these and signaling/protocol.py: `python -m signaling.protocol_doc --write`.
 """
 

@@ -6,7 +6,7 @@ One source, three outputs, so none of them drifts from the code:
   event → payload;
 - the tables of docs/protocol.md between the `<!-- generated: … -->` markers (the prose around
   them is written by hand);
-- assist/web/sdk/protocol.d.ts: TypeScript declarations of the same, for the customer SDK and
+- sdk/protocol.d.ts: TypeScript declarations of the same, for the customer SDK and
   the consoles (JSDoc `@type {import(".../protocol").ServerEvents["offer"]}`).
 
 `--check` (and tests/signaling/test_protocol_doc.py) fails when a generated file is stale.
@@ -32,7 +32,7 @@ from .protocol import INBOUND, PROTOCOL_VERSION
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_PATH = ROOT / "docs" / "protocol.schema.json"
 DOC_PATH = ROOT / "docs" / "protocol.md"
-TS_PATH = ROOT / "assist" / "web" / "sdk" / "protocol.d.ts"
+TS_PATH = ROOT / "sdk" / "protocol.d.ts"
 COMMAND = "python -m signaling.protocol_doc --write"
 
 Schema = dict[str, Any]

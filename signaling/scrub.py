@@ -1,6 +1,6 @@
 """The server's last line against leaks: card, account, ID and phone numbers in mirror batches.
 
-The customer's device masks before anything leaves it (assist/web/sdk/masking.js); this runs the
+The customer's device masks before anything leaves it (sdk/masking.js); this runs the
 same number rule (signaling/masking_rules.json, docs/masking.md) over every string the server
 relays or records, so a bug in the SDK — or a client that is not our SDK — cannot put a number in
 front of an agent or into a recording. What still matches is replaced by stars and counted; the

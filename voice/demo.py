@@ -1,5 +1,5 @@
 """The demo customers' saved payees: what the voice assistant's command, benchmarks and tests
-recognize names against, and what the demo bank (assist.bank.demo_data) seeds.
+recognize names against, and what the demo bank (demo_bank.demo_data) seeds.
 
 Here, in the voice package, because voice is a library the application composes: it never
 imports assist, and assist may import it.

@@ -1,8 +1,8 @@
 // The agent console: sign in, go available, take an offer, read the code aloud, watch the
 // customer's masked mirror (rrweb replay in a sandboxed iframe), guide with pointer, highlight
 // and pen, talk over WebRTC, end and wrap up. It has no way to act on the customer's device.
-import { call, connect, sequence } from "../../assist/web/protocol.js";
-import { Call } from "../../assist/web/call.js";
+import { call, connect, sequence } from "../../sdk/protocol.js";
+import { Call } from "../../sdk/call.js";
 import { LiveMirror, fit } from "./replay.js";
 import { CATALOGS, createI18n } from "./i18n.js";
 import { signIn, signOut } from "./signin.js";

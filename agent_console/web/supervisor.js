@@ -3,8 +3,8 @@
 // waiting customer, and recordings with their annotations, call audio and a timeline. Read-only
 // towards the customer: like the agent console, it has no way to act on the customer's device.
 import { Replayer } from "rrweb";
-import { call, connect, sequence } from "../../assist/web/protocol.js";
-import { translate } from "../../assist/web/sdk/messages.js";
+import { call, connect, sequence } from "../../sdk/protocol.js";
+import { translate } from "../../sdk/messages.js";
 import { createI18n } from "./i18n.js";
 import { ChunkJoiner, LiveMirror, PAUSED_TAG, fit } from "./replay.js";
 import { signIn, signOut } from "./signin.js";

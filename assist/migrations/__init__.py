@@ -26,9 +26,9 @@ LOCK_KEY = int.from_bytes(b"assistdb", "big") & 0x7FFF_FFFF_FFFF_FFFF
 
 def target_metadata() -> sa.MetaData:
     """Every table the code knows, for autogenerate and schema comparisons."""
-    from assist.bank import tables as _bank  # noqa: F401  (registers on the shared metadata)
     from assist.storage import recordings as _recordings  # noqa: F401
     from assist.storage.sql import metadata
+    from demo_bank import tables as _bank  # noqa: F401  (registers on the shared metadata)
 
     return metadata
 

@@ -1,1 +1,1 @@
-"""The customer-side front ends served by Assist: the demo bank app and the assist SDK."""
+"""The routes that serve the front ends: the demo bank's app, the SDK bundle, the consoles."""

@@ -1,4 +1,8 @@
-"""Static pages and bundles: the bank app at /, the SDK at /sdk/assist.js, the consoles."""
+"""Static pages and bundles: the demo bank's app at /, the SDK at /sdk/assist.js, the consoles.
+
+Each front end lives in its own top-level folder (demo_bank/web, sdk, agent_console); the
+composition root serves them all from here.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,10 @@ from pathlib import Path
 from aiohttp import web
 
 WEB = Path(__file__).resolve().parent
-CONSOLE = WEB.parent.parent / "agent_console"
+ROOT = WEB.parent.parent
+BANK_APP = ROOT / "demo_bank" / "web"  # the host application's pages, which embed the SDK
+SDK_DIST = ROOT / "sdk" / "dist"  # the customer SDK as esbuild bundles it (build.mjs)
+CONSOLE = ROOT / "agent_console"
 NOT_BUILT = "The front-end bundles are not built yet: run `make run` (it runs the build step)."
 TYPES = {".js": "text/javascript", ".map": "application/json", ".css": "text/css"}
 
@@ -43,9 +50,9 @@ def _folder(base: Path):
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_get("/", _file(WEB / "app" / "index.html"))
-    app.router.add_get("/app/{name:.+}", _folder(WEB / "app"))
-    app.router.add_get("/sdk/{name:.+}", _folder(WEB / "dist" / "sdk"))
+    app.router.add_get("/", _file(BANK_APP / "index.html"))
+    app.router.add_get("/app/{name:.+}", _folder(BANK_APP))
+    app.router.add_get("/sdk/{name:.+}", _folder(SDK_DIST))
     app.router.add_get("/agent", _file(CONSOLE / "web" / "agent.html"))
     app.router.add_get("/supervisor", _file(CONSOLE / "web" / "supervisor.html"))
     app.router.add_get("/console/{name:.+}", _folder(CONSOLE / "web"))

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from assist.bank.demo_data import TRANSACTION_PASSWORD
+from demo_bank.demo_data import TRANSACTION_PASSWORD
 
 PIN = TRANSACTION_PASSWORD
 YUAN = 100  # fen per yuan

@@ -38,7 +38,7 @@ class JsRule:
         subprocess.run(
             [
                 str(ROOT / "node_modules/.bin/esbuild"),
-                str(ROOT / "assist/web/sdk/numbers.js"),
+                str(ROOT / "sdk/numbers.js"),
                 "--bundle",
                 "--format=esm",
                 f"--outfile={bundle}",

@@ -196,7 +196,7 @@ def test_dockerfile_builds_in_stages_and_runs_as_non_root():
     [cmd] = [line for line in final if line.upper().startswith("CMD ")]
     assert json.loads(cmd[4:]) == ["assist", "serve", "--host", "0.0.0.0"]
     copies = "\n".join(line for line in final if line.upper().startswith("COPY --FROM="))
-    for path in ("/venv", "assist/web/dist", "agent_console/dist"):
+    for path in ("/venv", "sdk/dist", "agent_console/dist"):
         assert path in copies, path
 
 

@@ -93,7 +93,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_recording_views_session_id", "recording_views", ["session_id"])
 
-    # ---- the demo bank (assist/bank/tables.py)
+    # ---- the demo bank (demo_bank/tables.py)
     op.create_table(
         "bank_accounts",
         sa.Column("username", sa.String(64), nullable=False),

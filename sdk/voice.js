@@ -1,7 +1,7 @@
 // The voice assistant's transport: the microphone over WebRTC to the bank's own server, which
 // recognizes speech offline and answers with live captions and the final intent. Audio goes
 // nowhere else. One utterance at a time: start() (tap), stop() (tap again) or silence ends it.
-import { call } from "../protocol.js";
+import { call } from "./protocol.js";
 
 const GATHER_MS = 1500; // the server does not trickle candidates, so we send ours complete
 

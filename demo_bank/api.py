@@ -9,11 +9,11 @@ from functools import partial
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
 
+from assist.auth import AuthError
+from assist.http_api import json_error, principal_of
 from signaling.domain.model import Role, is_guest
 from signaling.service import Principal
 
-from ..auth import AuthError
-from ..http_api import json_error, principal_of
 from .messages import language_of, message, yuan
 from .store import BankError, BankStore, Payee
 

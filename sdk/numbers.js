@@ -9,7 +9,7 @@
 // their usual written forms are not part of a run, so "2026-12-01 14:30" and "¥12,345.00" stay.
 // MIN_DIGITS is 6: no six consecutive digits of anything else ever leave, so a number cannot leak
 // piece by piece either (a shown prefix is at most five digits long).
-import RULES from "../../../signaling/masking_rules.json";
+import RULES from "../signaling/masking_rules.json";
 
 export const MIN_DIGITS = RULES.min_digits;
 const SEPARATORS = new Set(Array.from(RULES.separators));

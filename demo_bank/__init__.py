@@ -13,8 +13,9 @@ from functools import lru_cache
 
 from aiohttp import web
 
-from ..appkeys import BANK, CONFIG
-from ..auth import hash_password
+from assist.appkeys import BANK, CONFIG
+from assist.auth import hash_password
+
 from . import api, demo_data
 from .store import BankStore
 from .tables import TABLES  # noqa: F401  (registers the bank's tables on the shared metadata)

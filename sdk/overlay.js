@@ -2,7 +2,7 @@
 // caption, freehand drawing, clear. Drawn in a layer that takes no clicks (pointer-events:
 // none). Nothing from the agent ever becomes a click, key press, focus, scroll, navigation,
 // form value or markup: captions are set with textContent, selectors are only looked up.
-import { ANNOTATION_KINDS } from "../protocol.js";
+import { ANNOTATION_KINDS } from "./protocol.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const POINTER_FADE_MS = 2500;

@@ -3,8 +3,8 @@
 //   Assist.requestHelp({topic: "transfer"})
 // It asks for help, shows who is coming, asks consent, mirrors the masked page, carries the
 // call and draws the agent's guidance. It accepts nothing else from the agent.
-import { call, connect, sequence } from "../protocol.js";
-import { Call } from "../call.js";
+import { call, connect, sequence } from "./protocol.js";
+import { Call } from "./call.js";
 import { scrubText } from "./masking.js";
 import { Mirror } from "./mirror.js";
 import { Overlay } from "./overlay.js";

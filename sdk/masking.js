@@ -12,7 +12,7 @@
 //     and the values of secret fields wherever a page repeats them. SVG geometry keeps its digits.
 //  3. Pages marked data-assist-sensitive are not recorded at all (mirror.js pauses).
 // The server runs the number rule once more over what it relays (signaling/scrub.py).
-import RULES from "../../../signaling/masking_rules.json";
+import RULES from "../signaling/masking_rules.json";
 import { isAmount, maskNumbers, maskSegments } from "./numbers.js";
 
 export const BLOCK_SELECTOR = "[data-assist-block], input[type=hidden], #assist-sdk";
