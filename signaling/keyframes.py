@@ -39,7 +39,8 @@ class Keyframes:
         batches, total = self.buffers.pop(session_id)
         if total + size > self.MAX_BYTES:
             return
-        self.buffers[session_id] = (batches + [payload], total + size)
+        batches.append(payload)  # in place: a copy per batch would cost the whole buffer each time
+        self.buffers[session_id] = (batches, total + size)
         while len(self.buffers) > self.MAX_SESSIONS:
             self.buffers.popitem(last=False)
 

@@ -269,6 +269,11 @@ class SignalingService:
             seq,
         )
 
+    async def watchers(self, session_id: str) -> list[str]:
+        """The supervisors in the session now (none once it ended): a read, for the relay's
+        second look after it buffered a mirror batch."""
+        return await self._read(lambda c, now: list(s.supervisors) if (s := c.sessions.get(session_id)) else [])
+
     async def whisper(self, p: Principal, session_id: str, text: str) -> None:
         await self._run(lambda c, now: c.whisper(p.user_id, p.display_name, session_id, text, now))
 

@@ -492,13 +492,18 @@ class SignalingAdapter:
         payload = {**payload, "from": s.principal.role.value}
         if stream == "monitor":  # the agent's console answers each monitoring supervisor separately
             payload["sender"] = s.principal.user_id
-        for recipient in route.recipients:
-            await self.sio.emit(event, payload, room=f"user:{recipient}")
-        if stream == "mirror":  # relayed already: a catch-up buffer that fails cannot undo that
+        recipients = list(route.recipients)
+        if stream == "mirror":
+            # The catch-up buffer first, then who watches now: a supervisor who joined after the
+            # route was read has read the buffer before this batch reached it, so they are sent it
+            # here. One who was in both gets it twice, and the consoles drop a seq seen before.
             try:
                 await self.keyframes.add(m.session_id, payload, size)
-            except Exception:
+            except Exception:  # the batch still goes out: a catch-up buffer is not the relay
                 log.exception("keyframe_failed", session_id=m.session_id)
+            recipients += [w for w in await self.service.watchers(m.session_id) if w not in recipients]
+        for recipient in recipients:
+            await self.sio.emit(event, payload, room=f"user:{recipient}")
         if self.recorder is not None and stream in RECORDED_STREAMS:
             self.recorder.append(
                 m.session_id,

@@ -102,7 +102,7 @@ function wire(socket) {
     renderSession();
   });
   socket.on("mirror", (msg) => {
-    if (st.session && msg.session_id === st.session.session_id) replay(msg.events);
+    if (st.session && msg.session_id === st.session.session_id) replay(msg.events, msg.seq);
   });
   socket.on("whisper", (msg) => {
     if (!st.session || msg.session_id !== st.session.session_id) return;
@@ -310,13 +310,13 @@ $("end-session").addEventListener("click", () => {
 });
 
 // ---------------------------------------------------------------- the mirror
-function replay(events) {
+function replay(events, seq) {
   if (!st.mirror) {
     st.mirror = new LiveMirror($("replay-root"), (status) => { $("replay-paused").hidden = status !== "paused"; },
       ({ page, title }) => { if (st.session) { st.session.page = pageInWords(page, title); renderSession(); } });
   }
   const before = st.mirror.viewport;
-  st.mirror.push(events);
+  st.mirror.push(events, seq);
   if (st.mirror.viewport && st.mirror.viewport !== before) refit();
   if (st.mirror.applied) $("replay-waiting").hidden = true;
 }

@@ -54,9 +54,16 @@ export class LiveMirror {
     this.applied = 0;
     this.sinceSnapshot = 0;
     this.viewport = null;
+    this.lastSeq = -Infinity;
   }
 
-  push(batch) {
+  // seq: the relay's sequence number. A supervisor who joins while a batch is relayed may get it
+  // both from the catch-up buffer and live; the second copy is dropped here.
+  push(batch, seq) {
+    if (Number.isFinite(seq)) {
+      if (seq <= this.lastSeq) return;
+      this.lastSeq = seq;
+    }
     for (const event of this.joiner.events(batch)) this.apply(event);
   }
 

@@ -42,7 +42,7 @@ function start(token) {
   socket.on("mirror", (msg) => {
     if (st.watching && msg.session_id === st.watching.sessionId && st.mirror) {
       const before = st.mirror.viewport;
-      st.mirror.push(msg.events);
+      st.mirror.push(msg.events, msg.seq);
       if (st.mirror.viewport && st.mirror.viewport !== before) fit($("monitor-stage"), $("monitor-root"), st.mirror.viewport);
     }
   });

@@ -314,6 +314,41 @@ async def test_invite_supervisor_and_barge_in(harness):
     await supervisor.expect("mirror")
 
 
+async def test_a_supervisor_joining_mid_stream_misses_no_mirror_batch(harness):
+    """A supervisor who joins while the customer's page streams sees every batch since the last
+    full snapshot, from the catch-up buffer or live. It used to lose the batch whose relay had
+    read its recipients before the join and buffered it after the join read the buffer: a blank
+    monitor until the next snapshot."""
+    customer, agent, started, _ = await pair(harness)
+    sid = started["session_id"]
+    assert (await customer.call("consent", {"session_id": sid, "accept": True}))["ok"]
+    supervisor = await harness.client("super01")
+    acked: list[int] = []
+
+    async def send(seq: int, events: list) -> None:
+        reply = await customer.call("mirror", {"session_id": sid, "seq": seq, "events": events})
+        assert reply["ok"], reply
+        acked.append(seq)
+
+    await send(1, [{"type": 4, "data": {"href": "app", "width": 390, "height": 844}}])  # a recording begins
+
+    async def stream(first: int, count: int) -> None:
+        for seq in range(first, first + count):
+            await send(seq, [{"type": 3, "data": {"source": 0, "i": seq}}])
+
+    for round_ in range(12):
+        first = 2 + round_ * 20
+        streaming = asyncio.create_task(stream(first, 20))
+        await asyncio.sleep(0.002 * round_)  # land the join at a different point of the stream each round
+        assert (await supervisor.call("supervisor_join", {"session_id": sid, "mode": "monitor"}))["ok"]
+        await streaming
+        await supervisor.expect("mirror", seq=acked[-1])
+        got = {m["seq"] for m in supervisor.seen("mirror")} | {acked[-1]}
+        assert set(acked) <= got, f"round {round_}: missed {sorted(set(acked) - got)}"
+        assert (await supervisor.call("supervisor_leave", {"session_id": sid}))["ok"]
+        supervisor.events.clear()
+
+
 async def test_declining_to_share_keeps_the_call(harness):
     customer, agent, started, _ = await pair(harness)
     assert (await customer.call("consent", {"session_id": started["session_id"], "accept": False}))["ok"]
