@@ -153,7 +153,7 @@ async def record_audio(directory: Path, seconds: float) -> tuple[int, float]:
     cpu0 = time.process_time()
     ours.send(await recorder.start("bench-audio", offer))
     await loop.run_in_executor(None, ours.recv)
-    await recorder.forget("bench-audio")
+    await recorder.close()  # ends the segment and waits for its file (forget() closes in the background)
     cpu = time.process_time() - cpu0
     proc.join(10)
     size = sum(p.stat().st_size for p in (directory / "be" / "bench-audio").glob("audio-*.ogg"))
