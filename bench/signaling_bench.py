@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import socketio
@@ -57,7 +58,18 @@ async def echo_round_trips(url: str, n: int = 2000) -> list[float]:
     return samples
 
 
-async def pairing_load(url: str, database_url: str, customers: int, agents: int, rate_per_s: float, handle_s: float) -> dict:
+async def pairing_load(
+    url: str,
+    database_url: str,
+    customers: int,
+    agents: int,
+    rate_per_s: float,
+    handle_s: float,
+    meter: Callable[[], dict[str, float]] | None = None,
+) -> dict:
+    """`customers` arrive at `rate_per_s` (Poisson), each asks for help and is served by one of
+    `agents` for about `handle_s`. With `meter`, it is read when the agents are on shift and the
+    first customer is due, and again when the last has been served (CPU figures, say)."""
     tokens = Tokens(BENCH_SECRET, 3600)
     add_accounts(
         database_url,
@@ -115,6 +127,7 @@ async def pairing_load(url: str, database_url: str, customers: int, agents: int,
             await asyncio.sleep(0.02)
 
     prober = asyncio.create_task(probing())
+    metered = [meter()] if meter else []
     started = time.perf_counter()
     tasks = []
     for i in range(customers):
@@ -122,12 +135,14 @@ async def pairing_load(url: str, database_url: str, customers: int, agents: int,
         await asyncio.sleep(random.expovariate(rate_per_s))
     await asyncio.wait_for(done.wait(), timeout=600)
     elapsed = time.perf_counter() - started
+    if meter:
+        metered.append(meter())
     await asyncio.gather(*tasks)
     await prober
     for client in [*agent_clients, probe]:
         await client.disconnect()
     latencies = [offered[name] - sent[name] for name in sent if name in offered]
-    return {"latencies": latencies, "served": len(latencies), "elapsed": elapsed, "probe": probe_rtts}
+    return {"latencies": latencies, "served": len(latencies), "elapsed": elapsed, "probe": probe_rtts, "meter": metered}
 
 
 async def idle_sockets(url: str, database_url: str, pid: int, n: int) -> dict:
