@@ -78,10 +78,13 @@ async def pairing_load(
     rate_per_s: float,
     handle_s: float,
     meter: Callable[[], dict[str, float]] | None = None,
+    probe_every_s: float | None = 0.02,
 ) -> dict:
     """`customers` arrive at `rate_per_s` (Poisson), each asks for help and is served by one of
     `agents` for about `handle_s`. With `meter`, it is read when the agents are on shift and the
-    first customer is due, and again when the last has been served (CPU figures, say)."""
+    first customer is due, and again when the last has been served (CPU figures, say). A probe
+    customer sends an acked `sync` every `probe_every_s` meanwhile (None: no probe, when its
+    cost would blur a CPU figure)."""
     tokens = Tokens(BENCH_SECRET, 3600)
     add_accounts(
         database_url,
@@ -132,11 +135,11 @@ async def pairing_load(
     probe_rtts: list[float] = []
 
     async def probing() -> None:
-        while not done.is_set():
+        while probe_every_s is not None and not done.is_set():
             t0 = time.perf_counter()
             await probe.call("sync", {})
             probe_rtts.append(time.perf_counter() - t0)
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(probe_every_s)
 
     prober = asyncio.create_task(probing())
     metered = [meter()] if meter else []
