@@ -167,7 +167,8 @@ REPEATS = 3
 
 def step(root: Path, nodes: int, rate: float, seconds: float, redis_server, postgres) -> dict:
     """One fresh deployment fed `rate` arrivals a second for `seconds`: latencies, CPU, Redis calls."""
-    client = redis.Redis.from_url(redis_server.url)
+    # A long timeout: on the shared machine an fsync stall can hold Redis for more than the default 5 s.
+    client = redis.Redis.from_url(redis_server.url, socket_timeout=60)
     client.flushall()
     cluster = Cluster(root, nodes, redis_server, postgres)
     customers = max(20, round(rate * seconds))
