@@ -6,6 +6,8 @@ import importlib
 
 BENCHES = [
     "bench.signaling_bench",
+    "bench.socket_bench",
+    "bench.line_bench",
     "bench.auth_bench",
     "bench.scale_bench",
     "bench.delivery_bench",

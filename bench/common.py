@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 BENCH_SECRET = "bench-secret-" + "b" * 40
@@ -27,6 +27,55 @@ def rss_bytes(pid: int) -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
     raise RuntimeError("no VmRSS")
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str]:
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()  # after "pid (comm)": state, ppid, …
+
+
+def cpu_seconds(pid: int, tree: bool = False) -> float:
+    """User + system CPU a process has used, from /proc (not wall time: the machine is shared).
+    With `tree`, also its descendants, live ones and reaped ones (postgres's backends, nginx's
+    workers), so the difference of two readings is what the whole tree used in between."""
+    pids = [pid]
+    if tree:
+        children: dict[int, list[int]] = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                with suppress(OSError, IndexError):  # gone meanwhile
+                    children.setdefault(int(_stat(int(entry))[1]), []).append(int(entry))
+        i = 0
+        while i < len(pids):
+            pids += children.get(pids[i], [])
+            i += 1
+    total = 0
+    for p in pids:
+        try:
+            fields = _stat(p)
+        except OSError:
+            continue
+        total += sum(int(x) for x in fields[11:13]) + (sum(int(x) for x in fields[13:15]) if tree else 0)
+    return total / _TICK
+
+
+def redis_cpu_seconds(client) -> float:
+    """Redis's own CPU (user + system), from INFO: a redis.Redis client of a server this bench owns."""
+    cpu = client.info("cpu")
+    return float(cpu["used_cpu_sys"]) + float(cpu["used_cpu_user"])
+
+
+def raise_open_files() -> int:
+    """Soft limit on open files up to the hard one (inherited by the servers this process
+    starts); returns it."""
+    import resource
+
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
 
 
 def wait_http(url: str, timeout: float = 30.0) -> None:

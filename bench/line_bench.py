@@ -6,6 +6,19 @@ encodes every notice as socket.io would put it on the wire (JSON), so the figure
 cost of what the service sends. CPU-seconds (process time), not wall time: the machine is shared
 and noisy, and the cost per operation is what sizes a deployment. The slope is the N=10,000
 figure over the N=100 one (the goal is under 1.5×: flat).
+
+After an hour: the same pairing at N = 1,000 waiting, on a state that holds what an hour of
+serving leaves behind (HISTORY_RATE pairings a second for an hour): the per-minute figures of
+the supervisor wall, the handle-time window, every session of the hour still rateable, and (on
+Redis) a full change log. Every REAL_EVERY_S simulated seconds one customer is served through
+the service on a clock set back an hour; the other sessions of those seconds are put straight
+into the state as ending then (what `end_session` leaves), so building the hour costs seconds.
+What it does not hold: the SQL records of the hour (no command reads them; the record writer
+appends) and the record stream (trimmed as the writer consumes it).
+
+How to read it: each row is CPU-seconds per operation (this process, and Redis's own from its
+INFO), medians of three runs; "slope" and "× fresh" are ratios to the baseline measured in the
+same run (N = 100, or the fresh state). Goals: slope under 1.5×, after an hour within 1.2×.
 """
 
 from __future__ import annotations
@@ -71,12 +84,87 @@ class RedisMeter:
         )
 
 
-async def measure(n: int, redis_url: str | None = None) -> dict[str, float]:
+HOUR_S = 3600.0
+HISTORY_RATE = 20.0  # pairings a second over the hour of history
+REAL_EVERY_S = 3.0  # one of them served through the service every this many simulated seconds
+
+
+class Clock:
+    """The service's clock: real time, or a time set by the bench (to replay an hour)."""
+
+    def __init__(self) -> None:
+        self.fixed: float | None = None
+
+    def __call__(self) -> float:
+        return time.time() if self.fixed is None else self.fixed
+
+
+async def hour_of_history(service: SignalingService, center: CallCenter, clock: Clock) -> int:
+    """Serve an hour of customers (see the module's docstring); returns how many."""
+    worker = agent(999)
+    start = time.time() - HOUR_S
+    clock.fixed = start
+    await service.connected(worker)
+    served = 0
+    t = start
+    while t < start + HOUR_S:
+        clock.fixed = t
+        p = Principal(f"h{served:07d}", Role.CUSTOMER, "history")
+        await service.connected(p)
+        await service.request_help(p, "transfer", Edition.STANDARD, "zh" if served % 3 else "en", "/transfer")
+        await service.set_presence(worker, Presence.AVAILABLE)
+        offer = dict.__getitem__(center.agents, worker.user_id).offer_id or ""
+        clock.fixed = t + 1
+        await service.accept(worker, offer, f"hs{served}")
+        clock.fixed = t + 2
+        await service.end_session(worker, f"hs{served}")
+        await service.wrap_up(worker, f"hs{served}", "resolved", "")
+        await service.set_presence(worker, Presence.AWAY)
+        await service.disconnected(p)
+        await service.tick()
+        served += 1
+        for _ in range(round(HISTORY_RATE * REAL_EVERY_S) - 1):  # the others that ended meanwhile
+            center.rateable[f"hs{served}"] = (f"h{served:07d}", f"hr{served}", t + 2)
+            center.stats.record_answered(t + 1, 1.0)
+            center.stats.record_handled(t + 2, 1.0, 0.0)
+            served += 1
+        t += REAL_EVERY_S
+    clock.fixed = None
+    await service.tick()
+    return served
+
+
+async def write_entities(client, prefix: str, center: CallCenter) -> None:
+    """Put a center in Redis as the store keeps it, with a change log as full as an hour's."""
+    import orjson
+
+    from assist.storage import entities
+    from assist.storage.redis_live import LOG_MAX
+
+    keys = entities.all_keys(center)
+    for i in range(0, len(keys), 5_000):
+        chunk = {key: orjson.dumps(entities.encode(center, key)) for key in keys[i : i + 5_000]}
+        await client.hset(f"{prefix}live:entities", mapping=chunk)
+    for first in range(1, LOG_MAX + 1, 10_000):
+        pipe = client.pipeline(transaction=False)
+        for v in range(first, min(LOG_MAX, first + 9_999) + 1):
+            pipe.xadd(f"{prefix}live:log", {"k": "meta"}, id=f"{v}-1", maxlen=LOG_MAX, approximate=True)
+        await pipe.execute()
+    await client.set(f"{prefix}live:version", LOG_MAX)
+
+
+async def measure(n: int, redis_url: str | None = None, history: bool = False) -> dict[str, float]:
     from assist.storage.memory import MemoryLiveStore
 
     policy = Policy(queue_cap=n + 1_000, max_wait_s=10**9)
     publisher = WirePublisher()
-    store: LiveStore
+    clock = Clock()
+    memory = MemoryLiveStore(CallCenter(policy, unique_ids))
+    store: LiveStore = memory
+    service = SignalingService(
+        store, NoRecords(), publisher, LocalCluster("bench"), tick_s=TICK_S, clock=clock
+    )  # the ticker is not started: the bench ticks by hand
+    served = await hour_of_history(service, memory.center, clock) if history else 0
     meter = None
     if redis_url:
         from redis.asyncio import Redis
@@ -85,13 +173,11 @@ async def measure(n: int, redis_url: str | None = None) -> dict[str, float]:
 
         client = Redis.from_url(redis_url)
         await client.flushall()
+        if history:
+            await write_entities(client, f"bench{n}:", memory.center)
         store = RedisLiveStore(client, policy, f"bench{n}:", unique_ids)
         meter = RedisMeter(redis_url)
-    else:
-        store = MemoryLiveStore(CallCenter(policy, unique_ids))
-    service = SignalingService(
-        store, NoRecords(), publisher, LocalCluster("bench"), tick_s=TICK_S
-    )  # the ticker is not started: the bench ticks by hand
+        service = SignalingService(store, NoRecords(), publisher, LocalCluster("bench"), tick_s=TICK_S, clock=clock)
 
     def offer_of(agent_id: str) -> str:
         center = getattr(store, "center", None)  # both stores keep their copy there
@@ -184,6 +270,7 @@ async def measure(n: int, redis_url: str | None = None) -> dict[str, float]:
         "told": publisher.notices - told,
         "redis_ms": statistics.median(redis_cpu) * 1000 if redis_cpu else 0.0,
         "redis_kb": statistics.median(redis_bytes) / 1024 if redis_bytes else 0.0,
+        "history": served,
     }
 
 
@@ -210,6 +297,14 @@ COLUMNS = {  # key → heading
 }
 
 
+HISTORY_COLUMNS = {
+    "request_ms": "help request",
+    "pairing_ms": "pairing",
+    "pairing_tick_ms": "its tick",
+    "idle_ms": "idle tick",
+    "kb": "KB / pairing",
+}
+
 REDIS_COLUMNS = {
     "request_ms": "help request",
     "pairing_ms": "pairing",
@@ -220,7 +315,7 @@ REDIS_COLUMNS = {
 }
 
 
-def table(title: str, columns: dict[str, str], redis_url: str | None = None) -> None:
+def table(title: str, columns: dict[str, str], redis_url: str | None = None) -> dict[int, dict[str, float]]:
     rows: list[tuple] = []
     results: dict[int, dict[str, float]] = {}
     for n in SIZES:
@@ -230,6 +325,22 @@ def table(title: str, columns: dict[str, str], redis_url: str | None = None) -> 
     low, high = results[SIZES[0]], results[SIZES[-1]]
     rows.append((f"slope {SIZES[-1]:,}/{SIZES[0]:,}", *(f"{high[k] / low[k]:.2f}×" if low[k] else "-" for k in columns)))
     print_table(title, ("waiting", *columns.values()), rows)
+    return results
+
+
+HISTORY_N = 1_000
+
+
+def history_table(title: str, columns: dict[str, str], fresh: dict[str, float], redis_url: str | None = None) -> None:
+    """The pairing after an hour of traffic against the fresh figure of the same run."""
+    runs = [asyncio.run(measure(HISTORY_N, redis_url, history=True)) for _ in range(REPEATS)]
+    after = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+    rows = [
+        ("fresh (baseline)", *(f"{fresh[k]:.3f}" for k in columns)),
+        (f"after an hour ({after['history']:,.0f} served)", *(f"{after[k]:.3f}" for k in columns)),
+        ("× fresh", *(f"{after[k] / fresh[k]:.2f}×" if fresh[k] else "-" for k in columns)),
+    ]
+    print_table(title, ("state", *columns.values()), rows)
 
 
 def run() -> None:
@@ -240,15 +351,21 @@ def run() -> None:
     from tests.servers.redis import RedisServer
 
     configure("warning")  # one log line per step would dominate the figures
-    table(f"Cost per operation with N customers waiting (embedded; CPU ms; medians of {REPEATS} runs)", COLUMNS)
+    embedded = table(f"Cost per operation with N customers waiting (embedded; CPU ms; medians of {REPEATS} runs)", COLUMNS)
+    history_title = (
+        f"Cost per operation after an hour of traffic ({HISTORY_RATE:.0f} pairings/s), {HISTORY_N:,} waiting, {{}} "
+        f"(CPU ms; medians of {REPEATS} runs; goal ≤ 1.2× fresh)"
+    )
+    history_table(history_title.format("embedded"), HISTORY_COLUMNS, embedded[HISTORY_N])
     with tempfile.TemporaryDirectory() as tmp:
         server = RedisServer(Path(tmp)).start()
         try:
-            table(
+            shared = table(
                 f"The same on one node sharing Redis (this node's CPU ms, and Redis's; medians of {REPEATS} runs)",
                 REDIS_COLUMNS,
                 server.url,
             )
+            history_table(history_title.format("one node sharing Redis"), REDIS_COLUMNS, shared[HISTORY_N], server.url)
         finally:
             server.stop()
 
