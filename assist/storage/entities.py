@@ -103,25 +103,34 @@ DICTS = {
 }
 
 
+# The wall's rolling figures, one entry per minute (center.stats.minutes, keyed by the minute's
+# number): a pairing writes the current minute's few counters, not the whole hour's.
+MINUTES = "sm"
+
+
 def track(center: CallCenter, touched: set[str]) -> None:
     """Give an empty center tracked dictionaries (before any entity is put in it)."""
     center.requests = TrackedRequests(touched)
     for kind, name in DICTS.items():
         setattr(center, name, Tracked(kind, touched))
+    center.stats.minutes = Tracked(MINUTES, touched)
 
 
 def all_keys(center: CallCenter) -> list[str]:
     keys = [f"r:{k}" for k in dict.keys(center.requests)]
     for kind, name in DICTS.items():
         keys += [f"{kind}:{k}" for k in dict.keys(getattr(center, name))]
+    keys += [f"{MINUTES}:{m}" for m in dict.keys(center.stats.minutes)]
     return [*keys, META]
 
 
 def encode(center: CallCenter, key: str) -> Any:
     """The entity's plain data (JSON-able), or None when it no longer exists."""
     if key == META:
-        return {"arrivals": center.arrivals, "handle_times": list(center.handle_times), "stats": center.stats.dump()}
+        return {"arrivals": center.arrivals, "handle_times": list(center.handle_times)}
     kind, _, ident = key.partition(":")
+    if kind == MINUTES:
+        return dict.get(center.stats.minutes, int(ident))
     if kind == "r":
         request = dict.get(center.requests, ident)
         return None if request is None else snapshot.request_data(request)
@@ -146,13 +155,20 @@ def apply(center: CallCenter, key: str, data: Any) -> None:
     requests' indexes and the sockets per node in step. Applying the same entry twice is
     harmless: an entry is the whole entity, not a change to it."""
     if key == META:
-        data = data or {"arrivals": 0, "handle_times": [], "stats": {}}  # none yet: as new
+        data = data or {"arrivals": 0, "handle_times": []}  # none yet: as new
         center.arrivals = data["arrivals"]
         center.handle_times = deque(data["handle_times"], maxlen=center.policy.handle_window)
-        center.stats.minutes = {}
-        center.stats.load(data["stats"])
+        # Written before the minutes were entries of their own: the last hour's figures start
+        # afresh (they are the wall's, not records; the records are in the database).
         return
     kind, _, ident = key.partition(":")
+    if kind == MINUTES:
+        if data is None:
+            if dict.__contains__(center.stats.minutes, int(ident)):
+                dict.__delitem__(center.stats.minutes, int(ident))
+        else:
+            dict.__setitem__(center.stats.minutes, int(ident), {line: list(c) for line, c in data.items()})
+        return
     if kind == "r":
         _apply_request(center, ident, data)
         return
@@ -214,9 +230,12 @@ def build(items: dict[str, Any], policy: Policy, new_id: Callable[[str], str] | 
     for key, data in items.items():
         apply(center, key, data)
     center.arrival_order = deque(sorted(center.arrival_order))
-    for name, when in (("rateable", lambda v: v[2]), ("guests_asked", lambda v: v)):
-        table = getattr(center, name)  # the clock's cleanup reads them oldest first
-        ordered = sorted(dict.items(table), key=lambda item: when(item[1]))
+    for table, when in (
+        (center.rateable, lambda item: item[1][2]),
+        (center.guests_asked, lambda item: item[1]),
+        (center.stats.minutes, lambda item: item[0]),
+    ):  # the clock's cleanup reads them oldest first
+        ordered = sorted(dict.items(table), key=when)
         dict.clear(table)
         for k, v in ordered:
             dict.__setitem__(table, k, v)

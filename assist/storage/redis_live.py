@@ -212,7 +212,7 @@ class RedisLiveStore:
         document = await self.redis.get(self.k_old_state)
         old = snapshot.load(orjson.loads(document) if document else {}, self.policy, self.new_id)
         center = entities.build({}, self.policy, self.new_id, self.touched)
-        for key in _keys_of(old):
+        for key in entities.all_keys(old):  # plain dictionaries: all_keys reads them as they are
             entities.apply(center, key, entities.encode(old, key))
         changes = {key: orjson.dumps(entities.encode(center, key)) for key in entities.all_keys(center)}
         self.center, self.version, self._stored = center, version, {}
@@ -414,14 +414,6 @@ class RedisLiveStore:
 
 def _flat(changes: dict[str, bytes]) -> list[str | bytes]:
     return [item for key, raw in changes.items() for item in (key, raw)]
-
-
-def _keys_of(center: CallCenter) -> list[str]:
-    """Every entity key of a center built with plain dictionaries (the first round's document)."""
-    keys = [f"r:{k}" for k in center.requests]
-    for kind, name in entities.DICTS.items():
-        keys += [f"{kind}:{k}" for k in getattr(center, name)]
-    return [*keys, entities.META]
 
 
 def _effects_of(result: object) -> Effects | None:

@@ -759,6 +759,7 @@ class CallCenter:
         """Expire offers that rang too long and parties gone longer than the grace window."""
         eff = Effects()
         self.observe_agents(now)
+        self.stats.trim(now)
         for offer in [o for o in self.offers.values() if now >= o.expires_at]:
             self._lapse(offer, now, eff)
         for user_id, since in list(self.dropped_at.items()):

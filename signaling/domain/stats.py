@@ -58,21 +58,31 @@ class ContactStats:
             c[HANDLED] += 1
             c[HANDLE_S] += talk_s + wrap_s
 
-    def _trim(self, now: float) -> None:
+    def trim(self, now: float) -> None:
+        """Forget the minutes that left the window: the clock's work (a command), so the
+        figures stay reads that change nothing."""
         start = now - self.window_s
-        for minute in [m for m in self.minutes if m * BUCKET_S < start]:
+        gone = []
+        for minute in self.minutes:  # oldest first (minutes are added as time goes): stop at the first kept
+            if minute * BUCKET_S >= start:
+                break
+            gone.append(minute)
+        for minute in gone:
             del self.minutes[minute]
 
-    def _sum(self, line: str) -> list[float]:
+    def _window(self, now: float) -> list[dict[str, list[float]]]:
+        start = now - self.window_s
+        return [lines for m, lines in dict.items(self.minutes) if m * BUCKET_S >= start]
+
+    def _sum(self, minutes: list[dict[str, list[float]]], line: str) -> list[float]:
         total = _empty()
-        for minute in self.minutes.values():
+        for minute in minutes:
             for i, value in enumerate(minute.get(line, ())):
                 total[i] += value
         return total
 
     def figures(self, now: float) -> WallFigures:
-        self._trim(now)
-        t = self._sum("")
+        t = self._sum(self._window(now), "")
         answered, abandoned = int(t[ANSWERED]), int(t[ABANDONED])
         return {
             "window_s": self.window_s,
@@ -89,11 +99,11 @@ class ContactStats:
 
     def service_levels(self, now: float) -> dict[str, float | None]:
         """The service level of each line seen in the window (edition × language)."""
-        self._trim(now)
-        lines = {line for minute in self.minutes.values() for line in minute if line}
+        minutes = self._window(now)
+        lines = {line for minute in minutes for line in minute if line}
         levels = {}
         for line in lines:
-            t = self._sum(line)
+            t = self._sum(minutes, line)
             levels[line] = _ratio(int(t[WITHIN]), int(t[ANSWERED]) + int(t[LATE]))
         return levels
 
