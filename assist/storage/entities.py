@@ -230,11 +230,12 @@ def build(items: dict[str, Any], policy: Policy, new_id: Callable[[str], str] | 
     for key, data in items.items():
         apply(center, key, data)
     center.arrival_order = deque(sorted(center.arrival_order))
-    for table, when in (
+    tables: tuple[tuple[dict[Any, Any], Callable[[tuple[Any, Any]], Any]], ...] = (
         (center.rateable, lambda item: item[1][2]),
         (center.guests_asked, lambda item: item[1]),
         (center.stats.minutes, lambda item: item[0]),
-    ):  # the clock's cleanup reads them oldest first
+    )
+    for table, when in tables:  # the clock's cleanup reads them oldest first
         ordered = sorted(dict.items(table), key=when)
         dict.clear(table)
         for k, v in ordered:
