@@ -59,3 +59,42 @@ async def test_hundred_concurrent_accepts_of_one_offer_from_three_nodes_one_wins
     request = await d.record(asked["request"]["request_id"], lambda r: r["session_id"] is not None)
     accepted = [e for e in request["timeline"] if e["event"] == "accepted"]
     assert len(accepted) == 1 and request["session_id"] == started["session_id"]
+
+
+async def test_an_offer_rings_out_on_time_while_the_leader_is_paused(deployment):
+    """No leader is needed for the clock: with the leader frozen (SIGSTOP) and its lease held
+    for a minute, the other node still lapses the offer when it has rung its 2 s."""
+    import os
+    import signal
+
+    import redis
+
+    from tests.scale.deployment import leader_node
+
+    d = await deployment(2, ASSIST_OFFER_TIMEOUT_S="2")
+    leader = leader_node(d)
+    other = next(n for n in d.nodes if n is not leader)
+    agent = await d.agent("agent01", node=other)
+    customer = await d.client("zhangsan", node=other)
+    client = redis.Redis.from_url(d.redis.url)
+    assert leader.proc is not None
+    os.kill(leader.proc.pid, signal.SIGSTOP)
+    try:
+        # Frozen, its lease would lapse in 4 s and the other node would take the clock over:
+        # held for a minute instead, only a clock that needs no leader can ring the offer out.
+        holder = client.get(d.prefix + "leader")
+        assert holder and holder.decode().startswith(leader.node_id + "~")
+        client.pexpire(d.prefix + "leader", 60_000)
+        asked = await customer.call("help_request", {"topic": "t", "edition": "standard", "language": "zh", "page": "p"})
+        assert asked["ok"], asked
+        offer = await agent.expect("offer")
+        started = asyncio.get_running_loop().time()
+        revoked = await agent.expect("offer_revoked", timeout=10)
+        took = asyncio.get_running_loop().time() - started
+        assert revoked["offer_id"] == offer["offer_id"] and revoked["reason"] == "timeout"
+        assert 1.5 <= took < 4.0, took  # 2 s of ringing, then within a tick or so
+        assert client.get(d.prefix + "leader") == holder  # the paused leader led throughout
+        await agent.expect("agent_state", state="away")
+    finally:
+        os.kill(leader.proc.pid, signal.SIGCONT)
+        client.close()
