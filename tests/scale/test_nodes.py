@@ -98,3 +98,50 @@ async def test_an_offer_rings_out_on_time_while_the_leader_is_paused(deployment)
     finally:
         os.kill(leader.proc.pid, signal.SIGCONT)
         client.close()
+
+
+async def test_every_key_of_a_deployment_is_in_its_one_hash_slot(postgres, tmp_path):
+    """Ready for Redis Cluster: the live state, the deadlines, the record stream, heartbeats and
+    the lease, the delivery streams, keyframes, replay counters and sign-in throttling all live
+    under the deployment's prefix, whose hash tag puts them in one slot (so every script, which
+    is given all its keys, runs on one shard). A Redis of its own, so every key in it is ours."""
+    import redis
+    from redis.crc import key_slot
+
+    from tests.scale.deployment import Deployment
+    from tests.servers.redis import RedisServer
+
+    (tmp_path / "redis").mkdir()
+    server = RedisServer(tmp_path / "redis").start()
+    d = Deployment(tmp_path / "deployment", server, postgres.url(), 2, {})
+    try:
+        await d.start()
+        n1, n2 = d.nodes
+        agent = await d.agent("agent01", node=n2)
+        customer = await d.client("zhangsan", node=n1)
+        supervisor = await d.client("super01", node=n1)
+        asked = await customer.call("help_request", {"topic": "t", "edition": "standard", "language": "zh", "page": "p"})
+        offer = await agent.expect("offer")
+        assert (await agent.call("offer_accept", {"offer_id": offer["offer_id"]}))["ok"]
+        sid = (await customer.expect("session_started"))["session_id"]
+        assert (await customer.call("consent", {"session_id": sid, "accept": True}))["ok"]
+        snapshot = {"session_id": sid, "seq": 1, "events": [{"type": 4, "data": {"width": 390}}]}
+        assert (await customer.call("mirror", snapshot))["ok"]
+        assert (await supervisor.call("supervisor_join", {"session_id": sid}))["ok"]
+        await d.record(asked["request"]["request_id"], lambda r: r["session_id"] is not None)
+        assert d._http is not None  # a wrong password: counted by the sign-in throttle
+        async with d._http.post(f"{d.url}/api/auth/login", json={"username": "zhangsan", "password": "nope"}) as resp:
+            assert resp.status != 200
+        client = redis.Redis.from_url(server.url)
+        try:
+            keys = [key.decode() for key in client.scan_iter(count=1000)]
+        finally:
+            client.close()
+        outside = [key for key in keys if not key.startswith(d.prefix)]
+        assert not outside, outside
+        names = {key.removeprefix(d.prefix).split(":")[0] for key in keys}
+        assert {"live", "records", "node", "leader", "sio", "keyframes", "signin"} <= names, sorted(keys)
+        assert {key_slot(key.encode()) for key in keys} == {key_slot(d.prefix.encode())}, sorted(keys)
+    finally:
+        await d.stop()
+        server.stop()
