@@ -210,7 +210,10 @@ class RedisLiveStore:
         self._holding = False
         self.conflicts = 0  # commits lost to another node (then re-run), for the benchmark
         self.owner = owner or secrets.token_hex(8)  # who holds the lock, when this node does
-        self._reseed = False  # the deadlines are to be rewritten from a copy read whole
+        # The deadlines are to be rewritten from a copy read whole: at this node's first tick
+        # (so the first node of a version that keeps them finds every deadline of the state),
+        # and whenever it reads the state whole again.
+        self._reseed = True
 
     @property
     def _commit_keys(self) -> list[str]:

@@ -98,3 +98,30 @@ async def test_ticks_with_nothing_due_write_nothing_and_a_due_offer_lapses_once(
         assert int(await redis.get(prefix + "live:version")) == version
     finally:
         await redis.aclose()
+
+
+async def test_a_node_started_on_a_state_without_deadlines_finds_them(redis_server):
+    """A state written by a version that kept no deadlines (or a Redis that lost them): the
+    first tick of a node that starts on it writes them from the whole state, then fires them."""
+    prefix = f"clock-{uuid.uuid4().hex[:10]}:"
+    redis = Redis.from_url(redis_server.url)
+    now = [1_000_000.0]
+
+    def node(name: str) -> tuple[SignalingService, Heard]:
+        heard = Heard()
+        store = RedisLiveStore(redis, POLICY, prefix)
+        return SignalingService(store, NoRecords(), heard, RedisCluster(redis, name, prefix), clock=lambda: now[0]), heard
+
+    try:
+        (old, _), (new, heard) = node("old"), node("new")
+        await old.connected(AGENT)
+        await old.set_presence(AGENT, Presence.AVAILABLE)
+        await old.connected(CUSTOMER)
+        await old.request_help(CUSTOMER, "transfer", Edition.STANDARD, "zh", "/")
+        await redis.delete(prefix + "live:due")
+        now[0] += 16
+        await new.tick()  # writes the deadlines from the state it reads whole, then fires them
+        assert ("user:a1", "offer_revoked") in heard.events
+        assert await redis.zcard(prefix + "live:due") >= 1  # the request's long wait is still ahead
+    finally:
+        await redis.aclose()
