@@ -49,9 +49,9 @@ log = structlog.get_logger("live_store")
 LOG_MAX = 100_000  # change-log entries kept: a node further behind than this reads everything
 
 # KEYS: version, entities hash, change log, record stream, lock, deadlines. ARGV: expected
-# version, this node, n, m, what to clear of the deadlines first ('' nothing, 'all', or a time:
-# every one due by then, after a tick at that time), then n (entity key, JSON or '' for gone)
-# pairs, then m (entity key, due time or '' for none) pairs, then the command's record updates.
+# version, this node, n, m, 'all' to replace every deadline ('' otherwise), then n (entity key,
+# JSON or '' for gone) pairs, then m (entity key, due time or '' for none) pairs, then the
+# command's record updates.
 # The log entry's id is the new version, so a reader asks for "everything after mine"; a
 # commit of deadlines alone changes no version (the live state is the same).
 # Returns {new version, 1}; {current version, 0} when the copy was stale; {-1} when another node
@@ -62,8 +62,7 @@ if holder and holder ~= ARGV[2] then return {-1} end
 local v = tonumber(redis.call('GET', KEYS[1]) or '0')
 if v ~= tonumber(ARGV[1]) then return {v, 0} end
 local n, m = tonumber(ARGV[3]), tonumber(ARGV[4])
-if ARGV[5] == 'all' then redis.call('DEL', KEYS[6])
-elseif ARGV[5] ~= '' then redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', ARGV[5]) end
+if ARGV[5] == 'all' then redis.call('DEL', KEYS[6]) end
 local first = 6 + 2 * n
 for i = 0, m - 1 do
   local key, due = ARGV[first + 2 * i], ARGV[first + 1 + 2 * i]
@@ -294,11 +293,13 @@ class RedisLiveStore:
         return changes
 
     def _dues(self, center: CallCenter, keys: Iterable[str], after: float | None) -> dict[str, str]:
-        """The deadlines of these entities, as the commit writes them ('' for none)."""
+        """The deadlines of these entities, as the commit writes them ('' for none). After a
+        tick at `after` nothing is due by then any more: what still would be is dropped (so a
+        deadline the tick could not act on cannot make every tick run)."""
         dues = {}
         for key in keys:
             at = entities.due(center, key, after)
-            dues[key] = "" if at is None else repr(float(at))
+            dues[key] = "" if at is None or (after is not None and at <= after) else repr(float(at))
         return dues
 
     def _undo(self, center: CallCenter, changes: dict[str, bytes]) -> None:
@@ -331,21 +332,25 @@ class RedisLiveStore:
     async def tick(self, command: Callable[[CallCenter], T], now: float) -> T | None:
         """The clock: one look at the earliest deadline, and nothing more when none is due by
         `now`. Otherwise the tick runs as a command (the first try optimistic, then in turn):
-        its commit clears every deadline due by `now` and is version-checked, so when several
-        nodes tick at once one wins and the others find nothing due on what it wrote."""
+        its commit writes the next deadline of every entity that was due (changed or not: a
+        request whose re-offer came to nothing still has its long wait ahead) and is
+        version-checked, so when several nodes tick at once one wins and the others find
+        nothing due on what it wrote."""
         async with self._lock:
             if self._reseed:
                 await self._write_all_deadlines()
             for attempt in range(MAX_ATTEMPTS):
-                if not await self.redis.zrangebyscore(self.k_due, "-inf", repr(float(now)), start=0, num=1):
+                found = await self.redis.zrangebyscore(self.k_due, "-inf", repr(float(now)))
+                due = {cast(bytes, key).decode() for key in found}
+                if not due:
                     return None
                 if attempt == 0 and self.center is not None:
-                    outcome = await self._attempt(command, locked=False, clear=now)
+                    outcome = await self._attempt(command, locked=False, tick=(now, due))
                 else:
                     await self._acquire()
                     outcome = None
                     try:
-                        outcome = await self._attempt(command, locked=True, clear=now)
+                        outcome = await self._attempt(command, locked=True, tick=(now, due))
                     finally:
                         if outcome is None or self._holding:
                             await self._release()
@@ -377,7 +382,7 @@ class RedisLiveStore:
             return view(center)
 
     async def _attempt(
-        self, command: Callable[[CallCenter], T], locked: bool, clear: float | None = None
+        self, command: Callable[[CallCenter], T], locked: bool, tick: tuple[float, set[str]] | None = None
     ) -> Callable[[], T] | None:
         """Run the command on the copy and commit it. Returns the outcome, which gives the
         result or raises the refusal; None means another node changed the state first."""
@@ -404,13 +409,15 @@ class RedisLiveStore:
         records = [encode_update(u) for u in effects.records] if effects else []
         # Nothing to write: done. A command that changes no state may still have lines for the
         # record (a whisper, a request to share); those ride a commit like any other. A tick
-        # (`clear`: its time) that changed nothing still clears what was due: it has been seen.
-        if not changes and not records and clear is None:
+        # (its time, the entities due by then) that changed nothing still writes their next
+        # deadlines: what was due has been seen.
+        if not changes and not records and tick is None:
             if locked or await self._current():
                 return outcome
             await self._catch_up()
             return None
-        dues = self._dues(center, changes, clear)
+        after, due = tick if tick is not None else (None, set())
+        dues = self._dues(center, {*changes, *due}, after)
         answer = await self._commit(
             keys=self._commit_keys,
             args=[
@@ -418,7 +425,7 @@ class RedisLiveStore:
                 self.owner,
                 len(changes),
                 len(dues),
-                "" if clear is None else repr(float(clear)),
+                "",
                 *_flat(changes),
                 *_flat(dues),
                 *records,

@@ -88,23 +88,25 @@ class CallCenterMachine(RuleBasedStateMachine):
 
     def follow(self, tick_at: float | None = None) -> None:
         """What the Redis store commits: the entities the command touched (and `meta`) that
-        changed, and their deadlines; a tick at `tick_at` first clears every deadline due by
-        then. `self.changed` says whether anything was written."""
+        changed, and their next deadlines; after a tick at `tick_at`, also those of every
+        entity that was due by then, and none due by then any more (RedisLiveStore._dues).
+        `self.changed` says whether any entity was written."""
         self.changed = False
-        if tick_at is not None:
-            self.due = {key: at for key, at in self.due.items() if at > tick_at}
+        recompute = {key for key, at in self.due.items() if at <= tick_at} if tick_at is not None else set()
         for key in {*self.touched, entities.META}:
             data = json.loads(json.dumps(entities.encode(self.center, key)))
             if data == self.stored.get(key):
                 continue
             self.changed = True
+            recompute.add(key)
             entities.apply(self.follower, key, data)
             if data is None:
                 self.stored.pop(key, None)
             else:
                 self.stored[key] = data
+        for key in recompute:
             due = entities.due(self.center, key, tick_at)
-            if due is None:
+            if due is None or (tick_at is not None and due <= tick_at):
                 self.due.pop(key, None)
             else:
                 self.due[key] = due
