@@ -15,6 +15,10 @@ So a command's cost, and what crosses the network, is the entities it touches an
 made since the node last looked, not the size of the call center (issue 16). The one document
 of the first round cost every command O(everyone connected).
 
+The clock needs no leader: each entity's earliest deadline (entities.due) is kept in a sorted
+set, written by the same commit. Every node looks at its head on each tick and runs the tick
+command only when something is due (tick()); so a tick with nothing due writes nothing.
+
 Relays are the hot path (every mirror batch): they only read the state, and their replay counter
 lives in a small hash per session, checked and advanced by a script that also verifies the
 version, so a relay can never slip through on a copy older than a stop or an end.
