@@ -300,7 +300,7 @@ class SignalingService:
         if staff_due:
             self._staff_pushed_at = time.monotonic()
         leader = self.cluster.is_leader
-        if leader:  # once per deployment, not correctness: the others only keep their gauges fresh
+        if leader:  # once per deployment, and no matter of correctness (the clock is every node's)
             await self._write_off_lost_nodes()
         await self._clock()
         # Views are redrawn when this node changed the state, or any node did; nothing is
