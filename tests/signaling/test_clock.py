@@ -2,7 +2,8 @@
 
 Two services share one real Redis, as two nodes do, with neither leading (their cluster never
 beats). Between deadlines their ticks only look: Redis counts no write at all. When the offer
-has rung too long both tick at once, and it lapses once.
+has rung too long both tick at once, and it lapses once. A Redis of this module's own, so the
+commands it counts are these tests' only.
 """
 
 from __future__ import annotations
@@ -10,18 +11,29 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import pytest
 from redis.asyncio import Redis
 
 from assist.cluster import RedisCluster
 from assist.storage.redis_live import RedisLiveStore
 from signaling.domain.model import Edition, Policy, Presence, Role
 from signaling.service import Principal, SignalingService
+from tests.servers.redis import RedisServer
+
+pytestmark = pytest.mark.server  # a real redis-server (tests/conftest.py's tiers)
 
 AGENT = Principal("a1", Role.AGENT, "A1", "B1", ("zh",), ())
 CUSTOMER = Principal("c1", Role.CUSTOMER, "C1")
 POLICY = Policy(offer_timeout_s=15, grace_s=30, max_wait_s=600, reoffer_after_s=20)
 # What a node may send while nothing is due: looks only (and ours, to read the counters).
 READS = {"zrangebyscore", "get", "info", "config|resetstat", "hello", "client|setinfo", "ping"}
+
+
+@pytest.fixture(scope="module")
+def own_redis(tmp_path_factory):
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
 
 
 class Heard:
@@ -42,9 +54,9 @@ async def writes(redis: Redis) -> dict[str, int]:
     return {name.removeprefix("cmdstat_"): value["calls"] for name, value in stats.items()}
 
 
-async def test_ticks_with_nothing_due_write_nothing_and_a_due_offer_lapses_once(redis_server):
+async def test_ticks_with_nothing_due_write_nothing_and_a_due_offer_lapses_once(own_redis):
     prefix = f"clock-{uuid.uuid4().hex[:10]}:"
-    redis = Redis.from_url(redis_server.url)
+    redis = Redis.from_url(own_redis.url)
     now = [1_000_000.0]
     nodes = []
     for name in ("n1", "n2"):
@@ -100,11 +112,11 @@ async def test_ticks_with_nothing_due_write_nothing_and_a_due_offer_lapses_once(
         await redis.aclose()
 
 
-async def test_a_node_started_on_a_state_without_deadlines_finds_them(redis_server):
+async def test_a_node_started_on_a_state_without_deadlines_finds_them(own_redis):
     """A state written by a version that kept no deadlines (or a Redis that lost them): the
     first tick of a node that starts on it writes them from the whole state, then fires them."""
     prefix = f"clock-{uuid.uuid4().hex[:10]}:"
-    redis = Redis.from_url(redis_server.url)
+    redis = Redis.from_url(own_redis.url)
     now = [1_000_000.0]
 
     def node(name: str) -> tuple[SignalingService, Heard]:

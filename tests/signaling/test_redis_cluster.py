@@ -23,6 +23,8 @@ from signaling.service import SignalingService
 from tests.servers.redis_cluster import RedisClusterServers
 from tests.signaling.test_clock import AGENT, CUSTOMER, POLICY, Heard, NoRecords
 
+pytestmark = pytest.mark.server  # real redis-servers (tests/conftest.py's tiers)
+
 
 @pytest.fixture(scope="module")
 def redis_cluster(tmp_path_factory):
