@@ -1,11 +1,13 @@
-"""The nodes of one deployment: heartbeats with expiry, and a leader lease for the clock.
+"""The nodes of one deployment: heartbeats with expiry, and a leader lease.
 
 Each running process is an *instance* (node id + a random suffix), so a node restarted under the
 same name is not mistaken for the one that died. An instance renews a Redis key with a short
 expiry every second; an instance whose key has expired is dead, and the leader writes its
-sockets off (CallCenter.nodes_lost). Exactly one instance at a time holds the leader lease
-and runs the clock (offer timeouts, grace windows, queue positions, the supervisor wall), so
-those happen once, not once per node; when the leader dies the lease expires and another takes it.
+sockets off (CallCenter.nodes_lost). Exactly one instance at a time holds the leader lease and
+does what is to be done once per deployment but is no matter of correctness: writing off lost
+nodes, publishing the supervisors' board, wall and waiting line. The deadlines (offer timeouts,
+grace windows) need no leader: every node fires those that are due (RedisLiveStore.tick). When
+the leader dies the lease expires and another takes it.
 """
 
 from __future__ import annotations

@@ -183,7 +183,9 @@ class Settings(BaseSettings):
         description="empty: embedded, live state in this process; scaled out `redis://redis:6379/0`, the same on every node",
     )
     redis_prefix: str = Field(
-        default=_C.redis_prefix, description="prefix of every Redis key and channel (several deployments on one Redis)"
+        default=_C.redis_prefix,
+        description="prefix of every Redis key and channel (several deployments on one Redis); "
+        "Redis Cluster: with a hash tag, `assist:{prod}:`",
     )
     node_id: str = Field(
         default=_C.node_id,
@@ -332,6 +334,16 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"{entry!r} is not an address or a network") from None
         return entries
+
+    @field_validator("redis_prefix")
+    @classmethod
+    def _hash_tag(cls, prefix: str) -> str:
+        """Braces in the prefix are Redis Cluster's hash tag (every key of the deployment in one
+        slot): a `{` must open a non-empty tag, or the keys would scatter over the shards."""
+        opened = prefix.find("{")
+        if opened >= 0 and prefix.find("}", opened + 1) <= opened + 1:
+            raise ValueError(f"{prefix!r}: a hash tag is `{{name}}`, closed and not empty (e.g. `assist:{{prod}}:`)")
+        return prefix
 
     @field_validator("log_level")
     @classmethod

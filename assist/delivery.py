@@ -55,22 +55,13 @@ for _, stream in ipairs(KEYS) do
 end
 return #KEYS
 """
-# KEYS: the members (sorted set: instance → last announced, ms). ARGV: the message, retention
-# ms, the streams' prefix, the sender (skipped), the member window ms. Returns the count sent.
-BROADCAST = """
+# KEYS: the members (sorted set: instance → last announced, ms). ARGV: the member window ms.
+# Returns the instances announced within it (by Redis's clock). A broadcast then SENDs to their
+# streams: every key a script touches comes in KEYS (Redis Cluster routes a script by them).
+MEMBERS = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local oldest = now - tonumber(ARGV[2])
-local sent = 0
-for _, node in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[5]), '+inf')) do
-  if node ~= ARGV[4] then
-    local stream = ARGV[3] .. node
-    redis.call('XADD', stream, 'MINID', '~', oldest, '*', 'm', ARGV[1])
-    redis.call('PEXPIRE', stream, ARGV[2])
-    sent = sent + 1
-  end
-end
-return sent
+return redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[1]), '+inf')
 """
 # KEYS: the members. ARGV: this instance, the member window ms (older members are dropped).
 ANNOUNCE = """
@@ -103,7 +94,7 @@ class StreamManager(AsyncPubSubManager):
         # The reader blocks in XREAD for up to BLOCK_MS: its own connection, a longer timeout.
         self.reader = Redis.from_url(redis_url, **(options | {"socket_timeout": BLOCK_MS / 1000 + 5}))
         self._send = self.redis.register_script(SEND)
-        self._broadcast = self.redis.register_script(BROADCAST)
+        self._members = self.redis.register_script(MEMBERS)
         self._announce = self.redis.register_script(ANNOUNCE)
         self._ids = itertools.count(1)
         self._outbox: collections.deque[tuple[tuple[str, ...] | None, str]] = collections.deque()
@@ -174,9 +165,11 @@ class StreamManager(AsyncPubSubManager):
 
     async def _deliver(self, targets: tuple[str, ...] | None, message: str) -> None:
         if targets is ALL:
-            await self._broadcast(
-                keys=[self.k_members], args=[message, RETENTION_MS, self.k_stream, self.instance, MEMBER_WINDOW_MS]
-            )
+            members = await self._members(keys=[self.k_members], args=[MEMBER_WINDOW_MS])
+            nodes = [node.decode() if isinstance(node, bytes) else node for node in members]
+            streams = [self.k_stream + node for node in nodes if node != self.instance]
+            if streams:
+                await self._send(keys=streams, args=[message, RETENTION_MS])
         else:
             await self._send(keys=[self.k_stream + node for node in targets], args=[message, RETENTION_MS])
 

@@ -1,9 +1,10 @@
 """Where live state lives: this process (embedded, the default) or Redis (scaled out).
 
 Both give the same parts with the same interfaces, so the service, the adapter and the tests do
-not know which one they run on: the store of the call-center state, the cluster (heartbeats and
-the clock's leader), the supervisors' catch-up buffer and python-socketio's client manager
-(assist.delivery: an emit to a user's room reaches the node holding their socket, and only it).
+not know which one they run on: the store of the call-center state (and its deadlines), the
+cluster (heartbeats and a leader lease), the supervisors' catch-up buffer and python-socketio's
+client manager (assist.delivery: an emit to a user's room reaches the node holding their
+socket, and only it).
 """
 
 from __future__ import annotations

@@ -21,6 +21,12 @@ class LiveStore(Protocol):
 
     async def run(self, command: Callable[[CallCenter], T]) -> T: ...
 
+    async def tick(self, command: Callable[[CallCenter], T], now: float) -> T | None:
+        """The clock's command (CallCenter.tick at `now`), run like `run` but only when some
+        deadline is due by `now`; None when none was (then nothing is run or written). Any
+        node may call it: racing nodes are one command racing, and the loser finds nothing due."""
+        ...
+
     async def read(self, view: Callable[[CallCenter], T]) -> T:
         """A view of the latest state (as of some moment after the call began); `view` must not
         change the state, and nothing it does is written."""

@@ -300,9 +300,9 @@ class SignalingService:
         if staff_due:
             self._staff_pushed_at = time.monotonic()
         leader = self.cluster.is_leader
-        if leader:  # otherwise another node runs the clock; this one keeps its gauges fresh
+        if leader:  # once per deployment, and no matter of correctness (the clock is every node's)
             await self._write_off_lost_nodes()
-            await self._run(lambda c, now: c.tick(now))
+        await self._clock()
         # Views are redrawn when this node changed the state, or any node did; nothing is
         # computed when nothing happened but the wall's clock (the board's times are absolute).
         changed = self.store.version != self._seen_version
@@ -327,6 +327,15 @@ class SignalingService:
             if self.live_stats != self._wall_sent:  # the supervisor wall, within a second
                 self._wall_sent = self.live_stats
                 await self.publisher.publish([Notice(SUPERVISORS, Wall(**self.live_stats))])
+
+    async def _clock(self) -> None:
+        """Deadlines (offers that rang too long, grace windows, long waits): on every node, so
+        none waits for a leader. Scaled out, the store runs the tick only when one is due, and
+        racing nodes decide once (ports.LiveStore.tick); embedded it runs on every tick."""
+        now = self.clock()
+        effects = await self.store.tick(lambda center: center.tick(now), now)
+        if effects is not None:
+            await self._apply(effects)
 
     @property
     def positions_pending(self) -> int:

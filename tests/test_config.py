@@ -174,6 +174,18 @@ def test_invalid_values_are_named_together(clean_env):
     assert "'eighty'" in lines[0] and "'proxy.internal' is not an address or a network" in lines[2]
 
 
+@pytest.mark.parametrize("prefix", ["assist:{}:", "assist:{prod:", "assist:{}prod}:"])
+def test_a_redis_prefix_with_braces_must_hold_a_hash_tag(clean_env, prefix):
+    clean_env.setenv("ASSIST_REDIS_PREFIX", prefix)
+    error = str(pytest.raises(SettingsError, Config.from_env).value)
+    assert error.startswith("ASSIST_REDIS_PREFIX=") and "hash tag" in error
+
+
+def test_a_redis_prefix_with_a_hash_tag_is_taken(clean_env):
+    clean_env.setenv("ASSIST_REDIS_PREFIX", "assist:{prod}:")
+    assert Config.from_env().redis_prefix == "assist:{prod}:"
+
+
 def test_a_secret_is_never_repeated_in_an_error(clean_env):
     clean_env.setenv("ASSIST_DATABASE_URL", "postgresql+psycopg://assist:hunter2@db/assist")
     clean_env.setenv("ASSIST_PORT", "x")

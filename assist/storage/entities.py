@@ -150,6 +150,49 @@ def encode(center: CallCenter, key: str) -> Any:
     return found  # dropped_at, guests_asked: a time
 
 
+def due(center: CallCenter, key: str, after: float | None = None) -> float | None:
+    """When the clock (CallCenter.tick) must next look at this entity, or None: its earliest
+    deadline, as the Redis store keeps them in a sorted set so that a tick with nothing due does
+    nothing at all (issue 16). Read without noting anything (the plain dictionaries).
+
+    Most deadlines hold until the tick acts on them (an offer rings until it lapses), so they
+    count even when past. A re-offer after a decline is only a moment when the line may move:
+    one already past `after` (the tick just ran then) is left out."""
+    policy = center.policy
+    kind, _, ident = key.partition(":")
+    if kind == "o":
+        offer = dict.get(center.offers, ident)
+        return None if offer is None else offer.expires_at
+    if kind == "dr":
+        since = dict.get(center.dropped_at, ident)
+        return None if since is None else since + policy.grace_s
+    if kind == "rt":
+        rateable = dict.get(center.rateable, ident)
+        return None if rateable is None else rateable[2] + policy.rating_window_s
+    if kind == "ga":
+        asked = dict.get(center.guests_asked, ident)
+        return None if asked is None else asked + policy.rating_window_s
+    if kind == "a":
+        agent = dict.get(center.agents, ident)
+        if agent is None:
+            return None
+        if agent.state().value != agent.shown_state:
+            return 0.0  # the wall's state and since when: at the next tick
+        if not agent.handled_today and not agent.handle_s_today:
+            return None  # nothing to roll over at midnight
+        return (agent.day + 1) * 86400 - policy.day_offset_s
+    if kind == "r":
+        request = dict.get(center.requests, ident)
+        if request is None:
+            return None
+        times = [] if request.long_wait else [request.created_at + policy.max_wait_s]
+        if request.status is RequestStatus.WAITING:
+            ends = (at + policy.reoffer_after_s for at in request.declined_by.values())
+            times += [end for end in ends if after is None or end > after]
+        return min(times, default=None)
+    return None
+
+
 def apply(center: CallCenter, key: str, data: Any) -> None:
     """Put one entity as another node left it (None: it is gone), keeping the line, the live
     requests' indexes and the sockets per node in step. Applying the same entry twice is

@@ -15,6 +15,10 @@ So a command's cost, and what crosses the network, is the entities it touches an
 made since the node last looked, not the size of the call center (issue 16). The one document
 of the first round cost every command O(everyone connected).
 
+The clock needs no leader: each entity's earliest deadline (entities.due) is kept in a sorted
+set, written by the same commit. Every node looks at its head on each tick and runs the tick
+command only when something is due (tick()); so a tick with nothing due writes nothing.
+
 Relays are the hot path (every mirror batch): they only read the state, and their replay counter
 lives in a small hash per session, checked and advanced by a script that also verifies the
 version, so a relay can never slip through on a copy older than a stop or an end.
@@ -25,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, NoReturn, TypeVar, cast
 
 import orjson
@@ -48,9 +52,12 @@ log = structlog.get_logger("live_store")
 
 LOG_MAX = 100_000  # change-log entries kept: a node further behind than this reads everything
 
-# KEYS: version, entities hash, change log, record stream, lock. ARGV: expected version, this
-# node, n, then n (entity key, JSON or '' for gone) pairs, then the command's record updates.
-# The log entry's id is the new version, so a reader asks for "everything after mine".
+# KEYS: version, entities hash, change log, record stream, lock, deadlines. ARGV: expected
+# version, this node, n, m, 'all' to replace every deadline ('' otherwise), then n (entity key,
+# JSON or '' for gone) pairs, then m (entity key, due time or '' for none) pairs, then the
+# command's record updates.
+# The log entry's id is the new version, so a reader asks for "everything after mine"; a
+# commit of deadlines alone changes no version (the live state is the same).
 # Returns {new version, 1}; {current version, 0} when the copy was stale; {-1} when another node
 # holds the lock (its turn comes first).
 COMMIT = """
@@ -58,17 +65,28 @@ local holder = redis.call('GET', KEYS[5])
 if holder and holder ~= ARGV[2] then return {-1} end
 local v = tonumber(redis.call('GET', KEYS[1]) or '0')
 if v ~= tonumber(ARGV[1]) then return {v, 0} end
-local n = tonumber(ARGV[3])
+local n, m = tonumber(ARGV[3]), tonumber(ARGV[4])
+if ARGV[5] == 'all' then redis.call('DEL', KEYS[6]) end
+local first = 6 + 2 * n
+for i = 0, m - 1 do
+  local key, due = ARGV[first + 2 * i], ARGV[first + 1 + 2 * i]
+  if due == '' then redis.call('ZREM', KEYS[6], key) else redis.call('ZADD', KEYS[6], due, key) end
+end
+local records = first + 2 * m
+if n == 0 and records > #ARGV - 1 then
+  if holder then redis.call('DEL', KEYS[5]) end
+  return {v, 1}
+end
 local changed = {}
 for i = 0, n - 1 do
-  local key, value = ARGV[4 + 2 * i], ARGV[5 + 2 * i]
+  local key, value = ARGV[6 + 2 * i], ARGV[7 + 2 * i]
   if value == '' then redis.call('HDEL', KEYS[2], key) else redis.call('HSET', KEYS[2], key, value) end
   changed[#changed + 1] = key
 end
 v = v + 1
 redis.call('SET', KEYS[1], v)
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[#ARGV], v .. '-1', 'k', table.concat(changed, '\\n'))
-for i = 4 + 2 * n, #ARGV - 1 do redis.call('XADD', KEYS[4], '*', 'u', ARGV[i]) end
+for i = records, #ARGV - 1 do redis.call('XADD', KEYS[4], '*', 'u', ARGV[i]) end
 if holder then redis.call('DEL', KEYS[5]) end
 return {v, 1}
 """
@@ -177,6 +195,7 @@ class RedisLiveStore:
         self.k_seq = f"{prefix}live:seq:"
         self.k_records = f"{prefix}records"
         self.k_lock = f"{prefix}live:lock"
+        self.k_due = f"{prefix}live:due"  # sorted set: entity key → when the clock must look at it
         self._commit = redis.register_script(COMMIT)
         self._catch_up_script = redis.register_script(CATCH_UP)
         self._read_all = redis.register_script(READ_ALL)
@@ -194,6 +213,14 @@ class RedisLiveStore:
         self._holding = False
         self.conflicts = 0  # commits lost to another node (then re-run), for the benchmark
         self.owner = owner or secrets.token_hex(8)  # who holds the lock, when this node does
+        # The deadlines are to be rewritten from a copy read whole: at this node's first tick
+        # (so the first node of a version that keeps them finds every deadline of the state),
+        # and whenever it reads the state whole again.
+        self._reseed = True
+
+    @property
+    def _commit_keys(self) -> list[str]:
+        return [self.k_version, self.k_entities, self.k_log, self.k_records, self.k_lock, self.k_due]
 
     # ------------------------------------------------------------------ the copy
     async def _load_all(self) -> CallCenter:
@@ -205,6 +232,9 @@ class RedisLiveStore:
         items = {key: orjson.loads(raw) for key, raw in self._stored.items()}
         self.center = entities.build(items, self.policy, self.new_id, self.touched)
         self.version = version
+        # Read whole: at start, after an error, or far behind. The deadlines are then written
+        # anew from it (a Redis that lost them, or a state written before they were kept).
+        self._reseed = True
         return self.center
 
     async def _upgrade(self, version: int) -> CallCenter:
@@ -217,14 +247,13 @@ class RedisLiveStore:
         changes = {key: orjson.dumps(entities.encode(center, key)) for key in entities.all_keys(center)}
         self.center, self.version, self._stored = center, version, {}
         answer = await self._commit(
-            keys=[self.k_version, self.k_entities, self.k_log, self.k_records, self.k_lock],
-            args=[version, self.owner, len(changes), *_flat(changes), LOG_MAX],
+            keys=self._commit_keys, args=[version, self.owner, len(changes), 0, "", *_flat(changes), LOG_MAX]
         )
         if len(answer) != 2 or int(answer[1]) != 1:
             self.center = None
             raise StoreBusy()
         await self.redis.delete(self.k_old_state)
-        self.version, self._stored = version + 1, changes
+        self.version, self._stored, self._reseed = version + 1, changes, True
         log.info("live_state_upgraded", entities=len(changes))
         return center
 
@@ -267,6 +296,16 @@ class RedisLiveStore:
                 changes[key] = raw
         return changes
 
+    def _dues(self, center: CallCenter, keys: Iterable[str], after: float | None) -> dict[str, str]:
+        """The deadlines of these entities, as the commit writes them ('' for none). After a
+        tick at `after` nothing is due by then any more: what still would be is dropped (so a
+        deadline the tick could not act on cannot make every tick run)."""
+        dues = {}
+        for key in keys:
+            at = entities.due(center, key, after)
+            dues[key] = "" if at is None or (after is not None and at <= after) else repr(float(at))
+        return dues
+
     def _undo(self, center: CallCenter, changes: dict[str, bytes]) -> None:
         """Put the copy back as it was before a command whose commit lost the race."""
         for key in changes:
@@ -294,6 +333,51 @@ class RedisLiveStore:
             raise StoreBusy()
 
     @_redis_errors_are_refusals
+    async def tick(self, command: Callable[[CallCenter], T], now: float) -> T | None:
+        """The clock: one look at the earliest deadline, and nothing more when none is due by
+        `now`. Otherwise the tick runs as a command (the first try optimistic, then in turn):
+        its commit writes the next deadline of every entity that was due (changed or not: a
+        request whose re-offer came to nothing still has its long wait ahead) and is
+        version-checked, so when several nodes tick at once one wins and the others find
+        nothing due on what it wrote."""
+        async with self._lock:
+            if self._reseed:
+                await self._write_all_deadlines()
+            for attempt in range(MAX_ATTEMPTS):
+                found = await self.redis.zrangebyscore(self.k_due, "-inf", repr(float(now)))
+                due = {cast(bytes, key).decode() for key in found}
+                if not due:
+                    return None
+                if attempt == 0 and self.center is not None:
+                    outcome = await self._attempt(command, locked=False, tick=(now, due))
+                else:
+                    await self._acquire()
+                    outcome = None
+                    try:
+                        outcome = await self._attempt(command, locked=True, tick=(now, due))
+                    finally:
+                        if outcome is None or self._holding:
+                            await self._release()
+                if outcome is not None:
+                    return outcome()
+            raise StoreBusy()
+
+    async def _write_all_deadlines(self) -> None:
+        """Replace the deadlines with those of a copy that is current (checked by the commit):
+        after this node read the state whole, which is rare. Lost to another node's commit, it
+        is tried again on the next tick."""
+        center = self.center if self.center is not None and await self._current() else await self._catch_up()
+        if self.center is None or self.version < 0:
+            return
+        dues = {key: at for key, at in self._dues(center, entities.all_keys(center), None).items() if at}
+        answer = await self._commit(
+            keys=self._commit_keys, args=[self.version, self.owner, 0, len(dues), "all", *_flat(dues), LOG_MAX]
+        )
+        if len(answer) == 2 and int(answer[1]) == 1:
+            self._reseed = False
+            log.info("deadlines_written", count=len(dues))
+
+    @_redis_errors_are_refusals
     async def read(self, view: Callable[[CallCenter], T]) -> T:
         """A view of the latest state; nothing is written (ports.LiveStore)."""
         async with self._lock:
@@ -301,7 +385,9 @@ class RedisLiveStore:
             self.touched.clear()
             return view(center)
 
-    async def _attempt(self, command: Callable[[CallCenter], T], locked: bool) -> Callable[[], T] | None:
+    async def _attempt(
+        self, command: Callable[[CallCenter], T], locked: bool, tick: tuple[float, set[str]] | None = None
+    ) -> Callable[[], T] | None:
         """Run the command on the copy and commit it. Returns the outcome, which gives the
         result or raises the refusal; None means another node changed the state first."""
         center = self.center
@@ -326,15 +412,29 @@ class RedisLiveStore:
         changes = self._changes(center)
         records = [encode_update(u) for u in effects.records] if effects else []
         # Nothing to write: done. A command that changes no state may still have lines for the
-        # record (a whisper, a request to share); those ride a commit like any other.
-        if not changes and not records:
+        # record (a whisper, a request to share); those ride a commit like any other. A tick
+        # (its time, the entities due by then) that changed nothing still writes their next
+        # deadlines: what was due has been seen.
+        if not changes and not records and tick is None:
             if locked or await self._current():
                 return outcome
             await self._catch_up()
             return None
+        after, due = tick if tick is not None else (None, set())
+        dues = self._dues(center, {*changes, *due}, after)
         answer = await self._commit(
-            keys=[self.k_version, self.k_entities, self.k_log, self.k_records, self.k_lock],
-            args=[self.version, self.owner, len(changes), *_flat(changes), *records, LOG_MAX],
+            keys=self._commit_keys,
+            args=[
+                self.version,
+                self.owner,
+                len(changes),
+                len(dues),
+                "",
+                *_flat(changes),
+                *_flat(dues),
+                *records,
+                LOG_MAX,
+            ],
         )
         if len(answer) == 2 and int(answer[1]) == 1:
             self.version = int(answer[0])
@@ -412,7 +512,7 @@ class RedisLiveStore:
         await self.redis.delete(self.k_seq + session_id)
 
 
-def _flat(changes: dict[str, bytes]) -> list[str | bytes]:
+def _flat(changes: Mapping[str, bytes | str]) -> list[str | bytes]:
     return [item for key, raw in changes.items() for item in (key, raw)]
 
 

@@ -21,7 +21,8 @@ class Deployment:
         self.dir = directory
         self.redis = redis
         self.database_url = database_url
-        self.prefix = f"dep-{uuid.uuid4().hex[:10]}:"
+        # In a hash tag, as on Redis Cluster (docs/deploy.md): every key of it in one slot.
+        self.prefix = f"dep:{{{uuid.uuid4().hex[:10]}}}:"
         shared = node_env(redis.url, self.prefix, database_url, directory / "recordings", **env)
         self.nodes = [AssistNode(f"n{i + 1}", directory / f"n{i + 1}", shared) for i in range(nodes)]
         self.nginx: Nginx | None = None

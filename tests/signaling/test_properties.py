@@ -54,6 +54,11 @@ class CallCenterMachine(RuleBasedStateMachine):
         policy = Policy(offer_timeout_s=15, grace_s=30, queue_cap=5, capacity=CAPACITY, reoffer_after_s=20, max_wait_s=60)
         self.center = entities.build({}, policy, None, self.touched)
         self.follower = entities.build({}, policy, None, set())
+        # What the store holds of each entity, and the deadlines it keeps (entities.due): a
+        # tick with none due must change nothing, or a clock that runs only then would miss it.
+        self.stored: dict[str, object] = {}
+        self.due: dict[str, float] = {}
+        self.changed = False
         self.status: dict[str, str] = {}  # request id → last recorded status (the durable record)
         self.sharing: dict[str, bool] = {}  # session id → consented and not stopped, as seen from outside
         self.connected_customers: set[str] = set(CUSTOMERS)
@@ -63,28 +68,48 @@ class CallCenterMachine(RuleBasedStateMachine):
                 self.run(self.center.set_presence, agent, Presence.AVAILABLE, self.now)
 
     # ---------------------------------------------------------------- helpers
-    def run(self, command, *args):
+    def run(self, command, *args, tick_at=None):
         """Run a command; a refusal must leave the state exactly as it was."""
         before = snapshot(self.center)
         self.touched.clear()
         try:
             result = command(*args)
         except DomainError as exc:
-            self.follow()
+            self.follow(tick_at)
             if exc.effects is None:
                 assert snapshot(self.center) == before, f"refused {command.__name__} changed state"
             else:
                 self.absorb(exc.effects)
             return None
-        self.follow()
+        self.follow(tick_at)
         effects = result[1] if isinstance(result, tuple) else result
         self.absorb(effects)
         return result
 
-    def follow(self) -> None:
-        """What the Redis store commits: the entities the command touched, and `meta`."""
+    def follow(self, tick_at: float | None = None) -> None:
+        """What the Redis store commits: the entities the command touched (and `meta`) that
+        changed, and their next deadlines; after a tick at `tick_at`, also those of every
+        entity that was due by then, and none due by then any more (RedisLiveStore._dues).
+        `self.changed` says whether any entity was written."""
+        self.changed = False
+        recompute = {key for key, at in self.due.items() if at <= tick_at} if tick_at is not None else set()
         for key in {*self.touched, entities.META}:
-            entities.apply(self.follower, key, json.loads(json.dumps(entities.encode(self.center, key))))
+            data = json.loads(json.dumps(entities.encode(self.center, key)))
+            if data == self.stored.get(key):
+                continue
+            self.changed = True
+            recompute.add(key)
+            entities.apply(self.follower, key, data)
+            if data is None:
+                self.stored.pop(key, None)
+            else:
+                self.stored[key] = data
+        for key in recompute:
+            due = entities.due(self.center, key, tick_at)
+            if due is None or (tick_at is not None and due <= tick_at):
+                self.due.pop(key, None)
+            else:
+                self.due[key] = due
         self.touched.clear()
 
     def absorb(self, effects) -> None:
@@ -275,7 +300,11 @@ class CallCenterMachine(RuleBasedStateMachine):
     @rule(seconds=st.sampled_from([1, 1, 5, 16, 21, 31]))
     def time_passes(self, seconds):
         self.now += seconds
-        self.run(self.center.tick, self.now)
+        quiet = all(at > self.now for at in self.due.values())
+        result = self.run(self.center.tick, self.now, tick_at=self.now)
+        if quiet:
+            assert not self.changed, "the tick changed the state with no deadline due"
+            assert not result.notices and not result.records, "the tick had effects with no deadline due"
         self.check_liveness()
 
     def check_liveness(self) -> None:
@@ -389,7 +418,7 @@ class CallCenterMachine(RuleBasedStateMachine):
         for agent in sorted(AGENTS):
             self.agent_drops(agent)
         self.now += 3600
-        self.run(self.center.tick, self.now)
+        self.run(self.center.tick, self.now, tick_at=self.now)
         left = self.center.requests
         assert all(r.callback and r.status is RequestStatus.WAITING for r in left.values()), left
         assert not self.center.sessions and not self.center.offers
