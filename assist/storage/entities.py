@@ -23,6 +23,7 @@ from signaling.domain import snapshot
 from signaling.domain.center import CallCenter
 from signaling.domain.model import HelpRequest, Offer, Online, Policy, RequestStatus
 from signaling.domain.queue import LiveRequests
+from signaling.domain.stats import BUCKET_S
 
 META = "meta"
 
@@ -160,6 +161,8 @@ def due(center: CallCenter, key: str, after: float | None = None) -> float | Non
     one already past `after` (the tick just ran then) is left out."""
     policy = center.policy
     kind, _, ident = key.partition(":")
+    if kind == MINUTES:  # the clock drops a minute once it left the wall's window
+        return None if not dict.__contains__(center.stats.minutes, int(ident)) else int(ident) * BUCKET_S + center.stats.window_s
     if kind == "o":
         offer = dict.get(center.offers, ident)
         return None if offer is None else offer.expires_at
