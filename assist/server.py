@@ -17,9 +17,9 @@ import demo_bank
 from demo_bank.store import BankError
 from signaling.domain.model import Role
 from signaling.ice import ice_servers
-from signaling.outbound import Outbound
+from signaling.ports import Delivery
 from signaling.service import Principal, SignalingService
-from signaling.sio import SignalingAdapter, SioPublisher
+from signaling.sio import SignalingAdapter, SioDelivery
 
 from . import demo, guest, http_api, recordings_api
 from .accounts import AccountStore
@@ -118,8 +118,8 @@ def create_app(config: Config) -> web.Application:
         logger=False,
         engineio_logger=False,
     )
-    publisher = SioPublisher(sio)
-    service = SignalingService(live.store, records, publisher, live.cluster, tick_s=config.tick_s)
+    delivery = SioDelivery(sio)  # everything the server sends goes through it
+    service = SignalingService(live.store, records, delivery, live.cluster, tick_s=config.tick_s)
     metrics = Metrics(lambda: service.live_stats)
     service.observer = metrics
 
@@ -143,7 +143,7 @@ def create_app(config: Config) -> web.Application:
         node=live.cluster.instance if config.redis_url else "",
         max_bytes=config.recording_max_bytes,
     )
-    voice = _voice_gateway(app, config, sio) if config.voice else None
+    voice = _voice_gateway(app, config, delivery) if config.voice else None
     call_audio = None
     if config.record_audio:
         stun = ({"urls": list(config.ice.stun_urls)},) if config.ice.stun_urls else ()
@@ -152,6 +152,7 @@ def create_app(config: Config) -> web.Application:
     adapter = SignalingAdapter(
         sio,
         service,
+        delivery,
         auth.verify,
         config.limits,
         metrics,
@@ -161,9 +162,9 @@ def create_app(config: Config) -> web.Application:
         keyframes=live.keyframes,
         call_audio=call_audio,
     )
-    publisher.on_session_ended += [adapter.keyframes.forget, live.store.forget_session, adapter.forget_session, recordings.forget]
+    service.on_session_ended += [adapter.keyframes.forget, live.store.forget_session, adapter.forget_session, recordings.forget]
     if call_audio is not None:
-        publisher.on_session_ended.append(call_audio.forget)
+        service.on_session_ended.append(call_audio.forget)
     sio.attach(app, socketio_path="socket.io")
     # A user signed out, disabled or deleted loses their sockets on this node.
     revocations.on_revoked.append(adapter.revoke)
@@ -337,7 +338,7 @@ def _drain(sio: socketio.AsyncServer, cluster: LocalCluster | RedisCluster) -> C
     return drain
 
 
-def _voice_gateway(app: web.Application, config: Config, sio: socketio.AsyncServer) -> VoiceGateway:
+def _voice_gateway(app: web.Application, config: Config, delivery: Delivery) -> VoiceGateway:
     from voice import models
     from voice.endpoint import EndpointConfig
     from voice.gateway import VoiceGateway, VoiceSettings
@@ -351,15 +352,12 @@ def _voice_gateway(app: web.Application, config: Config, sio: socketio.AsyncServ
         except BankError:
             return []  # no bank account: no payees to recognize
 
-    async def emit_to(customer: str, message: Outbound) -> None:
-        await sio.emit(message.event, message.wire(), room=f"user:{customer}")
-
     ice = config.ice
     servers = ({"urls": list(ice.stun_urls)},) if ice.stun_urls else ()
     settings = VoiceSettings(
         ice_servers=servers, loopback_only=config.voice_loopback, endpoint=EndpointConfig(max_ms=config.voice_max_utterance_ms)
     )
-    return VoiceGateway(settings, payees_of, emit_to)
+    return VoiceGateway(settings, payees_of, delivery)
 
 
 def serve(config: Config) -> None:

@@ -1221,6 +1221,7 @@ class CallCenter:
         self.rateable[session.session_id] = (session.customer_id, session.request_id, now)
         for to in [session.customer_id, session.agent_id, *session.supervisors]:
             eff.notify(user(to), SessionEnded(session_id=session.session_id, reason=reason))
+        eff.ended.append(session.session_id)
         eff.notify(user(agent.agent_id), AgentStateChanged(state=agent.state()))
         eff.record(
             session.request_id,

@@ -31,7 +31,7 @@ TICK_S = 0.2
 
 
 class Heard:
-    """The publisher's end of the sockets: the last word each customer had on their wait."""
+    """The delivery's end of the sockets: the last word each customer had on their wait."""
 
     def __init__(self) -> None:
         self.last: dict[str, dict] = {}
@@ -39,10 +39,9 @@ class Heard:
     def told(self, customer: str, request: dict) -> None:
         self.last[customer] = request
 
-    async def publish(self, notices) -> None:
-        for notice in notices:
-            if notice.event == "queue_update":
-                self.last[notice.to.removeprefix("user:")] = notice.data
+    async def send(self, to: str, message) -> None:
+        if message.event == "queue_update":
+            self.last[to.removeprefix("user:")] = message.wire()
 
 
 class NoRecords:
