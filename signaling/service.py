@@ -18,6 +18,7 @@ from typing import Any, Protocol, TypeVar
 
 import structlog
 
+from .domain import queries
 from .domain.center import CallCenter, Route, relay_key
 from .domain.errors import DomainError
 from .domain.model import AgentProfile, CustomerStep, Edition, Presence, Role, SupervisorMode
@@ -182,19 +183,19 @@ class SignalingService:
 
         def look(c: CallCenter, now: float) -> dict:
             if p.role is Role.CUSTOMER:
-                return c.customer_view(p.user_id, now)
+                return queries.customer_view(c, p.user_id, now)
             if p.role is Role.AGENT:
-                return c.agent_view(p.user_id, now) | {
-                    "queue": c.waiting_list(now, QUEUE_VIEW_LIMIT),
+                return queries.agent_view(c, p.user_id, now) | {
+                    "queue": queries.waiting_list(c, now, QUEUE_VIEW_LIMIT),
                     "queue_total": len(c.queue),
                 }
             return {
-                "queue": c.waiting_list(now, QUEUE_VIEW_LIMIT),
+                "queue": queries.waiting_list(c, now, QUEUE_VIEW_LIMIT),
                 "queue_total": len(c.queue),
-                "wall": c.wall(now),
-                "board": c.board(now, QUEUE_VIEW_LIMIT),
+                "wall": queries.wall(c, now),
+                "board": queries.board(c, now, QUEUE_VIEW_LIMIT),
                 "now": now,
-                "sessions": [c.session_view(s, Role.SUPERVISOR) for s in c.sessions.values()],
+                "sessions": [queries.session_view(c, s, Role.SUPERVISOR) for s in c.sessions.values()],
             }
 
         seen = await self._read(look)
@@ -332,9 +333,9 @@ class SignalingService:
         state_changed = self._state_dirty or changed
         self._state_dirty = False
         if state_changed or staff_due:
-            self.live_stats = dict(await self._read(lambda c, now: c.wall(now)))
+            self.live_stats = dict(await self._read(queries.wall))
         if leader and state_changed:
-            board, now = await self._read(lambda c, now: (c.board(now, QUEUE_VIEW_LIMIT), now))
+            board, now = await self._read(lambda c, now: (queries.board(c, now, QUEUE_VIEW_LIMIT), now))
             if board != self._board_sent:  # every phase change reaches the supervisors within a tick
                 self._board_sent = board
                 await self.delivery.send(SUPERVISORS, Board(rows=board, now=now))
@@ -377,7 +378,7 @@ class SignalingService:
         heads: list[str] = []
         if version != self._heads_version:
             self._heads_version = version
-            heads = await self._read(lambda c, now: c.line_heads(POSITION_HEADS))
+            heads = await self._read(lambda c, now: queries.line_heads(c, POSITION_HEADS))
         if not self._ring_left and version != self._ring_version and self._ring:
             self._ring_version, self._ring_left = version, len(self._ring)  # a new round
         take = min(self._ring_left, POSITION_BATCH, max(1, math.ceil(len(self._ring) * self.tick_s / POSITION_EVERY_S)))
@@ -385,7 +386,7 @@ class SignalingService:
         self._ring_left -= take
         if not heads and not batch:
             return
-        positions = await self._read(lambda c, now: c.positions_of([*heads, *batch]))
+        positions = await self._read(lambda c, now: queries.positions_of(c, [*heads, *batch]))
         self._ring.extend(rid for rid in batch if rid in positions)  # the rest were served or left
         for rid in batch:
             if rid not in positions:
@@ -402,7 +403,7 @@ class SignalingService:
     async def _publish_waiting_line(self) -> None:
         """The line as agents and supervisors see it: at most once per staff_view_s, since
         every console receives all of it (the head of the line, and how long it is)."""
-        waiting, total = await self._read(lambda c, now: (c.waiting_list(now, QUEUE_VIEW_LIMIT), len(c.queue)))
+        waiting, total = await self._read(lambda c, now: (queries.waiting_list(c, now, QUEUE_VIEW_LIMIT), len(c.queue)))
         line = WaitingLine(waiting=waiting, total=total)
         await self.delivery.send(AGENTS, line)
         await self.delivery.send(SUPERVISORS, line)

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 
 from assist.cluster import LocalCluster
 from assist.storage.memory import MemoryLiveStore
+from signaling.domain import queries
 from signaling.domain.center import CallCenter
 from signaling.domain.model import Edition, Policy, Presence, Role
 from signaling.service import POSITION_BATCH, POSITION_EVERY_S, Principal, SignalingService
@@ -99,7 +100,7 @@ async def history(initial: int, steps: list[tuple[str, int]]) -> None:
     rounds = math.ceil(waiting_now / min(POSITION_BATCH, max(1, math.ceil(waiting_now * TICK_S / POSITION_EVERY_S))))
     for _ in range(2 * rounds + 3):
         await service.tick()
-    truth = center.positions_of(center.queue)
+    truth = queries.positions_of(center, center.queue)
     assert len(truth) == waiting_now
     for request_id, (who, seen) in truth.items():
         assert seen is not None
