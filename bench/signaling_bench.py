@@ -20,7 +20,18 @@ import socketio
 
 from assist.auth import Tokens
 
-from .common import BENCH_SECRET, add_accounts, assist_server, free_port, percentile, print_table, rss_bytes, sqlite_of, wait_http
+from .common import (
+    BENCH_SECRET,
+    LATENCY_HEADER,
+    add_accounts,
+    assist_server,
+    free_port,
+    latency_row,
+    print_table,
+    rss_bytes,
+    sqlite_of,
+    wait_http,
+)
 
 HELP = {"topic": "transfer", "edition": "standard", "language": "zh", "page": "/transfer"}
 
@@ -169,38 +180,14 @@ def run(customers: int = 1000, agents: int = 100, idle: int = 5000) -> None:
         with assist_server(Path(tmp) / "idle") as (url, pid):
             held = asyncio.run(idle_sockets(url, sqlite_of(Path(tmp) / "idle"), pid, idle))
 
-    ms = 1000.0
     pair = load["latencies"]
     probe = load["probe"]
     rows = [
-        (
-            "bare socket.io echo round trip (baseline)",
-            len(echo_samples),
-            percentile(echo_samples, 50) * ms,
-            percentile(echo_samples, 95) * ms,
-            percentile(echo_samples, 99) * ms,
-            "1.00",
-        ),
-        (
-            "context: an acked `sync` round trip on the assist server during the load",
-            len(probe),
-            percentile(probe, 50) * ms,
-            percentile(probe, 95) * ms,
-            percentile(probe, 99) * ms,
-            f"{percentile(probe, 99) / percentile(echo_samples, 99):.2f}",
-        ),
-        (
-            f"pairing: help_request → offer on agent ({customers} customers, {agents} agents)",
-            len(pair),
-            percentile(pair, 50) * ms,
-            percentile(pair, 95) * ms,
-            percentile(pair, 99) * ms,
-            f"{percentile(pair, 99) / percentile(echo_samples, 99):.2f}",
-        ),
+        latency_row("bare socket.io echo round trip (baseline)", echo_samples, echo_samples),
+        latency_row("context: an acked `sync` round trip on the assist server during the load", probe, echo_samples),
+        latency_row(f"pairing: help_request → offer on agent ({customers} customers, {agents} agents)", pair, echo_samples),
     ]
-    print_table(
-        "Signaling latency, ms (ratio = p99 / baseline p99; goal ≤ 3)", ("measure", "n", "p50", "p95", "p99", "ratio"), rows
-    )
+    print_table("Signaling latency, ms (ratio = p99 / baseline p99; goal ≤ 3)", LATENCY_HEADER, rows)
     print(
         f"served {load['served']}/{customers} in {load['elapsed']:.1f} s "
         f"({load['served'] / load['elapsed']:.1f} pairings/s at ~50 arrivals/s)"
