@@ -55,6 +55,7 @@ from .web import routes as web_routes
 
 if TYPE_CHECKING:
     from voice.gateway import VoiceGateway
+    from voice.models import SpeechModels
 
 log = structlog.get_logger("assist")
 
@@ -94,7 +95,9 @@ def demo_accounts() -> list[dict]:
     ]
 
 
-def create_app(config: Config) -> web.Application:
+def create_app(config: Config, speech_models: SpeechModels | None = None) -> web.Application:
+    """The app and every part of it. `speech_models`: models its owner already holds (the test
+    session's, shared by the many apps it starts); else the app loads its own."""
     config.var_dir.mkdir(parents=True, exist_ok=True)
     app = web.Application(client_max_size=64 * 1024, middlewares=[http_api.security_headers])
     tokens = Tokens(config.resolved_jwt_secret(), config.token_ttl_s, demo=config.demo)
@@ -143,7 +146,7 @@ def create_app(config: Config) -> web.Application:
         node=live.cluster.instance if config.redis_url else "",
         max_bytes=config.recording_max_bytes,
     )
-    voice = _voice_gateway(app, config, delivery) if config.voice else None
+    voice = _voice_gateway(app, config, delivery, speech_models) if config.voice else None
     call_audio = None
     if config.record_audio:
         stun = ({"urls": list(config.ice.stun_urls)},) if config.ice.stun_urls else ()
@@ -312,12 +315,15 @@ def _database(config: Config, records: SqlRecords, accounts: AccountStore) -> Li
 
 def _voice(voice: VoiceGateway) -> Lifecycle:
     async def voice_assistant(app: web.Application) -> AsyncIterator[None]:
-        """The models load in the background (the rest of the service does not wait for them);
-        at the end, every utterance still open is closed."""
+        """The decoding threads start with the app; the models load in the background (the rest
+        of the service does not wait for them). At the end, every utterance still open is
+        closed, then the threads are shut down."""
+        voice.speech.start()
         preload = asyncio.create_task(voice.preload(), name="voice-preload")
         yield
         await _bounded(_cancel(preload), "voice_preload")
         await _bounded(voice.close_all(), "voice_close")
+        voice.speech.close()
 
     return voice_assistant
 
@@ -338,12 +344,15 @@ def _drain(sio: socketio.AsyncServer, cluster: LocalCluster | RedisCluster) -> C
     return drain
 
 
-def _voice_gateway(app: web.Application, config: Config, delivery: Delivery) -> VoiceGateway:
-    from voice import models
+def _voice_gateway(app: web.Application, config: Config, delivery: Delivery, models: SpeechModels | None = None) -> VoiceGateway:
     from voice.endpoint import EndpointConfig
     from voice.gateway import VoiceGateway, VoiceSettings
+    from voice.models import ModelSources, SpeechModels
+    from voice.pipeline import Speech
 
-    models.configure(config.cache_dir, config.vosk_models())  # where the speech models come from
+    # The app's models (its own, from where the settings say, unless given) and its decoding
+    # threads (_voice starts and stops them).
+    speech = Speech(models or SpeechModels(ModelSources(config.cache_dir, config.vosk_models())))
 
     async def payees_of(customer: str) -> list[dict]:
         store = app[BANK]
@@ -357,7 +366,7 @@ def _voice_gateway(app: web.Application, config: Config, delivery: Delivery) -> 
     settings = VoiceSettings(
         ice_servers=servers, loopback_only=config.voice_loopback, endpoint=EndpointConfig(max_ms=config.voice_max_utterance_ms)
     )
-    return VoiceGateway(settings, payees_of, delivery)
+    return VoiceGateway(settings, payees_of, delivery, speech)
 
 
 def serve(config: Config) -> None:

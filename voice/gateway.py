@@ -23,7 +23,7 @@ from .audio import Resampler
 from .endpoint import EndpointConfig
 from .models import ModelUnavailable
 from .payees import PayeeBook
-from .pipeline import AsyncUtterance
+from .pipeline import AsyncUtterance, Speech, preload
 from .rtc import answer_offer, peer_connection
 
 log = structlog.get_logger("voice")
@@ -56,6 +56,7 @@ class VoiceStream:
         lang: str,
         payees: PayeeBook,
         settings: VoiceSettings,
+        speech: Speech,
         tell: Callable[[Outbound], Awaitable[None]],
         on_done: Callable[[], None] = lambda: None,
     ) -> None:
@@ -64,6 +65,7 @@ class VoiceStream:
         self.lang = lang
         self.payees = payees
         self.settings = settings
+        self.speech = speech
         self.tell = tell  # to this customer (the gateway's delivery)
         self.pc = peer_connection(settings.ice_servers)
         self.task: asyncio.Task | None = None
@@ -81,7 +83,7 @@ class VoiceStream:
     async def _listen(self, track) -> None:
         utterance = None
         try:
-            utterance = await AsyncUtterance.open(self.lang, self.payees, endpoint=self.settings.endpoint)
+            utterance = await AsyncUtterance.open(self.speech, self.lang, self.payees, endpoint=self.settings.endpoint)
             resampler = Resampler()
             last_partial, last_sent = None, 0.0
             loop = asyncio.get_running_loop()
@@ -144,8 +146,10 @@ class VoiceGateway:
         settings: VoiceSettings,
         payees_of: Callable[[str], Awaitable[list[dict]]],
         delivery: Delivery,
+        speech: Speech,
     ) -> None:
         self.settings = settings
+        self.speech = speech  # the models and the decoding threads (the app owns them)
         self.payees_of = payees_of
         self.delivery = delivery  # the customer's sockets, as every other message reaches them
         self.streams: dict[str, VoiceStream] = {}
@@ -154,12 +158,9 @@ class VoiceGateway:
     async def preload(self, languages: tuple[str, ...] = ("zh", "en")) -> None:
         """Load the models at start-up, off the event loop; a missing one is a clear message
         naming the setting, and the rest of the service runs on."""
-        from .pipeline import executor, preload
-
-        loop = asyncio.get_running_loop()
         for lang in languages:
             try:
-                engine = await loop.run_in_executor(executor(), preload, lang)
+                engine = await self.speech.run(preload, self.speech.models, lang)
                 log.info("voice_ready", lang=lang, engine=engine)
             except ModelUnavailable as exc:
                 self.unavailable[lang] = str(exc)
@@ -181,7 +182,7 @@ class VoiceGateway:
             if self.streams.get(customer) is stream:
                 del self.streams[customer]
 
-        stream = VoiceStream(customer, lang, book, self.settings, tell, on_done=forget)
+        stream = VoiceStream(customer, lang, book, self.settings, self.speech, tell, on_done=forget)
         self.streams[customer] = stream
         try:
             return await stream.answer(offer_sdp)
