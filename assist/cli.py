@@ -184,10 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "voice":  # the speech models' settings, read here like every other
-            from voice import models
+            from voice.models import ModelSources, SpeechModels
 
             config = Config.from_env()
-            models.configure(config.cache_dir, config.vosk_models())
+            args.models = SpeechModels(ModelSources(config.cache_dir, config.vosk_models()))
         return int(args.func(args) or 0)
     except SettingsError as exc:  # named, without a traceback: the operator fixes the variable
         lines = str(exc).splitlines()

@@ -99,7 +99,7 @@ class Config:
         return replace(config, **{k: v for k, v in overrides.items() if v is not None})
 
     def vosk_models(self) -> dict[str, Path | None]:
-        """The explicit Vosk model directory per language (voice.models.configure)."""
+        """The explicit Vosk model directory per language (voice.models.ModelSources)."""
         return {"zh": self.vosk_model_zh, "en": self.vosk_model_en}
 
     def resolved_database_url(self) -> str:

@@ -17,9 +17,9 @@ import demo_bank
 from demo_bank.store import BankError
 from signaling.domain.model import Role
 from signaling.ice import ice_servers
-from signaling.outbound import Outbound
+from signaling.ports import Delivery
 from signaling.service import Principal, SignalingService
-from signaling.sio import SignalingAdapter, SioPublisher
+from signaling.sio import SignalingAdapter, SioDelivery
 
 from . import demo, guest, http_api, recordings_api
 from .accounts import AccountStore
@@ -55,6 +55,7 @@ from .web import routes as web_routes
 
 if TYPE_CHECKING:
     from voice.gateway import VoiceGateway
+    from voice.models import SpeechModels
 
 log = structlog.get_logger("assist")
 
@@ -94,7 +95,9 @@ def demo_accounts() -> list[dict]:
     ]
 
 
-def create_app(config: Config) -> web.Application:
+def create_app(config: Config, speech_models: SpeechModels | None = None) -> web.Application:
+    """The app and every part of it. `speech_models`: models its owner already holds (the test
+    session's, shared by the many apps it starts); else the app loads its own."""
     config.var_dir.mkdir(parents=True, exist_ok=True)
     app = web.Application(client_max_size=64 * 1024, middlewares=[http_api.security_headers])
     tokens = Tokens(config.resolved_jwt_secret(), config.token_ttl_s, demo=config.demo)
@@ -118,8 +121,8 @@ def create_app(config: Config) -> web.Application:
         logger=False,
         engineio_logger=False,
     )
-    publisher = SioPublisher(sio)
-    service = SignalingService(live.store, records, publisher, live.cluster, tick_s=config.tick_s)
+    delivery = SioDelivery(sio)  # everything the server sends goes through it
+    service = SignalingService(live.store, records, delivery, live.cluster, tick_s=config.tick_s)
     metrics = Metrics(lambda: service.live_stats)
     service.observer = metrics
 
@@ -143,7 +146,7 @@ def create_app(config: Config) -> web.Application:
         node=live.cluster.instance if config.redis_url else "",
         max_bytes=config.recording_max_bytes,
     )
-    voice = _voice_gateway(app, config, sio) if config.voice else None
+    voice = _voice_gateway(app, config, delivery, speech_models) if config.voice else None
     call_audio = None
     if config.record_audio:
         stun = ({"urls": list(config.ice.stun_urls)},) if config.ice.stun_urls else ()
@@ -152,6 +155,7 @@ def create_app(config: Config) -> web.Application:
     adapter = SignalingAdapter(
         sio,
         service,
+        delivery,
         auth.verify,
         config.limits,
         metrics,
@@ -161,9 +165,9 @@ def create_app(config: Config) -> web.Application:
         keyframes=live.keyframes,
         call_audio=call_audio,
     )
-    publisher.on_session_ended += [adapter.keyframes.forget, live.store.forget_session, adapter.forget_session, recordings.forget]
+    service.on_session_ended += [adapter.keyframes.forget, live.store.forget_session, adapter.forget_session, recordings.forget]
     if call_audio is not None:
-        publisher.on_session_ended.append(call_audio.forget)
+        service.on_session_ended.append(call_audio.forget)
     sio.attach(app, socketio_path="socket.io")
     # A user signed out, disabled or deleted loses their sockets on this node.
     revocations.on_revoked.append(adapter.revoke)
@@ -311,12 +315,15 @@ def _database(config: Config, records: SqlRecords, accounts: AccountStore) -> Li
 
 def _voice(voice: VoiceGateway) -> Lifecycle:
     async def voice_assistant(app: web.Application) -> AsyncIterator[None]:
-        """The models load in the background (the rest of the service does not wait for them);
-        at the end, every utterance still open is closed."""
+        """The decoding threads start with the app; the models load in the background (the rest
+        of the service does not wait for them). At the end, every utterance still open is
+        closed, then the threads are shut down."""
+        voice.speech.start()
         preload = asyncio.create_task(voice.preload(), name="voice-preload")
         yield
         await _bounded(_cancel(preload), "voice_preload")
         await _bounded(voice.close_all(), "voice_close")
+        voice.speech.close()
 
     return voice_assistant
 
@@ -337,12 +344,15 @@ def _drain(sio: socketio.AsyncServer, cluster: LocalCluster | RedisCluster) -> C
     return drain
 
 
-def _voice_gateway(app: web.Application, config: Config, sio: socketio.AsyncServer) -> VoiceGateway:
-    from voice import models
+def _voice_gateway(app: web.Application, config: Config, delivery: Delivery, models: SpeechModels | None = None) -> VoiceGateway:
     from voice.endpoint import EndpointConfig
     from voice.gateway import VoiceGateway, VoiceSettings
+    from voice.models import ModelSources, SpeechModels
+    from voice.pipeline import Speech
 
-    models.configure(config.cache_dir, config.vosk_models())  # where the speech models come from
+    # The app's models (its own, from where the settings say, unless given) and its decoding
+    # threads (_voice starts and stops them).
+    speech = Speech(models or SpeechModels(ModelSources(config.cache_dir, config.vosk_models())))
 
     async def payees_of(customer: str) -> list[dict]:
         store = app[BANK]
@@ -351,15 +361,12 @@ def _voice_gateway(app: web.Application, config: Config, sio: socketio.AsyncServ
         except BankError:
             return []  # no bank account: no payees to recognize
 
-    async def emit_to(customer: str, message: Outbound) -> None:
-        await sio.emit(message.event, message.wire(), room=f"user:{customer}")
-
     ice = config.ice
     servers = ({"urls": list(ice.stun_urls)},) if ice.stun_urls else ()
     settings = VoiceSettings(
         ice_servers=servers, loopback_only=config.voice_loopback, endpoint=EndpointConfig(max_ms=config.voice_max_utterance_ms)
     )
-    return VoiceGateway(settings, payees_of, emit_to)
+    return VoiceGateway(settings, payees_of, delivery, speech)
 
 
 def serve(config: Config) -> None:

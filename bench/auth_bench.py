@@ -22,7 +22,7 @@ from pathlib import Path
 import aiohttp
 import socketio
 
-from .common import assist_server, percentile, print_table
+from .common import LATENCY_HEADER, assist_server, latency_row, percentile, print_table
 
 IN_FLIGHT = 200
 QUIET_S = 8.0
@@ -102,26 +102,12 @@ def run() -> None:
 
     ms = 1000.0
     print(f"machine load average (1 min) at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    rows = []
-    for name, key in (("/healthz", "health"), ("socket round trip (acked sync)", "rtt")):
-        for label, data in (("quiet", quiet), (f"{IN_FLIGHT} sign-ins in flight", stormy)):
-            values = data[key]
-            ratio = percentile(values, 99) / percentile(quiet[key], 99)
-            rows.append(
-                (
-                    f"{name}, {label}",
-                    len(values),
-                    percentile(values, 50) * ms,
-                    percentile(values, 95) * ms,
-                    percentile(values, 99) * ms,
-                    f"{ratio:.2f}",
-                )
-            )
-    print_table(
-        "Sign-in storm: latency of everything else, ms (ratio = p99 / quiet p99; goal ≤ 3)",
-        ("measure", "n", "p50", "p95", "p99", "ratio"),
-        rows,
-    )
+    rows = [
+        latency_row(f"{name}, {label}", data[key], quiet[key])
+        for name, key in (("/healthz", "health"), ("socket round trip (acked sync)", "rtt"))
+        for label, data in (("quiet", quiet), (f"{IN_FLIGHT} sign-ins in flight", stormy))
+    ]
+    print_table("Sign-in storm: latency of everything else, ms (ratio = p99 / quiet p99; goal ≤ 3)", LATENCY_HEADER, rows)
     counts, hashed = outcome["counts"], outcome["latencies"]
     print_table(
         "The storm's sign-ins (each a random username, wrong password)",

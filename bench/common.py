@@ -163,6 +163,16 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
+LATENCY_HEADER = ("measure", "n", "p50", "p95", "p99", "ratio")
+
+
+def latency_row(measure: str, seconds: list[float], baseline: list[float]) -> tuple:
+    """A row of a latency table (LATENCY_HEADER): how many, p50, p95, p99 in ms, and the
+    ratio of the p99 to the baseline's p99."""
+    ratio = percentile(seconds, 99) / percentile(baseline, 99)
+    return (measure, len(seconds), *(percentile(seconds, q) * 1000.0 for q in (50, 95, 99)), f"{ratio:.2f}")
+
+
 def print_table(title: str, header: tuple[str, ...], rows: list[tuple]) -> None:
     cells = [tuple(str(c) for c in header)] + [tuple(_fmt(c) for c in row) for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]

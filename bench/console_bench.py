@@ -17,10 +17,10 @@ from assist.auth import Tokens
 from assist.logs import configure as configure_logs
 from assist.storage.recordings import RecordingStore
 from assist.storage.sql import metadata
-from tests.browser import PHONE, chromium
+from tests.browser import chromium
 
 from .common import BENCH_SECRET, add_accounts, assist_server, percentile, print_table, sqlite_of
-from .mirror_bench import COUNTER_PAGE, TEST_SCRIPT, _login, _server
+from .mirror_bench import COUNTER_PAGE, TEST_SCRIPT, _server, _sharing
 
 HELP = {"topic": "transfer", "edition": "standard", "language": "zh", "page": "/transfer"}
 
@@ -71,15 +71,7 @@ async def scripted_session_bytes(tmp: Path) -> dict:
     base = str(server.make_url("")).rstrip("/")
     try:
         async with chromium() as browser:
-            from tests.customer.pages import open_agent, open_customer
-
-            agent = await open_agent(await browser.new_context(viewport={"width": 1280, "height": 900}), base)
-            customer = await open_customer(await browser.new_context(**PHONE), base, await _login(base, "zhangsan"))
-            await customer.evaluate("Assist.requestHelp({topic: 'transfer'})")
-            await agent.click("#accept-offer")
-            await agent.click("#ask-share")  # the call first, then the request to share
-            await customer.click("[data-assist-action=agree]")
-            await agent.frame_locator("#replay-root iframe").locator("#heading").wait_for()
+            agent, customer = await _sharing(browser, base, "#heading")
             started = time.time()
             for round_ in range(6):  # ~10 s per round: type, move, change the page
                 await customer.fill("#amount", "")

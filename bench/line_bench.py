@@ -1,7 +1,7 @@
 """How a command's cost grows with the line: CPU per help request, per pairing and per idle
 tick of the clock with N customers waiting, embedded (N = 100, 1,000, 10,000).
 
-The service runs in this process on the memory store, as `make run` does, with a publisher that
+The service runs in this process on the memory store, as `make run` does, with a delivery that
 encodes every notice as socket.io would put it on the wire (JSON), so the figures include the
 cost of what the service sends. CPU-seconds (process time), not wall time: the machine is shared
 and noisy, and the cost per operation is what sizes a deployment. The slope is the N=10,000
@@ -41,17 +41,16 @@ REPEATS = 3
 TICK_S = 0.2  # as served
 
 
-class WirePublisher:
-    """Encodes each notice as it would go on the socket, and counts them."""
+class WireDelivery:
+    """Encodes each message as it would go on the socket, and counts them."""
 
     def __init__(self) -> None:
         self.notices = 0
         self.bytes = 0
 
-    async def publish(self, notices) -> None:
-        for notice in notices:
-            self.notices += 1
-            self.bytes += len(json.dumps([notice.event, notice.data], separators=(",", ":")))
+    async def send(self, to: str, message) -> None:
+        self.notices += 1
+        self.bytes += len(json.dumps([message.event, message.wire()], separators=(",", ":")))
 
 
 class NoRecords:
@@ -157,12 +156,12 @@ async def measure(n: int, redis_url: str | None = None, history: bool = False) -
     from assist.storage.memory import MemoryLiveStore
 
     policy = Policy(queue_cap=n + 1_000, max_wait_s=10**9)
-    publisher = WirePublisher()
+    delivery = WireDelivery()
     clock = Clock()
     memory = MemoryLiveStore(CallCenter(policy, unique_ids))
     store: LiveStore = memory
     service = SignalingService(
-        store, NoRecords(), publisher, LocalCluster("bench"), tick_s=TICK_S, clock=clock
+        store, NoRecords(), delivery, LocalCluster("bench"), tick_s=TICK_S, clock=clock
     )  # the ticker is not started: the bench ticks by hand
     served = await hour_of_history(service, memory.center, clock) if history else 0
     meter = None
@@ -177,7 +176,7 @@ async def measure(n: int, redis_url: str | None = None, history: bool = False) -
             await write_entities(client, f"bench{n}:", memory.center)
         store = RedisLiveStore(client, policy, f"bench{n}:", unique_ids)
         meter = RedisMeter(redis_url)
-        service = SignalingService(store, NoRecords(), publisher, LocalCluster("bench"), tick_s=TICK_S, clock=clock)
+        service = SignalingService(store, NoRecords(), delivery, LocalCluster("bench"), tick_s=TICK_S, clock=clock)
 
     def offer_of(agent_id: str) -> str:
         center = getattr(store, "center", None)  # both stores keep their copy there
@@ -228,7 +227,7 @@ async def measure(n: int, redis_url: str | None = None, history: bool = False) -
     command, views, notices, sent, redis_cpu, redis_bytes = [], [], [], [], [], []
     for k in range(50):
         await settle(service)
-        before = publisher.notices, publisher.bytes
+        before = delivery.notices, delivery.bytes
         redis_before = meter.read() if meter else (0.0, 0)
         t0 = time.process_time()
         await service.set_presence(worker, Presence.AVAILABLE)
@@ -240,8 +239,8 @@ async def measure(n: int, redis_url: str | None = None, history: bool = False) -
         await service.tick()
         views.append(time.process_time() - t1)
         command.append(t1 - t0)
-        notices.append(publisher.notices - before[0])
-        sent.append(publisher.bytes - before[1])
+        notices.append(delivery.notices - before[0])
+        sent.append(delivery.bytes - before[1])
         if meter:
             redis_after = meter.read()
             redis_cpu.append(redis_after[0] - redis_before[0])
@@ -251,7 +250,7 @@ async def measure(n: int, redis_url: str | None = None, history: bool = False) -
     # Keeping the line informed after it moved: the ticks until every waiting customer heard
     # their new place once. Time-driven, not per pairing: the same whether one or a hundred
     # pairings moved the line meanwhile.
-    ticks, told = 0, publisher.notices
+    ticks, told = 0, delivery.notices
     t0 = time.process_time()
     while service.positions_pending:
         await service.tick()
@@ -267,7 +266,7 @@ async def measure(n: int, redis_url: str | None = None, history: bool = False) -
         "kb": statistics.median(sent) / 1024,
         "refresh_ms_per_s": refresh_cpu / max(ticks * TICK_S, TICK_S) * 1000,
         "refresh_s": ticks * TICK_S,
-        "told": publisher.notices - told,
+        "told": delivery.notices - told,
         "redis_ms": statistics.median(redis_cpu) * 1000 if redis_cpu else 0.0,
         "redis_kb": statistics.median(redis_bytes) / 1024 if redis_bytes else 0.0,
         "history": served,

@@ -66,19 +66,26 @@ async def _login(base: str, username: str) -> str:
         return (await r.json())["token"]
 
 
+async def _sharing(browser, base: str, shown: str):
+    """An agent console and a phone-sized customer page, the call accepted and sharing agreed;
+    returns (agent, customer) once the element `shown` is in the agent's mirror."""
+    agent = await open_agent(await browser.new_context(viewport={"width": 1280, "height": 900}), base)
+    customer = await open_customer(await browser.new_context(**PHONE), base, await _login(base, "zhangsan"))
+    await customer.evaluate("Assist.requestHelp({topic: 'transfer'})")
+    await agent.click("#accept-offer")
+    await agent.click("#ask-share")  # the call first, then the request to share
+    await customer.click("[data-assist-action=agree]")
+    await agent.frame_locator("#replay-root iframe").locator(shown).wait_for()
+    return agent, customer
+
+
 async def glass_to_glass(changes: int, gap_ms: int) -> list[float]:
     with tempfile.TemporaryDirectory() as tmp:
         server = await _server(Path(tmp), {"/sdk-test": COUNTER_PAGE, "/sdk-test.js": TEST_SCRIPT})
         base = str(server.make_url("")).rstrip("/")
         try:
             async with chromium(*WEBRTC_ARGS) as browser:
-                agent = await open_agent(await browser.new_context(viewport={"width": 1280, "height": 900}), base)
-                customer = await open_customer(await browser.new_context(**PHONE), base, await _login(base, "zhangsan"))
-                await customer.evaluate("Assist.requestHelp({topic: 'transfer'})")
-                await agent.click("#accept-offer")
-                await agent.click("#ask-share")  # the call first, then the request to share
-                await customer.click("[data-assist-action=agree]")
-                await agent.frame_locator("#replay-root iframe").locator("#counter").wait_for()
+                agent, customer = await _sharing(browser, base, "#counter")
                 await agent.evaluate(WATCH_REPLAY)
                 sent = await customer.evaluate(
                     """async ([n, gap]) => {

@@ -23,7 +23,8 @@ from voice import models
 from voice.audio import BYTES_PER_SECOND, read_pcm
 from voice.cli import read_corpus
 from voice.endpoint import FRAME_MS
-from voice.pipeline import LIVE, STRATEGIES, AsyncUtterance, Utterance, recognize_wav
+from voice.models import ModelSources, SpeechModels
+from voice.pipeline import LIVE, STRATEGIES, AsyncUtterance, Speech, Utterance, recognize_wav
 
 CORPUS = models.REPO.parent / "shared" / "voice" / "dev" / "corpus.tsv"
 # phrasings the grammar was not built from
@@ -35,31 +36,35 @@ STREAM_COUNTS = (1, 2, 4, 8, 16, 24, 32, 48, 64)
 
 
 def run() -> list[tuple]:
-    config = Config.from_env()  # the models where the settings put them (ASSIST_VOSK_MODEL_ZH …)
-    models.configure(config.cache_dir, config.vosk_models())
+    speech = _speech_models()
     rows: list[tuple] = []
     corpus = _rows(CORPUS)
     for lang in ("zh", "en"):
         rows += _model_load(lang)
-    rows += _accuracy_and_speed(corpus)
+    rows += _accuracy_and_speed(speech, corpus)
     held_out = _rows(HELD_OUT)
-    rows += _accuracy(held_out, "held-out")[0]
-    rows += _latency(corpus, "dev") + _latency(held_out, "held-out")
-    rows += _concurrency([row for row in corpus if row["lang"] == "zh"])
+    rows += _accuracy(speech, held_out, "held-out")[0]
+    rows += _latency(speech, corpus, "dev") + _latency(speech, held_out, "held-out")
+    rows += _concurrency(speech, [row for row in corpus if row["lang"] == "zh"])
     _print(rows)
     return rows
+
+
+def _speech_models() -> SpeechModels:
+    """The models where the settings put them (ASSIST_VOSK_MODEL_ZH …), as `assist` loads them."""
+    config = Config.from_env()
+    return SpeechModels(ModelSources(config.cache_dir, config.vosk_models()))
 
 
 def _model_load(lang: str) -> list[tuple]:
     """In a fresh process, so the load is cold in Python terms and RSS is the model's own."""
     script = (
         "import json, time\n"
-        "from bench.voice_bench import _rss_mb\n"
-        "from assist.config import Config\n"
-        "from voice import models, pipeline\n"
-        "config = Config.from_env(); models.configure(config.cache_dir, config.vosk_models())\n"
+        "from bench.voice_bench import _rss_mb, _speech_models\n"
+        "from voice import pipeline\n"
+        "speech = _speech_models()\n"
         "before = _rss_mb(); t = time.perf_counter()\n"
-        f"engine = pipeline.preload({lang!r})\n"
+        f"engine = pipeline.preload(speech, {lang!r})\n"
         "print(json.dumps([engine, time.perf_counter() - t, _rss_mb() - before]))\n"
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=models.REPO, check=True).stdout
@@ -78,7 +83,7 @@ def _rows(tsv: Path) -> list[dict]:
     return [dict(row, path=tsv.parent / row["file"]) for row in read_corpus(tsv)]
 
 
-def _accuracy(corpus: list[dict], name: str) -> tuple[list[tuple], dict[tuple, float]]:
+def _accuracy(speech: SpeechModels, corpus: list[dict], name: str) -> tuple[list[tuple], dict[tuple, float]]:
     """Intents and slots right per language and pass, and the seconds each run took.
 
     "wrong" counts actions the customer did not ask for (another intent): worse than "not
@@ -86,12 +91,12 @@ def _accuracy(corpus: list[dict], name: str) -> tuple[list[tuple], dict[tuple, f
     rows, seconds = [], {}
     for lang in ("zh", "en"):
         files = [row for row in corpus if row["lang"] == lang]
-        recognize_wav(files[0]["path"], lang, CUSTOMER)  # warm: model, grammar, decoder pool
+        recognize_wav(speech, files[0]["path"], lang, CUSTOMER)  # warm: model, grammar, decoder pool
         for strategy in STRATEGIES:
             intents = slots = wrong = 0
             t = time.perf_counter()
             for row in files:
-                result = recognize_wav(row["path"], lang, CUSTOMER, strategy=strategy)
+                result = recognize_wav(speech, row["path"], lang, CUSTOMER, strategy=strategy)
                 expected = row["intent"] or None
                 intents += result.intent == expected
                 wrong += result.intent not in (None, expected)
@@ -109,12 +114,12 @@ def _accuracy(corpus: list[dict], name: str) -> tuple[list[tuple], dict[tuple, f
     return rows, seconds
 
 
-def _accuracy_and_speed(corpus: list[dict]) -> list[tuple]:
-    rows, seconds = _accuracy(corpus, "dev")
+def _accuracy_and_speed(speech: SpeechModels, corpus: list[dict]) -> list[tuple]:
+    rows, seconds = _accuracy(speech, corpus, "dev")
     for (lang, strategy), spent in seconds.items():
         audio_s = sum(len(_pcm(r["path"])) for r in corpus if r["lang"] == lang) / BYTES_PER_SECOND
         rows.append(("speed", f"{lang} RTF, pass={strategy}", round(spent / audio_s, 3), "x real time"))
-    bare = _bare_vosk_rtf([row for row in corpus if row["lang"] == "zh"])
+    bare = _bare_vosk_rtf(speech, [row for row in corpus if row["lang"] == "zh"])
     auto = next(r[2] for r in rows if r[1] == "zh RTF, pass=auto")
     rows += [
         ("speed", "zh RTF, bare Vosk free-form decode", round(bare, 3), "x real time"),
@@ -123,11 +128,11 @@ def _accuracy_and_speed(corpus: list[dict]) -> list[tuple]:
     return rows
 
 
-def _bare_vosk_rtf(files: list[dict]) -> float:
+def _bare_vosk_rtf(speech: SpeechModels, files: list[dict]) -> float:
     """Vosk alone on the same audio: no file reading, grammar, endpointing or parsing."""
     import vosk
 
-    model = models.vosk_model("zh")
+    model = speech.vosk_model("zh")
     audio = [_pcm(row["path"]) for row in files]
     t = time.perf_counter()
     for pcm in audio:
@@ -137,7 +142,7 @@ def _bare_vosk_rtf(files: list[dict]) -> float:
     return (time.perf_counter() - t) / (sum(map(len, audio)) / BYTES_PER_SECOND)
 
 
-def _latency(corpus: list[dict], name: str) -> list[tuple]:
+def _latency(speech: SpeechModels, corpus: list[dict], name: str) -> list[tuple]:
     """End of speech → intent: the endpointer's silence window, then what finish() costs.
 
     Frames are fed as fast as the recognizer takes them; the decoder is synchronous, so when
@@ -149,7 +154,7 @@ def _latency(corpus: list[dict], name: str) -> list[tuple]:
         costs = []
         for row in (r for r in corpus if r["lang"] == lang):
             pcm = _pcm(row["path"]) + bytes(int(TRAILING_SILENCE_S * BYTES_PER_SECOND))
-            utterance = Utterance(lang, CUSTOMER, endpoint=LIVE)
+            utterance = Utterance(speech, lang, CUSTOMER, endpoint=LIVE)
             step = BYTES_PER_SECOND * FRAME_MS // 1000
             for i in range(0, len(pcm), step):
                 if utterance.feed(pcm[i : i + step]).ended:
@@ -170,14 +175,14 @@ def _latency(corpus: list[dict], name: str) -> list[tuple]:
     return rows
 
 
-def _concurrency(files: list[dict]) -> list[tuple]:
+def _concurrency(speech: SpeechModels, files: list[dict]) -> list[tuple]:
     """Streams fed in real time (20 ms frames on the clock) through AsyncUtterance, as the
     WebRTC path will. A count is sustained when audio is decoded as fast as it arrives: the
     p95 delay from a frame being spoken to its feed() returning stays under KEEP_UP_P95_S."""
     audio = [_pcm(row["path"]) + bytes(int(TRAILING_SILENCE_S * BYTES_PER_SECOND)) for row in files]
     sustained, per_stream_mb, rows = 0, 0.0, []
     for n in STREAM_COUNTS:
-        delays, lags, mb, right = asyncio.run(_streams(n, audio, files))
+        delays, lags, mb, right = asyncio.run(_streams(speech, n, audio, files))
         feed_p95 = _percentile(delays, 95)
         rows += [
             ("streams", f"{n:>2} streams: frame → decoded p95", round(feed_p95 * 1000), "ms"),
@@ -198,10 +203,19 @@ def _concurrency(files: list[dict]) -> list[tuple]:
     ]
 
 
-async def _streams(n: int, audio: list[bytes], files: list[dict]) -> tuple[list[float], list[float], float, int]:
+async def _streams(
+    models: SpeechModels, n: int, audio: list[bytes], files: list[dict]
+) -> tuple[list[float], list[float], float, int]:
+    with Speech(models) as speech:  # decoding threads for this count of streams
+        return await _stream_all(speech, n, audio, files)
+
+
+async def _stream_all(
+    speech: Speech, n: int, audio: list[bytes], files: list[dict]
+) -> tuple[list[float], list[float], float, int]:
     loop = asyncio.get_running_loop()
     before = peak = _rss_mb()
-    utterances = [await AsyncUtterance.open("zh", CUSTOMER, endpoint=LIVE) for _ in range(n)]
+    utterances = [await AsyncUtterance.open(speech, "zh", CUSTOMER, endpoint=LIVE) for _ in range(n)]
     start = loop.time() + 0.2
     step = BYTES_PER_SECOND * FRAME_MS // 1000
     delays: list[float] = []

@@ -1,6 +1,6 @@
 """The wire protocol, server → client: one model per outbound socket.io event.
 
-The domain builds these (`eff.notify(user(id), SessionEnded(...))`) and the publisher puts
+The domain builds these (`eff.notify(user(id), SessionEnded(...))`) and the delivery puts
 `message.wire()` on the socket: the JSON each front end has always received. A few events
 have two shapes (queue_update, offer): one model per shape.
 
@@ -487,6 +487,23 @@ class MonitorSignalOut(RtcSignalOut):
     to = "the agent / the supervisor"
     supervisor: Id | None = None
     sender: str
+
+
+RelayEvent = Literal["mirror", "annotation", "rtc_signal", "monitor_signal"]
+
+
+@dataclass(slots=True)
+class Relay:
+    """A relayed message as it goes out: the payload the adapter built (shaped as MirrorOut,
+    AnnotationOut, RtcSignalOut or MonitorSignalOut above, which document it), delivered as it
+    is. Not an Outbound: a mirror batch is up to 600 kB, many times a second, and was checked
+    on the way in; a second validation or serialiser pass on the way out is pure cost."""
+
+    event: RelayEvent
+    payload: dict[str, Any]
+
+    def wire(self) -> dict[str, Any]:
+        return self.payload
 
 
 # ---------------------------------------------------------------- the voice assistant

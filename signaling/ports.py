@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from .domain.center import CallCenter, Route
-from .domain.notices import Notice, RecordUpdate
+from .domain.notices import RecordUpdate
 
 T = TypeVar("T")
 
@@ -72,7 +72,17 @@ class RecordSink(Protocol):
     def submit(self, updates: Iterable[RecordUpdate]) -> None: ...
 
 
-class Publisher(Protocol):
-    """Delivers notices to users' sockets (on this node or, through the manager, any node)."""
+class Message(Protocol):
+    """One event as it goes on a socket: a model of signaling/outbound.py, or a relay."""
 
-    async def publish(self, notices: Iterable[Notice]) -> None: ...
+    @property
+    def event(self) -> str: ...
+    def wire(self) -> dict[str, Any]: ...
+
+
+class Delivery(Protocol):
+    """The one way anything reaches users' sockets (on this node or, through the manager, any
+    node): the domain's notices, the relays and their catch-up, the voice assistant's replies.
+    `to` is a room: `user:<id>`, `agents`, `supervisors`."""
+
+    async def send(self, to: str, message: Message) -> None: ...

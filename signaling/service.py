@@ -12,18 +12,19 @@ import contextlib
 import math
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 import structlog
 
+from .domain import queries
 from .domain.center import CallCenter, Route, relay_key
 from .domain.errors import DomainError
 from .domain.model import AgentProfile, CustomerStep, Edition, Presence, Role, SupervisorMode
 from .domain.notices import AGENTS, SUPERVISORS, Effects, Notice, user
 from .outbound import Board, QueueRinging, QueueWaiting, WaitingLine, Wall
-from .ports import Cluster, LiveStore, Publisher, RecordSink
+from .ports import Cluster, Delivery, LiveStore, RecordSink
 
 log = structlog.get_logger("signaling")
 T = TypeVar("T")
@@ -67,7 +68,7 @@ class SignalingService:
         self,
         store: LiveStore,
         records: RecordSink,
-        publisher: Publisher,
+        delivery: Delivery,
         cluster: Cluster,
         observer: Observer | None = None,
         clock: Callable[[], float] = time.time,
@@ -77,7 +78,10 @@ class SignalingService:
         self.store = store
         self.cluster = cluster
         self.records = records
-        self.publisher = publisher
+        self.delivery = delivery
+        # What to drop when a session ends (catch-up buffer, replay counters, half-sent chunks,
+        # recording and call-audio state): run once per ended session, after its notices.
+        self.on_session_ended: list[Callable[[str], Awaitable[object]]] = []
         self.observer = observer
         self.clock = clock
         self.tick_s = tick_s
@@ -126,7 +130,9 @@ class SignalingService:
                 message = notice.message
                 if isinstance(message, QueueRinging) and message.request_id in self._sent_positions:
                     self._sent_positions[message.request_id] = RINGING
-            await self.publisher.publish(effects.notices)
+            await self._deliver(effects.notices)
+        if effects.ended:
+            await self._clean_up(effects.ended)
         if effects.records:
             if not self.store.records_in_commit:
                 self.records.submit(effects.records)
@@ -144,6 +150,23 @@ class SignalingService:
         if effects.notices or effects.records:
             self._state_dirty = True
 
+    async def _deliver(self, notices: Iterable[Notice]) -> None:
+        for notice in notices:
+            await self.delivery.send(notice.to, notice.message)
+
+    async def _clean_up(self, ended: Iterable[str]) -> None:
+        """After the notices, each ended session's cleanup, once. The decision is made already:
+        a cleanup that fails is logged and cannot skip a notice or turn the command into an
+        error (issue 16: a Redis hiccup in keyframes.forget did both)."""
+        for session_id in dict.fromkeys(ended):
+            for forget in self.on_session_ended:
+                try:
+                    await forget(session_id)
+                except Exception:
+                    log.exception(
+                        "session_cleanup_failed", session_id=session_id, step=getattr(forget, "__qualname__", repr(forget))
+                    )
+
     # ------------------------------------------------------------------ presence
     async def connected(self, p: Principal) -> None:
         """A socket of this user opened on this node (the first one anywhere is a reconnect)."""
@@ -160,19 +183,19 @@ class SignalingService:
 
         def look(c: CallCenter, now: float) -> dict:
             if p.role is Role.CUSTOMER:
-                return c.customer_view(p.user_id, now)
+                return queries.customer_view(c, p.user_id, now)
             if p.role is Role.AGENT:
-                return c.agent_view(p.user_id, now) | {
-                    "queue": c.waiting_list(now, QUEUE_VIEW_LIMIT),
+                return queries.agent_view(c, p.user_id, now) | {
+                    "queue": queries.waiting_list(c, now, QUEUE_VIEW_LIMIT),
                     "queue_total": len(c.queue),
                 }
             return {
-                "queue": c.waiting_list(now, QUEUE_VIEW_LIMIT),
+                "queue": queries.waiting_list(c, now, QUEUE_VIEW_LIMIT),
                 "queue_total": len(c.queue),
-                "wall": c.wall(now),
-                "board": c.board(now, QUEUE_VIEW_LIMIT),
+                "wall": queries.wall(c, now),
+                "board": queries.board(c, now, QUEUE_VIEW_LIMIT),
                 "now": now,
-                "sessions": [c.session_view(s, Role.SUPERVISOR) for s in c.sessions.values()],
+                "sessions": [queries.session_view(c, s, Role.SUPERVISOR) for s in c.sessions.values()],
             }
 
         seen = await self._read(look)
@@ -310,12 +333,12 @@ class SignalingService:
         state_changed = self._state_dirty or changed
         self._state_dirty = False
         if state_changed or staff_due:
-            self.live_stats = dict(await self._read(lambda c, now: c.wall(now)))
+            self.live_stats = dict(await self._read(queries.wall))
         if leader and state_changed:
-            board, now = await self._read(lambda c, now: (c.board(now, QUEUE_VIEW_LIMIT), now))
+            board, now = await self._read(lambda c, now: (queries.board(c, now, QUEUE_VIEW_LIMIT), now))
             if board != self._board_sent:  # every phase change reaches the supervisors within a tick
                 self._board_sent = board
-                await self.publisher.publish([Notice(SUPERVISORS, Board(rows=board, now=now))])
+                await self.delivery.send(SUPERVISORS, Board(rows=board, now=now))
         if self._queue_dirty or changed:
             self._queue_dirty = False
             self._staff_dirty = True
@@ -326,7 +349,7 @@ class SignalingService:
                 await self._publish_waiting_line()
             if self.live_stats != self._wall_sent:  # the supervisor wall, within a second
                 self._wall_sent = self.live_stats
-                await self.publisher.publish([Notice(SUPERVISORS, Wall(**self.live_stats))])
+                await self.delivery.send(SUPERVISORS, Wall(**self.live_stats))
 
     async def _clock(self) -> None:
         """Deadlines (offers that rang too long, grace windows, long waits): on every node, so
@@ -364,7 +387,7 @@ class SignalingService:
         heads: list[str] = []
         if version != self._heads_version:
             self._heads_version = version
-            heads = await self._read(lambda c, now: c.line_heads(POSITION_HEADS))
+            heads = await self._read(lambda c, now: queries.line_heads(c, POSITION_HEADS))
         if not self._ring_left and version != self._ring_version and self._ring:
             self._ring_version, self._ring_left = version, len(self._ring)  # a new round
         take = min(self._ring_left, POSITION_BATCH, max(1, math.ceil(len(self._ring) * self.tick_s / POSITION_EVERY_S)))
@@ -372,7 +395,7 @@ class SignalingService:
         self._ring_left -= take
         if not heads and not batch:
             return
-        positions = await self._read(lambda c, now: c.positions_of([*heads, *batch]))
+        positions = await self._read(lambda c, now: queries.positions_of(c, [*heads, *batch]))
         self._ring.extend(rid for rid in batch if rid in positions)  # the rest were served or left
         for rid in batch:
             if rid not in positions:
@@ -384,11 +407,12 @@ class SignalingService:
             elif request_id in self._sent_positions and self._sent_positions[request_id] != seen:
                 self._sent_positions[request_id] = seen
                 notices.append(Notice(user(customer_id), QueueWaiting(request_id=request_id, **seen)))
-        await self.publisher.publish(notices)
+        await self._deliver(notices)
 
     async def _publish_waiting_line(self) -> None:
         """The line as agents and supervisors see it: at most once per staff_view_s, since
         every console receives all of it (the head of the line, and how long it is)."""
-        waiting, total = await self._read(lambda c, now: (c.waiting_list(now, QUEUE_VIEW_LIMIT), len(c.queue)))
+        waiting, total = await self._read(lambda c, now: (queries.waiting_list(c, now, QUEUE_VIEW_LIMIT), len(c.queue)))
         line = WaitingLine(waiting=waiting, total=total)
-        await self.publisher.publish([Notice(AGENTS, line), Notice(SUPERVISORS, line)])
+        await self.delivery.send(AGENTS, line)
+        await self.delivery.send(SUPERVISORS, line)

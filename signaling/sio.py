@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -20,9 +20,11 @@ from pydantic import ValidationError
 
 from .domain.errors import DomainError
 from .domain.model import Presence, Role
-from .domain.notices import AGENTS, SUPERVISORS, Notice
+from .domain.notices import AGENTS, SUPERVISORS, user
 from .keyframes import Keyframes
 from .mirror_guard import ChunkAssembler
+from .outbound import Relay, RelayEvent
+from .ports import Delivery, Message
 from .protocol import (
     INBOUND,
     PROTOCOL_VERSION,
@@ -47,7 +49,7 @@ from .service import Principal, SignalingService
 log = structlog.get_logger("signaling")
 
 ROLE_ROOMS = {Role.AGENT: AGENTS, Role.SUPERVISOR: SUPERVISORS}
-RELAYS = {  # payload model → (event name, relay stream)
+RELAYS: dict[str, tuple[RelayEvent, str]] = {  # payload model → (event name, relay stream)
     "MirrorIn": ("mirror", "mirror"),
     "AnnotationIn": ("annotation", "annotation"),
     "RtcSignalIn": ("rtc_signal", "rtc"),
@@ -168,28 +170,14 @@ def reserved(event: str) -> Refused:
     return Refused("reserved_event", f"{event} is a reserved name, not an event you may send.")
 
 
-class SioPublisher:
+class SioDelivery:
+    """Delivery over socket.io: the one place anything is emitted (signaling.ports.Delivery)."""
+
     def __init__(self, sio: socketio.AsyncServer) -> None:
         self.sio = sio
-        self.on_session_ended: list[Callable[[str], Awaitable[None]]] = []  # what to drop then
 
-    async def publish(self, notices: Iterable[Notice]) -> None:
-        """Every notice first, then the cleanup of sessions that ended. The decision is made
-        already: a cleanup that fails is logged and cannot skip a notice or turn the command
-        into an error (issue 16: a Redis hiccup in keyframes.forget did both)."""
-        ended: dict[str, None] = {}  # each party is told: one cleanup per session
-        for notice in notices:
-            await self.sio.emit(notice.event, notice.data, room=notice.to)
-            if notice.event == "session_ended":
-                ended[notice.data["session_id"]] = None
-        for session_id in ended:
-            for forget in self.on_session_ended:
-                try:
-                    await forget(session_id)
-                except Exception:
-                    log.exception(
-                        "session_cleanup_failed", session_id=session_id, step=getattr(forget, "__qualname__", repr(forget))
-                    )
+    async def send(self, to: str, message: Message) -> None:
+        await self.sio.emit(message.event, message.wire(), room=to)
 
 
 # An event's handler: the payload arrives as the model INBOUND names for the event (validated).
@@ -201,6 +189,7 @@ class SignalingAdapter:
         self,
         sio: socketio.AsyncServer,
         service: SignalingService,
+        delivery: Delivery,
         verify_token: Callable[[Any], Awaitable[Principal]],
         limits: SocketLimits,
         metrics: AdapterMetrics,
@@ -211,6 +200,7 @@ class SignalingAdapter:
         call_audio: CallAudio | None = None,
     ) -> None:
         self.sio = sio
+        self.delivery = delivery
         self.call_audio = call_audio  # None when audio is not recorded
         self.recorder = recorder
         self.voice = voice
@@ -281,7 +271,7 @@ class SignalingAdapter:
             TokenBucket(limits.relay_bytes_rate, limits.relay_bytes_burst),
         )
         self.sockets[sid] = state
-        await self.sio.enter_room(sid, f"user:{principal.user_id}")
+        await self.sio.enter_room(sid, user(principal.user_id))
         if principal.role in ROLE_ROOMS:
             await self.sio.enter_room(sid, ROLE_ROOMS[principal.role])
         self.metrics.connections.labels(principal.role.value).inc()
@@ -409,7 +399,7 @@ class SignalingAdapter:
     async def _supervisor_join(self, s: SocketState, m: SupervisorJoinIn, raw: dict) -> dict:
         session = await self.service.supervisor_join(s.principal, m.session_id, m.mode)
         for batch in await self.keyframes.get(m.session_id):  # catch up: the page as it is now
-            await self.sio.emit("mirror", batch, room=f"user:{s.principal.user_id}")
+            await self.delivery.send(user(s.principal.user_id), Relay("mirror", batch))
         return ok(session=session)
 
     async def _record_audio(self, s: SocketState, m: RecordAudioIn, raw: dict) -> dict:
@@ -502,8 +492,9 @@ class SignalingAdapter:
             except Exception:  # the batch still goes out: a catch-up buffer is not the relay
                 log.exception("keyframe_failed", session_id=m.session_id)
             recipients += [w for w in await self.service.watchers(m.session_id) if w not in recipients]
+        relayed = Relay(event, payload)
         for recipient in recipients:
-            await self.sio.emit(event, payload, room=f"user:{recipient}")
+            await self.delivery.send(user(recipient), relayed)
         if self.recorder is not None and stream in RECORDED_STREAMS:
             self.recorder.append(
                 m.session_id,

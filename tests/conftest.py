@@ -17,6 +17,7 @@ from assist.config import Config, Limits
 from assist.server import create_app, demo_accounts
 from signaling.domain.model import Policy
 from tests.servers.fixtures import postgres_server  # noqa: F401  (the session's one PostgreSQL, `postgres`)
+from voice.models import ModelSources, SpeechModels
 
 TEST_SECRET = "test-secret-" + "x" * 40
 METRICS_TOKEN = "test-metrics-" + "m" * 20
@@ -199,8 +200,17 @@ def live_backend() -> str:
     return "memory"
 
 
+@pytest.fixture(scope="session")
+def speech_models() -> SpeechModels:
+    """The speech models where this machine's settings put them (ASSIST_VOSK_MODEL_ZH …), as
+    `assist` loads them: one set for the whole session, shared by every server it starts (an
+    app of its own would load its own, a few hundred MB each)."""
+    config = Config.from_env()
+    return SpeechModels(ModelSources(config.cache_dir, config.vosk_models()))
+
+
 @pytest.fixture
-async def start_server(aiohttp_server, tmp_path, request, live_backend):
+async def start_server(aiohttp_server, tmp_path, request, live_backend, speech_models):
     """Start a server (optionally with config overrides, or on a given var dir for restarts)."""
     harnesses: list[Harness] = []
     shared = {}
@@ -210,7 +220,7 @@ async def start_server(aiohttp_server, tmp_path, request, live_backend):
     async def start(var_dir: Path | None = None, pages: dict[str, str] | None = None, **overrides) -> Harness:
         """`pages` adds test-only HTML pages (path → markup) served from the server's own origin."""
         config = make_config(var_dir or tmp_path / "var", **(shared | overrides))
-        app = create_app(config)
+        app = create_app(config, speech_models)
         for path, html in (pages or {}).items():
             app.router.add_get(path, _page(html))
         server = await aiohttp_server(app)

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from voice.audio import AudioError
-from voice.models import ModelUnavailable
+from voice.models import ModelUnavailable, SpeechModels
 from voice.payees import PayeeBook
 from voice.pipeline import STRATEGIES, recognize_wav
 
@@ -42,11 +42,12 @@ def run_recognize(args: argparse.Namespace) -> int:
     if (args.file is None) == (args.corpus is None):
         print("assist voice recognize: give either FILE or --corpus", file=sys.stderr)
         return 2
+    models = getattr(args, "models", None) or SpeechModels()  # `assist` passes the configured ones
     try:
         payees = PayeeBook.for_customer(args.customer)
         if args.corpus:
-            return _corpus(args.corpus, payees, args.strategy)
-        result = recognize_wav(args.file, args.lang, payees, strategy=args.strategy)
+            return _corpus(models, args.corpus, payees, args.strategy)
+        result = recognize_wav(models, args.file, args.lang, payees, strategy=args.strategy)
     except (ModelUnavailable, AudioError) as exc:
         print(f"assist voice recognize: {exc}", file=sys.stderr)
         return 1
@@ -57,7 +58,7 @@ def run_recognize(args: argparse.Namespace) -> int:
     return 0
 
 
-def _corpus(path: Path, payees: PayeeBook, strategy: str) -> int:
+def _corpus(models: SpeechModels, path: Path, payees: PayeeBook, strategy: str) -> int:
     rows = read_corpus(path)
     tally: dict[str, list[int]] = {}  # lang → [utterances, intents right, slots right]
     for row in rows:
@@ -65,7 +66,7 @@ def _corpus(path: Path, payees: PayeeBook, strategy: str) -> int:
         counts[0] += 1
         line = {"id": row["id"], "file": row["file"]}
         try:
-            result = recognize_wav(path.parent / row["file"], row["lang"], payees, strategy=strategy)
+            result = recognize_wav(models, path.parent / row["file"], row["lang"], payees, strategy=strategy)
         except AudioError as exc:  # one bad file is a wrong answer, not the end of the run
             _print({**line, "error": str(exc)})
             continue

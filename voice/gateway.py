@@ -15,13 +15,15 @@ from dataclasses import dataclass
 import structlog
 from aiortc.mediastreams import MediaStreamError
 
+from signaling.domain.notices import user
 from signaling.outbound import Outbound, VoiceFailed, VoicePartial, VoiceResult
+from signaling.ports import Delivery
 
 from .audio import Resampler
 from .endpoint import EndpointConfig
 from .models import ModelUnavailable
 from .payees import PayeeBook
-from .pipeline import AsyncUtterance
+from .pipeline import AsyncUtterance, Speech, preload
 from .rtc import answer_offer, peer_connection
 
 log = structlog.get_logger("voice")
@@ -54,7 +56,8 @@ class VoiceStream:
         lang: str,
         payees: PayeeBook,
         settings: VoiceSettings,
-        emit: Callable[[Outbound], Awaitable[None]],
+        speech: Speech,
+        tell: Callable[[Outbound], Awaitable[None]],
         on_done: Callable[[], None] = lambda: None,
     ) -> None:
         self.customer = customer
@@ -62,7 +65,8 @@ class VoiceStream:
         self.lang = lang
         self.payees = payees
         self.settings = settings
-        self.emit = emit
+        self.speech = speech
+        self.tell = tell  # to this customer (the gateway's delivery)
         self.pc = peer_connection(settings.ice_servers)
         self.task: asyncio.Task | None = None
         self.stopping = asyncio.Event()
@@ -79,7 +83,7 @@ class VoiceStream:
     async def _listen(self, track) -> None:
         utterance = None
         try:
-            utterance = await AsyncUtterance.open(self.lang, self.payees, endpoint=self.settings.endpoint)
+            utterance = await AsyncUtterance.open(self.speech, self.lang, self.payees, endpoint=self.settings.endpoint)
             resampler = Resampler()
             last_partial, last_sent = None, 0.0
             loop = asyncio.get_running_loop()
@@ -91,7 +95,7 @@ class VoiceStream:
                 update = await utterance.feed(resampler.pcm(frame))
                 if update.partial and update.partial != last_partial and loop.time() - last_sent >= PARTIAL_EVERY_S:
                     last_partial, last_sent = update.partial, loop.time()
-                    await self.emit(VoicePartial(text=update.partial))
+                    await self.tell(VoicePartial(text=update.partial))
                 if update.ended:
                     break
             result = await utterance.finish()
@@ -104,16 +108,16 @@ class VoiceStream:
                 pass_name=result.pass_name,
                 seconds=round(result.seconds, 2),
             )
-            await self.emit(VoiceResult.validate(result.to_json()))
+            await self.tell(VoiceResult.validate(result.to_json()))
         except MediaStreamError:  # the customer's side hung up mid-utterance
-            await self.emit(VoiceFailed(code="voice_interrupted", message="语音中断了，请再说一次。"))
+            await self.tell(VoiceFailed(code="voice_interrupted", message="语音中断了，请再说一次。"))
         except ModelUnavailable as exc:
-            await self.emit(VoiceFailed(code="voice_unavailable", message=str(exc)))
+            await self.tell(VoiceFailed(code="voice_unavailable", message=str(exc)))
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("voice_failed", customer=self.customer)
-            await self.emit(VoiceFailed(code="voice_failed", message="没有听清，请再说一次。"))
+            await self.tell(VoiceFailed(code="voice_failed", message="没有听清，请再说一次。"))
         finally:
             if utterance is not None:
                 utterance.utterance.close()  # give the recognizer back without decoding
@@ -141,23 +145,22 @@ class VoiceGateway:
         self,
         settings: VoiceSettings,
         payees_of: Callable[[str], Awaitable[list[dict]]],
-        emit_to: Callable[[str, Outbound], Awaitable[None]],
+        delivery: Delivery,
+        speech: Speech,
     ) -> None:
         self.settings = settings
+        self.speech = speech  # the models and the decoding threads (the app owns them)
         self.payees_of = payees_of
-        self.emit_to = emit_to
+        self.delivery = delivery  # the customer's sockets, as every other message reaches them
         self.streams: dict[str, VoiceStream] = {}
         self.unavailable: dict[str, str] = {}  # language → why its model could not be loaded
 
     async def preload(self, languages: tuple[str, ...] = ("zh", "en")) -> None:
         """Load the models at start-up, off the event loop; a missing one is a clear message
         naming the setting, and the rest of the service runs on."""
-        from .pipeline import executor, preload
-
-        loop = asyncio.get_running_loop()
         for lang in languages:
             try:
-                engine = await loop.run_in_executor(executor(), preload, lang)
+                engine = await self.speech.run(preload, self.speech.models, lang)
                 log.info("voice_ready", lang=lang, engine=engine)
             except ModelUnavailable as exc:
                 self.unavailable[lang] = str(exc)
@@ -172,14 +175,14 @@ class VoiceGateway:
             raise VoiceError("voice_busy", "语音助手正忙，请稍后再试。")
         book = PayeeBook.from_records(await self.payees_of(customer))
 
-        async def emit(message: Outbound) -> None:
-            await self.emit_to(customer, message)
+        async def tell(message: Outbound) -> None:
+            await self.delivery.send(user(customer), message)
 
         def forget() -> None:
             if self.streams.get(customer) is stream:
                 del self.streams[customer]
 
-        stream = VoiceStream(customer, lang, book, self.settings, emit, on_done=forget)
+        stream = VoiceStream(customer, lang, book, self.settings, self.speech, tell, on_done=forget)
         self.streams[customer] = stream
         try:
             return await stream.answer(offer_sdp)

@@ -1,4 +1,4 @@
-"""Where the speech models come from, and one shared copy of each per process.
+"""Where the speech models come from, and one shared copy of each per owner (SpeechModels).
 
 Mandarin needs the Vosk model; the order of places tried is the operator's order of intent:
 an explicit setting, then our cache, then the copy beside the checkout, then the official
@@ -6,7 +6,7 @@ download. English uses the Vosk English model when one is provided, otherwise Po
 whose en-us model ships inside its wheel, so English never blocks on a download.
 
 The settings (ASSIST_VOSK_MODEL_ZH, ASSIST_VOSK_MODEL_EN, ASSIST_CACHE_DIR) are read by
-assist.config; the composition root hands them over with `configure` before a model loads.
+assist.config; the composition root hands them over as the ModelSources of its SpeechModels.
 """
 
 from __future__ import annotations
@@ -20,9 +20,13 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .grammar import VoskVocabulary, vosk_grammar
+from .payees import PayeeBook
 
 REPO = Path(__file__).resolve().parent.parent
 DOWNLOAD_TIMEOUT_S = 30
@@ -67,19 +71,6 @@ class ModelSources:
     vosk_dirs: Mapping[str, Path | None] = field(default_factory=dict)  # language → its spec's setting
 
 
-_sources = ModelSources()
-
-
-def configure(cache_dir: Path, vosk_dirs: Mapping[str, Path | None]) -> None:
-    """Use these settings for models loaded from now on (a model already loaded stays)."""
-    global _sources
-    _sources = ModelSources(cache_dir, dict(vosk_dirs))
-
-
-def cache_dir() -> Path:
-    return _sources.cache_dir
-
-
 def shared_models_dir() -> Path:
     """The team's copies beside the checkout (`../shared/models`), for machines without internet."""
     return REPO.parent / "shared" / "models"
@@ -107,7 +98,7 @@ def locate(
                 f"at it)"
             )
         return path
-    cache = cache or cache_dir()
+    cache = cache or ModelSources.cache_dir
     unpacked = cache / spec.name
     if _is_vosk_model(unpacked):
         return unpacked
@@ -226,25 +217,59 @@ class _Progress:
         sys.stderr.flush()
 
 
-# --- one shared copy per process ------------------------------------------------------------
-
-_load_lock = threading.Lock()
-_vosk_models: dict[str, object] = {}
+# --- one copy per owner ----------------------------------------------------------------------
 
 
-def vosk_model(lang: str):
-    """The process-wide Vosk model for `lang`, loaded on first use; None for English when no
-    English Vosk model is provided (callers then use PocketSphinx)."""
-    with _load_lock:
-        if lang not in _vosk_models:
-            _vosk_models[lang] = _load_vosk(lang)
-        return _vosk_models[lang]
+class SpeechModels:
+    """The speech models, loaded once each by their owner (the server's app, a CLI run, a
+    bench, a test session) and shared by its utterances: each Vosk model on first use, what is
+    built from it (its vocabulary, each customer's grammar), and the PocketSphinx decoders.
+    Thread-safe: utterances open on the decoding threads."""
+
+    GRAMMARS = 256  # customers' grammars kept (building one takes ~15 ms)
+
+    def __init__(self, sources: ModelSources | None = None) -> None:
+        self.sources = sources or ModelSources()
+        self.sphinx = SphinxPool()
+        self._lock = threading.Lock()
+        self._vosk: dict[str, object] = {}
+        self._vocabularies: dict[str, VoskVocabulary] = {}
+        self._grammars: OrderedDict[tuple[str, PayeeBook | None], str] = OrderedDict()
+
+    def vosk_model(self, lang: str):
+        """The Vosk model for `lang`, loaded on first use; None for English when no English
+        Vosk model is provided (callers then use PocketSphinx)."""
+        with self._lock:
+            if lang not in self._vosk:
+                self._vosk[lang] = _load_vosk(lang, self.sources)
+            return self._vosk[lang]
+
+    def vocabulary(self, lang: str) -> VoskVocabulary:
+        model = self.vosk_model(lang)
+        with self._lock:
+            if lang not in self._vocabularies:
+                self._vocabularies[lang] = VoskVocabulary(model)
+            return self._vocabularies[lang]
+
+    def vosk_grammar(self, lang: str, payees: PayeeBook | None) -> str:
+        """The customer's grammar for Vosk, reused for all their utterances."""
+        key = (lang, payees)
+        with self._lock:
+            if key in self._grammars:
+                self._grammars.move_to_end(key)
+                return self._grammars[key]
+        grammar = vosk_grammar(self.vocabulary(lang), lang, payees)
+        with self._lock:
+            self._grammars[key] = grammar
+            while len(self._grammars) > self.GRAMMARS:
+                self._grammars.popitem(last=False)
+        return grammar
 
 
-def _load_vosk(lang: str):
+def _load_vosk(lang: str, sources: ModelSources):
     spec = VOSK_SPECS[lang]
     # Mandarin has no other engine, so it may download; English falls back to PocketSphinx.
-    path = locate(spec, download=(lang == "zh"), explicit=_sources.vosk_dirs.get(lang))
+    path = locate(spec, download=(lang == "zh"), cache=sources.cache_dir, explicit=sources.vosk_dirs.get(lang))
     if path is None:
         return None
     import vosk
@@ -284,6 +309,3 @@ def _new_sphinx_decoder():
     # bestpath's lattice pass turns correct grammar paths into truncated ones (measured on the
     # dev corpus: "cancel" → "", "i want to make a transfer" → "i want") and is 10× slower.
     return Decoder(bestpath=False, loglevel="FATAL")
-
-
-sphinx_pool = SphinxPool()

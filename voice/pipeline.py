@@ -13,13 +13,14 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
-from voice import models
 from voice.audio import BYTES_PER_SECOND, LevelMeter, read_pcm
 from voice.endpoint import EndpointConfig, Endpointer
 from voice.intents import MESSAGES as INTENT_MESSAGES
 from voice.intents import Intent, parse
+from voice.models import SpeechModels
 from voice.payees import PayeeBook
 from voice.recognizer import Recognizer, Result, open_recognizer
 
@@ -94,15 +95,21 @@ class Utterance:
     """
 
     def __init__(
-        self, lang: str, customer: str | PayeeBook | None = None, *, endpoint: EndpointConfig = LIVE, strategy: str = "auto"
+        self,
+        models: SpeechModels,
+        lang: str,
+        customer: str | PayeeBook | None = None,
+        *,
+        endpoint: EndpointConfig = LIVE,
+        strategy: str = "auto",
     ) -> None:
         if strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}, not {strategy!r}")
-        self.lang, self.strategy = lang, strategy
+        self.models, self.lang, self.strategy = models, lang, strategy
         self.payees = payees_for(customer)
         self._endpoint = Endpointer(endpoint)
         self._max_bytes = endpoint.max_ms * BYTES_PER_SECOND // 1000
-        self._first: Recognizer = open_recognizer(lang, "free" if strategy == "free" else "grammar", self.payees)
+        self._first: Recognizer = open_recognizer(models, lang, "free" if strategy == "free" else "grammar", self.payees)
         self._keep_audio = strategy == "auto" and self._first.free_pass_useful
         self._audio = bytearray()
         self._odd = b""  # a trailing half sample, completed by the next feed
@@ -180,7 +187,7 @@ class Utterance:
         return parse(result.text, self.lang, self.payees)
 
     def _free_pass(self) -> Result:
-        free = open_recognizer(self.lang, "free", self.payees)
+        free = open_recognizer(self.models, self.lang, "free", self.payees)
         try:
             for i in range(0, len(self._audio), _FALLBACK_CHUNK):
                 free.accept(bytes(self._audio[i : i + _FALLBACK_CHUNK]))
@@ -215,9 +222,11 @@ class Utterance:
         return tuple(out)
 
 
-def recognize_wav(path: str | Path, lang: str, customer: str | PayeeBook | None = None, *, strategy: str = "auto") -> Recognition:
+def recognize_wav(
+    models: SpeechModels, path: str | Path, lang: str, customer: str | PayeeBook | None = None, *, strategy: str = "auto"
+) -> Recognition:
     """One file, one utterance: pauses inside the file do not end it, only the cap does."""
-    utterance = Utterance(lang, customer, strategy=strategy, endpoint=EndpointConfig(silence_ms=None))
+    utterance = Utterance(models, lang, customer, strategy=strategy, endpoint=EndpointConfig(silence_ms=None))
     try:
         for chunk in read_pcm(path):
             if utterance.feed(chunk).ended:
@@ -229,19 +238,44 @@ def recognize_wav(path: str | Path, lang: str, customer: str | PayeeBook | None 
 
 # --- asyncio ---------------------------------------------------------------------------------
 
-_executor: ThreadPoolExecutor | None = None
 
+class Speech:
+    """What asynchronous decoding needs, owned by whoever decodes (the server's app, a bench, a
+    test): the speech models and the worker threads decoding runs on, started by start() and
+    shut down by close() (or `with Speech(models) as speech:`). Vosk releases the GIL while it
+    decodes.
 
-def executor() -> ThreadPoolExecutor:
-    """The worker threads decoding runs on; Vosk releases the GIL while it decodes.
+    Twice as many threads as cores by default: a free-pass fallback holds its thread for a
+    second or two, and with one thread per core it held up every other stream's frames
+    meanwhile (measured: 16 streams fell behind on 2 cores; see docs/voice.md)."""
 
-    Twice as many threads as cores: a free-pass fallback holds its thread for a second or
-    two, and with one thread per core it held up every other stream's frames meanwhile
-    (measured: 16 streams fell behind on 2 cores; see docs/voice.md)."""
-    global _executor
-    if _executor is None:
-        _executor = ThreadPoolExecutor(max_workers=2 * (os.cpu_count() or 2), thread_name_prefix="voice")
-    return _executor
+    def __init__(self, models: SpeechModels, workers: int | None = None) -> None:
+        self.models = models
+        self.workers = workers or 2 * (os.cpu_count() or 2)
+        self._executor: ThreadPoolExecutor | None = None
+
+    def start(self) -> None:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="voice")
+
+    def close(self) -> None:
+        """Stop the threads; decoding not yet begun is dropped (its utterances are closed)."""
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+
+    def __enter__(self) -> Speech:
+        self.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    async def run(self, fn, *args):
+        """`fn(*args)` on a decoding thread."""
+        if self._executor is None:
+            raise RuntimeError("Speech is not started (start() it, or use it in a with block)")
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
 
 class AsyncUtterance:
@@ -253,17 +287,17 @@ class AsyncUtterance:
     keep up with many streams of 20 ms frames.
     """
 
-    def __init__(self, utterance: Utterance) -> None:
+    def __init__(self, utterance: Utterance, speech: Speech) -> None:
         self.utterance = utterance
+        self.speech = speech
         self._lock = asyncio.Lock()
         self._pending = bytearray()
         self._last = Update(None, False)
 
     @classmethod
-    async def open(cls, lang: str, customer: str | PayeeBook | None = None, **options) -> AsyncUtterance:
-        # Opening may load a model (about a second, once per process): off the loop too.
-        loop = asyncio.get_running_loop()
-        return cls(await loop.run_in_executor(executor(), lambda: Utterance(lang, customer, **options)))
+    async def open(cls, speech: Speech, lang: str, customer: str | PayeeBook | None = None, **options) -> AsyncUtterance:
+        # Opening may load a model (about a second, once per owner): off the loop too.
+        return cls(await speech.run(lambda: Utterance(speech.models, lang, customer, **options)), speech)
 
     async def feed(self, pcm: bytes) -> Update:
         self._pending += pcm
@@ -280,20 +314,20 @@ class AsyncUtterance:
                 await self._run(self.utterance.feed, data)
             return await self._run(self.utterance.finish)
 
-    @staticmethod
-    async def _run(fn, *args):
-        return await asyncio.get_running_loop().run_in_executor(executor(), fn, *args)
+    async def _run(self, fn, *args):
+        return await self.speech.run(fn, *args)
 
 
-async def recognize_wav_async(path: str | Path, lang: str, customer: str | PayeeBook | None = None, **options) -> Recognition:
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(executor(), lambda: recognize_wav(path, lang, customer, **options))
+async def recognize_wav_async(
+    speech: Speech, path: str | Path, lang: str, customer: str | PayeeBook | None = None, **options
+) -> Recognition:
+    return await speech.run(lambda: recognize_wav(speech.models, path, lang, customer, **options))
 
 
-def preload(lang: str) -> str:
+def preload(models: SpeechModels, lang: str) -> str:
     """Load the model for `lang` now (at server start) rather than on the first request;
     returns the engine that will serve it."""
     if models.vosk_model(lang) is not None:
         return "vosk"
-    models.sphinx_pool.release(models.sphinx_pool.acquire())
+    models.sphinx.release(models.sphinx.acquire())
     return "pocketsphinx"

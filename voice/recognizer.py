@@ -8,14 +8,13 @@ Audio is 16 kHz mono signed 16-bit PCM. A recognizer is not thread-safe: one per
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-from voice import models
-from voice.grammar import UNKNOWN, VoskVocabulary, jsgf, vosk_grammar
+from voice.grammar import UNKNOWN, jsgf
+from voice.models import SpeechModels, SphinxPool
 from voice.payees import PayeeBook
 
 SAMPLE_RATE = 16000
@@ -54,29 +53,19 @@ class Recognizer(ABC):
         """Give back shared resources; the recognizer is unusable afterwards."""
 
 
-def open_recognizer(lang: str, pass_name: str, payees: PayeeBook | None = None) -> Recognizer:
+def open_recognizer(models: SpeechModels, lang: str, pass_name: str, payees: PayeeBook | None = None) -> Recognizer:
     if pass_name not in PASSES:
         raise ValueError(f"pass must be one of {PASSES}, not {pass_name!r}")
     if lang not in ("zh", "en"):
         raise ValueError(f"lang must be 'zh' or 'en', not {lang!r}")
     model = models.vosk_model(lang)
     if model is not None:
-        return VoskRecognizer(model, lang, pass_name, payees)
-    return SphinxRecognizer(pass_name, payees)
+        grammar = models.vosk_grammar(lang, payees) if pass_name == "grammar" else None
+        return VoskRecognizer(model, lang, pass_name, grammar)
+    return SphinxRecognizer(models.sphinx, pass_name, payees)
 
 
 # --- Vosk ----------------------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=256)
-def _cached_vosk_grammar(lang: str, payees: PayeeBook | None) -> str:
-    # Building takes ~15 ms; a customer's grammar is reused for all their utterances.
-    return vosk_grammar(_vocabulary(lang), lang, payees)
-
-
-@functools.lru_cache(maxsize=2)
-def _vocabulary(lang: str) -> VoskVocabulary:
-    return VoskVocabulary(models.vosk_model(lang))
 
 
 class VoskRecognizer(Recognizer):
@@ -84,13 +73,14 @@ class VoskRecognizer(Recognizer):
     free_pass_useful = True
     _done: list[dict]  # words of segments Vosk closed at its own endpoints
 
-    def __init__(self, model, lang: str, pass_name: str, payees: PayeeBook | None) -> None:
+    def __init__(self, model, lang: str, pass_name: str, grammar: str | None) -> None:
+        """`grammar`: the customer's (SpeechModels.vosk_grammar) for the grammar pass."""
         import vosk
 
         self.lang, self.pass_name = lang, pass_name
         args: tuple = (model, SAMPLE_RATE)
-        if pass_name == "grammar":
-            args += (_cached_vosk_grammar(lang, payees),)
+        if grammar is not None:
+            args += (grammar,)
         # Vosk's own Reset() keeps audio its feature pipeline has buffered but not decoded
         # (it came back in the next utterance), so reset() makes a new recognizer: ~1 ms
         # with a grammar, ~70 ms free-form.
@@ -132,9 +122,10 @@ class SphinxRecognizer(Recognizer):
     free_pass_useful = False
     _FREE = "_default"  # the search PocketSphinx creates for its own language model
 
-    def __init__(self, pass_name: str, payees: PayeeBook | None) -> None:
+    def __init__(self, pool: SphinxPool, pass_name: str, payees: PayeeBook | None) -> None:
         self.pass_name = pass_name
-        self._decoder = models.sphinx_pool.acquire()
+        self._pool = pool
+        self._decoder = pool.acquire()
         search = self._FREE
         if pass_name == "grammar":
             grammar = jsgf(self._decoder, payees)
@@ -174,5 +165,5 @@ class SphinxRecognizer(Recognizer):
 
     def close(self) -> None:
         if self._decoder is not None:
-            models.sphinx_pool.release(self._decoder)
+            self._pool.release(self._decoder)
             self._decoder = None

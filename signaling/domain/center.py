@@ -10,8 +10,8 @@ from __future__ import annotations
 import itertools
 import secrets
 from collections import deque
-from collections.abc import Callable, Iterable
-from typing import Any, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 from ..outbound import (
     AgentChanged,
@@ -35,6 +35,7 @@ from ..outbound import (
     TransferOffer,
     Whispered,
 )
+from . import queries
 from . import session as session_machine
 from .errors import DomainError, forbidden, invalid_state, not_found
 from .model import (
@@ -42,7 +43,6 @@ from .model import (
     RATINGS,
     Agent,
     AgentProfile,
-    AgentState,
     CustomerStep,
     Edition,
     EndReason,
@@ -62,21 +62,12 @@ from .model import (
     is_guest,
 )
 from .notices import SUPERVISORS, Effects, RecordUpdate, user
-from .queue import LiveRequests, WaitingQueue, estimated_wait_s
-from .routing import on_shift, pick_agent, staffed
+from .queue import LiveRequests, WaitingQueue
+from .routing import on_shift, pick_agent
 from .stats import ContactStats
 from .views import (
-    AgentBrief,
-    Alert,
-    BoardRow,
-    Phase,
-    PositionView,
     RequestContext,
-    RequestView,
     SessionView,
-    WallAgent,
-    WallLine,
-    WallView,
 )
 
 STREAMS = {
@@ -86,15 +77,6 @@ STREAMS = {
     "rtc": ({Role.CUSTOMER, Role.AGENT}, "other_party"),
     # The agent's console forwards the call's audio to a monitoring supervisor (WebRTC).
     "monitor": ({Role.AGENT, Role.SUPERVISOR}, "agent<->supervisor"),
-}
-
-
-# What the supervisor's list calls each session state (requests waiting are "requested").
-PHASES: dict[SessionState, Phase] = {
-    SessionState.AWAITING_CONSENT: "call",  # paired and talking; the screen not shared yet
-    SessionState.SHARING: "sharing",
-    SessionState.STOPPED: "paused",  # the customer stopped sharing; the call goes on
-    SessionState.ENDED: "wrap_up",  # ended; its agent is writing the wrap-up
 }
 
 
@@ -295,7 +277,7 @@ class CallCenter:
         if held and held[0] == "session":
             raise DomainError("already_in_session", "You are already talking with an agent.")
         if held:  # a second tap on one-tap help: the same request, not a second place in line
-            return self.customer_view(customer_id, now), eff
+            return queries.customer_view(self, customer_id, now), eff
         if not self.on_shift_for(language):
             # Nobody could serve it: say so now (hotline, callback) rather than keep a place in a
             # line that does not move.
@@ -344,7 +326,7 @@ class CallCenter:
                 request.callback = True
                 eff.record(request.request_id, timeline="callback_requested", at=now, callback=True)
                 eff.queue_changed = True
-            return self.customer_view(customer_id, now), eff
+            return queries.customer_view(self, customer_id, now), eff
         return self._new_request(
             customer_id, customer_name, topic, edition, language, page, now, transcript, callback=True, eff=eff
         )
@@ -419,7 +401,7 @@ class CallCenter:
         )
         eff.queue_changed = True
         self._dispatch(now, eff)
-        return self.customer_view(customer_id, now), eff
+        return queries.customer_view(self, customer_id, now), eff
 
     def cancel_request(self, customer_id: str, request_id: str, now: float) -> Effects:
         request = self.requests.get(request_id)
@@ -617,7 +599,7 @@ class CallCenter:
         self.offers[offer.offer_id] = offer
         target.offer_id = offer.offer_id
         session.transfer_offer = offer.offer_id
-        eff.notify(user(to_agent), self._offer_message(offer, now))
+        eff.notify(user(to_agent), self.offer_message(offer, now))
         eff.notify(user(to_agent), AgentStateChanged(state=target.state()))
         eff.record(session.request_id, timeline="transfer_offered", at=now, detail={"from": agent_id, "to": to_agent})
         return eff
@@ -651,7 +633,7 @@ class CallCenter:
         for to in _hearing(session, before) - _hearing(session, mode):  # a step back down
             eff.notify(user(to), SupervisorLeft(session_id=session_id, supervisor=supervisor_id))
         eff.record(session.request_id, timeline=f"supervisor_{mode}", at=now, detail={"supervisor": supervisor_id})
-        return self.session_view(session, Role.SUPERVISOR), eff
+        return queries.session_view(self, session, Role.SUPERVISOR), eff
 
     def supervisor_leave(self, supervisor_id: str, session_id: str, now: float) -> Effects:
         session = self.sessions.get(session_id)
@@ -805,7 +787,7 @@ class CallCenter:
             self._roll_day(agent, now)
 
     def _roll_day(self, agent: Agent, now: float) -> None:
-        day = int((now + self.policy.day_offset_s) // 86400)
+        day = self.policy.day_of(now)
         if day != agent.day:
             agent.day, agent.handled_today, agent.handle_s_today = day, 0, 0.0
 
@@ -827,227 +809,6 @@ class CallCenter:
                 request = self.requests[request_id]
                 if not request.callback:
                     self._close_request(request, RequestStatus.UNSTAFFED, "unstaffed", now, eff)
-
-    # ------------------------------------------------------------------ views
-    def customer_view(self, customer_id: str, now: float) -> dict:
-        kind, ident = self.by_customer.get(customer_id, ("", ""))
-        if kind == "request":
-            request = self.requests[ident]
-            view: dict[str, Any] = {
-                "request_id": ident,
-                "status": request.status.value,
-                "callback": request.callback,
-                "long_wait": request.long_wait,
-            }
-            position = self.queue.position(request)
-            if request.status is RequestStatus.WAITING and position is not None:
-                view |= {"position": position, "eta_s": self.eta(request.language, position)}
-            return {"request": view}
-        if kind == "session":
-            return {"session": self.session_view(self.sessions[ident], Role.CUSTOMER)}
-        return {}
-
-    def agent_view(self, agent_id: str, now: float) -> dict:
-        agent = self.agents[agent_id]
-        view: dict = {
-            "state": agent.state().value,
-            "presence": agent.presence.value,
-            "sessions": [self.session_view(self.sessions[s], Role.AGENT) for s in sorted(agent.sessions)],
-            "wrap_ups": sorted(agent.wrap_ups),
-        }
-        if agent.offer_id:
-            offer = self.offers[agent.offer_id]
-            view["offer"] = self._offer_message(offer, now).wire()
-        return view
-
-    def session_view(self, session: Session, viewer: Role) -> SessionView:
-        agent = self.agents[session.agent_id].profile
-        view: SessionView = {
-            "session_id": session.session_id,
-            "state": session.state,
-            "code": session.code,
-            "agent": {"name": agent.display_name, "badge": agent.badge},
-        }
-        if viewer is not Role.CUSTOMER:
-            view["customer"] = session.context
-        return view
-
-    def waiting_list(self, now: float, limit: int | None = None) -> list[RequestView]:
-        """The line in service order as agents and supervisors see it (its head, given a limit)."""
-        ids = self.queue.head(limit) if limit is not None else list(self.queue)
-        return [self.requests[rid].public(now) for rid in ids]
-
-    def positions_of(self, request_ids: Iterable[str]) -> dict[str, tuple[str, PositionView | None]]:
-        """request id → (customer, what they see of their wait), for those of these requests
-        still live (None while one rings): O(log N) each, with staffing counted once for all."""
-        staffed_by = self.staffed_by_language()
-        average = self.average_handle_s()
-        out: dict[str, tuple[str, PositionView | None]] = {}
-        for rid in request_ids:
-            request = self.requests.get(rid)
-            if request is None:
-                continue
-            position = self.queue.position(request)
-            if position is None:
-                out[rid] = (request.customer_id, None)
-                continue
-            out[rid] = (
-                request.customer_id,
-                {
-                    "position": position,
-                    "eta_s": estimated_wait_s(position, staffed_by.get(request.language, 0), average),
-                    "callback": request.callback,
-                    "long_wait": request.long_wait,
-                },
-            )
-        return out
-
-    def line_heads(self, per_language: int) -> list[str]:
-        return self.queue.heads(per_language)
-
-    def staffed_by_language(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for agent in self.agents.values():
-            if staffed(agent):
-                for language in agent.profile.languages:
-                    counts[language] = counts.get(language, 0) + 1
-        return counts
-
-    def average_handle_s(self) -> float:
-        if not self.handle_times:
-            return self.policy.default_handle_s
-        return sum(self.handle_times) / len(self.handle_times)
-
-    def eta(self, language: str, position: int) -> int | None:
-        on_shift = sum(1 for a in self.agents.values() if language in a.profile.languages and staffed(a))
-        return estimated_wait_s(position, on_shift, self.average_handle_s())
-
-    def wall(self, now: float) -> WallView:
-        """The supervisor wall: the rolling figures plus the live state, in one consistent view."""
-        # Ringing customers are still waiting: the live requests' index counts both.
-        oldest = [found[0][0] for found in self.requests.by_line.values()]  # (created at, id)
-        figures = self.stats.figures(now)
-        longest = round(max(now - at for at in oldest), 1) if oldest else 0.0
-        return {
-            **figures,
-            "waiting": len(self.requests),
-            "waiting_by_class": dict(self.requests.by_class),
-            "longest_wait_s": longest,
-            "agents_by_state": self.agents_by_state(),
-            "sessions_active": len(self.sessions),
-            "agents": self.agent_rows(now),
-            "lines": self.line_rows(now),
-            "alerts": self._alerts(figures["service_level"], longest),
-            "alert_bounds": {
-                "service_level": self.policy.alert_service_level,
-                "longest_wait_s": self.policy.alert_longest_wait_s,
-            },
-        }
-
-    def board(self, now: float, limit: int | None = None) -> list[BoardRow]:
-        """Every request and session as the supervisor's list shows it: its phase (requested,
-        call, sharing, paused, wrap_up) and since when. Times are absolute, so the list only
-        changes when something happens, not every second."""
-        # The ringing requests and the head of the line (`limit` of it): the list a supervisor
-        # reads, whose size does not grow with the line (the wall counts the rest).
-        shown = (
-            [self.requests[rid] for rid in self.queue.head(limit)]
-            if limit is not None
-            else [self.requests[rid] for rid in self.queue]
-        )
-        shown += [self.requests[offer.request_id] for offer in self.offers.values() if offer.request_id]
-        rows: list[BoardRow] = [
-            {
-                "id": r.request_id,
-                "request_id": r.request_id,
-                "session_id": None,
-                "phase": "requested",
-                "since": r.created_at,
-                "customer_name": r.customer_name,
-                "edition": r.edition.value,
-                "language": r.language,
-                "agent": self._agent_brief(self.offers[r.offer_id].agent_id) if r.offer_id else None,
-                "supervisors": {},
-            }
-            for r in sorted(shown, key=lambda r: r.sort_key)
-        ]
-        for session in [*self.sessions.values(), *self.wrapping.values()]:
-            rows.append(
-                {
-                    "id": session.session_id,
-                    "request_id": session.request_id,
-                    "session_id": session.session_id,
-                    "phase": PHASES[session.state],
-                    "since": session.state_since,
-                    "customer_name": session.context.get("customer_name", ""),
-                    "edition": session.context.get("edition", ""),
-                    "language": session.language,
-                    "agent": self._agent_brief(session.agent_id),
-                    "supervisors": dict(session.supervisors),
-                }
-            )
-        return rows
-
-    def _agent_brief(self, agent_id: str) -> AgentBrief:
-        profile = self.agents[agent_id].profile
-        return {"id": agent_id, "name": profile.display_name, "badge": profile.badge}
-
-    def agent_rows(self, now: float) -> list[WallAgent]:
-        """The wall per agent: state and since when, who they serve, handled today and its average."""
-        self.observe_agents(now)
-        rows: list[WallAgent] = []
-        for agent in sorted(self.agents.values(), key=lambda a: a.profile.badge or a.agent_id):
-            serving = [self.sessions[s].context.get("customer_name", "") for s in sorted(agent.sessions)]
-            rows.append(
-                {
-                    "id": agent.agent_id,
-                    "name": agent.profile.display_name,
-                    "badge": agent.profile.badge,
-                    "languages": sorted(agent.profile.languages),
-                    "state": agent.shown_state,
-                    "since": agent.state_since,
-                    "serving": serving,
-                    "handled_today": agent.handled_today,
-                    "average_handle_today_s": round(agent.handle_s_today / agent.handled_today, 1)
-                    if agent.handled_today
-                    else None,
-                }
-            )
-        return rows
-
-    def line_rows(self, now: float) -> list[WallLine]:
-        """The wall per line (edition × language): waiting, longest wait, service level."""
-        levels = self.stats.service_levels(now)
-        rows: list[WallLine] = []
-        for line in sorted(self.requests.by_line.keys() | levels.keys()):
-            waiting = self.requests.by_line.get(line, ())  # ringing customers are still waiting
-            oldest = self.requests.oldest(line)
-            longest = round(now - oldest, 1) if oldest is not None else 0.0
-            level = levels.get(line)
-            rows.append(
-                {
-                    "line": line,
-                    "waiting": len(waiting),
-                    "longest_wait_s": longest,
-                    "service_level": level,
-                    "alerts": self._alerts(level, longest),
-                }
-            )
-        return rows
-
-    def _alerts(self, level: float | None, longest: float) -> list[Alert]:
-        alerts: list[Alert] = []
-        if level is not None and level < self.policy.alert_service_level:
-            alerts.append("service_level")
-        if longest > self.policy.alert_longest_wait_s:
-            alerts.append("longest_wait")
-        return alerts
-
-    def agents_by_state(self) -> dict[str, int]:
-        counts = {state.value: 0 for state in AgentState}
-        for agent in self.agents.values():
-            counts[agent.state().value] += 1
-        return counts
 
     # ------------------------------------------------------------------ internals
     def _session_of(self, user_id: str, role: Role, session_id: str) -> Session:
@@ -1082,7 +843,7 @@ class CallCenter:
         request.status = RequestStatus.OFFERED
         request.offer_id = offer.offer_id
         agent.offer_id = offer.offer_id
-        eff.notify(user(agent.agent_id), self._offer_message(offer, now))
+        eff.notify(user(agent.agent_id), self.offer_message(offer, now))
         eff.notify(user(agent.agent_id), AgentStateChanged(state=agent.state()))
         eff.notify(user(request.customer_id), QueueRinging(request_id=request.request_id))
         if request.offered_at is None:
@@ -1092,7 +853,7 @@ class CallCenter:
         eff.record(request.request_id, timeline="offered", at=now, detail={"agent": agent.agent_id})
         eff.queue_changed = True
 
-    def _offer_message(self, offer: Offer, now: float) -> HelpOffer | TransferOffer:
+    def offer_message(self, offer: Offer, now: float) -> HelpOffer | TransferOffer:
         expires_in = round(max(0.0, offer.expires_at - now), 3)
         if offer.session_id:
             session = self.sessions[offer.session_id]
@@ -1158,8 +919,8 @@ class CallCenter:
         self.sessions[session_id] = session
         self.by_customer[request.customer_id] = ("session", session_id)
         agent.sessions.add(session_id)
-        eff.notify(user(request.customer_id), SessionStarted(**self.session_view(session, Role.CUSTOMER)))
-        eff.notify(user(agent.agent_id), SessionStarted(**self.session_view(session, Role.AGENT)))
+        eff.notify(user(request.customer_id), SessionStarted(**queries.session_view(self, session, Role.CUSTOMER)))
+        eff.notify(user(agent.agent_id), SessionStarted(**queries.session_view(self, session, Role.AGENT)))
         eff.answered.append(now - request.created_at)
         self.stats.record_answered(now, now - request.created_at, request.line)
         eff.record(
@@ -1185,12 +946,12 @@ class CallCenter:
         session.transfer_offer = None
         session.code = self.new_code()  # the customer verifies the new agent afresh
         agent.sessions.add(session.session_id)
-        seen = self.session_view(session, Role.CUSTOMER)
+        seen = queries.session_view(self, session, Role.CUSTOMER)
         eff.notify(
             user(session.customer_id),
             AgentChanged(session_id=seen["session_id"], state=seen["state"], code=seen["code"], agent=seen["agent"]),
         )
-        eff.notify(user(agent.agent_id), SessionStarted(**self.session_view(session, Role.AGENT)))
+        eff.notify(user(agent.agent_id), SessionStarted(**queries.session_view(self, session, Role.AGENT)))
         eff.notify(
             user(previous.agent_id), SessionTransferred(session_id=session.session_id, to_agent=agent.profile.display_name)
         )
@@ -1222,6 +983,7 @@ class CallCenter:
         self.rateable[session.session_id] = (session.customer_id, session.request_id, now)
         for to in [session.customer_id, session.agent_id, *session.supervisors]:
             eff.notify(user(to), SessionEnded(session_id=session.session_id, reason=reason))
+        eff.ended.append(session.session_id)
         eff.notify(user(agent.agent_id), AgentStateChanged(state=agent.state()))
         eff.record(
             session.request_id,

@@ -118,6 +118,10 @@ class Policy:
     alert_service_level: float = 0.8  # below this share answered in time: alert
     alert_longest_wait_s: float = 60.0  # a customer waiting longer than this: alert
 
+    def day_of(self, now: float) -> int:
+        """The center's day number at `now` ("today" on the wall)."""
+        return int((now + self.day_offset_s) // 86400)
+
 
 @dataclass(frozen=True)
 class AgentProfile:

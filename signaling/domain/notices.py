@@ -52,6 +52,7 @@ class Effects:
     queue_changed: bool = False
     pairings: list[float] = field(default_factory=list)  # request → first offer, seconds
     answered: list[float] = field(default_factory=list)  # request → accepted, seconds
+    ended: list[str] = field(default_factory=list)  # sessions that ended: what is kept beside them goes
 
     def notify(self, to: str, message: Outbound) -> None:
         self.notices.append(Notice(to, message))

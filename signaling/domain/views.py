@@ -58,7 +58,7 @@ class AgentBrief(TypedDict):
     badge: str
 
 
-# What the supervisor's list calls a request or session (center.PHASES).
+# What the supervisor's list calls a request or session (queries.PHASES).
 Phase = Literal["requested", "call", "sharing", "paused", "wrap_up"]
 
 

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from signaling.domain import queries
 from tests.auth.test_production import refused_soon
 
 from .bankapp import CLIPPED_TEXT_JS, EDITIONS, ELDERLY_SIZES_JS, App
@@ -330,7 +331,7 @@ async def test_one_tap_help_reaches_the_queue_through_the_sdk(open_app, harness)
     deadline = time.monotonic() + 10
     waiting = []
     while time.monotonic() < deadline:
-        waiting = harness.center().waiting_list(time.time())
+        waiting = queries.waiting_list(harness.center(), time.time())
         if waiting:
             break
         await asyncio.sleep(0.05)

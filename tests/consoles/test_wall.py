@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from signaling.domain import queries
 from signaling.domain.center import CallCenter
 from signaling.domain.model import AgentProfile, Edition, Policy, Presence, Role
 
@@ -27,7 +28,7 @@ def test_scripted_scenario_matches_hand_computation():
     c.end_session("a1", Role.AGENT, c.by_customer["c2"][1], 130)  # talk 40 s
     c.wrap_up("a1", next(iter(c.agents["a1"].wrap_ups)), "resolved", "", 150)  # wrap 20 s
 
-    wall = c.wall(150)
+    wall = queries.wall(c, 150)
     # By hand: answered 2 (waits 12 and 90); abandoned 2 (after 5 s and 106 s).
     assert wall["answered"] == 2 and wall["abandoned"] == 2
     assert wall["service_level"] == round(1 / (2 + 1), 4)  # 1 within 20 s; 1 late abandon counts against
@@ -37,7 +38,7 @@ def test_scripted_scenario_matches_hand_computation():
     assert wall["waiting"] == 0 and wall["sessions_active"] == 0 and wall["longest_wait_s"] == 0.0
     assert wall["agents_by_state"]["available"] == 1
     # An hour later the window has moved on: no data is no figure, not 0 %.
-    later = c.wall(150 + 3601)
+    later = queries.wall(c, 150 + 3601)
     assert later["answered"] == 0 and later["service_level"] is None and later["average_handle_time_s"] is None
 
 
@@ -87,7 +88,7 @@ def test_wall_per_agent_and_per_line_match_hand_computation():
     c.set_presence("a1", Presence.AWAY, day + 150)
     c.tick(day + 150)
 
-    wall = c.wall(day + 200)
+    wall = queries.wall(c, day + 200)
     agents = {a["id"]: a for a in wall["agents"]}
     assert agents["a1"]["state"] == "away" and agents["a1"]["since"] == day + 150
     assert agents["a1"]["handled_today"] == 2 and agents["a1"]["average_handle_today_s"] == (70 + 50) / 2
@@ -101,7 +102,7 @@ def test_wall_per_agent_and_per_line_match_hand_computation():
     assert wall["service_level"] == 0.5 and set(wall["alerts"]) == {"service_level", "longest_wait"}
     # A new day starts the counts afresh.
     c.tick(day + 86400 + 1)
-    assert {a["id"]: a["handled_today"] for a in c.wall(day + 86400 + 1)["agents"]} == {"a1": 0, "a2": 0}
+    assert {a["id"]: a["handled_today"] for a in queries.wall(c, day + 86400 + 1)["agents"]} == {"a1": 0, "a2": 0}
 
 
 def test_board_shows_every_phase_and_survives_the_snapshot():
@@ -110,18 +111,18 @@ def test_board_shows_every_phase_and_survives_the_snapshot():
     c = CallCenter(Policy(offer_timeout_s=600))
     c.user_connected("a1", Role.AGENT, 0, AGENT)
     c.request_help("c1", "张三", "transfer", Edition.STANDARD, "zh", "/", 1)
-    phases = [[r["phase"] for r in c.board(1)]]
+    phases = [[r["phase"] for r in queries.board(c, 1)]]
     c.set_presence("a1", Presence.AVAILABLE, 2)
     c.accept_offer("a1", c.agents["a1"].offer_id, 3, session_id="s1")
     sid = "s1"
-    phases.append([(r["phase"], r["since"]) for r in c.board(3)])
+    phases.append([(r["phase"], r["since"]) for r in queries.board(c, 3)])
     c.consent("c1", sid, True, 4)
-    phases.append([(r["phase"], r["since"]) for r in c.board(4)])
+    phases.append([(r["phase"], r["since"]) for r in queries.board(c, 4)])
     c.stop_sharing("c1", sid, 5)
-    phases.append([(r["phase"], r["since"]) for r in c.board(5)])
+    phases.append([(r["phase"], r["since"]) for r in queries.board(c, 5)])
     c.end_session("a1", Role.AGENT, sid, 6)
     c = snapshot.load(snapshot.dump(c), c.policy)  # another node reads the same
-    phases.append([(r["phase"], r["since"]) for r in c.board(6)])
+    phases.append([(r["phase"], r["since"]) for r in queries.board(c, 6)])
     c.wrap_up("a1", sid, "resolved", "", 7)
-    phases.append(c.board(7))
+    phases.append(queries.board(c, 7))
     assert phases == [["requested"], [("call", 3)], [("sharing", 4)], [("paused", 5)], [("wrap_up", 6)], []]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 from signaling import protocol_doc
+from signaling.domain import queries
 from signaling.domain.center import CallCenter
 from signaling.domain.model import AgentProfile, Edition, Policy, Presence, Role, SessionState
 from signaling.outbound import (
@@ -106,11 +107,11 @@ def test_every_payload_the_domain_sends_is_its_model_on_the_wire():
     now = 41.0
     run(center.request_help("c3", "Third", "transfer", Edition.STANDARD, "zh", "/t", now))
     views = [
-        (Board, {"rows": center.board(now), "now": now}),
-        (Wall, center.wall(now)),
-        (WaitingLine, {"waiting": center.waiting_list(now), "total": len(center.queue)}),
+        (Board, {"rows": queries.board(center, now), "now": now}),
+        (Wall, queries.wall(center, now)),
+        (WaitingLine, {"waiting": queries.waiting_list(center, now), "total": len(center.queue)}),
     ]
     for model, view in views:
         made = model(**view)
         assert json.dumps(made.wire()) == json.dumps(model.validate(json.loads(json.dumps(view))).dump())
-    assert center.board(now) and center.wall(now)["agents"] and center.waiting_list(now)
+    assert queries.board(center, now) and queries.wall(center, now)["agents"] and queries.waiting_list(center, now)

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 
 from assist.cluster import LocalCluster
 from assist.storage.memory import MemoryLiveStore
+from signaling.domain import queries
 from signaling.domain.center import CallCenter
 from signaling.domain.model import Edition, Policy, Presence, Role
 from signaling.service import POSITION_BATCH, POSITION_EVERY_S, Principal, SignalingService
@@ -31,7 +32,7 @@ TICK_S = 0.2
 
 
 class Heard:
-    """The publisher's end of the sockets: the last word each customer had on their wait."""
+    """The delivery's end of the sockets: the last word each customer had on their wait."""
 
     def __init__(self) -> None:
         self.last: dict[str, dict] = {}
@@ -39,10 +40,9 @@ class Heard:
     def told(self, customer: str, request: dict) -> None:
         self.last[customer] = request
 
-    async def publish(self, notices) -> None:
-        for notice in notices:
-            if notice.event == "queue_update":
-                self.last[notice.to.removeprefix("user:")] = notice.data
+    async def send(self, to: str, message) -> None:
+        if message.event == "queue_update":
+            self.last[to.removeprefix("user:")] = message.wire()
 
 
 class NoRecords:
@@ -100,7 +100,7 @@ async def history(initial: int, steps: list[tuple[str, int]]) -> None:
     rounds = math.ceil(waiting_now / min(POSITION_BATCH, max(1, math.ceil(waiting_now * TICK_S / POSITION_EVERY_S))))
     for _ in range(2 * rounds + 3):
         await service.tick()
-    truth = center.positions_of(center.queue)
+    truth = queries.positions_of(center, center.queue)
     assert len(truth) == waiting_now
     for request_id, (who, seen) in truth.items():
         assert seen is not None

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from assist.config import Config
 from voice import models
 from voice.cli import read_corpus
+from voice.pipeline import Speech
 
 CORPUS = models.REPO.parent / "shared" / "voice" / "dev" / "corpus.tsv"
 
@@ -17,11 +18,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "zh_model: needs the Mandarin Vosk model; fails, never skips, without it")
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _model_settings() -> None:
-    """The models where this machine's settings put them (ASSIST_VOSK_MODEL_ZH …), as `assist` does."""
-    config = Config.from_env()
-    models.configure(config.cache_dir, config.vosk_models())
+@pytest.fixture
+def speech(speech_models: models.SpeechModels) -> Iterator[Speech]:
+    """The models and decoding threads the asynchronous path needs, shut down after the test."""
+    with Speech(speech_models) as speech:
+        yield speech
 
 
 @pytest.fixture(autouse=True)
@@ -29,7 +30,7 @@ def _mandarin_model(request: pytest.FixtureRequest) -> None:
     if request.node.get_closest_marker("zh_model") is None:
         return
     try:
-        models.vosk_model("zh")
+        request.getfixturevalue("speech_models").vosk_model("zh")
     except models.ModelUnavailable as exc:
         pytest.fail(f"this test needs the Mandarin speech model, which cannot be found: {exc}", pytrace=False)
 

@@ -5,7 +5,6 @@ import json
 import pytest
 from pypinyin import lazy_pinyin
 
-from voice import models
 from voice.grammar import VoskVocabulary, jsgf, sentences, vosk_grammar
 from voice.intents import parse
 from voice.payees import Payee, PayeeBook
@@ -15,8 +14,8 @@ ZHANGSAN = PayeeBook.for_customer("zhangsan")
 
 
 @pytest.fixture
-def vocabulary():  # function scope: the zh_model check (an autouse fixture) must run first
-    return VoskVocabulary(models.vosk_model("zh"))
+def vocabulary(speech_models):  # function scope: the zh_model check (an autouse fixture) must run first
+    return VoskVocabulary(speech_models.vosk_model("zh"))
 
 
 def test_sentences_fill_every_payee_and_amounts():
@@ -58,8 +57,8 @@ def test_a_name_character_the_model_lacks_becomes_a_homophone(vocabulary):
     assert parse(f"给王{stand_in}转五百", "zh", book).slots == {"payee": "王璐", "amount": 500}
 
 
-def test_english_grammar_adds_pinyin_names_to_the_dictionary():
-    decoder = models.sphinx_pool.acquire()
+def test_english_grammar_adds_pinyin_names_to_the_dictionary(speech_models):
+    decoder = speech_models.sphinx.acquire()
     try:
         book = PayeeBook((Payee("张鑫"), Payee("周强", "儿子")))
         grammar = jsgf(decoder, book)
@@ -67,15 +66,15 @@ def test_english_grammar_adds_pinyin_names_to_the_dictionary():
         assert decoder.lookup_word("xin") is not None  # not in cmudict: added from pinyin
         decoder.add_jsgf_string("test_grammar", grammar)  # PocketSphinx accepts it
     finally:
-        models.sphinx_pool.release(decoder)
+        speech_models.sphinx.release(decoder)
 
 
-def test_english_grammar_without_payees_has_no_payee_rule():
-    decoder = models.sphinx_pool.acquire()
+def test_english_grammar_without_payees_has_no_payee_rule(speech_models):
+    decoder = speech_models.sphinx.acquire()
     try:
         assert "<payee>" not in jsgf(decoder, None)
     finally:
-        models.sphinx_pool.release(decoder)
+        speech_models.sphinx.release(decoder)
 
 
 @pytest.mark.parametrize(

@@ -143,23 +143,18 @@ def test_the_official_mandarin_zip_unpacks_from_the_shared_copy(tmp_path):
 
 
 @pytest.mark.zh_model
-def test_one_model_per_process_even_when_asked_from_many_threads():
+def test_one_model_per_owner_even_when_asked_from_many_threads(speech_models):
     seen = []
-    threads = [threading.Thread(target=lambda: seen.append(models.vosk_model("zh"))) for _ in range(4)]
+    threads = [threading.Thread(target=lambda: seen.append(speech_models.vosk_model("zh"))) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert len({id(m) for m in seen}) == 1 and seen[0] is models.vosk_model("zh")
+    assert len({id(m) for m in seen}) == 1 and seen[0] is speech_models.vosk_model("zh")
 
 
 def test_the_configured_setting_reaches_the_loader(tmp_path):
-    """The composition root's ASSIST_VOSK_MODEL_ZH (voice.models.configure) is what loads."""
-    before = models.cache_dir(), dict(models._sources.vosk_dirs)
-    models.configure(tmp_path / "cache", {"zh": tmp_path})
-    try:
-        assert models.cache_dir() == tmp_path / "cache"
-        with pytest.raises(ModelUnavailable, match=f"ASSIST_VOSK_MODEL_ZH={tmp_path} is not"):
-            models._load_vosk("zh")
-    finally:
-        models.configure(*before)
+    """The composition root's ASSIST_VOSK_MODEL_ZH (its SpeechModels' sources) is what loads."""
+    owned = models.SpeechModels(models.ModelSources(tmp_path / "cache", {"zh": tmp_path}))
+    with pytest.raises(ModelUnavailable, match=f"ASSIST_VOSK_MODEL_ZH={tmp_path} is not"):
+        owned.vosk_model("zh")

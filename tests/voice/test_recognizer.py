@@ -19,8 +19,8 @@ def feed(recognizer, data: bytes) -> list:
 
 
 @pytest.mark.zh_model
-def test_vosk_grammar_pass_streams_partials_and_gets_the_name(corpus_path):
-    rec = open_recognizer("zh", "grammar", ZHANGSAN)
+def test_vosk_grammar_pass_streams_partials_and_gets_the_name(speech_models, corpus_path):
+    rec = open_recognizer(speech_models, "zh", "grammar", ZHANGSAN)
     partials = feed(rec, pcm(corpus_path, "d01.wav"))
     assert any(partials)
     result = rec.final()
@@ -29,8 +29,8 @@ def test_vosk_grammar_pass_streams_partials_and_gets_the_name(corpus_path):
 
 
 @pytest.mark.zh_model
-def test_vosk_reset_forgets_and_final_starts_a_new_utterance(corpus_path):
-    rec = open_recognizer("zh", "grammar", ZHANGSAN)
+def test_vosk_reset_forgets_and_final_starts_a_new_utterance(speech_models, corpus_path):
+    rec = open_recognizer(speech_models, "zh", "grammar", ZHANGSAN)
     feed(rec, pcm(corpus_path, "d01.wav")[:30000])
     rec.reset()
     feed(rec, pcm(corpus_path, "d22.wav"))
@@ -40,40 +40,40 @@ def test_vosk_reset_forgets_and_final_starts_a_new_utterance(corpus_path):
 
 
 @pytest.mark.zh_model
-def test_vosk_free_pass_hears_words_outside_any_grammar(corpus_path):
-    rec = open_recognizer("zh", "free")
+def test_vosk_free_pass_hears_words_outside_any_grammar(speech_models, corpus_path):
+    rec = open_recognizer(speech_models, "zh", "free")
     feed(rec, pcm(corpus_path, "d12.wav"))
     result = rec.final()
     assert result.pass_name == "free" and "多少" in result.text
 
 
-def test_pocketsphinx_grammar_pass_for_english(corpus_path):
-    rec = open_recognizer("en", "grammar", ZHANGSAN)
+def test_pocketsphinx_grammar_pass_for_english(speech_models, corpus_path):
+    rec = open_recognizer(speech_models, "en", "grammar", ZHANGSAN)
     assert rec.engine == "pocketsphinx"
     feed(rec, pcm(corpus_path, "d32.wav"))
     assert rec.final().text == "send two thousand to wang wu"
     rec.close()
 
 
-def test_pocketsphinx_decoders_are_pooled():
-    first = open_recognizer("en", "grammar")
+def test_pocketsphinx_decoders_are_pooled(speech_models):
+    first = open_recognizer(speech_models, "en", "grammar")
     decoder = first._decoder
     first.close()
-    second = open_recognizer("en", "free")
+    second = open_recognizer(speech_models, "en", "free")
     assert second._decoder is decoder
     second.close()
 
 
-def test_silence_fits_no_english_grammar():
-    rec = open_recognizer("en", "grammar")
+def test_silence_fits_no_english_grammar(speech_models):
+    rec = open_recognizer(speech_models, "en", "grammar")
     rec.accept(bytes(32000))
     result = rec.final()
     assert (result.text, result.confidence) == ("", 0.0)
     rec.close()
 
 
-def test_a_misuse_is_refused():
+def test_a_misuse_is_refused(speech_models):
     with pytest.raises(ValueError, match="pass must be"):
-        open_recognizer("zh", "fast")
+        open_recognizer(speech_models, "zh", "fast")
     with pytest.raises(ValueError, match="lang must be"):
-        open_recognizer("fr", "free")
+        open_recognizer(speech_models, "fr", "free")
