@@ -321,16 +321,21 @@ class RedisLiveStore:
                 if outcome is not None:
                     return outcome()
             for _ in range(MAX_ATTEMPTS):
-                await self._acquire()
-                outcome = None
-                try:
-                    outcome = await self._attempt(command, locked=True)
-                finally:
-                    if outcome is None or self._holding:
-                        await self._release()
+                outcome = await self._in_turn(command)
                 if outcome is not None:
                     return outcome()
             raise StoreBusy()
+
+    async def _in_turn(self, command: Callable[[CallCenter], T], **attempt: Any) -> Callable[[], T] | None:
+        """One attempt holding the lock (so no other node commits meanwhile), released after."""
+        await self._acquire()
+        outcome = None
+        try:
+            outcome = await self._attempt(command, locked=True, **attempt)
+        finally:
+            if outcome is None or self._holding:
+                await self._release()
+        return outcome
 
     @_redis_errors_are_refusals
     async def tick(self, command: Callable[[CallCenter], T], now: float) -> T | None:
@@ -351,13 +356,7 @@ class RedisLiveStore:
                 if attempt == 0 and self.center is not None:
                     outcome = await self._attempt(command, locked=False, tick=(now, due))
                 else:
-                    await self._acquire()
-                    outcome = None
-                    try:
-                        outcome = await self._attempt(command, locked=True, tick=(now, due))
-                    finally:
-                        if outcome is None or self._holding:
-                            await self._release()
+                    outcome = await self._in_turn(command, tick=(now, due))
                 if outcome is not None:
                     return outcome()
             raise StoreBusy()
