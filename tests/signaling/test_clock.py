@@ -40,8 +40,8 @@ class Heard:
     def __init__(self) -> None:
         self.events: list[tuple[str, str]] = []
 
-    async def publish(self, notices) -> None:
-        self.events += [(n.to, n.event) for n in notices]
+    async def send(self, to: str, message) -> None:  # the service's one delivery path
+        self.events.append((to, message.event))
 
 
 class NoRecords:
