@@ -74,6 +74,13 @@ class RedisMeter:
         import redis
 
         self.client = redis.Redis.from_url(url)
+        # Reading INFO moves bytes too (the INFO replies, ~1.5 KB), and they fall inside the
+        # window between two reads: measured here on a window with nothing in it, and taken off.
+        empty = []
+        for _ in range(5):
+            before = self.read()
+            empty.append(self.read()[1] - before[1])
+        self.overhead_bytes = statistics.median(empty)
 
     def read(self) -> tuple[float, int]:
         cpu, stats = self.client.info("cpu"), self.client.info("stats")
@@ -244,7 +251,7 @@ async def measure(n: int, redis_url: str | None = None, history: bool = False) -
         if meter:
             redis_after = meter.read()
             redis_cpu.append(redis_after[0] - redis_before[0])
-            redis_bytes.append(redis_after[1] - redis_before[1])
+            redis_bytes.append(redis_after[1] - redis_before[1] - meter.overhead_bytes)  # the meter's own taken off
     pairing_ms, pairing_tick_ms = statistics.median(command) * 1000, statistics.median(views) * 1000
 
     # Keeping the line informed after it moved: the ticks until every waiting customer heard
