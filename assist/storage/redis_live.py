@@ -149,6 +149,7 @@ redis.call('EXPIRE', KEYS[2], tonumber(ARGV[4]))
 return 1
 """
 
+OPTIMISTIC_TRIES = 2  # commits tried without the lock before taking turns under it
 MAX_ATTEMPTS = 50  # racing nodes each win in turn; this many losses in a row means something is wrong
 LOCK_TTL_MS = 2_000  # a dead holder blocks the others this long at most
 LOCK_WAIT_S = 5.0  # waiting longer for a turn than this: refuse as busy
@@ -315,11 +316,15 @@ class RedisLiveStore:
     @_redis_errors_are_refusals
     async def run(self, command: Callable[[CallCenter], T]) -> T:
         async with self._lock:
-            # Optimistic first (one round trip); after losing a race, in turn under the lock.
-            if self.center is not None:
+            # Optimistic first (one round trip when the copy is current). A lost race leaves the
+            # copy caught up, so one more optimistic try usually wins without a lock; after a
+            # second loss, in turn under the lock (no retry storm between nodes).
+            for _ in range(OPTIMISTIC_TRIES if self.center is not None else 0):
                 outcome = await self._attempt(command, locked=False)
                 if outcome is not None:
                     return outcome()
+                if self.center is None:
+                    break
             for _ in range(MAX_ATTEMPTS):
                 outcome = await self._in_turn(command)
                 if outcome is not None:
@@ -380,7 +385,7 @@ class RedisLiveStore:
     async def read(self, view: Callable[[CallCenter], T]) -> T:
         """A view of the latest state; nothing is written (ports.LiveStore)."""
         async with self._lock:
-            center = self.center if self.center is not None and await self._current() else await self._catch_up()
+            center = await self._catch_up()  # one round trip: nothing comes back when current
             self.touched.clear()
             return view(center)
 
