@@ -26,6 +26,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from signaling.domain.model import Role, is_guest
+from signaling.tasks import cancel_and_wait
 
 from .accounts import AccountStore, Refusal, Standing
 
@@ -272,8 +273,7 @@ class Revocations:
 
     async def stop(self) -> None:
         for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+            await cancel_and_wait(task)
 
     async def _poll_forever(self) -> None:
         since = time.time() - self.POLL_OVERLAP_S

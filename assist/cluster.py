@@ -20,6 +20,8 @@ import time
 import structlog
 from redis.asyncio import Redis
 
+from signaling.tasks import cancel_and_wait
+
 log = structlog.get_logger("cluster")
 
 # Renew only if we still hold it (a paused leader whose lease lapsed must not steal it back).
@@ -120,9 +122,7 @@ class RedisCluster:
         if self._task is None:
             return
         task, self._task = self._task, None
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(task)
         with contextlib.suppress(Exception):
             await self._release(keys=[self.k_leader], args=[self.instance])
             await self.redis.delete(self.k_node + self.instance)

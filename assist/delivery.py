@@ -35,6 +35,8 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from socketio.async_pubsub_manager import AsyncPubSubManager
 
+from signaling.tasks import cancel_and_wait
+
 log = structlog.get_logger("delivery")
 
 USER_ROOM = "user:"
@@ -114,13 +116,9 @@ class StreamManager(AsyncPubSubManager):
     async def close(self) -> None:
         listener = getattr(self, "thread", None)
         if listener is not None:
-            listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await listener
+            await cancel_and_wait(listener)
         if self._flusher is not None:
-            self._flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._flusher
+            await cancel_and_wait(self._flusher)
         with contextlib.suppress(RedisError, OSError):
             await self.redis.zrem(self.k_members, self.instance)
         await self.reader.aclose()

@@ -20,6 +20,7 @@ from signaling.ice import ice_servers
 from signaling.ports import Delivery
 from signaling.service import Principal, SignalingService
 from signaling.sio import SignalingAdapter, SioDelivery
+from signaling.tasks import cancel_and_wait
 
 from . import demo, guest, http_api, recordings_api
 from .accounts import AccountStore
@@ -289,8 +290,7 @@ def _task(name: str, run: Callable[[], Coroutine[Any, Any, None]]) -> Lifecycle:
 
 
 async def _cancel(task: asyncio.Task) -> None:
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    await cancel_and_wait(task)
 
 
 def _database(config: Config, records: SqlRecords, accounts: AccountStore) -> Lifecycle:

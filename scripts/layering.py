@@ -54,6 +54,7 @@ SERVICE = (
     "signaling.ratelimit",
     "signaling.ice",
     "signaling.keyframes",
+    "signaling.tasks",
     "signaling",
 )
 

@@ -8,7 +8,6 @@ a slow socket never holds the state lock.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 import time
 from collections import deque
@@ -25,6 +24,7 @@ from .domain.model import AgentProfile, CustomerStep, Edition, Presence, Role, S
 from .domain.notices import AGENTS, SUPERVISORS, Effects, Notice, user
 from .outbound import Board, QueueRinging, QueueWaiting, WaitingLine, Wall
 from .ports import Cluster, Delivery, LiveStore, RecordSink
+from .tasks import cancel_and_wait
 
 log = structlog.get_logger("signaling")
 T = TypeVar("T")
@@ -306,9 +306,7 @@ class SignalingService:
 
     async def stop(self) -> None:
         if self._ticker:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
+            await cancel_and_wait(self._ticker)
 
     async def _tick_forever(self) -> None:
         while True:

@@ -12,7 +12,6 @@ stream entry id travels as the update's key, so a timeline entry is still writte
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 from typing import TYPE_CHECKING, cast
@@ -22,6 +21,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from signaling.domain.notices import RecordUpdate
+from signaling.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
     from .sql import SqlRecords
@@ -64,9 +64,7 @@ class RecordPump:
 
     async def stop(self) -> None:
         if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
 
     async def settle(self) -> None:
         """Until every entry in the stream now is committed (by this node's pump or another's:
