@@ -265,7 +265,8 @@ async def measure(n: int, redis_url: str | None = None, history: bool = False) -
         if meter:
             redis_after = meter.read()
             redis_cpu.append((redis_after[0] - redis_before[0]) / PAIRING_BURST)
-            redis_bytes.append((redis_after[1] - redis_before[1] - meter.overhead_bytes) / PAIRING_BURST)  # the meter's own taken off
+            moved = redis_after[1] - redis_before[1] - meter.overhead_bytes  # the meter's own taken off
+            redis_bytes.append(moved / PAIRING_BURST)
         t2 = time.process_time()
         await service.tick()
         views.append(time.process_time() - t2)
