@@ -52,19 +52,58 @@ log = structlog.get_logger("live_store")
 
 LOG_MAX = 100_000  # change-log entries kept: a node further behind than this reads everything
 
+CATCH_UP_MAX_KEYS = 20_000  # more changed entities than this since we looked: read everything
+
+# What changed since a copy's version, appended to `out` (so every script that finds a copy
+# stale brings it up to date in the same round trip): {version} when the copy is current,
+# {version, 'reload'} (too far behind, or Redis lost its data: read everything), or
+# {version, 'delta', key, JSON or false, …}: every entity changed since.
+CHANGES_SINCE = """
+local function changes_since(out, v, from, log_key, entities_key)
+  if v == from then out[#out + 1] = v; return out end
+  if from < 0 or v < from then out[#out + 1] = v; out[#out + 1] = 'reload'; return out end
+  local entries = redis.call('XRANGE', log_key, '(' .. from .. '-1', '+')
+  if #entries == 0 or entries[1][1] ~= (from + 1) .. '-1' then
+    out[#out + 1] = v; out[#out + 1] = 'reload'; return out
+  end
+  local seen, keys = {}, {}
+  for _, entry in ipairs(entries) do
+    for key in string.gmatch(entry[2][2], '[^\\n]+') do
+      if not seen[key] then seen[key] = true; keys[#keys + 1] = key end
+    end
+  end
+  if #keys > MAX_KEYS then out[#out + 1] = v; out[#out + 1] = 'reload'; return out end
+  out[#out + 1] = tonumber(entries[#entries][1]:match('^(%d+)'))
+  out[#out + 1] = 'delta'
+  for i = 1, #keys, 500 do
+    local chunk = {}
+    for j = i, math.min(i + 499, #keys) do chunk[#chunk + 1] = keys[j] end
+    local values = redis.call('HMGET', entities_key, unpack(chunk))
+    for j, key in ipairs(chunk) do out[#out + 1] = key; out[#out + 1] = values[j] end
+  end
+  return out
+end
+""".replace("MAX_KEYS", str(CATCH_UP_MAX_KEYS))
+
+
+def _with_changes_since(body: str) -> str:
+    return CHANGES_SINCE + body
+
+
 # KEYS: version, entities hash, change log, record stream, lock, deadlines. ARGV: expected
 # version, this node, n, m, 'all' to replace every deadline ('' otherwise), then n (entity key,
 # JSON or '' for gone) pairs, then m (entity key, due time or '' for none) pairs, then the
 # command's record updates.
 # The log entry's id is the new version, so a reader asks for "everything after mine"; a
 # commit of deadlines alone changes no version (the live state is the same).
-# Returns {new version, 1}; {current version, 0} when the copy was stale; {-1} when another node
+# Returns {new version, 1}; {current version, 0, changes since the copy's version…} when the
+# copy was stale (a lost race costs no extra round trip to catch up); {-1} when another node
 # holds the lock (its turn comes first).
-COMMIT = """
+COMMIT = _with_changes_since("""
 local holder = redis.call('GET', KEYS[5])
 if holder and holder ~= ARGV[2] then return {-1} end
 local v = tonumber(redis.call('GET', KEYS[1]) or '0')
-if v ~= tonumber(ARGV[1]) then return {v, 0} end
+if v ~= tonumber(ARGV[1]) then return changes_since({v, 0}, v, tonumber(ARGV[1]), KEYS[3], KEYS[2]) end
 local n, m = tonumber(ARGV[3]), tonumber(ARGV[4])
 if ARGV[5] == 'all' then redis.call('DEL', KEYS[6]) end
 local first = 6 + 2 * n
@@ -89,34 +128,13 @@ redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[#ARGV], v .. '-1', 'k', table.co
 for i = records, #ARGV - 1 do redis.call('XADD', KEYS[4], '*', 'u', ARGV[i]) end
 if holder then redis.call('DEL', KEYS[5]) end
 return {v, 1}
-"""
+""")
 
-# KEYS: version, change log, entities hash. ARGV: the copy's version, the most keys to send.
-# Returns {version} (current), {version, 'reload'} (too far behind, or Redis lost its data:
-# read everything), or {version, 'delta', key, JSON or false, …}: every entity changed since.
-CATCH_UP = """
-local v = tonumber(redis.call('GET', KEYS[1]) or '0')
-local from = tonumber(ARGV[1])
-if v == from then return {v} end
-if v < from then return {v, 'reload'} end
-local entries = redis.call('XRANGE', KEYS[2], '(' .. from .. '-1', '+')
-if #entries == 0 or entries[1][1] ~= (from + 1) .. '-1' then return {v, 'reload'} end
-local seen, keys = {}, {}
-for _, entry in ipairs(entries) do
-  for key in string.gmatch(entry[2][2], '[^\\n]+') do
-    if not seen[key] then seen[key] = true; keys[#keys + 1] = key end
-  end
-end
-if #keys > tonumber(ARGV[2]) then return {v, 'reload'} end
-local out = {tonumber(entries[#entries][1]:match('^(%d+)')), 'delta'}
-for i = 1, #keys, 500 do
-  local chunk = {}
-  for j = i, math.min(i + 499, #keys) do chunk[#chunk + 1] = keys[j] end
-  local values = redis.call('HMGET', KEYS[3], unpack(chunk))
-  for j, key in ipairs(chunk) do out[#out + 1] = key; out[#out + 1] = values[j] end
-end
-return out
-"""
+# KEYS: version, change log, entities hash. ARGV: the copy's version (-1: none). Returns the
+# changes since (CHANGES_SINCE).
+CATCH_UP = _with_changes_since("""
+return changes_since({}, tonumber(redis.call('GET', KEYS[1]) or '0'), tonumber(ARGV[1]), KEYS[2], KEYS[3])
+""")
 
 # KEYS: version, entities hash. Returns {version, key, JSON, …}: everything, as one version.
 READ_ALL = """
@@ -126,35 +144,37 @@ for i = 1, #all do out[#out + 1] = all[i] end
 return out
 """
 
-# Under contention optimism turns into a retry storm, so a node that lost once takes turns
-# instead: the lock, with an expiry in case its holder dies. KEYS: lock, version. ARGV: this
-# node, expiry ms. Returns {-1} (held by another) or {version}.
-LOCK = """
+# Under contention optimism turns into a retry storm, so a node that lost twice takes turns
+# instead: the lock, with an expiry in case its holder dies. KEYS: lock, version, change log,
+# entities hash. ARGV: this node, expiry ms, the copy's version. Returns {-1} (held by
+# another) or the changes since the copy's version (CHANGES_SINCE): current under the lock.
+LOCK = _with_changes_since("""
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {-1} end
-return {tonumber(redis.call('GET', KEYS[2]) or '0')}
-"""
+return changes_since({}, tonumber(redis.call('GET', KEYS[2]) or '0'), tonumber(ARGV[3]), KEYS[3], KEYS[4])
+""")
 UNLOCK = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
 
-# KEYS: version, the session's sequence hash. ARGV: expected version, field, seq, ttl seconds.
-# Returns 1 (new), 0 (replayed or old), -1 (the copy was stale: catch up and re-check the route).
-ADVANCE = """
-if tonumber(redis.call('GET', KEYS[1]) or '0') ~= tonumber(ARGV[1]) then return -1 end
+# KEYS: version, the session's sequence hash, change log, entities hash. ARGV: expected
+# version, field, seq, ttl seconds. Returns {1} (new), {0} (replayed or old), or {-1, changes
+# since the copy's version…} (the copy was stale: re-check the route on the changes).
+ADVANCE = _with_changes_since("""
+local v = tonumber(redis.call('GET', KEYS[1]) or '0')
+if v ~= tonumber(ARGV[1]) then return changes_since({-1}, v, tonumber(ARGV[1]), KEYS[3], KEYS[4]) end
 local last = tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')
-if tonumber(ARGV[3]) <= last then return 0 end
+if tonumber(ARGV[3]) <= last then return {0} end
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
 redis.call('EXPIRE', KEYS[2], tonumber(ARGV[4]))
-return 1
-"""
+return {1}
+""")
 
 OPTIMISTIC_TRIES = 2  # commits tried without the lock before taking turns under it
 MAX_ATTEMPTS = 50  # racing nodes each win in turn; this many losses in a row means something is wrong
 LOCK_TTL_MS = 2_000  # a dead holder blocks the others this long at most
 LOCK_WAIT_S = 5.0  # waiting longer for a turn than this: refuse as busy
 SEQ_TTL_S = 86_400  # a session's counters outlive any session, then clean themselves up
-CATCH_UP_MAX_KEYS = 20_000  # more changed entities than this since we looked: read everything
 
 
 class StoreBusy(DomainError):
@@ -213,6 +233,7 @@ class RedisLiveStore:
         self._stored: dict[str, bytes] = {}
         self._holding = False
         self.conflicts = 0  # commits lost to another node (then re-run), for the benchmark
+        self._others_write = False  # whether another node had written when we last looked
         self.owner = owner or secrets.token_hex(8)  # who holds the lock, when this node does
         # The deadlines are to be rewritten from a copy read whole: at this node's first tick
         # (so the first node of a version that keeps them finds every deadline of the state),
@@ -260,21 +281,42 @@ class RedisLiveStore:
 
     async def _catch_up(self) -> CallCenter:
         """Bring the copy to the latest version: only the entities changed since, usually."""
+        await self._sync()
+        assert self.center is not None
+        return self.center
+
+    async def _sync(self) -> bool:
+        """Bring the copy to the latest version; whether it was current already."""
         if self.center is None or self.version < 0:
-            return await self._load_all()
-        answer = await self._catch_up_script(
-            keys=[self.k_version, self.k_log, self.k_entities], args=[self.version, CATCH_UP_MAX_KEYS]
-        )
-        if len(answer) == 1:
-            return self.center
-        if answer[1] == b"reload":
-            return await self._load_all()
+            await self._load_all()
+            return False
+        answer = await self._catch_up_script(keys=[self.k_version, self.k_log, self.k_entities], args=[self.version])
+        return await self._absorb(answer)
+
+    async def _sync_if_others_write(self) -> None:
+        """Catch up before a command when other nodes were writing at our last look. Alone, a
+        node's copy is current after its own commits, and optimism costs one round trip. With
+        other nodes committing, the copy is usually stale by the next command (three nodes at
+        20 visits a second lost the first try of nearly every command): running it, encoding
+        and sending the commit only to lose costs more than asking for the changes first."""
+        if self._others_write and self.center is not None:
+            await self._sync()
+
+    async def _absorb(self, changes: list) -> bool:
+        """Apply what a script found changed since the copy's version (CHANGES_SINCE); whether
+        the copy was current already."""
+        self._others_write = len(changes) != 1
+        if len(changes) == 1:
+            return True
+        if changes[1] == b"reload" or self.center is None:
+            await self._load_all()
+            return False
         center = self.center
-        for i in range(2, len(answer), 2):
-            key, raw = answer[i].decode(), answer[i + 1]
+        for i in range(2, len(changes), 2):
+            key, raw = changes[i].decode(), changes[i + 1]
             self._put(center, key, raw)
-        self.version = int(answer[0])
-        return center
+        self.version = int(changes[0])
+        return False
 
     def _put(self, center: CallCenter, key: str, raw: bytes | None) -> None:
         entities.apply(center, key, orjson.loads(raw) if raw else None)
@@ -282,10 +324,6 @@ class RedisLiveStore:
             self._stored[key] = raw
         else:
             self._stored.pop(key, None)
-
-    async def _current(self) -> bool:
-        """Whether the copy is still the latest (it may have been written by another node)."""
-        return int(await self.redis.get(self.k_version) or 0) == self.version
 
     def _changes(self, center: CallCenter) -> dict[str, bytes]:
         """The touched entities whose encoding differs from Redis's at the copy's version."""
@@ -319,7 +357,9 @@ class RedisLiveStore:
             # Optimistic first (one round trip when the copy is current). A lost race leaves the
             # copy caught up, so one more optimistic try usually wins without a lock; after a
             # second loss, in turn under the lock (no retry storm between nodes).
-            for _ in range(OPTIMISTIC_TRIES if self.center is not None else 0):
+            for attempt in range(OPTIMISTIC_TRIES if self.center is not None else 0):
+                if attempt == 0:
+                    await self._sync_if_others_write()
                 outcome = await self._attempt(command, locked=False)
                 if outcome is not None:
                     return outcome()
@@ -359,6 +399,7 @@ class RedisLiveStore:
                 if not due:
                     return None
                 if attempt == 0 and self.center is not None:
+                    await self._sync_if_others_write()
                     outcome = await self._attempt(command, locked=False, tick=(now, due))
                 else:
                     outcome = await self._in_turn(command, tick=(now, due))
@@ -370,8 +411,9 @@ class RedisLiveStore:
         """Replace the deadlines with those of a copy that is current (checked by the commit):
         after this node read the state whole, which is rare. Lost to another node's commit, it
         is tried again on the next tick."""
-        center = self.center if self.center is not None and await self._current() else await self._catch_up()
-        if self.center is None or self.version < 0:
+        await self._sync()
+        center = self.center
+        if center is None or self.version < 0:
             return
         dues = {key: at for key, at in self._dues(center, entities.all_keys(center), None).items() if at}
         answer = await self._commit(
@@ -405,9 +447,8 @@ class RedisLiveStore:
             if exc.effects is None:
                 # A plain refusal leaves the state untouched; it is final only if the copy was
                 # current (always so under the lock), else it is re-decided on the latest state.
-                if locked or await self._current():
+                if locked or await self._sync():
                     return _raiser(exc)
-                await self._catch_up()
                 return None
             outcome, effects = _raiser(exc), exc.effects  # refused *and* changed something (a lapsed offer)
         except BaseException:
@@ -420,9 +461,8 @@ class RedisLiveStore:
         # (its time, the entities due by then) that changed nothing still writes their next
         # deadlines: what was due has been seen.
         if not changes and not records and tick is None:
-            if locked or await self._current():
+            if locked or await self._sync():
                 return outcome
-            await self._catch_up()
             return None
         after, due = tick if tick is not None else (None, set())
         dues = self._dues(center, {*changes, *due}, after)
@@ -455,7 +495,7 @@ class RedisLiveStore:
             return None
         self._undo(center, changes)  # the copy ran ahead of the shared state
         if int(answer[0]) >= 0:
-            await self._catch_up()
+            await self._absorb(answer[2:])  # what the winner wrote came back with the refusal
         return None
 
     async def _acquire(self) -> None:
@@ -463,11 +503,13 @@ class RedisLiveStore:
         deadline = asyncio.get_running_loop().time() + LOCK_WAIT_S
         pause = 0.0005
         while True:
-            answer = await self._take_lock(keys=[self.k_lock, self.k_version], args=[self.owner, LOCK_TTL_MS])
+            answer = await self._take_lock(
+                keys=[self.k_lock, self.k_version, self.k_log, self.k_entities],
+                args=[self.owner, LOCK_TTL_MS, self.version if self.center is not None else -1],
+            )
             if int(answer[0]) >= 0:
                 self._holding = True
-                if self.center is None or int(answer[0]) != self.version:
-                    await self._catch_up()
+                await self._absorb(answer)  # current under the lock, with no second round trip
                 return
             if asyncio.get_running_loop().time() > deadline:
                 raise StoreBusy()
@@ -487,18 +529,18 @@ class RedisLiveStore:
                 try:
                     found = route(center)
                 except DomainError:
-                    if await self._current():
+                    if await self._sync():
                         raise
-                    await self._catch_up()
                     continue
                 verdict = await self._advance(
-                    keys=[self.k_version, self.k_seq + session_id], args=[self.version, key, seq, SEQ_TTL_S]
+                    keys=[self.k_version, self.k_seq + session_id, self.k_log, self.k_entities],
+                    args=[self.version, key, seq, SEQ_TTL_S],
                 )
-                if verdict == 1:
+                if verdict[0] == 1:
                     return found
-                if verdict == 0:
+                if verdict[0] == 0:
                     raise out_of_sequence()
-                await self._catch_up()
+                await self._absorb(verdict[1:])  # stale: the changes came with the answer
             raise StoreBusy()
 
     def nodes_of(self, user_id: str) -> set[str] | None:
