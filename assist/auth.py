@@ -29,6 +29,7 @@ from signaling.domain.model import Role, is_guest
 from signaling.tasks import cancel_and_wait
 
 from .accounts import AccountStore, Refusal, Standing
+from .redis_client import subscribed
 
 P = TypeVar("P")  # who the caller is, as the service knows them (signaling.service.Principal)
 log = structlog.get_logger("auth")
@@ -309,9 +310,10 @@ class Revocations:
 
     async def _listen_forever(self) -> None:
         while True:
-            pubsub = self.redis.pubsub()
+            pubsub = None
             try:
-                await pubsub.subscribe(self.channel)
+                # The plain client's or the cluster client's pub/sub (assist.redis_client).
+                pubsub = await subscribed(self.redis, self.channel)
                 async for message in pubsub.listen():
                     if message.get("type") != "message":
                         continue
@@ -323,7 +325,8 @@ class Revocations:
                 log.warning("revocations_listen_failed", error=str(exc))
                 await asyncio.sleep(1.0)
             finally:
-                await pubsub.aclose()
+                if pubsub is not None:
+                    await pubsub.aclose()
 
 
 class Authenticator(Generic[P]):

@@ -106,7 +106,10 @@ def _announce(config, username: str, standing) -> None:
         return
     import redis
 
-    client = redis.Redis.from_url(config.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    from .redis_client import sync_client
+
+    # On a cluster PUBLISH reaches the subscribers on every one of its nodes, whichever takes it.
+    client = sync_client(config.redis_url, config.redis_cluster, socket_timeout=2, socket_connect_timeout=2)
     try:
         client.publish(f"{config.redis_prefix}revoked", f"{standing.generation}:{int(standing.active)}:{username}")
     except redis.RedisError:

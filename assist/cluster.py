@@ -18,9 +18,10 @@ import secrets
 import time
 
 import structlog
-from redis.asyncio import Redis
 
 from signaling.tasks import cancel_and_wait
+
+from .redis_client import AsyncRedis
 
 log = structlog.get_logger("cluster")
 
@@ -60,7 +61,7 @@ class LocalCluster:
 
 
 class RedisCluster:
-    def __init__(self, redis: Redis, node_id: str, prefix: str = "assist:", beat_s: float = 1.0, ttl_s: float = 4.0) -> None:
+    def __init__(self, redis: AsyncRedis, node_id: str, prefix: str = "assist:", beat_s: float = 1.0, ttl_s: float = 4.0) -> None:
         self.redis = redis
         self.instance = new_instance(node_id)
         self.beat_s, self.ttl_ms = beat_s, int(ttl_s * 1000)

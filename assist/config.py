@@ -61,6 +61,7 @@ class Config:
     # Scale-out: live state (queue, presence, sessions) in this Redis, shared by every node.
     redis_url: str = ""  # empty: embedded, in this process's memory
     redis_prefix: str = "assist:"  # every key and channel name starts with it (one Redis, many deployments)
+    redis_cluster: bool = False  # redis_url is a node of a Redis Cluster: the cluster client (assist.redis_client)
     node_id: str = ""  # empty: host name and process id (unique per running node)
     recordings_dir: Path | None = None  # None: var_dir/recordings (a shared volume when scaled out)
     jwt_secret: str = ""  # empty: generated once and kept in var_dir
@@ -181,6 +182,12 @@ class Settings(BaseSettings):
     redis_url: str = Field(
         default=_C.redis_url,
         description="empty: embedded, live state in this process; scaled out `redis://redis:6379/0`, the same on every node",
+    )
+    # Before the prefix: the prefix's check (_hash_tag) reads it.
+    redis_cluster: bool = Field(
+        default=_C.redis_cluster,
+        description="`1`: `ASSIST_REDIS_URL` is a node of a Redis Cluster (any one; the others are found from it), "
+        "and `ASSIST_REDIS_PREFIX` must have a hash tag",
     )
     redis_prefix: str = Field(
         default=_C.redis_prefix,
@@ -337,12 +344,19 @@ class Settings(BaseSettings):
 
     @field_validator("redis_prefix")
     @classmethod
-    def _hash_tag(cls, prefix: str) -> str:
+    def _hash_tag(cls, prefix: str, info: ValidationInfo) -> str:
         """Braces in the prefix are Redis Cluster's hash tag (every key of the deployment in one
-        slot): a `{` must open a non-empty tag, or the keys would scatter over the shards."""
+        slot): a `{` must open a non-empty tag, or the keys would scatter over the shards. On a
+        cluster the tag is required: without it every script touching several keys is refused
+        (CROSSSLOT) once the node runs, so the start is refused instead."""
         opened = prefix.find("{")
         if opened >= 0 and prefix.find("}", opened + 1) <= opened + 1:
             raise ValueError(f"{prefix!r}: a hash tag is `{{name}}`, closed and not empty (e.g. `assist:{{prod}}:`)")
+        if opened < 0 and info.data.get("redis_cluster"):
+            raise ValueError(
+                f"{prefix!r}: with ASSIST_REDIS_CLUSTER every key must be in one slot, so the prefix "
+                f"needs a hash tag `{{name}}` (e.g. `assist:{{prod}}:`)"
+            )
         return prefix
 
     @field_validator("log_level")

@@ -31,11 +31,12 @@ from collections.abc import AsyncIterator, Callable, Collection
 from typing import Any
 
 import structlog
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from socketio.async_pubsub_manager import AsyncPubSubManager
 
 from signaling.tasks import cancel_and_wait
+
+from .redis_client import async_client
 
 log = structlog.get_logger("delivery")
 
@@ -83,7 +84,13 @@ class StreamManager(AsyncPubSubManager):
     name = "assist-streams"
 
     def __init__(
-        self, redis_url: str, prefix: str, instance: str, locate: Locate, redis_options: dict[str, Any] | None = None
+        self,
+        redis_url: str,
+        prefix: str,
+        instance: str,
+        locate: Locate,
+        redis_options: dict[str, Any] | None = None,
+        cluster: bool = False,
     ) -> None:
         super().__init__(channel=f"{prefix}sio")
         self.host_id = instance  # python-socketio routes cross-node callbacks back by host id
@@ -92,9 +99,9 @@ class StreamManager(AsyncPubSubManager):
         self.k_members = f"{prefix}sio:nodes"
         self.k_stream = f"{prefix}sio:node:"
         options = {"socket_connect_timeout": 2, "socket_timeout": 5, **(redis_options or {})}
-        self.redis = Redis.from_url(redis_url, **options)
+        self.redis = async_client(redis_url, cluster, **options)
         # The reader blocks in XREAD for up to BLOCK_MS: its own connection, a longer timeout.
-        self.reader = Redis.from_url(redis_url, **(options | {"socket_timeout": BLOCK_MS / 1000 + 5}))
+        self.reader = async_client(redis_url, cluster, **(options | {"socket_timeout": BLOCK_MS / 1000 + 5}))
         self._send = self.redis.register_script(SEND)
         self._members = self.redis.register_script(MEMBERS)
         self._announce = self.redis.register_script(ANNOUNCE)

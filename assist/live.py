@@ -22,9 +22,8 @@ from .config import Config
 from .storage.memory import MemoryLiveStore
 
 if TYPE_CHECKING:
-    from redis.asyncio import Redis
-
     from .delivery import StreamManager
+    from .redis_client import AsyncRedis
 
 
 @dataclass
@@ -33,7 +32,7 @@ class Live:
     cluster: LocalCluster | RedisCluster  # both are ports.Cluster (SignalingService checks)
     keyframes: Keyframes
     client_manager: StreamManager | None = None
-    redis: Redis | None = None  # the shared Redis client, when scaled out
+    redis: AsyncRedis | None = None  # the shared Redis client (or cluster client), when scaled out
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def close(self) -> None:
@@ -46,18 +45,19 @@ def build_live(config: Config) -> Live:
     if not config.redis_url:
         return Live(MemoryLiveStore(CallCenter(config.policy, unique_ids)), LocalCluster(node_id), Keyframes())
 
-    from redis.asyncio import Redis
-
     from .delivery import StreamManager
+    from .redis_client import async_client
     from .storage.redis_keyframes import RedisKeyframes
     from .storage.redis_live import RedisLiveStore
 
     prefix = config.redis_prefix
     # Short timeouts and retries: a Redis restart shows as refusals for its duration, not hangs.
-    redis = Redis.from_url(config.redis_url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=10)
+    redis = async_client(
+        config.redis_url, config.redis_cluster, socket_timeout=5, socket_connect_timeout=2, health_check_interval=10
+    )
     cluster = RedisCluster(redis, node_id, prefix)
     store = RedisLiveStore(redis, config.policy, prefix, unique_ids, owner=cluster.instance)
     # Messages to a user go only to the nodes holding their sockets, through streams that keep
     # them across a Redis restart (assist.delivery).
-    manager = StreamManager(config.redis_url, prefix, cluster.instance, store.nodes_of)
+    manager = StreamManager(config.redis_url, prefix, cluster.instance, store.nodes_of, cluster=config.redis_cluster)
     return Live(store, cluster, RedisKeyframes(redis, prefix), manager, redis, [manager.close, redis.aclose])

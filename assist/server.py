@@ -174,7 +174,7 @@ def create_app(config: Config, speech_models: SpeechModels | None = None) -> web
     revocations.on_revoked.append(adapter.revoke)
     revocations.watched = adapter.by_user.keys
 
-    throttle = SignInThrottle.build(config.redis_url, config.redis_prefix)
+    throttle = SignInThrottle.build(config.redis_url, config.redis_prefix, config.redis_cluster)
     # Scaled out, records come through the Redis stream, and readers wait for it to be written.
     pump = RecordPump(live.redis, records, live.cluster.instance, config.redis_prefix) if live.redis else None
     if pump is not None:

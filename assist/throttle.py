@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 
 from limits import RateLimitItem, parse_many
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import MemoryStorage, RedisClusterStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
 ADDRESS_LIMITS = "10/minute;100/hour"
@@ -59,15 +59,31 @@ class SignInThrottle:
                 del self.in_flight[address]
 
     @classmethod
-    def build(cls, redis_url: str = "", prefix: str = "assist:") -> SignInThrottle:
+    def build(cls, redis_url: str = "", prefix: str = "assist:", cluster: bool = False) -> SignInThrottle:
         if not redis_url:
             return cls(MemoryStorage())
         # Short timeouts, as for the live state: a Redis restart shows as refusals, not hangs.
+        key_prefix = f"{prefix}signin"
+        if not cluster:
+            return cls(
+                RedisStorage(
+                    "async+" + redis_url,
+                    implementation="redispy",
+                    key_prefix=key_prefix,
+                    socket_timeout=5,
+                    socket_connect_timeout=2,
+                )
+            )
+        # limits makes its own client (redis-py's cluster client) from its own URL scheme,
+        # `async+redis+cluster://host:port`, where TLS (`rediss://`) is an option, not a scheme.
+        # Each window is one key, under the deployment's hash tag.
+        scheme, _, rest = redis_url.partition("://")
         return cls(
-            RedisStorage(
-                "async+" + redis_url,
+            RedisClusterStorage(
+                f"async+redis+cluster://{rest}",
                 implementation="redispy",
-                key_prefix=f"{prefix}signin",
+                key_prefix=key_prefix,
+                ssl=scheme == "rediss",
                 socket_timeout=5,
                 socket_connect_timeout=2,
             )

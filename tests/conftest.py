@@ -161,6 +161,7 @@ SERVER_FIXTURES = {
     "start_server",
     "harness",
     "redis_server",
+    "redis_cluster",
     "postgres",
     "postgres_server",
     "deployment",
@@ -192,6 +193,16 @@ def redis_server():
     server = RedisServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def redis_cluster(tmp_path_factory):
+    """A real Redis Cluster (three masters) for one test module; each test keeps to its own prefix."""
+    from tests.servers.redis_cluster import RedisClusterServers
+
+    servers = RedisClusterServers(tmp_path_factory.mktemp("redis-cluster")).start()
+    yield servers
+    servers.stop()
 
 
 @pytest.fixture

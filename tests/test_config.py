@@ -33,7 +33,8 @@ def test_every_variable_reaches_the_config(clean_env, tmp_path):
         "ASSIST_DATABASE_URL": "postgresql+psycopg://a:b@db/assist",
         "ASSIST_MIGRATE_ON_START": "0",
         "ASSIST_REDIS_URL": "redis://r:6379/0",
-        "ASSIST_REDIS_PREFIX": "x:",
+        "ASSIST_REDIS_CLUSTER": "yes",
+        "ASSIST_REDIS_PREFIX": "x:{t}:",
         "ASSIST_NODE_ID": "n1",
         "ASSIST_RECORDINGS_DIR": "/rec",
         "ASSIST_RECORDING_RETENTION_DAYS": "7",
@@ -75,7 +76,8 @@ def test_every_variable_reaches_the_config(clean_env, tmp_path):
         database_url="postgresql+psycopg://a:b@db/assist",
         migrate_on_start=False,
         redis_url="redis://r:6379/0",
-        redis_prefix="x:",
+        redis_cluster=True,
+        redis_prefix="x:{t}:",
         node_id="n1",
         recordings_dir=Path("/rec"),
         recording_retention_days=7.0,
@@ -184,6 +186,26 @@ def test_a_redis_prefix_with_braces_must_hold_a_hash_tag(clean_env, prefix):
 def test_a_redis_prefix_with_a_hash_tag_is_taken(clean_env):
     clean_env.setenv("ASSIST_REDIS_PREFIX", "assist:{prod}:")
     assert Config.from_env().redis_prefix == "assist:{prod}:"
+
+
+@pytest.mark.parametrize("prefix", ["assist:", "assist:prod}:"])
+def test_on_a_redis_cluster_the_prefix_must_have_a_hash_tag(clean_env, prefix):
+    """Untagged, the keys scatter over the shards and every multi-key script fails (CROSSSLOT)
+    once the node runs: the start is refused instead, naming the prefix and why."""
+    clean_env.setenv("ASSIST_REDIS_CLUSTER", "true")
+    clean_env.setenv("ASSIST_REDIS_PREFIX", prefix)
+    error = str(pytest.raises(SettingsError, Config.from_env).value)
+    assert error.startswith(f"ASSIST_REDIS_PREFIX={prefix!r}: ") and "ASSIST_REDIS_CLUSTER" in error, error
+    assert "hash tag" in error
+    clean_env.setenv("ASSIST_REDIS_CLUSTER", "false")  # the same prefix on one Redis is fine
+    assert Config.from_env().redis_prefix == prefix
+
+
+def test_on_a_redis_cluster_a_tagged_prefix_is_taken(clean_env):
+    clean_env.setenv("ASSIST_REDIS_CLUSTER", "1")
+    clean_env.setenv("ASSIST_REDIS_PREFIX", "assist:{prod}:")
+    config = Config.from_env()
+    assert config.redis_cluster and config.redis_prefix == "assist:{prod}:"
 
 
 def test_a_secret_is_never_repeated_in_an_error(clean_env):

@@ -17,11 +17,12 @@ import time
 from typing import TYPE_CHECKING, cast
 
 import structlog
-from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from signaling.domain.notices import RecordUpdate
 from signaling.tasks import cancel_and_wait
+
+from ..redis_client import AsyncRedis
 
 if TYPE_CHECKING:
     from .sql import SqlRecords
@@ -50,7 +51,7 @@ def decode_update(entry_id: str, raw: str) -> RecordUpdate:
 
 
 class RecordPump:
-    def __init__(self, redis: Redis, records: SqlRecords, consumer: str, prefix: str = "assist:") -> None:
+    def __init__(self, redis: AsyncRedis, records: SqlRecords, consumer: str, prefix: str = "assist:") -> None:
         self.redis = redis
         self.records = records  # SqlRecords: submit() then flush() once they are committed
         self.consumer = consumer

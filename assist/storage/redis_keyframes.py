@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
-from redis.asyncio import Redis
-
 from signaling.keyframes import Keyframes, starts_recording
+
+from ..redis_client import AsyncRedis
 
 # KEYS: list, size. ARGV: starts a recording (0/1), batch, its size, max bytes, ttl seconds.
 # A buffer exists only from a full snapshot on (the size key marks it); past the cap it stops
@@ -26,7 +26,7 @@ TTL_S = 86_400  # a session that ends without anyone noticing (every node died) 
 
 
 class RedisKeyframes(Keyframes):
-    def __init__(self, redis: Redis, prefix: str = "assist:") -> None:
+    def __init__(self, redis: AsyncRedis, prefix: str = "assist:") -> None:
         super().__init__()
         self.redis = redis
         self.k_list, self.k_size = f"{prefix}keyframes:", f"{prefix}keyframes-size:"

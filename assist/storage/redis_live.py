@@ -34,7 +34,6 @@ from typing import Any, NoReturn, TypeVar, cast
 
 import orjson
 import structlog
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from signaling.domain import snapshot
@@ -43,6 +42,7 @@ from signaling.domain.errors import DomainError
 from signaling.domain.model import Policy
 from signaling.domain.notices import Effects
 
+from ..redis_client import AsyncRedis
 from . import entities
 from .record_stream import encode_update
 
@@ -206,7 +206,12 @@ class RedisLiveStore:
     records_in_commit = True  # the service must not write records itself: they ride the commit
 
     def __init__(
-        self, redis: Redis, policy: Policy, prefix: str = "assist:", new_id: Callable[[str], str] | None = None, owner: str = ""
+        self,
+        redis: AsyncRedis,
+        policy: Policy,
+        prefix: str = "assist:",
+        new_id: Callable[[str], str] | None = None,
+        owner: str = "",
     ) -> None:
         self.redis = redis
         self.policy = policy

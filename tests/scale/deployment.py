@@ -17,12 +17,14 @@ from tests.servers.nodes import AssistNode, node_env
 
 
 class Deployment:
-    def __init__(self, directory: Path, redis, database_url: str, nodes: int, env: dict[str, str]) -> None:
+    def __init__(
+        self, directory: Path, redis, database_url: str, nodes: int, env: dict[str, str], prefix: str | None = None
+    ) -> None:
         self.dir = directory
         self.redis = redis
         self.database_url = database_url
         # In a hash tag, as on Redis Cluster (docs/deploy.md): every key of it in one slot.
-        self.prefix = f"dep:{{{uuid.uuid4().hex[:10]}}}:"
+        self.prefix = prefix or f"dep:{{{uuid.uuid4().hex[:10]}}}:"
         shared = node_env(redis.url, self.prefix, database_url, directory / "recordings", **env)
         self.nodes = [AssistNode(f"n{i + 1}", directory / f"n{i + 1}", shared) for i in range(nodes)]
         self.nginx: Nginx | None = None

@@ -62,6 +62,11 @@ class RedisClusterServers:
             time.sleep(0.2)
         return self
 
+    @property
+    def url(self) -> str:
+        """One node's address: a cluster client finds the others (and the slots) from it."""
+        return f"redis://127.0.0.1:{self.ports[0]}/0"
+
     def command(self, port: int, *args: str) -> str:
         return subprocess.run(["redis-cli", "-p", str(port), *args], capture_output=True, text=True, check=True).stdout
 

@@ -3,34 +3,28 @@ real Redis Cluster (three masters), through redis-py's cluster client: with a ha
 every script runs on the one shard that holds the deployment's slot. Without a tag the commit
 script's keys scatter over the shards and the cluster refuses it (CROSSSLOT).
 
-The nodes themselves still use the plain client (docs/deploy.md, Sizing): this shows the keys
-and scripts are ready for the cluster, not that a node runs on one.
+These are the parts one by one; tests/scale/test_redis_cluster_nodes.py runs whole nodes on a
+cluster (`ASSIST_REDIS_CLUSTER`), which make their clients with assist.redis_client.
 """
 
 from __future__ import annotations
 
 import pytest
+from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster as ClusterClient
 from redis.crc import key_slot
 from redis.exceptions import ClusterCrossSlotError
 
 from assist.cluster import RedisCluster
 from assist.delivery import ANNOUNCE, MEMBER_WINDOW_MS, MEMBERS, RETENTION_MS, SEND
+from assist.redis_client import async_client, subscribed
 from assist.storage.redis_keyframes import RedisKeyframes
 from assist.storage.redis_live import RedisLiveStore
 from signaling.domain.model import Edition, Presence
 from signaling.service import SignalingService
-from tests.servers.redis_cluster import RedisClusterServers
 from tests.signaling.test_clock import AGENT, CUSTOMER, POLICY, Heard, NoRecords
 
 pytestmark = pytest.mark.server  # real redis-servers (tests/conftest.py's tiers)
-
-
-@pytest.fixture(scope="module")
-def redis_cluster(tmp_path_factory):
-    servers = RedisClusterServers(tmp_path_factory.mktemp("redis-cluster")).start()
-    yield servers
-    servers.stop()
 
 
 async def test_live_state_clock_heartbeats_delivery_scripts_on_a_cluster_with_a_hash_tag(redis_cluster):
@@ -83,6 +77,31 @@ async def test_without_a_hash_tag_the_cluster_refuses_the_commit(redis_cluster):
             await store._commit(keys=store._commit_keys, args=[0, store.owner, 0, 0, "", 100])
     finally:
         await client.aclose()
+
+
+async def test_a_fresh_cluster_client_subscribes_and_hears_a_publish_made_through_any_node(redis_cluster):
+    """The revocations channel on a cluster (assist.auth.Revocations): redis-py's cluster pub/sub
+    on a client that has run no command yet (its slot map empty: a bare subscribe fails), then a
+    PUBLISH through a client of another node, which the cluster broadcasts."""
+    prefix = "assist:{pubsub}:"
+    listener = async_client(redis_cluster.url, cluster=True)
+    pubsub = await subscribed(listener, prefix + "revoked")
+    try:
+        owner = pubsub.connection.port if pubsub.connection else None
+        elsewhere = next(port for port in redis_cluster.ports if port != owner)
+        publisher = Redis(host="127.0.0.1", port=elsewhere)  # a plain client of a node not subscribed to
+        try:
+            assert await publisher.publish(prefix + "revoked", "3:0:zhangsan") == 0  # no local subscriber …
+        finally:
+            await publisher.aclose()
+        message = None
+        while message is None or message["type"] != "message":
+            message = await pubsub.get_message(timeout=5)
+            assert message is not None, "no message within 5 s"
+        assert message["data"] == b"3:0:zhangsan"  # … yet the cluster carried it to the subscriber
+    finally:
+        await pubsub.aclose()
+        await listener.aclose()
 
 
 async def _scan(client: ClusterClient, prefix: str):
