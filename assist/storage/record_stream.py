@@ -33,6 +33,7 @@ GROUP = "writers"
 BATCH = 500
 CLAIM_IDLE_MS = 15_000  # unacknowledged this long: its reader is presumed dead
 CLAIM_EVERY_S = 5.0
+LINGER_S = 0.2  # after a batch that was not full, before reading the next
 
 
 def encode_update(update: RecordUpdate) -> str:
@@ -89,10 +90,17 @@ class RecordPump:
             try:
                 await self._ensure_group()
                 while True:
-                    await self.pump_once(block_ms=1000)
+                    written = await self.pump_once(block_ms=1000)
                     if not self._healthy:
                         log.info("record_stream_back")
                         self._healthy = True
+                    if 0 < written < BATCH:
+                        # Every node's pump waits on the stream, and Redis hands each new entry to
+                        # a waiting one at once: three nodes wrote one or two updates per database
+                        # transaction, three times as many transactions as one node. Lingering
+                        # lets the next batch gather (a record is on disk a moment later; nobody
+                        # waits on it). A full batch means a backlog: read on at once.
+                        await asyncio.sleep(LINGER_S)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 (Redis away: the entries wait in the stream; retry)
