@@ -70,6 +70,11 @@ class Metrics:
         """Delivery between nodes (assist/delivery.py StreamManager), read at scrape time."""
         self.registry.register(_DeliveryCollector(delivery))
 
+    def watch_conflicts(self, conflicts: Callable[[], int]) -> None:
+        """Commits this node lost to another node's (then re-run): how contended the shared
+        state is (assist/storage/redis_live.py), read at scrape time."""
+        self.registry.register(_ConflictsCollector(conflicts))
+
     # Observer protocol of the signaling service
     def pairing(self, seconds: float) -> None:
         self.pairing_seconds.observe(seconds)
@@ -109,6 +114,18 @@ class _RecordsCollector:
             "assist_records_dropped",
             "Record updates given up: refused by the database or beyond the queue bound (each one logged)",
             value=status.dropped,
+        )
+
+
+class _ConflictsCollector:
+    def __init__(self, conflicts: Callable[[], int]) -> None:
+        self.conflicts = conflicts
+
+    def collect(self):
+        yield CounterMetricFamily(
+            "assist_live_conflicts",
+            "Commands whose commit lost the race to another node's and ran again on its changes",
+            value=self.conflicts(),
         )
 
 

@@ -50,6 +50,7 @@ from .metrics import Metrics
 from .storage.call_audio import CallAudio
 from .storage.record_stream import RecordPump
 from .storage.recordings import RecordingStore
+from .storage.redis_live import RedisLiveStore
 from .storage.sql import SqlRecords
 from .throttle import SignInThrottle
 from .web import routes as web_routes
@@ -189,6 +190,9 @@ def create_app(config: Config, speech_models: SpeechModels | None = None) -> web
     metrics.watch_records(records.writer_status)  # the writer's health on /metrics
     if live.client_manager is not None:
         metrics.watch_delivery(live.client_manager)  # scaled out: delivery between the nodes
+    shared = live.store
+    if isinstance(shared, RedisLiveStore):
+        metrics.watch_conflicts(lambda: shared.conflicts)  # scaled out: contention between the nodes
     http_api.add_routes(app)
     guest.add_routes(app)
     demo_bank.add_routes(app)

@@ -310,12 +310,13 @@ class RedisLiveStore:
     async def _absorb(self, changes: list) -> bool:
         """Apply what a script found changed since the copy's version (CHANGES_SINCE); whether
         the copy was current already."""
-        self._others_write = len(changes) != 1
         if len(changes) == 1:
+            self._others_write = False
             return True
-        if changes[1] == b"reload" or self.center is None:
+        if changes[1] == b"reload" or self.center is None:  # read whole: current, whoever wrote
             await self._load_all()
             return False
+        self._others_write = True
         center = self.center
         for i in range(2, len(changes), 2):
             key, raw = changes[i].decode(), changes[i + 1]
@@ -494,10 +495,10 @@ class RedisLiveStore:
                     self._stored.pop(key, None)
             self._holding = False  # the commit released the lock
             return outcome
-        self.conflicts += 1
         if self.version < 0:  # never read: it ran on an empty copy; read the real one whole
             self.center = None
             return None
+        self.conflicts += 1
         self._undo(center, changes)  # the copy ran ahead of the shared state
         if int(answer[0]) >= 0:
             await self._absorb(answer[2:])  # what the winner wrote came back with the refusal

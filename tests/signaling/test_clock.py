@@ -18,7 +18,6 @@ from assist.cluster import RedisCluster
 from assist.storage.redis_live import RedisLiveStore
 from signaling.domain.model import Edition, Policy, Presence, Role
 from signaling.service import Principal, SignalingService
-from tests.servers.redis import RedisServer
 
 pytestmark = pytest.mark.server  # a real redis-server (tests/conftest.py's tiers)
 
@@ -27,13 +26,6 @@ CUSTOMER = Principal("c1", Role.CUSTOMER, "C1")
 POLICY = Policy(offer_timeout_s=15, grace_s=30, max_wait_s=600, reoffer_after_s=20)
 # What a node may send while nothing is due: looks only (and ours, to read the counters).
 READS = {"zrangebyscore", "get", "info", "config|resetstat", "hello", "client|setinfo", "ping"}
-
-
-@pytest.fixture(scope="module")
-def own_redis(tmp_path_factory):
-    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
-    yield server
-    server.stop()
 
 
 class Heard:

@@ -1,0 +1,86 @@
+"""Two nodes' stores racing on one real Redis (issue 16): what a lost race costs.
+
+A node whose copy is stale learns what changed in the same answer that refuses its commit, so a
+lost race is one wasted round trip, not two; and once it has seen another node writing, it
+catches up before its next command instead of running it on a copy it expects to be stale.
+Every loss is counted for /metrics (assist_live_conflicts). A Redis of this module's own, so
+the commands counted are these tests' only.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from redis.asyncio import Redis
+
+from assist.metrics import Metrics
+from assist.storage.redis_live import RedisLiveStore
+from signaling.domain.center import unique_ids
+from signaling.domain.model import Role
+from tests.signaling.test_clock import POLICY, writes
+
+pytestmark = pytest.mark.server  # a real redis-server (tests/conftest.py's tiers)
+
+
+def online(user: str, node: str):
+    return lambda c: c.socket_opened(user, Role.CUSTOMER, node, 1_000.0, None)
+
+
+def users(c) -> set[str]:
+    return set(dict.keys(c.online))
+
+
+async def test_a_lost_commit_catches_up_from_its_refusal_and_runs_again_once(own_redis):
+    prefix = f"race-{uuid.uuid4().hex[:10]}:"
+    redis = Redis.from_url(own_redis.url)
+    one = RedisLiveStore(redis, POLICY, prefix, unique_ids, owner="n1")
+    two = RedisLiveStore(redis, POLICY, prefix, unique_ids, owner="n2")
+    try:
+        await one.run(online("c1", "n1"))
+        await two.run(online("c2", "n2"))  # two reads the state whole first: c1 is in it
+        await one.run(online("c3", "n1"))  # one's copy was stale (c2): it lost once
+        assert (one.conflicts, two.conflicts) == (1, 0)
+
+        await redis.config_resetstat()
+        await two.run(online("c4", "n2"))  # two's copy is stale (c3) and it has not seen one write
+        calls = await writes(redis)
+        # The commit that lost, then the one that won: no catch-up in between.
+        assert calls.get("evalsha") == 2, calls
+        assert (one.conflicts, two.conflicts) == (1, 1)
+        assert two.center is not None and users(two.center) == {"c1", "c2", "c3", "c4"}  # caught up
+
+        # two has now seen another node writing: it catches up first, and wins at once.
+        await one.run(online("c5", "n1"))
+        await redis.config_resetstat()
+        await two.run(online("c6", "n2"))
+        calls = await writes(redis)
+        assert calls.get("evalsha") == 2, calls  # the catch-up, then a commit that won
+        assert (one.conflicts, two.conflicts) == (1, 1)
+        assert await one.read(users) == {f"c{i}" for i in range(1, 7)}
+    finally:
+        await redis.aclose()
+
+
+async def test_a_node_alone_commits_in_one_round_trip(own_redis):
+    prefix = f"race-{uuid.uuid4().hex[:10]}:"
+    redis = Redis.from_url(own_redis.url)
+    store = RedisLiveStore(redis, POLICY, prefix, unique_ids, owner="n1")
+    try:
+        await store.run(online("c1", "n1"))  # the first command reads the state whole
+        await redis.config_resetstat()
+        for i in range(2, 6):
+            await store.run(online(f"c{i}", "n1"))
+        calls = await writes(redis)
+        assert calls.get("evalsha") == 4, calls  # one commit each, nothing else
+        assert store.conflicts == 0
+    finally:
+        await redis.aclose()
+
+
+def test_lost_commits_are_on_metrics():
+    lost = [0]
+    metrics = Metrics(lambda: {"waiting_by_class": {}, "agents_by_state": {}, "sessions_active": 0})
+    metrics.watch_conflicts(lambda: lost[0])
+    lost[0] = 7
+    assert "assist_live_conflicts_total 7.0" in metrics.render().decode()
