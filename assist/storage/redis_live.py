@@ -152,6 +152,13 @@ LOCK = _with_changes_since("""
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {-1} end
 return changes_since({}, tonumber(redis.call('GET', KEYS[2]) or '0'), tonumber(ARGV[3]), KEYS[3], KEYS[4])
 """)
+# KEYS: deadlines. ARGV: now, the lease's end. Every entity due by now, each pushed to the
+# lease's end (the claimer's commit then writes its real next deadline): returns their keys.
+CLAIM = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+for _, key in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], key) end
+return due
+"""
 UNLOCK = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -170,6 +177,7 @@ redis.call('EXPIRE', KEYS[2], tonumber(ARGV[4]))
 return {1}
 """)
 
+CLAIM_LEASE_S = 3.0  # what a node claims to act on is passed by the others' ticks this long
 OPTIMISTIC_TRIES = 2  # commits tried without the lock before taking turns under it
 MAX_ATTEMPTS = 50  # racing nodes each win in turn; this many losses in a row means something is wrong
 LOCK_TTL_MS = 2_000  # a dead holder blocks the others this long at most
@@ -227,6 +235,7 @@ class RedisLiveStore:
         self._read_all = redis.register_script(READ_ALL)
         self._take_lock = redis.register_script(LOCK)
         self._unlock = redis.register_script(UNLOCK)
+        self._claim = redis.register_script(CLAIM)
         self._advance = redis.register_script(ADVANCE)
         self._lock = asyncio.Lock()  # one command at a time on this node's copy
         self.touched: set[str] = set()  # what the command running now reached (entities.py)
@@ -391,19 +400,23 @@ class RedisLiveStore:
     @_redis_errors_are_refusals
     async def tick(self, command: Callable[[CallCenter], T], now: float) -> T | None:
         """The clock: one look at the earliest deadline, and nothing more when none is due by
-        `now`. Otherwise the tick runs as a command (the first try optimistic, then in turn):
-        its commit writes the next deadline of every entity that was due (changed or not: a
-        request whose re-offer came to nothing still has its long wait ahead) and is
-        version-checked, so when several nodes tick at once one wins and the others find
-        nothing due on what it wrote."""
+        `now`. Otherwise this node claims what is due (CLAIM: a lease, so the other nodes'
+        ticks pass it by) and runs the tick as a command (the first try optimistic, then in
+        turn): its commit writes the next deadline of every entity that was due (changed or
+        not: a request whose re-offer came to nothing still has its long wait ahead), which
+        replaces the lease. Without the claim every node ran the tick for the same deadline
+        and all but one lost the race: work per deadline that grew with the number of nodes.
+        A node that dies holding a claim delays those deadlines by the lease, no more."""
         async with self._lock:
             if self._reseed:
                 await self._write_all_deadlines()
+            if not await self.redis.zrangebyscore(self.k_due, "-inf", repr(float(now)), start=0, num=1):
+                return None  # a look, no write: a quiet tick costs Redis one read
+            claimed = await self._claim(keys=[self.k_due], args=[repr(float(now)), repr(float(now) + CLAIM_LEASE_S)])
+            due = {cast(bytes, key).decode() for key in claimed}
+            if not due:
+                return None  # another node claimed them a moment before
             for attempt in range(MAX_ATTEMPTS):
-                found = await self.redis.zrangebyscore(self.k_due, "-inf", repr(float(now)))
-                due = {cast(bytes, key).decode() for key in found}
-                if not due:
-                    return None
                 if attempt == 0 and self.center is not None:
                     await self._sync_if_others_write()
                     outcome = await self._attempt(command, locked=False, tick=(now, due))

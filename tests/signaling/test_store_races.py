@@ -17,8 +17,8 @@ from redis.asyncio import Redis
 from assist.metrics import Metrics
 from assist.storage.redis_live import RedisLiveStore
 from signaling.domain.center import unique_ids
-from signaling.domain.model import Role
-from tests.signaling.test_clock import POLICY, writes
+from signaling.domain.model import Edition, Presence, Role
+from tests.signaling.test_clock import AGENT, POLICY, writes
 
 pytestmark = pytest.mark.server  # a real redis-server (tests/conftest.py's tiers)
 
@@ -74,6 +74,52 @@ async def test_a_node_alone_commits_in_one_round_trip(own_redis):
         calls = await writes(redis)
         assert calls.get("evalsha") == 4, calls  # one commit each, nothing else
         assert store.conflicts == 0
+    finally:
+        await redis.aclose()
+
+
+async def test_a_due_deadline_is_claimed_by_one_node_and_its_lease_outlives_a_failure(own_redis):
+    """The node that claims a deadline acts on it; the others' ticks pass it by rather than run
+    the same tick only to lose the race. A claimer that fails before acting delays the
+    deadline by the lease, and then another node acts on it."""
+    from assist.storage.redis_live import CLAIM_LEASE_S
+
+    prefix = f"race-{uuid.uuid4().hex[:10]}:"
+    redis = Redis.from_url(own_redis.url)
+    one = RedisLiveStore(redis, POLICY, prefix, unique_ids, owner="n1")
+    two = RedisLiveStore(redis, POLICY, prefix, unique_ids, owner="n2")
+    t = 1_000.0
+    try:
+        await one.run(lambda c: c.socket_opened("a1", Role.AGENT, "n1", t, AGENT.agent_profile()))
+        await one.run(lambda c: c.set_presence("a1", Presence.AVAILABLE, t))
+        await two.run(lambda c: c.socket_opened("c1", Role.CUSTOMER, "n2", t, None))
+        await two.run(lambda c: c.request_help("c1", "C1", "transfer", Edition.STANDARD, "zh", "/", t))
+        for store in (one, two):  # the wall's states settle (due at once): then only the offer
+            await store.tick(lambda c: c.tick(t + 0.2), t + 0.2)
+        assert await one.read(lambda c: len(c.offers)) == 1
+
+        ran: list[str] = []
+        rung_out = t + POLICY.offer_timeout_s + 1
+
+        def crash(c):  # the claimer dies between its claim and its commit
+            ran.append("n1")
+            raise RuntimeError("node lost")
+
+        def tick(at: float):
+            def command(c):
+                ran.append("n2")
+                return c.tick(at)
+
+            return command
+
+        with pytest.raises(RuntimeError):
+            await one.tick(crash, rung_out)
+        assert await two.tick(tick(rung_out), rung_out) is None  # claimed: passed by
+        assert ran == ["n1"] and await two.read(lambda c: len(c.offers)) == 1
+        later = rung_out + CLAIM_LEASE_S + 0.1
+        await two.tick(tick(later), later)  # the lease is over: the offer lapses, once
+        assert ran == ["n1", "n2"]
+        assert await two.read(lambda c: (len(c.offers), c.agents["a1"].presence)) == (0, Presence.AWAY)
     finally:
         await redis.aclose()
 
