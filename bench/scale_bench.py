@@ -19,6 +19,15 @@ part of the gross figure. *Saturation* is the first rate at which the
 pairing p99 (help_request sent → offer received by the agent) is over 10× its value at the
 lowest rate on the same number of nodes.
 
+Side by side. Three nodes on this machine cost more per pairing than one node partly because
+three busy processes share two cores and their caches with Redis, PostgreSQL, nginx and the
+load: work that is the same on either deployment (a socket.io connect, a frame written) took
+about twice the CPU on three nodes in a py-spy profile. So the summary also measures three
+single-node deployments side by side, each fed a third of the arrivals (three node processes,
+the same total rate, the same Redis and PostgreSQL, but nothing shared between the nodes): the
+difference between that and one three-node deployment is what coordinating the nodes costs,
+with the co-location the same on both sides.
+
 What it cannot show: everything runs on one 2-core machine. Three nodes share those two cores
 with Redis, PostgreSQL, nginx and the load generator (itself Python, one core at most), so
 three nodes cannot have more capacity here than one: the saturation rates say where this
@@ -53,11 +62,11 @@ def _redis_calls(client: redis.Redis) -> dict[str, int]:
 
 
 class Cluster:
-    def __init__(self, root: Path, nodes: int, redis_server, postgres) -> None:
+    def __init__(self, root: Path, nodes: int, redis_server, postgres, name: str = "") -> None:
         from tests.servers.nginx import Nginx
         from tests.servers.nodes import AssistNode, node_env
 
-        self.root = root
+        self.root, self.name = root, name  # name: tells the nodes of side-by-side deployments apart
         self.database_url = postgres.url()
         env = node_env(
             redis_server.url,
@@ -80,7 +89,7 @@ class Cluster:
     def cpu(self, redis_client: redis.Redis) -> dict[str, float]:
         """CPU-seconds so far: each node, Redis, nginx (master and workers), PostgreSQL (all its
         backends) and this process (the load generator)."""
-        readings = {node.node_id: cpu_seconds(node.proc.pid) for node in self.nodes if node.proc}
+        readings = {self.name + node.node_id: cpu_seconds(node.proc.pid) for node in self.nodes if node.proc}
         readings["redis"] = redis_cpu_seconds(redis_client)
         if self.nginx.proc:
             readings["nginx"] = cpu_seconds(self.nginx.proc.pid, tree=True)
@@ -162,48 +171,83 @@ async def kill_to_resume(cluster: Cluster, redis_url: str, customers: int, agent
 RATES = (10.0, 20.0, 40.0, 80.0)
 IDLE_S = 2.0  # the deployment's background CPU is read over this long before each step
 BASE_RATE = 20.0  # the rate of the CPU-per-pairing comparison (medians of REPEATS)
-REPEATS = 3
+REPEATS = 5
+# (nodes per deployment, deployments side by side) compared at BASE_RATE: one node, three
+# nodes, and three single-node deployments sharing the machine as three nodes do.
+ARRANGEMENTS = ((1, 1), (3, 1), (1, 3))
 
 
-def step(root: Path, nodes: int, rate: float, seconds: float, redis_server, postgres) -> dict:
-    """One fresh deployment fed `rate` arrivals a second for `seconds`: latencies, CPU, Redis calls."""
+def _cpu(clusters: list[Cluster], client: redis.Redis) -> dict[str, float]:
+    """CPU-seconds so far of every node of these deployments, and of what they share (Redis,
+    PostgreSQL, this process); nginx summed over the deployments."""
+    readings: dict[str, float] = {}
+    for cluster in clusters:
+        for key, value in cluster.cpu(client).items():
+            readings[key] = readings.get(key, 0.0) + value if key == "nginx" else value
+    return readings
+
+
+def step(root: Path, nodes: int, rate: float, seconds: float, redis_server, postgres, apart: int = 1) -> dict:
+    """One fresh deployment of `nodes` nodes fed `rate` arrivals a second for `seconds`:
+    latencies, CPU, Redis calls. With `apart` > 1, that many deployments side by side, each
+    fed rate / apart (see the module's docstring), measured as one."""
     # A long timeout: on the shared machine an fsync stall can hold Redis for more than the default 5 s.
     client = redis.Redis.from_url(redis_server.url, socket_timeout=60)
     client.flushall()
-    cluster = Cluster(root, nodes, redis_server, postgres)
+    clusters = [Cluster(root / f"d{d}", nodes, redis_server, postgres, f"d{d}" if apart > 1 else "") for d in range(apart)]
     customers = max(20, round(rate * seconds))
     agents = 20 + round(rate)  # enough that a customer never waits for a free agent
     try:
         time.sleep(1.0)  # the nodes' start-up behind them
-        idle0 = cluster.cpu(client)
+        idle0 = _cpu(clusters, client)
         time.sleep(IDLE_S)
-        idle1 = cluster.cpu(client)
+        idle1 = _cpu(clusters, client)
         before = _redis_calls(client)
-        load = asyncio.run(
-            pairing_load(
-                cluster.url,
-                cluster.database_url,
-                customers,
-                agents,
-                rate_per_s=rate,
-                handle_s=0.2,
-                meter=lambda: cluster.cpu(client),
-                probe_every_s=None,  # 50 `sync`s a second would be a good part of the CPU measured
+
+        async def loads() -> list[dict]:
+            together = asyncio.Barrier(apart)
+            return await asyncio.gather(
+                *(
+                    pairing_load(
+                        cluster.url,
+                        cluster.database_url,
+                        customers // apart,
+                        agents // apart,
+                        rate_per_s=rate / apart,
+                        handle_s=0.2,
+                        meter=lambda: _cpu(clusters, client),
+                        probe_every_s=None,  # 50 `sync`s a second would be a good part of the CPU measured
+                        ready=together.wait,
+                    )
+                    for cluster in clusters
+                )
             )
-        )
+
+        runs = asyncio.run(loads())
         after = _redis_calls(client)
     finally:
-        cluster.stop()
+        for cluster in clusters:
+            cluster.stop()
         client.close()
-    start, end = load["meter"]
+    # One window over the loads side by side: from the first start to the last end.
+    start = min((r["meter"][0] for r in runs), key=lambda m: m["wall"])
+    end = max((r["meter"][1] for r in runs), key=lambda m: m["wall"])
+    load = {
+        "served": sum(r["served"] for r in runs),
+        "elapsed": max(r["elapsed"] for r in runs),
+        "latencies": [x for r in runs for x in r["latencies"]],
+    }
+    customers = customers // apart * apart
     used = {k: end[k] - start[k] for k in end}
     # What the deployment burns with nobody in it (clocks, heartbeats), over the same time.
     background = {k: (idle1[k] - idle0[k]) / (idle1["wall"] - idle0["wall"]) * used["wall"] for k in idle1}
     served = max(1, load["served"])
-    node_ms = sum(v for k, v in used.items() if k.startswith("n")) / served * 1000
-    node_idle_ms = sum(v for k, v in background.items() if k.startswith("n")) / served * 1000
+    is_node = [k for k in used if k not in ("redis", "nginx", "postgres", "loader", "wall")]
+    node_ms = sum(used[k] for k in is_node) / served * 1000
+    node_idle_ms = sum(background[k] for k in is_node) / served * 1000
     return {
         "nodes": nodes,
+        "apart": apart,
         "rate": rate,
         "customers": customers,
         "served": load["served"],
@@ -235,7 +279,9 @@ def run(seconds: float = 5.0, kill: bool = True) -> None:
     postgres = Postgres(binaries)
     postgres.start()
     steps: list[dict] = []
-    extra: dict[int, list[dict]] = {1: [], 3: []}  # more runs at BASE_RATE, for the medians
+    # The CPU comparison at BASE_RATE: REPEATS rounds, each one run of every arrangement in
+    # turn (so a slower minute of the shared machine falls on all of them alike).
+    compared: dict[tuple[int, int], list[dict]] = {arrangement: [] for arrangement in ARRANGEMENTS}
     killed = None
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -244,9 +290,12 @@ def run(seconds: float = 5.0, kill: bool = True) -> None:
                 for rate in RATES:
                     k += 1
                     steps.append(step(Path(tmp) / f"s{k}", nodes, rate, seconds, redis_server, postgres))
-                for _ in range(REPEATS - 1):
+            for _ in range(REPEATS):
+                for nodes, apart in ARRANGEMENTS:
                     k += 1
-                    extra[nodes].append(step(Path(tmp) / f"s{k}", nodes, BASE_RATE, seconds, redis_server, postgres))
+                    compared[nodes, apart].append(
+                        step(Path(tmp) / f"s{k}", nodes, BASE_RATE, seconds, redis_server, postgres, apart)
+                    )
             if kill:
                 redis.Redis.from_url(redis_server.url).flushall()
                 cluster = Cluster(Path(tmp) / "kill", 3, redis_server, postgres)
@@ -301,48 +350,58 @@ def run(seconds: float = 5.0, kill: bool = True) -> None:
             for s in steps
         ],
     )
-    summary = []
-    medians = {}
+    saturation = {}
     for nodes in (1, 3):
-        runs = [s for s in steps if s["nodes"] == nodes and s["rate"] == BASE_RATE] + extra[nodes]
-        medians[nodes] = {key: statistics.median(r[key] for r in runs) for key in ("node_ms", "redis_ms", "total_ms", "net_ms")}
         over = [s["rate"] for s in steps if s["nodes"] == nodes and s["p99"] > 10 * low[nodes]]
-        saturates = f"{min(over):.0f}/s" if over else f"> {RATES[-1]:.0f}/s"
-        summary.append(
-            (
-                nodes,
-                medians[nodes]["node_ms"],
-                medians[nodes]["redis_ms"],
-                medians[nodes]["total_ms"],
-                f"{medians[nodes]['total_ms'] / medians[1]['total_ms']:.2f}×",
-                medians[nodes]["net_ms"],
-                f"{medians[nodes]['net_ms'] / medians[1]['net_ms']:.2f}×",
-                low[nodes] * ms,
-                saturates,
-            )
-        )
-    print_table(
-        f"1 node against 3 at {BASE_RATE:.0f} arrivals/s (CPU ms per pairing, medians of {REPEATS}; baseline: 1 node, "
-        "this run; goal: 3 nodes ≤ 1.3×)",
+        saturation[nodes] = f"{min(over):.0f}/s" if over else f"> {RATES[-1]:.0f}/s"
+    keys = ("node_ms", "redis_ms", "total_ms", "net_ms")
+    medians = {a: {key: statistics.median(r[key] for r in runs) for key in keys} for a, runs in compared.items()}
+    one, side = medians[1, 1], medians[1, 3]
+    names = {(1, 1): "1 node", (3, 1): "3 nodes", (1, 3): "3 single-node deployments side by side"}
+    summary = [
         (
-            "nodes",
+            names[a],
+            m["node_ms"],
+            m["redis_ms"],
+            m["total_ms"],
+            f"{m['total_ms'] / one['total_ms']:.2f}×",
+            f"{m['total_ms'] / side['total_ms']:.2f}×",
+            m["net_ms"],
+            f"{m['net_ms'] / one['net_ms']:.2f}×",
+            ", ".join(f"{r['total_ms']:.1f}" for r in compared[a]),
+            f"{low[a[0]] * ms:.1f}" if a[1] == 1 else "-",
+            saturation[a[0]] if a[1] == 1 else "-",
+        )
+        for a, m in medians.items()
+    ]
+    print_table(
+        f"1 node against 3 at {BASE_RATE:.0f} arrivals/s (CPU ms per pairing, medians of {REPEATS} interleaved rounds; "
+        "baselines: 1 node, and 3 side by side (the same co-location, nothing shared), this run; goal: 3 nodes ≤ 1.3×)",
+        (
+            "arrangement",
             "nodes CPU",
             "Redis CPU",
             "nodes + Redis",
             "× 1 node",
+            "× side by side",
             "above idle",
             "× 1 node",
+            "each round (nodes + Redis)",
             f"p99 ms at {RATES[0]:.0f}/s",
             "saturates at (p99 > 10× low-load)",
         ),
         summary,
     )
-    base3 = next(s for s in steps if s["nodes"] == 3 and s["rate"] == BASE_RATE)
-    top = sorted(base3["calls"].items(), key=lambda kv: -kv[1])[:6]
-    print(
-        f"Redis commands on 3 nodes at {BASE_RATE:.0f}/s, per pairing: "
-        + ", ".join(f"{k} {v / max(1, base3['served']):.1f}" for k, v in top)
-    )
+    for a in ARRANGEMENTS:
+        calls: dict[str, float] = {}
+        for r in compared[a]:
+            for name, count in r["calls"].items():
+                calls[name] = calls.get(name, 0) + count / max(1, r["served"]) / REPEATS
+        top = sorted(calls.items(), key=lambda kv: -kv[1])[:8]
+        print(
+            f"Redis commands per pairing, {names[a]} at {BASE_RATE:.0f}/s: {sum(calls.values()):.1f} "
+            "(" + ", ".join(f"{k} {v:.1f}" for k, v in top) + ")"
+        )
     if killed:
         r = killed["reconnect"]
         print_table(

@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import socketio
@@ -79,12 +79,14 @@ async def pairing_load(
     handle_s: float,
     meter: Callable[[], dict[str, float]] | None = None,
     probe_every_s: float | None = 0.02,
+    ready: Callable[[], Awaitable[object]] | None = None,
 ) -> dict:
     """`customers` arrive at `rate_per_s` (Poisson), each asks for help and is served by one of
     `agents` for about `handle_s`. With `meter`, it is read when the agents are on shift and the
     first customer is due, and again when the last has been served (CPU figures, say). A probe
     customer sends an acked `sync` every `probe_every_s` meanwhile (None: no probe, when its
-    cost would blur a CPU figure)."""
+    cost would blur a CPU figure). With `ready`, it is awaited once everyone is connected,
+    before the first arrival (several loads side by side start together)."""
     tokens = Tokens(BENCH_SECRET, 3600)
     add_accounts(
         database_url,
@@ -141,6 +143,8 @@ async def pairing_load(
             probe_rtts.append(time.perf_counter() - t0)
             await asyncio.sleep(probe_every_s)
 
+    if ready:
+        await ready()
     prober = asyncio.create_task(probing())
     metered = [meter()] if meter else []
     started = time.perf_counter()
