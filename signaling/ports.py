@@ -19,7 +19,12 @@ class LiveStore(Protocol):
     concurrency may call `command` more than once (on a fresh copy each time), so commands are
     pure functions of the state: they return their effects instead of performing them."""
 
-    async def run(self, command: Callable[[CallCenter], T]) -> T: ...
+    async def run(self, command: Callable[[CallCenter], T], commutes: bool = False) -> T:
+        """`commutes`: the command reads nothing but the entities it reaches through the
+        center's dictionaries (not the line, not the counters), so a store shared by several
+        nodes may commit it over another node's changes to other entities instead of running
+        it again (a customer's socket opening or closing)."""
+        ...
 
     async def tick(self, command: Callable[[CallCenter], T], now: float) -> T | None:
         """The clock's command (CallCenter.tick at `now`), run like `run` but only when some

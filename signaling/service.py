@@ -106,10 +106,10 @@ class SignalingService:
         self.live_stats: dict = {"waiting_by_class": {}, "agents_by_state": {}, "sessions_active": 0}
 
     # ------------------------------------------------------------------ plumbing
-    async def _run(self, command: Callable[[CallCenter, float], Any]) -> Any:
+    async def _run(self, command: Callable[[CallCenter, float], Any], commutes: bool = False) -> Any:
         """Run one domain command atomically; apply its effects; return its reply."""
         try:
-            outcome = await self.store.run(lambda center: command(center, self.clock()))
+            outcome = await self.store.run(lambda center: command(center, self.clock()), commutes=commutes)
         except DomainError as exc:
             if exc.effects is not None:
                 await self._apply(exc.effects)
@@ -172,11 +172,14 @@ class SignalingService:
         """A socket of this user opened on this node (the first one anywhere is a reconnect)."""
         profile = p.agent_profile() if p.role is Role.AGENT else None
         node = self.cluster.instance
-        await self._run(lambda c, now: c.socket_opened(p.user_id, p.role, node, now, profile))
+        # A customer's or supervisor's socket touches only their own entities (and a session
+        # they are in); an agent's may offer them the line, which is read, not an entity.
+        commutes = p.role is not Role.AGENT
+        await self._run(lambda c, now: c.socket_opened(p.user_id, p.role, node, now, profile), commutes)
 
     async def disconnected(self, p: Principal) -> None:
         node = self.cluster.instance
-        await self._run(lambda c, now: c.socket_closed(p.user_id, node, now))
+        await self._run(lambda c, now: c.socket_closed(p.user_id, node, now), p.role is not Role.AGENT)
 
     async def view(self, p: Principal) -> dict:
         """Everything the user's client needs to (re)draw itself: used on connect and resume."""

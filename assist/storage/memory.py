@@ -21,8 +21,8 @@ class MemoryLiveStore:
         # contract (one command at a time) explicit.
         self._lock = asyncio.Lock()
 
-    async def run(self, command: Callable[[CallCenter], T]) -> T:
-        async with self._lock:
+    async def run(self, command: Callable[[CallCenter], T], commutes: bool = False) -> T:
+        async with self._lock:  # one process, one copy: nothing to commute with
             return command(self.center)
 
     async def tick(self, command: Callable[[CallCenter], T], now: float) -> T | None:

@@ -93,42 +93,54 @@ def _with_changes_since(body: str) -> str:
 
 
 # KEYS: version, entities hash, change log, record stream, lock, deadlines. ARGV: expected
-# version, this node, n, m, 'all' to replace every deadline ('' otherwise), then n (entity key,
-# JSON or '' for gone) pairs, then m (entity key, due time or '' for none) pairs, then the
-# command's record updates.
+# version, this node, n, m, 'all' to replace every deadline ('' otherwise), r, then n (entity
+# key, JSON or '' for gone) pairs, then m (entity key, due time or '' for none) pairs, then r
+# keys the command read (r > 0 only for a command that reads nothing but its entities: it may
+# go over other nodes' changes to other entities), then the command's record updates.
 # The log entry's id is the new version, so a reader asks for "everything after mine"; a
 # commit of deadlines alone changes no version (the live state is the same).
 # Returns {new version, 1}; {current version, 0, changes since the copy's version…} when the
-# copy was stale (a lost race costs no extra round trip to catch up); {-1} when another node
-# holds the lock (its turn comes first).
+# copy was stale (a lost race costs no extra round trip to catch up); {new version, 2, changes
+# since the copy's version…} when it was stale in entities the command did not read, and it
+# was committed over them; {-1} when another node holds the lock (its turn comes first).
 COMMIT = _with_changes_since("""
 local holder = redis.call('GET', KEYS[5])
 if holder and holder ~= ARGV[2] then return {-1} end
 local v = tonumber(redis.call('GET', KEYS[1]) or '0')
-if v ~= tonumber(ARGV[1]) then return changes_since({v, 0}, v, tonumber(ARGV[1]), KEYS[3], KEYS[2]) end
-local n, m = tonumber(ARGV[3]), tonumber(ARGV[4])
+local n, m, r = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[6])
+local first = 7 + 2 * n
+local reads = first + 2 * m
+local records = reads + r
+local over = nil
+if v ~= tonumber(ARGV[1]) then
+  local found = changes_since({v, 0}, v, tonumber(ARGV[1]), KEYS[3], KEYS[2])
+  if r == 0 or found[4] ~= 'delta' then return found end
+  local read = {}
+  for i = reads, records - 1 do read[ARGV[i]] = true end
+  for i = 5, #found, 2 do
+    if read[found[i]] then return found end
+  end
+  over = found
+end
 if ARGV[5] == 'all' then redis.call('DEL', KEYS[6]) end
-local first = 6 + 2 * n
 for i = 0, m - 1 do
   local key, due = ARGV[first + 2 * i], ARGV[first + 1 + 2 * i]
   if due == '' then redis.call('ZREM', KEYS[6], key) else redis.call('ZADD', KEYS[6], due, key) end
 end
-local records = first + 2 * m
-if n == 0 and records > #ARGV - 1 then
-  if holder then redis.call('DEL', KEYS[5]) end
-  return {v, 1}
+if n > 0 or records <= #ARGV - 1 then
+  local changed = {}
+  for i = 0, n - 1 do
+    local key, value = ARGV[7 + 2 * i], ARGV[8 + 2 * i]
+    if value == '' then redis.call('HDEL', KEYS[2], key) else redis.call('HSET', KEYS[2], key, value) end
+    changed[#changed + 1] = key
+  end
+  v = v + 1
+  redis.call('SET', KEYS[1], v)
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[#ARGV], v .. '-1', 'k', table.concat(changed, '\\n'))
+  for i = records, #ARGV - 1 do redis.call('XADD', KEYS[4], '*', 'u', ARGV[i]) end
 end
-local changed = {}
-for i = 0, n - 1 do
-  local key, value = ARGV[6 + 2 * i], ARGV[7 + 2 * i]
-  if value == '' then redis.call('HDEL', KEYS[2], key) else redis.call('HSET', KEYS[2], key, value) end
-  changed[#changed + 1] = key
-end
-v = v + 1
-redis.call('SET', KEYS[1], v)
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[#ARGV], v .. '-1', 'k', table.concat(changed, '\\n'))
-for i = records, #ARGV - 1 do redis.call('XADD', KEYS[4], '*', 'u', ARGV[i]) end
 if holder then redis.call('DEL', KEYS[5]) end
+if over then over[1] = v; over[2] = 2; return over end
 return {v, 1}
 """)
 
@@ -285,7 +297,7 @@ class RedisLiveStore:
         changes = {key: orjson.dumps(entities.encode(center, key)) for key in entities.all_keys(center)}
         self.center, self.version, self._stored = center, version, {}
         answer = await self._commit(
-            keys=self._commit_keys, args=[version, self.owner, len(changes), 0, "", *_flat(changes), LOG_MAX]
+            keys=self._commit_keys, args=[version, self.owner, len(changes), 0, "", 0, *_flat(changes), LOG_MAX]
         )
         if len(answer) != 2 or int(answer[1]) != 1:
             self.center = None
@@ -371,15 +383,17 @@ class RedisLiveStore:
 
     # ------------------------------------------------------------------ commands
     @_redis_errors_are_refusals
-    async def run(self, command: Callable[[CallCenter], T]) -> T:
+    async def run(self, command: Callable[[CallCenter], T], commutes: bool = False) -> T:
         async with self._lock:
             # Optimistic first (one round trip when the copy is current). A lost race leaves the
             # copy caught up, so one more optimistic try usually wins without a lock; after a
-            # second loss, in turn under the lock (no retry storm between nodes).
+            # second loss, in turn under the lock (no retry storm between nodes). A command
+            # that commutes (ports.LiveStore.run) commits over other nodes' changes to other
+            # entities: no catching up first.
             for attempt in range(OPTIMISTIC_TRIES if self.center is not None else 0):
-                if attempt == 0:
+                if attempt == 0 and not commutes:
                     await self._sync_if_others_write()
-                outcome = await self._attempt(command, locked=False)
+                outcome = await self._attempt(command, locked=False, commutes=commutes)
                 if outcome is not None:
                     return outcome()
                 if self.center is None:
@@ -440,7 +454,7 @@ class RedisLiveStore:
             return
         dues = {key: at for key, at in self._dues(center, entities.all_keys(center), None).items() if at}
         answer = await self._commit(
-            keys=self._commit_keys, args=[self.version, self.owner, 0, len(dues), "all", *_flat(dues), LOG_MAX]
+            keys=self._commit_keys, args=[self.version, self.owner, 0, len(dues), "all", 0, *_flat(dues), LOG_MAX]
         )
         if len(answer) == 2 and int(answer[1]) == 1:
             self._reseed = False
@@ -455,10 +469,15 @@ class RedisLiveStore:
             return view(center)
 
     async def _attempt(
-        self, command: Callable[[CallCenter], T], locked: bool, tick: tuple[float, set[str]] | None = None
+        self,
+        command: Callable[[CallCenter], T],
+        locked: bool,
+        tick: tuple[float, set[str]] | None = None,
+        commutes: bool = False,
     ) -> Callable[[], T] | None:
         """Run the command on the copy and commit it. Returns the outcome, which gives the
-        result or raises the refusal; None means another node changed the state first."""
+        result or raises the refusal; None means another node changed the state first (in
+        what the command read, when it commutes)."""
         center = self.center
         assert center is not None, "commands run on a loaded copy (run() and _acquire() see to it)"
         outcome: Callable[[], T]
@@ -489,6 +508,9 @@ class RedisLiveStore:
             return None
         after, due = tick if tick is not None else (None, set())
         dues = self._dues(center, {*changes, *due}, after)
+        # What a commuting command read (every entity it reached; the counters in `meta` are
+        # not tracked, so a command that changed them does not commute).
+        reads = sorted({*self.touched, *changes}) if commutes and entities.META not in changes and self.version >= 0 else []
         answer = await self._commit(
             keys=self._commit_keys,
             args=[
@@ -497,13 +519,20 @@ class RedisLiveStore:
                 len(changes),
                 len(dues),
                 "",
+                len(reads),
                 *_flat(changes),
                 *_flat(dues),
+                *reads,
                 *records,
                 LOG_MAX,
             ],
         )
-        if len(answer) == 2 and int(answer[1]) == 1:
+        verdict = int(answer[1]) if len(answer) > 1 else -1  # -1: another node holds the lock
+        if verdict == 2:
+            # Committed over other nodes' changes to entities it did not read: take them in
+            # (they cannot touch what it wrote), then it is at the version it wrote.
+            await self._absorb(answer[2:])
+        if verdict in (1, 2):
             self.version = int(answer[0])
             for key, raw in changes.items():
                 if raw:

@@ -62,6 +62,38 @@ async def test_a_lost_commit_catches_up_from_its_refusal_and_runs_again_once(own
         await redis.aclose()
 
 
+async def test_a_customer_socket_commits_over_other_entities_but_not_over_its_own(own_redis):
+    """A customer's socket opening reads only the customer's entities: a node whose copy is
+    stale in other entities commits it in one round trip, over them, and takes them in; stale
+    in the customer's own entity, it loses and runs again."""
+    prefix = f"race-{uuid.uuid4().hex[:10]}:"
+    redis = Redis.from_url(own_redis.url)
+    one = RedisLiveStore(redis, POLICY, prefix, unique_ids, owner="n1")
+    two = RedisLiveStore(redis, POLICY, prefix, unique_ids, owner="n2")
+    try:
+        await one.run(online("c1", "n1"))
+        await two.run(online("c2", "n2"))
+        await one.run(online("c3", "n1"), commutes=True)  # stale (c2), in another entity
+        await redis.config_resetstat()
+        await two.run(online("c4", "n2"), commutes=True)  # stale (c3), in another entity
+        assert (await writes(redis)).get("evalsha") == 1  # one commit, over the other's change
+        assert (one.conflicts, two.conflicts) == (0, 0)
+        assert two.center is not None and users(two.center) == {"c1", "c2", "c3", "c4"}  # taken in
+
+        await one.run(online("c5", "n1"))
+        await two.run(online("c5", "n2"), commutes=True)  # stale in c5 itself: runs again
+        assert two.conflicts == 1
+        sockets = await one.read(lambda c: dict(c.online["c5"].sockets))
+        assert sockets == {"n1": 1, "n2": 1}
+        for store in (one, two):  # both copies are the state in Redis
+            assert await store.read(lambda c: (users(c), dict(c.node_users))) == (
+                {f"c{i}" for i in range(1, 6)},
+                {"n1": 3, "n2": 3},
+            )
+    finally:
+        await redis.aclose()
+
+
 async def test_a_node_alone_commits_in_one_round_trip(own_redis):
     prefix = f"race-{uuid.uuid4().hex[:10]}:"
     redis = Redis.from_url(own_redis.url)
