@@ -2,9 +2,11 @@
 
 A node whose copy is stale learns what changed in the same answer that refuses its commit, so a
 lost race is one wasted round trip, not two; and once it has seen another node writing, it
-catches up before its next command instead of running it on a copy it expects to be stale.
-Every loss is counted for /metrics (assist_live_conflicts). A Redis of this module's own, so
-the commands counted are these tests' only.
+catches up before its next command instead of running it on a copy it expects to be stale. A
+customer's socket, which reads only the customer's entities, commits over other nodes' changes
+to other entities. One node claims each due deadline. Every loss is counted for /metrics
+(assist_live_conflicts). A Redis of this module's own, so the commands counted are these
+tests' only.
 """
 
 from __future__ import annotations
@@ -31,129 +33,117 @@ def users(c) -> set[str]:
     return set(dict.keys(c.online))
 
 
-async def test_a_lost_commit_catches_up_from_its_refusal_and_runs_again_once(own_redis):
+@pytest.fixture
+async def nodes(own_redis):
+    """Two nodes' stores on one Redis, as two nodes of one deployment; and the client."""
     prefix = f"race-{uuid.uuid4().hex[:10]}:"
     redis = Redis.from_url(own_redis.url)
     one = RedisLiveStore(redis, POLICY, prefix, unique_ids, owner="n1")
     two = RedisLiveStore(redis, POLICY, prefix, unique_ids, owner="n2")
-    try:
-        await one.run(online("c1", "n1"))
-        await two.run(online("c2", "n2"))  # two reads the state whole first: c1 is in it
-        await one.run(online("c3", "n1"))  # one's copy was stale (c2): it lost once
-        assert (one.conflicts, two.conflicts) == (1, 0)
-
-        await redis.config_resetstat()
-        await two.run(online("c4", "n2"))  # two's copy is stale (c3) and it has not seen one write
-        calls = await writes(redis)
-        # The commit that lost, then the one that won: no catch-up in between.
-        assert calls.get("evalsha") == 2, calls
-        assert (one.conflicts, two.conflicts) == (1, 1)
-        assert two.center is not None and users(two.center) == {"c1", "c2", "c3", "c4"}  # caught up
-
-        # two has now seen another node writing: it catches up first, and wins at once.
-        await one.run(online("c5", "n1"))
-        await redis.config_resetstat()
-        await two.run(online("c6", "n2"))
-        calls = await writes(redis)
-        assert calls.get("evalsha") == 2, calls  # the catch-up, then a commit that won
-        assert (one.conflicts, two.conflicts) == (1, 1)
-        assert await one.read(users) == {f"c{i}" for i in range(1, 7)}
-    finally:
-        await redis.aclose()
+    yield redis, one, two
+    await redis.aclose()
 
 
-async def test_a_customer_socket_commits_over_other_entities_but_not_over_its_own(own_redis):
+async def test_a_lost_commit_catches_up_from_its_refusal_and_runs_again_once(nodes):
+    redis, one, two = nodes
+    await one.run(online("c1", "n1"))
+    await two.run(online("c2", "n2"))  # two reads the state whole first: c1 is in it
+    await one.run(online("c3", "n1"))  # one's copy was stale (c2): it lost once
+    assert (one.conflicts, two.conflicts) == (1, 0)
+
+    await redis.config_resetstat()
+    await two.run(online("c4", "n2"))  # two's copy is stale (c3) and it has not seen one write
+    calls = await writes(redis)
+    # The commit that lost, then the one that won: no catch-up in between.
+    assert calls.get("evalsha") == 2, calls
+    assert (one.conflicts, two.conflicts) == (1, 1)
+    assert two.center is not None and users(two.center) == {"c1", "c2", "c3", "c4"}  # caught up
+
+    # two has now seen another node writing: it catches up first, and wins at once.
+    await one.run(online("c5", "n1"))
+    await redis.config_resetstat()
+    await two.run(online("c6", "n2"))
+    calls = await writes(redis)
+    assert calls.get("evalsha") == 2, calls  # the catch-up, then a commit that won
+    assert (one.conflicts, two.conflicts) == (1, 1)
+    assert await one.read(users) == {f"c{i}" for i in range(1, 7)}
+
+
+async def test_a_customer_socket_commits_over_other_entities_but_not_over_its_own(nodes):
     """A customer's socket opening reads only the customer's entities: a node whose copy is
     stale in other entities commits it in one round trip, over them, and takes them in; stale
     in the customer's own entity, it loses and runs again."""
-    prefix = f"race-{uuid.uuid4().hex[:10]}:"
-    redis = Redis.from_url(own_redis.url)
-    one = RedisLiveStore(redis, POLICY, prefix, unique_ids, owner="n1")
-    two = RedisLiveStore(redis, POLICY, prefix, unique_ids, owner="n2")
-    try:
-        await one.run(online("c1", "n1"))
-        await two.run(online("c2", "n2"))
-        await one.run(online("c3", "n1"), commutes=True)  # stale (c2), in another entity
-        await redis.config_resetstat()
-        await two.run(online("c4", "n2"), commutes=True)  # stale (c3), in another entity
-        assert (await writes(redis)).get("evalsha") == 1  # one commit, over the other's change
-        assert (one.conflicts, two.conflicts) == (0, 0)
-        assert two.center is not None and users(two.center) == {"c1", "c2", "c3", "c4"}  # taken in
+    redis, one, two = nodes
+    await one.run(online("c1", "n1"))
+    await two.run(online("c2", "n2"))
+    await one.run(online("c3", "n1"), commutes=True)  # stale (c2), in another entity
+    await redis.config_resetstat()
+    await two.run(online("c4", "n2"), commutes=True)  # stale (c3), in another entity
+    assert (await writes(redis)).get("evalsha") == 1  # one commit, over the other's change
+    assert (one.conflicts, two.conflicts) == (0, 0)
+    assert two.center is not None and users(two.center) == {"c1", "c2", "c3", "c4"}  # taken in
 
-        await one.run(online("c5", "n1"))
-        await two.run(online("c5", "n2"), commutes=True)  # stale in c5 itself: runs again
-        assert two.conflicts == 1
-        sockets = await one.read(lambda c: dict(c.online["c5"].sockets))
-        assert sockets == {"n1": 1, "n2": 1}
-        for store in (one, two):  # both copies are the state in Redis
-            assert await store.read(lambda c: (users(c), dict(c.node_users))) == (
-                {f"c{i}" for i in range(1, 6)},
-                {"n1": 3, "n2": 3},
-            )
-    finally:
-        await redis.aclose()
+    await one.run(online("c5", "n1"))
+    await two.run(online("c5", "n2"), commutes=True)  # stale in c5 itself: runs again
+    assert two.conflicts == 1
+    sockets = await one.read(lambda c: dict(c.online["c5"].sockets))
+    assert sockets == {"n1": 1, "n2": 1}
+    for store in (one, two):  # both copies are the state in Redis
+        assert await store.read(lambda c: (users(c), dict(c.node_users))) == (
+            {f"c{i}" for i in range(1, 6)},
+            {"n1": 3, "n2": 3},
+        )
 
 
-async def test_a_node_alone_commits_in_one_round_trip(own_redis):
-    prefix = f"race-{uuid.uuid4().hex[:10]}:"
-    redis = Redis.from_url(own_redis.url)
-    store = RedisLiveStore(redis, POLICY, prefix, unique_ids, owner="n1")
-    try:
-        await store.run(online("c1", "n1"))  # the first command reads the state whole
-        await redis.config_resetstat()
-        for i in range(2, 6):
-            await store.run(online(f"c{i}", "n1"))
-        calls = await writes(redis)
-        assert calls.get("evalsha") == 4, calls  # one commit each, nothing else
-        assert store.conflicts == 0
-    finally:
-        await redis.aclose()
+async def test_a_node_alone_commits_in_one_round_trip(nodes):
+    redis, store, _ = nodes
+    await store.run(online("c1", "n1"))  # the first command reads the state whole
+    await redis.config_resetstat()
+    for i in range(2, 6):
+        await store.run(online(f"c{i}", "n1"))
+    calls = await writes(redis)
+    assert calls.get("evalsha") == 4, calls  # one commit each, nothing else
+    assert store.conflicts == 0
 
 
-async def test_a_due_deadline_is_claimed_by_one_node_and_its_lease_outlives_a_failure(own_redis):
+async def test_a_due_deadline_is_claimed_by_one_node_and_its_lease_outlives_a_failure(nodes):
     """The node that claims a deadline acts on it; the others' ticks pass it by rather than run
     the same tick only to lose the race. A claimer that fails before acting delays the
     deadline by the lease, and then another node acts on it."""
     from assist.storage.redis_live import CLAIM_LEASE_S
 
-    prefix = f"race-{uuid.uuid4().hex[:10]}:"
-    redis = Redis.from_url(own_redis.url)
-    one = RedisLiveStore(redis, POLICY, prefix, unique_ids, owner="n1")
-    two = RedisLiveStore(redis, POLICY, prefix, unique_ids, owner="n2")
+    redis, one, two = nodes
     t = 1_000.0
-    try:
-        await one.run(lambda c: c.socket_opened("a1", Role.AGENT, "n1", t, AGENT.agent_profile()))
-        await one.run(lambda c: c.set_presence("a1", Presence.AVAILABLE, t))
-        await two.run(lambda c: c.socket_opened("c1", Role.CUSTOMER, "n2", t, None))
-        await two.run(lambda c: c.request_help("c1", "C1", "transfer", Edition.STANDARD, "zh", "/", t))
-        for store in (one, two):  # the wall's states settle (due at once): then only the offer
-            await store.tick(lambda c: c.tick(t + 0.2), t + 0.2)
-        assert await one.read(lambda c: len(c.offers)) == 1
+    await one.run(lambda c: c.socket_opened("a1", Role.AGENT, "n1", t, AGENT.agent_profile()))
+    await one.run(lambda c: c.set_presence("a1", Presence.AVAILABLE, t))
+    await two.run(lambda c: c.socket_opened("c1", Role.CUSTOMER, "n2", t, None))
+    await two.run(lambda c: c.request_help("c1", "C1", "transfer", Edition.STANDARD, "zh", "/", t))
+    for store in (one, two):  # the wall's states settle (due at once): then only the offer
+        await store.tick(lambda c: c.tick(t + 0.2), t + 0.2)
+    assert await one.read(lambda c: len(c.offers)) == 1
 
-        ran: list[str] = []
-        rung_out = t + POLICY.offer_timeout_s + 1
+    ran: list[str] = []
+    rung_out = t + POLICY.offer_timeout_s + 1
 
-        def crash(c):  # the claimer dies between its claim and its commit
-            ran.append("n1")
-            raise RuntimeError("node lost")
+    def crash(c):  # the claimer dies between its claim and its commit
+        ran.append("n1")
+        raise RuntimeError("node lost")
 
-        def tick(at: float):
-            def command(c):
-                ran.append("n2")
-                return c.tick(at)
+    def tick(at: float):
+        def command(c):
+            ran.append("n2")
+            return c.tick(at)
 
-            return command
+        return command
 
-        with pytest.raises(RuntimeError):
-            await one.tick(crash, rung_out)
-        assert await two.tick(tick(rung_out), rung_out) is None  # claimed: passed by
-        assert ran == ["n1"] and await two.read(lambda c: len(c.offers)) == 1
-        later = rung_out + CLAIM_LEASE_S + 0.1
-        await two.tick(tick(later), later)  # the lease is over: the offer lapses, once
-        assert ran == ["n1", "n2"]
-        assert await two.read(lambda c: (len(c.offers), c.agents["a1"].presence)) == (0, Presence.AWAY)
-    finally:
-        await redis.aclose()
+    with pytest.raises(RuntimeError):
+        await one.tick(crash, rung_out)
+    assert await two.tick(tick(rung_out), rung_out) is None  # claimed: passed by
+    assert ran == ["n1"] and await two.read(lambda c: len(c.offers)) == 1
+    later = rung_out + CLAIM_LEASE_S + 0.1
+    await two.tick(tick(later), later)  # the lease is over: the offer lapses, once
+    assert ran == ["n1", "n2"]
+    assert await two.read(lambda c: (len(c.offers), c.agents["a1"].presence)) == (0, Presence.AWAY)
 
 
 def test_lost_commits_are_on_metrics():
