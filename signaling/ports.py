@@ -29,7 +29,8 @@ class LiveStore(Protocol):
     async def tick(self, command: Callable[[CallCenter], T], now: float) -> T | None:
         """The clock's command (CallCenter.tick at `now`), run like `run` but only when some
         deadline is due by `now`; None when none was (then nothing is run or written). Any
-        node may call it: racing nodes are one command racing, and the loser finds nothing due."""
+        node may call it: a shared store lets one of them claim what is due, and the others
+        pass it by."""
         ...
 
     async def read(self, view: Callable[[CallCenter], T]) -> T:
