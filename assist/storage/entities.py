@@ -46,6 +46,12 @@ class Tracked(dict[Any, Any]):
         self._note(key)
         return super().get(key, default)
 
+    def __contains__(self, key: object) -> bool:
+        # A look for an entry that is not there is a read too: a command that commutes
+        # (redis_live) is checked against every key it read, present or not.
+        self._note(key)
+        return super().__contains__(key)
+
     def __setitem__(self, key: Any, value: Any) -> None:
         self._note(key)
         super().__setitem__(key, value)

@@ -95,6 +95,19 @@ async def test_a_customer_socket_commits_over_other_entities_but_not_over_its_ow
         )
 
 
+async def test_a_commuting_socket_sees_a_request_made_meanwhile_on_another_node(nodes):
+    """What a commuting command checked for and did not find is a read as well: a customer's
+    socket closing on a copy that has not seen their help request must not commit over it
+    (their request would wait on with no grace window running)."""
+    _, one, two = nodes
+    await two.run(online("c9", "n2"))
+    await one.run(lambda c: c.socket_opened("a1", Role.AGENT, "n1", 1_000.0, AGENT.agent_profile()))  # on shift
+    await one.run(lambda c: c.request_help("c9", "C9", "transfer", Edition.STANDARD, "zh", "/", 1_000.0))
+    await two.run(lambda c: c.socket_closed("c9", "n2", 1_001.0), commutes=True)  # stale: no request
+    assert two.conflicts == 1  # it had looked for the customer's request: it ran again
+    assert await one.read(lambda c: dict.get(c.dropped_at, "c9")) == 1_001.0  # the grace window runs
+
+
 async def test_a_node_alone_commits_in_one_round_trip(nodes):
     redis, store, _ = nodes
     await store.run(online("c1", "n1"))  # the first command reads the state whole
