@@ -25,7 +25,7 @@ $("lang").value = i18n.lang;
 $("lang").addEventListener("change", () => i18n.choose($("lang").value));
 
 const st = { token: null, socket: null, watching: null, mirror: null, audio: null, seq: sequence(),
-             wall: null, board: [], skew: 0, player: null, playerTimer: null, sessions: [] };
+             wall: null, board: [], skew: 0, player: null, playerTimer: null, sessions: [], freeAgents: null };
 window.assistSupervisor = st; // for tests and debugging: read-only use
 
 signIn({ role: "supervisor", tokenKey: TOKEN_KEY, wrongRole: t("login.wrongRole"), failed: t("login.failed"), onToken: start });
@@ -131,7 +131,15 @@ function renderWall(w) {
               cell(pct(l.service_level), l.alerts.includes("service_level") ? "alert" : ""));
     return tr;
   }) : [emptyRow(4, t("lines.none"))]));
-  renderBoard({ rows: st.board, now: serverNow() }); // the reassign choices follow the agents
+  // The reassign choices on the board follow the free agents: rebuild the board when they
+  // change, not on every wall (each second while anyone waits), which replaced every row under
+  // a supervisor's hand (an open reassign list closed, keyboard focus lost).
+  const free = JSON.stringify((w.agents || []).filter((a) => a.state === "available")
+    .map((a) => [a.id, a.name, a.badge, a.languages]));
+  if (free !== st.freeAgents) {
+    st.freeAgents = free;
+    renderBoard({ rows: st.board, now: serverNow() });
+  }
 }
 
 function alertText(code, figures, bounds) {

@@ -136,5 +136,14 @@ async def test_a_line_longer_than_the_board_says_how_many_more_wait(start_server
         await expect(supervisor.locator("#line-total")).to_have_text("（104）")  # everyone, not the 100 listed
         more = supervisor.locator("#sessions tr[data-more]")
         await expect(more).to_contain_text("另有 4 位客户在排队")
+        # The wall comes every second while anyone waits; it must not rebuild a board that did
+        # not change (it did: an open reassign list closed and focus was lost under the
+        # supervisor's hand each second, and this very row detached mid-scroll).
+        await supervisor.evaluate(
+            "() => { window.kept = document.querySelector('#sessions tr[data-row]');"
+            " window.seenWall = window.assistSupervisor.wall; }"
+        )
+        await supervisor.wait_for_function("() => window.assistSupervisor.wall !== window.seenWall")  # a newer wall
+        assert await supervisor.evaluate("() => window.kept.isConnected"), "a wall rebuilt the unchanged board"
         await more.scroll_into_view_if_needed()
         await supervisor.screenshot(path=str(tmp_path / "supervisor-long-line.png"))
