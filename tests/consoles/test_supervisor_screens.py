@@ -13,6 +13,7 @@ from signaling.domain.model import Policy
 from tests.browser import PHONE, WEBRTC_ARGS, axe_violations, chromium
 from tests.consoles.test_consoles_browser import shared_session
 from tests.customer.pages import TEST_SCRIPT, open_agent, open_customer, page_html
+from tests.signaling.test_flow import HELP
 
 SIZES = [{"width": 1366, "height": 768}, {"width": 1920, "height": 1080}]
 
@@ -82,3 +83,43 @@ async def test_supervisor_screens(start_server, lang):
         await page.locator("#player-view").scroll_into_view_if_needed()
         await shoot(page, f"{lang}-player", found)
     assert found == {k: [] for k in found}, found
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+async def test_reassign_choices_follow_the_free_agents_and_keep_focus(start_server, lang):
+    """A waiting customer's row offers the agents free to take them: the choice appears when an
+    agent becomes free and goes when none is, and a supervisor at the list keeps their place
+    while the wall ticks every second (it used to rebuild the board and drop their focus)."""
+    harness = await start_server(policy=Policy(offer_timeout_s=60, grace_s=30, queue_cap=50))
+    none_free, reassign = {"en": ("No free agent", "Reassign to"), "zh": ("无空闲坐席", "改派给")}[lang]
+    await harness.agent("agent01")  # rings for the customer below, so it is not free
+    customer = await harness.client("zhangsan")
+    asked = await customer.call("help_request", HELP)
+    rid = asked["request"]["request_id"]
+    found: dict = {}
+    async with chromium() as browser:
+        page = await (await browser.new_context(viewport=SIZES[0])).new_page()
+        await page.goto(f"{harness.base_url}/supervisor?lang={lang}")
+        await page.fill("#username", "super01")
+        await page.fill("#password", "demo1234")
+        await page.keyboard.press("Enter")
+        await expect(page).to_have_title({"en": "Supervisor console · Assist", "zh": "主管监控台 · Assist"}[lang])
+        await expect(page.locator("#line-title")).to_contain_text({"en": "Line and callbacks", "zh": "排队与回电"}[lang])
+        waiting = page.locator(f"#sessions tr[data-row='{rid}']")
+        await expect(waiting).to_contain_text(none_free)
+
+        second = await harness.agent("agent02")  # free now: the row offers them
+        choice = page.locator(f"#reassign-{rid}")
+        await expect(choice).to_have_attribute("aria-label", f"{reassign} · 张三")
+        await expect(choice.locator("option")).to_have_text(["陈立 A2048"])  # agent02 only: agent01 rings
+        await choice.focus()
+        await page.evaluate("() => { window.seenWall = window.assistSupervisor.wall; }")
+        await page.wait_for_function("() => window.assistSupervisor.wall !== window.seenWall")  # a second ticked
+        assert await page.evaluate("() => document.activeElement && document.activeElement.id") == f"reassign-{rid}"
+        await waiting.scroll_into_view_if_needed()
+        await shoot(page, f"{lang}-reassign", found)
+
+        assert (await second.call("agent_state", {"state": "away"}))["ok"]  # nobody free again
+        await expect(waiting).to_contain_text(none_free)
+        await expect(choice).to_have_count(0)
+    assert found == {f"{lang}-reassign": []}, found
