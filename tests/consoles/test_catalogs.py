@@ -73,3 +73,36 @@ def test_the_agent_console_names_only_keys_that_exist():
     assert families <= set(codes), families - set(codes)  # a new family needs its codes listed here
     named |= {f"{family}.{code}" for family in families for code in codes[family]}
     assert named and named <= set(CATALOGS["zh"]), sorted(named - set(CATALOGS["zh"]))
+
+
+def test_every_word_written_in_a_console_page_is_translated():
+    """Chinese written into a console's HTML is only the default: the element holding it must
+    name its catalog key (data-i18n), or an English console shows it as it is (the supervisor's
+    "排队与回电" heading did). Language choices name each language in its own words, and the
+    page title is set by the console's script (document.title): both are left out."""
+    from html.parser import HTMLParser
+
+    class Words(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.open: list[tuple[str, bool]] = []  # (tag, translated here or above)
+            self.bare: list[str] = []
+
+        def handle_starttag(self, tag, attrs):
+            keyed = any(name.startswith("data-i18n") for name, _ in attrs)
+            if tag not in ("br", "img", "input", "meta", "link", "hr"):
+                self.open.append((tag, keyed or (self.open[-1][1] if self.open else False)))
+
+        def handle_endtag(self, tag):
+            while self.open and self.open.pop()[0] != tag:
+                pass
+
+        def handle_data(self, data):
+            inside = self.open[-1] if self.open else ("", False)
+            if re.search(r"[\u4e00-\u9fff]", data) and not inside[1] and inside[0] not in ("option", "script", "style", "title"):
+                self.bare.append(data.strip())
+
+    for page in ("supervisor.html", "agent.html"):
+        words = Words()
+        words.feed((WEB / page).read_text())
+        assert not words.bare, (page, words.bare)
