@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NODE_STAMP  := node_modules/.installed
 BUILD_STAMP := sdk/dist/.built
-WEB_SOURCES := $(shell find sdk demo_bank/web agent_console/web -name '*.js' -not -path '*/dist/*' 2>/dev/null) build.mjs
+WEB_SOURCES := $(shell find sdk demo_bank/web agent_console/web \( -name '*.js' -o -name '*.json' \) -not -path '*/dist/*' 2>/dev/null) build.mjs
 
 .PHONY: setup system-deps system-deps-test run test test-fast lint bench clean
 
