@@ -23,6 +23,7 @@ from signaling.domain import snapshot
 from signaling.domain.center import CallCenter
 from signaling.domain.model import HelpRequest, Offer, Online, Policy, RequestStatus
 from signaling.domain.queue import LiveRequests
+from signaling.domain.roster import Roster
 from signaling.domain.stats import BUCKET_S
 
 META = "meta"
@@ -95,9 +96,15 @@ class TrackedRequests(Tracked, LiveRequests):
         self.kind, self.touched = "r", touched
 
 
+class TrackedRoster(Tracked, Roster):
+    def __init__(self, touched: set[str], capacity: int) -> None:
+        Roster.__init__(self, capacity)
+        self.kind, self.touched = "a", touched
+
+
 # kind → the center's dictionary it lives in
 DICTS = {
-    "a": "agents",
+    "a": "agents",  # a Roster: its index is told of every agent put or taken away
     "o": "offers",
     "s": "sessions",
     "w": "wrapping",
@@ -120,6 +127,7 @@ def track(center: CallCenter, touched: set[str]) -> None:
     center.requests = TrackedRequests(touched)
     for kind, name in DICTS.items():
         setattr(center, name, Tracked(kind, touched))
+    center.agents = TrackedRoster(touched, center.policy.capacity)
     center.stats.minutes = Tracked(MINUTES, touched)
 
 
@@ -230,6 +238,8 @@ def apply(center: CallCenter, key: str, data: Any) -> None:
         for node, count in old.sockets.items() if old else ():
             if count > 0:
                 center._node_user_gone(node)
+    if kind == "a":
+        table.mark(ident)
     if data is None:
         if dict.__contains__(table, ident):
             dict.__delitem__(table, ident)
@@ -292,6 +302,7 @@ def build(items: dict[str, Any], policy: Policy, new_id: Callable[[str], str] | 
         dict.clear(table)
         for k, v in ordered:
             dict.__setitem__(table, k, v)
+    center.settle()
     touched.clear()
     return center
 

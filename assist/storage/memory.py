@@ -23,16 +23,23 @@ class MemoryLiveStore:
 
     async def run(self, command: Callable[[CallCenter], T], commutes: bool = False) -> T:
         async with self._lock:  # one process, one copy: nothing to commute with
-            return command(self.center)
+            return self._settled(command)
 
     async def tick(self, command: Callable[[CallCenter], T], now: float) -> T | None:
         """The clock runs on every tick here, as it always did: a look costs nothing."""
         async with self._lock:
-            return command(self.center)
+            return self._settled(command)
 
     async def read(self, view: Callable[[CallCenter], T]) -> T:
         async with self._lock:
-            return view(self.center)
+            return self._settled(view)
+
+    def _settled(self, command: Callable[[CallCenter], T]) -> T:
+        """Run it, then let the center's indexes take in what it changed (CallCenter.settle)."""
+        try:
+            return command(self.center)
+        finally:
+            self.center.settle()
 
     async def relay(self, route: Callable[[CallCenter], Route], session_id: str, key: str, seq: int) -> Route:
         async with self._lock:

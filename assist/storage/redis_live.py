@@ -466,7 +466,10 @@ class RedisLiveStore:
         async with self._lock:
             center = await self._catch_up()  # one round trip: nothing comes back when current
             self.touched.clear()
-            return view(center)
+            try:
+                return view(center)
+            finally:
+                center.settle()
 
     async def _attempt(
         self,
@@ -485,7 +488,9 @@ class RedisLiveStore:
         try:
             result = command(center)
             outcome, effects = _returner(result), _effects_of(result)
+            center.settle()
         except DomainError as exc:
+            center.settle()
             if exc.effects is None:
                 # A plain refusal leaves the state untouched; it is final only if the copy was
                 # current (always so under the lock), else it is re-decided on the latest state.

@@ -63,7 +63,7 @@ from .model import (
 )
 from .notices import SUPERVISORS, Effects, RecordUpdate, user
 from .queue import LiveRequests, WaitingQueue
-from .routing import on_shift, pick_agent
+from .roster import Roster
 from .stats import ContactStats
 from .views import (
     RequestContext,
@@ -135,7 +135,7 @@ class CallCenter:
         self.new_code = new_code or _random_code
         self.requests = LiveRequests()  # live requests: waiting or offered
         self.queue = WaitingQueue()  # the waiting ones, in service order
-        self.agents: dict[str, Agent] = {}
+        self.agents = Roster(self.policy.capacity)  # with who is free, staffed, on shift at hand
         self.offers: dict[str, Offer] = {}
         self.sessions: dict[str, Session] = {}  # live sessions only
         self.wrapping: dict[str, Session] = {}  # ended sessions whose agent is still wrapping up
@@ -798,7 +798,7 @@ class CallCenter:
 
     def on_shift_for(self, language: str) -> bool:
         """Someone who speaks the language is on shift (see routing.on_shift)."""
-        return any(language in a.profile.languages and on_shift(a, a.agent_id in self.dropped_at) for a in self.agents.values())
+        return self.agents.on_shift(language, self.dropped_at.__contains__)
 
     def _close_unstaffed(self, now: float, eff: Effects) -> None:
         """A request waits only while someone who could serve it is on shift; callbacks wait."""
@@ -820,21 +820,26 @@ class CallCenter:
 
     def _dispatch(self, now: float, eff: Effects) -> None:
         """Offer waiting requests, in service order, to the best free agent for each."""
-        free = [a for a in self.agents.values() if a.can_take_offer(self.policy.capacity)]
-        if not free:
-            return
-        # Only the lines some free agent can serve; each is walked from its head, and the walk
-        # stops when nobody is left free, so the length of the line does not count.
-        languages = {lang for a in free for lang in a.profile.languages}
-        for request_id in self.queue.in_order(languages):
-            request = self.requests[request_id]
-            agent = pick_agent(request, free, now, self.policy.reoffer_after_s)
-            if agent is None:
-                continue
-            self._offer(request, agent, now, eff)
-            free.remove(agent)
-            if not free:
+        # Only the lines some free agent can serve, each walked from its head; the walk starts
+        # over on fewer lines when a language's last free agent is taken, and stops when nobody
+        # is free, so neither the length of the line nor the number of agents counts.
+        languages = self.agents.free_languages()
+        while languages:
+            for request_id in self.queue.in_order(languages):
+                request = self.requests[request_id]
+                agent = self.agents.best_free(request, now, self.policy.reoffer_after_s)
+                if agent is None:
+                    continue
+                self._offer(request, agent, now, eff)
+                if self.agents.free_languages() != languages:
+                    languages = self.agents.free_languages()
+                    break
+            else:
                 return
+
+    def settle(self) -> None:
+        """The end of a command (the stores call it): the agents' index takes in what changed."""
+        self.agents.settle()
 
     def _offer(self, request: HelpRequest, agent: Agent, now: float, eff: Effects) -> None:
         offer = Offer(self.new_id("o"), agent.agent_id, now + self.policy.offer_timeout_s, request_id=request.request_id)

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from .model import AgentState, RequestStatus, Role, Session, SessionState
 from .queue import estimated_wait_s
-from .routing import staffed
 from .views import (
     AgentBrief,
     Alert,
@@ -123,12 +122,7 @@ def line_heads(center: CallCenter, per_language: int) -> list[str]:
 
 
 def staffed_by_language(center: CallCenter) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for agent in center.agents.values():
-        if staffed(agent):
-            for language in agent.profile.languages:
-                counts[language] = counts.get(language, 0) + 1
-    return counts
+    return center.agents.staffed_counts()
 
 
 def average_handle_s(center: CallCenter) -> float:
@@ -138,8 +132,7 @@ def average_handle_s(center: CallCenter) -> float:
 
 
 def eta(center: CallCenter, language: str, position: int) -> int | None:
-    on_shift = sum(1 for a in center.agents.values() if language in a.profile.languages and staffed(a))
-    return estimated_wait_s(position, on_shift, average_handle_s(center))
+    return estimated_wait_s(position, center.agents.staffed(language), average_handle_s(center))
 
 
 # ---------------------------------------------------------------- supervisors

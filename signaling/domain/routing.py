@@ -34,7 +34,8 @@ def pick_agent(request: HelpRequest, free_agents: Iterable[Agent], now: float, r
     """The best free agent: must speak the language and not be cooling down from declining
     this request; agents who never declined it first (a decliner gets it again only when
     nobody else free can take it); elderly-care skill preferred for the elderly edition;
-    then the longest idle."""
+    then the longest idle. The rule as a pass over the free agents: the center finds the same
+    agent from its index without one (Roster.best_free; tests/signaling/test_roster.py)."""
     best: Agent | None = None
     best_key: tuple | None = None
     for agent in free_agents:

@@ -21,7 +21,7 @@ from assist.storage import entities
 from signaling.domain import snapshot as state_snapshot
 from signaling.domain.errors import DomainError
 from signaling.domain.model import AgentProfile, Edition, Policy, Presence, RequestStatus, Role, SessionState
-from signaling.domain.routing import cooling_down, speaks
+from signaling.domain.routing import cooling_down, on_shift, speaks
 from tests.signaling.test_bad_input import snapshot
 
 CUSTOMERS = [f"c{i}" for i in range(6)]
@@ -92,6 +92,7 @@ class CallCenterMachine(RuleBasedStateMachine):
         entity that was due by then, and none due by then any more (RedisLiveStore._dues).
         `self.changed` says whether any entity was written."""
         self.changed = False
+        self.center.settle()  # as the stores do after every command
         recompute = {key for key, at in self.due.items() if at <= tick_at} if tick_at is not None else set()
         for key in {*self.touched, entities.META}:
             data = json.loads(json.dumps(entities.encode(self.center, key)))
@@ -110,6 +111,7 @@ class CallCenterMachine(RuleBasedStateMachine):
                 self.due.pop(key, None)
             else:
                 self.due[key] = due
+        self.follower.settle()
         self.touched.clear()
 
     def absorb(self, effects) -> None:
@@ -375,6 +377,14 @@ class CallCenterMachine(RuleBasedStateMachine):
             for node, count in online.sockets.items():
                 nodes[node] = nodes.get(node, 0) + (count > 0)
         assert c.node_users == {node: n for node, n in nodes.items() if n}
+        # The agents' index (who is free, staffed, on shift), in this center and in the one
+        # fed only the changes: as a scan of every agent says.
+        for center in (c, self.follower):
+            center.agents.check()
+        for language in {lang for a in c.agents.values() for lang in a.profile.languages} | {"xx"}:
+            scan = any(language in a.profile.languages and on_shift(a, a.agent_id in c.dropped_at) for a in c.agents.values())
+            assert c.on_shift_for(language) == scan, language
+        self.touched.clear()  # what the check itself read
 
     @invariant()
     def nobody_waits_for_no_one(self):
