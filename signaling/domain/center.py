@@ -780,10 +780,11 @@ class CallCenter:
     def observe_agents(self, now: float) -> None:
         """Note when each agent's shown state changed (the wall's time in state), and start a
         new day's counts at the center's midnight. Run on every tick, so within one tick."""
-        for agent in self.agents.values():
-            state = agent.state().value
-            if state != agent.shown_state:
-                agent.shown_state, agent.state_since = state, now
+        # Only the agents whose state changed, or whose counts are of another day: the index
+        # keeps both, so a tick does not walk every agent (bench.line_bench, by agents).
+        for agent in self.agents.unobserved():
+            agent.shown_state, agent.state_since = agent.state().value, now
+        for agent in self.agents.counted_on_another_day(self.policy.day_of(now)):
             self._roll_day(agent, now)
 
     def _roll_day(self, agent: Agent, now: float) -> None:

@@ -37,6 +37,9 @@ class _Held(NamedTuple):
     staffed: bool
     connected: bool  # connected and not signed off: on shift for sure
     absent: bool  # not connected and not signed off: on shift while in the grace window
+    state: str  # what the wall counts
+    unobserved: bool  # its state is not yet the one the wall shows (CallCenter.observe_agents)
+    counted: tuple[int, str] | None  # (day, id) when it has handled counts for that day
 
 
 class Roster(dict[str, Agent]):
@@ -50,6 +53,9 @@ class Roster(dict[str, Agent]):
         self._staffed: dict[str, int] = {}
         self._connected: dict[str, int] = {}
         self._absent: dict[str, set[str]] = {}
+        self._by_state: dict[str, int] = {}
+        self._unobserved: set[str] = set()
+        self._counted = SortedList()  # (day, id)
 
     # ---------------------------------------------------------------- the dictionary
     # Every way an agent object can be handed out notes it as reached.
@@ -104,25 +110,40 @@ class Roster(dict[str, Agent]):
             self._reread(agent_id)
 
     def _reread(self, agent_id: str) -> None:
-        old = self._held.pop(agent_id, None)
-        if old is not None:
-            self._count(agent_id, old, -1)
+        old = self._held.get(agent_id)
         agent = dict.get(self, agent_id)
-        if agent is None:
+        held = None if agent is None else self._holding(agent_id, agent)
+        if held == old:  # most agents a command or a view reached did not change
             return
+        if old is not None:
+            del self._held[agent_id]
+            self._count(agent_id, old, -1)
+        if held is not None:
+            self._held[agent_id] = held
+            self._count(agent_id, held, +1)
+
+    def _holding(self, agent_id: str, agent: Agent) -> _Held:
         away = agent.presence is Presence.OFFLINE
-        held = _Held(
+        state = agent.state().value
+        counted = agent.handled_today or agent.handle_s_today
+        return _Held(
             languages=agent.profile.languages,
             free=(agent.idle_since, agent_id) if agent.can_take_offer(self.capacity) else None,
             skilled=ELDERLY_CARE in agent.profile.skills,
             staffed=staffed(agent),
             connected=agent.connected and not away,
             absent=not agent.connected and not away,
+            state=state,
+            unobserved=state != agent.shown_state,
+            counted=(agent.day, agent_id) if counted else None,
         )
-        self._held[agent_id] = held
-        self._count(agent_id, held, +1)
 
     def _count(self, agent_id: str, held: _Held, sign: int) -> None:
+        _add(self._by_state, held.state, sign)
+        if held.unobserved:
+            (self._unobserved.add if sign > 0 else self._unobserved.discard)(agent_id)
+        if held.counted is not None:
+            (self._counted.add if sign > 0 else self._counted.remove)(held.counted)
         for language in held.languages:
             if held.free is not None:
                 _change(self._free, language, held.free, sign)
@@ -178,6 +199,24 @@ class Roster(dict[str, Agent]):
             return True
         return any(reconnecting(agent_id) for agent_id in self._absent.get(language, ()))
 
+    # ---------------------------------------------------------------- what the clock and wall read
+    def by_state(self) -> dict[str, int]:
+        """How many agents are in each state (those in none are left out)."""
+        self._refresh()
+        return dict(self._by_state)
+
+    def unobserved(self) -> list[Agent]:
+        """The agents whose state changed since the wall last noted it."""
+        self._refresh()
+        return [self[agent_id] for agent_id in sorted(self._unobserved)]
+
+    def counted_on_another_day(self, day: int) -> list[Agent]:
+        """The agents whose handled counts are of a day other than this one (to roll over)."""
+        self._refresh()
+        before = self._counted.irange(maximum=(day, ""), inclusive=(True, False))  # "" sorts before any id
+        after = self._counted.irange(minimum=(day + 1, ""))
+        return [self[agent_id] for _, agent_id in [*before, *after]]
+
     def check(self) -> None:
         """For tests: after settle(), the index says what a full scan of the agents says."""
         scan = Roster(self.capacity)
@@ -185,12 +224,18 @@ class Roster(dict[str, Agent]):
             dict.__setitem__(scan, agent_id, agent)
             scan._reread(agent_id)
         assert self._held == scan._held, "the roster's index fell behind its agents"
-        assert (self._free, self._free_skilled, self._staffed, self._connected, self._absent) == (
-            scan._free,
-            scan._free_skilled,
-            scan._staffed,
-            scan._connected,
-            scan._absent,
+        assert self._indexes() == scan._indexes(), "the roster's index fell behind its agents"
+
+    def _indexes(self) -> tuple:
+        return (
+            self._free,
+            self._free_skilled,
+            self._staffed,
+            self._connected,
+            self._absent,
+            self._by_state,
+            self._unobserved,
+            list(self._counted),
         )
 
 
