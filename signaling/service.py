@@ -333,8 +333,8 @@ class SignalingService:
         self._seen_version = self.store.version
         state_changed = self._state_dirty or changed
         self._state_dirty = False
-        if state_changed or staff_due:
-            self.live_stats = dict(await self._read(queries.wall))
+        if state_changed or staff_due:  # the gauges: the wall's figures without its rows per agent
+            self.live_stats = dict(await self._read(lambda c, now: queries.wall(c, now, agents=False)))
         if leader and state_changed:
             board, now = await self._read(lambda c, now: (queries.board(c, now, QUEUE_VIEW_LIMIT), now))
             if board != self._board_sent:  # every phase change reaches the supervisors within a tick
@@ -348,9 +348,12 @@ class SignalingService:
             if self._staff_dirty:
                 self._staff_dirty = False
                 await self._publish_waiting_line()
-            if self.live_stats != self._wall_sent:  # the supervisor wall, within a second
-                self._wall_sent = self.live_stats
-                await self.delivery.send(SUPERVISORS, Wall(**self.live_stats))
+            # The supervisor wall, within a second: its rows per agent cost O(agents), so they
+            # are made once a second by one node, not on every tick by every node.
+            wall = await self._read(queries.wall)
+            if wall != self._wall_sent:
+                self._wall_sent = dict(wall)
+                await self.delivery.send(SUPERVISORS, Wall(**wall))
 
     async def _clock(self) -> None:
         """Deadlines (offers that rang too long, grace windows, long waits): on every node, so

@@ -136,8 +136,10 @@ def eta(center: CallCenter, language: str, position: int) -> int | None:
 
 
 # ---------------------------------------------------------------- supervisors
-def wall(center: CallCenter, now: float) -> WallView:
-    """The supervisor wall: the rolling figures plus the live state, in one consistent view."""
+def wall(center: CallCenter, now: float, agents: bool = True) -> WallView:
+    """The supervisor wall: the rolling figures plus the live state, in one consistent view.
+    Without `agents`, no row per agent: the figures alone (the gauges on /metrics), which cost
+    O(lines), while the rows cost O(agents)."""
     # Ringing customers are still waiting: the live requests' index counts both.
     oldest = [found[0][0] for found in center.requests.by_line.values()]  # (created at, id)
     figures = center.stats.figures(now)
@@ -149,7 +151,7 @@ def wall(center: CallCenter, now: float) -> WallView:
         "longest_wait_s": longest,
         "agents_by_state": agents_by_state(center),
         "sessions_active": len(center.sessions),
-        "agents": agent_rows(center, now),
+        "agents": agent_rows(center, now) if agents else [],
         "lines": line_rows(center, now),
         "alerts": _alerts(center, figures["service_level"], longest),
         "alert_bounds": {
@@ -214,7 +216,8 @@ def agent_rows(center: CallCenter, now: float) -> list[WallAgent]:
     As the clock's observe_agents would note them now, without noting anything."""
     today = center.policy.day_of(now)
     rows: list[WallAgent] = []
-    for agent in sorted(center.agents.values(), key=lambda a: a.profile.badge or a.agent_id):
+    # A look, not a change: the plain values, so the agents' index has nothing to re-read.
+    for agent in sorted(dict.values(center.agents), key=lambda a: a.profile.badge or a.agent_id):
         serving = [center.sessions[s].context.get("customer_name", "") for s in sorted(agent.sessions)]
         state = agent.state().value
         handled, handle_s = (agent.handled_today, agent.handle_s_today) if agent.day == today else (0, 0.0)
@@ -265,7 +268,4 @@ def _alerts(center: CallCenter, level: float | None, longest: float) -> list[Ale
 
 
 def agents_by_state(center: CallCenter) -> dict[str, int]:
-    counts = {state.value: 0 for state in AgentState}
-    for agent in center.agents.values():
-        counts[agent.state().value] += 1
-    return counts
+    return {state.value: 0 for state in AgentState} | center.agents.by_state()
