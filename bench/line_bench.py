@@ -70,7 +70,7 @@ def customer(i: int) -> Principal:
 
 
 def agent(i: int) -> Principal:
-    return Principal(f"a{i:03d}", Role.AGENT, f"agent {i}", f"A{i:03d}", ("zh", "en"), ())
+    return Principal(f"a{i:05d}", Role.AGENT, f"agent {i}", f"A{i:05d}", ("zh", "en"), ())
 
 
 class RedisMeter:
@@ -165,7 +165,7 @@ async def write_entities(client, prefix: str, center: CallCenter) -> None:
     await client.set(f"{prefix}live:version", LOG_MAX)
 
 
-async def measure(n: int, redis_url: str | None = None, history: bool = False) -> dict[str, float]:
+async def measure(n: int, redis_url: str | None = None, history: bool = False, agents_n: int = 10) -> dict[str, float]:
     from assist.storage.memory import MemoryLiveStore
 
     policy = Policy(queue_cap=n + 1_000, max_wait_s=10**9)
@@ -196,7 +196,7 @@ async def measure(n: int, redis_url: str | None = None, history: bool = False) -
         assert center is not None
         return dict.__getitem__(center.agents, agent_id).offer_id or ""
 
-    agents = [agent(i) for i in range(10)]
+    agents = [agent(i) for i in range(agents_n)]
     for a in agents:  # on shift (so requests wait) but away: nobody is offered anything yet
         await service.connected(a)
     for i in range(n):
@@ -340,17 +340,31 @@ REDIS_COLUMNS = {
 }
 
 
-def table(title: str, columns: dict[str, str], redis_url: str | None = None) -> dict[int, dict[str, float]]:
+def table(title: str, columns: dict[str, str], redis_url: str | None = None, agents: bool = False) -> dict[int, dict[str, float]]:
+    """One row per size: N waiting (10 agents), or with `agents`, M agents signed in (all on
+    shift, away but for the one who serves) with AGENTS_WAITING customers waiting."""
     rows: list[tuple] = []
     results: dict[int, dict[str, float]] = {}
     for n in SIZES:
-        runs = [asyncio.run(measure(n, redis_url)) for _ in range(REPEATS)]
+        waiting, signed_in = (AGENTS_WAITING, n) if agents else (n, 10)
+        runs = [asyncio.run(measure(waiting, redis_url, agents_n=signed_in)) for _ in range(REPEATS)]
         results[n] = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
         rows.append((f"{n:,}", *(f"{results[n][k]:.3f}" for k in columns)))
     low, high = results[SIZES[0]], results[SIZES[-1]]
     rows.append((f"slope {SIZES[-1]:,}/{SIZES[0]:,}", *(f"{high[k] / low[k]:.2f}×" if low[k] else "-" for k in columns)))
-    print_table(title, ("waiting", *columns.values()), rows)
+    print_table(title, ("agents" if agents else "waiting", *columns.values()), rows)
     return results
+
+
+# The same sizes as agents signed in, with this many customers waiting: routing, the wait
+# estimate and the on-shift check once walked every agent (a command cost O(agents)).
+AGENTS_WAITING = 1_000
+AGENT_COLUMNS = {
+    "request_ms": "help request",
+    "pairing_ms": "pairing",
+    "pairing_tick_ms": "its tick",
+    "idle_ms": "idle tick",
+}
 
 
 HISTORY_N = 1_000
@@ -382,6 +396,10 @@ def run() -> None:
         f"(CPU ms; medians of {REPEATS} runs; goal ≤ 1.2× fresh)"
     )
     history_table(history_title.format("embedded"), HISTORY_COLUMNS, embedded[HISTORY_N])
+    agents_title = (
+        f"Cost per operation with M agents signed in, {AGENTS_WAITING:,} waiting, {{}} (CPU ms; medians of {REPEATS} runs)"
+    )
+    table(agents_title.format("embedded"), AGENT_COLUMNS, agents=True)
     with tempfile.TemporaryDirectory() as tmp:
         server = RedisServer(Path(tmp)).start()
         try:
@@ -391,6 +409,8 @@ def run() -> None:
                 server.url,
             )
             history_table(history_title.format("one node sharing Redis"), REDIS_COLUMNS, shared[HISTORY_N], server.url)
+            redis_agents = AGENT_COLUMNS | {"redis_ms": "Redis CPU / pairing"}
+            table(agents_title.format("one node sharing Redis"), redis_agents, server.url, agents=True)
         finally:
             server.stop()
 
