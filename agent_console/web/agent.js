@@ -6,7 +6,7 @@ import { Call } from "../../sdk/call.js";
 import { LiveMirror, fit } from "./replay.js";
 import { CATALOGS, createI18n } from "./i18n.js";
 import { signIn, signOut } from "./signin.js";
-import { OUTCOME_FOR_END, createWords } from "./words.js";
+import { OUTCOME_FOR_END, createWords, tickingLine } from "./words.js";
 
 const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = "assist.agent.token";
@@ -134,13 +134,11 @@ function showState(state) {
   document.body.dataset.agentState = state;
 }
 
+let showQueue = null;
 function renderQueue({ waiting, total }) {
   $("queue-total").textContent = t("queue.total", { n: total });
-  $("queue-list").replaceChildren(...waiting.map((r) => {
-    const li = document.createElement("li");
-    li.textContent = requestLine(r);
-    return li;
-  }));
+  showQueue ??= tickingLine($("queue-list"), requestLine);
+  showQueue(waiting);
 }
 
 // ---------------------------------------------------------------- offers

@@ -8,7 +8,7 @@ import { translate } from "../../sdk/messages.js";
 import { createI18n } from "./i18n.js";
 import { ChunkJoiner, LiveMirror, PAUSED_TAG, fit } from "./replay.js";
 import { signIn, signOut } from "./signin.js";
-import { createWords } from "./words.js";
+import { createWords, tickingLine } from "./words.js";
 
 const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = "assist.supervisor.token";
@@ -775,8 +775,9 @@ async function openRecording(sessionId) {
 }
 
 // The line as it stands, callbacks marked (a callback waits for an agent whoever is on shift).
+let showLine = null;
 function renderLine({ waiting, total }) {
   $("line-total").textContent = t("queue.total", { n: total });
-  $("line").replaceChildren(...waiting.map((r) => Object.assign(document.createElement("li"),
-    { textContent: requestLine(r) })));
+  showLine ??= tickingLine($("line"), requestLine);
+  showLine(waiting);
 }

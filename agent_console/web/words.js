@@ -47,3 +47,22 @@ export function createWords(t) {
 
   return { named, edition, spoken, pageInWords, waited, requestInWords, requestLine };
 }
+
+// The waiting line as list items whose waits keep counting: a new line comes only when the line
+// changes, so without this "已等待 0 秒" stood still beside a wall saying the wait was growing.
+// Each second the items' text is redrawn in place (waited_s plus the time since the line came).
+export function tickingLine(list, requestLine) {
+  let timer = null;
+  return (waiting) => {
+    const came = Date.now();
+    const items = waiting.map(() => document.createElement("li"));
+    const draw = () => {
+      const since = (Date.now() - came) / 1000;
+      waiting.forEach((r, i) => { items[i].textContent = requestLine({ ...r, waited_s: (r.waited_s || 0) + since }); });
+    };
+    draw();
+    list.replaceChildren(...items);
+    clearInterval(timer);
+    timer = waiting.length ? setInterval(draw, 1000) : null;
+  };
+}

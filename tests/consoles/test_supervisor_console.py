@@ -134,6 +134,12 @@ async def test_a_line_longer_than_the_board_says_how_many_more_wait(start_server
         supervisor = await open_supervisor(await browser.new_context(**DESK), harness.base_url)
         await expect(row(supervisor, "requested")).to_have_count(100)
         await expect(supervisor.locator("#line-total")).to_have_text("（104）")  # everyone, not the 100 listed
+        # The line is sent when it changes, not every second: its waits must count on meanwhile
+        # ("已等待 0 秒" stood still beside a wall whose longest wait grew).
+        first = supervisor.locator("#line li").first
+        shown = await first.inner_text()
+        await expect(first).not_to_have_text(shown, timeout=5_000)
+        await expect(first).to_contain_text("w000")
         more = supervisor.locator("#sessions tr[data-more]")
         await expect(more).to_contain_text("另有 4 位客户在排队")
         # The wall comes every second while anyone waits; it must not rebuild a board that did
