@@ -122,6 +122,26 @@ DICTS = {
 MINUTES = "sm"
 
 
+def merged(key: str) -> bool:
+    """Whether commits add to this entity rather than replace it: a minute's counters, which
+    every pairing, end and wrap-up adds to on whichever node it runs. A commit sends what the
+    command added (`added`) and Redis adds it to what is there (redis_live's COMMIT), so two
+    nodes counting in the same minute neither conflict nor lose a count."""
+    return key.startswith(MINUTES + ":")
+
+
+def added(before: Any, after: Any) -> dict[str, list[float]] | None:
+    """What a command added to a minute's counters ({line: differences}), None for nothing."""
+    before = before or {}
+    out = {}
+    for line, counters in after.items():
+        had = before.get(line, ())
+        difference = [value - (had[i] if i < len(had) else 0) for i, value in enumerate(counters)]
+        if any(difference):
+            out[line] = difference
+    return out or None
+
+
 def track(center: CallCenter, touched: set[str]) -> None:
     """Give an empty center tracked dictionaries (before any entity is put in it)."""
     center.requests = TrackedRequests(touched)
@@ -142,7 +162,7 @@ def all_keys(center: CallCenter) -> list[str]:
 def encode(center: CallCenter, key: str) -> Any:
     """The entity's plain data (JSON-able), or None when it no longer exists."""
     if key == META:
-        return {"arrivals": center.arrivals, "handle_times": list(center.handle_times)}
+        return {"arrivals": center.arrivals}
     kind, _, ident = key.partition(":")
     if kind == MINUTES:
         return dict.get(center.stats.minutes, int(ident))
@@ -215,11 +235,10 @@ def apply(center: CallCenter, key: str, data: Any) -> None:
     requests' indexes and the sockets per node in step. Applying the same entry twice is
     harmless: an entry is the whole entity, not a change to it."""
     if key == META:
-        data = data or {"arrivals": 0, "handle_times": []}  # none yet: as new
-        center.arrivals = data["arrivals"]
-        center.handle_times = deque(data["handle_times"], maxlen=center.policy.handle_window)
-        # Written before the minutes were entries of their own: the last hour's figures start
-        # afresh (they are the wall's, not records; the records are in the database).
+        # (Written before the minutes were entries of their own, it held the last hour's
+        # figures, and before the wait estimate read them, the last handle times: both start
+        # afresh; they are the wall's, not records, which are in the database.)
+        center.arrivals = (data or {}).get("arrivals", 0)
         return
     kind, _, ident = key.partition(":")
     if kind == MINUTES:

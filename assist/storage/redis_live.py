@@ -93,23 +93,27 @@ def _with_changes_since(body: str) -> str:
 
 
 # KEYS: version, entities hash, change log, record stream, lock, deadlines. ARGV: expected
-# version, this node, n, m, 'all' to replace every deadline ('' otherwise), r, then n (entity
-# key, JSON or '' for gone) pairs, then m (entity key, due time or '' for none) pairs, then r
-# keys the command read (r > 0 only for a command that reads nothing but its entities: it may
-# go over other nodes' changes to other entities), then the command's record updates.
+# version, this node, n, m, 'all' to replace every deadline ('' otherwise), r, k, then n (entity
+# key, JSON or '' for gone) pairs, then m (entity key, due time or '' for none) pairs, then k
+# (entity key, JSON of what to add) pairs for the entities commits add to (entities.merged: a
+# minute's counters, {line: [numbers]}), then r keys the command read (r > 0 only for a
+# command that reads nothing but its entities: it may go over other nodes' changes to other
+# entities), then the command's record updates.
 # The log entry's id is the new version, so a reader asks for "everything after mine"; a
 # commit of deadlines alone changes no version (the live state is the same).
-# Returns {new version, 1}; {current version, 0, changes since the copy's version…} when the
-# copy was stale (a lost race costs no extra round trip to catch up); {new version, 2, changes
-# since the copy's version…} when it was stale in entities the command did not read, and it
-# was committed over them; {-1} when another node holds the lock (its turn comes first).
+# Returns {new version, 1, (key, JSON) for each entity added to, as it is now}; {current
+# version, 0, changes since the copy's version…} when the copy was stale (a lost race costs no
+# extra round trip to catch up); {new version, 2, changes since the copy's version…, then the
+# entities added to} when it was stale in entities the command did not read, and it was
+# committed over them; {-1} when another node holds the lock (its turn comes first).
 COMMIT = _with_changes_since("""
 local holder = redis.call('GET', KEYS[5])
 if holder and holder ~= ARGV[2] then return {-1} end
 local v = tonumber(redis.call('GET', KEYS[1]) or '0')
-local n, m, r = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[6])
-local first = 7 + 2 * n
-local reads = first + 2 * m
+local n, m, r, k = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local first = 8 + 2 * n
+local adds = first + 2 * m
+local reads = adds + 2 * k
 local records = reads + r
 local over = nil
 if v ~= tonumber(ARGV[1]) then
@@ -127,12 +131,28 @@ for i = 0, m - 1 do
   local key, due = ARGV[first + 2 * i], ARGV[first + 1 + 2 * i]
   if due == '' then redis.call('ZREM', KEYS[6], key) else redis.call('ZADD', KEYS[6], due, key) end
 end
-if n > 0 or records <= #ARGV - 1 then
+local sums = {}
+if n > 0 or k > 0 or records <= #ARGV - 1 then
   local changed = {}
   for i = 0, n - 1 do
-    local key, value = ARGV[7 + 2 * i], ARGV[8 + 2 * i]
+    local key, value = ARGV[8 + 2 * i], ARGV[9 + 2 * i]
     if value == '' then redis.call('HDEL', KEYS[2], key) else redis.call('HSET', KEYS[2], key, value) end
     changed[#changed + 1] = key
+  end
+  for i = 0, k - 1 do
+    local key = ARGV[adds + 2 * i]
+    local raw = redis.call('HGET', KEYS[2], key)
+    local value = raw and cjson.decode(raw) or {}
+    for line, add in pairs(cjson.decode(ARGV[adds + 1 + 2 * i])) do
+      local have = value[line] or {}
+      for j = 1, #add do have[j] = (have[j] or 0) + add[j] end
+      value[line] = have
+    end
+    raw = cjson.encode(value)
+    redis.call('HSET', KEYS[2], key, raw)
+    changed[#changed + 1] = key
+    sums[#sums + 1] = key
+    sums[#sums + 1] = raw
   end
   v = v + 1
   redis.call('SET', KEYS[1], v)
@@ -140,9 +160,12 @@ if n > 0 or records <= #ARGV - 1 then
   for i = records, #ARGV - 1 do redis.call('XADD', KEYS[4], '*', 'u', ARGV[i]) end
 end
 if holder then redis.call('DEL', KEYS[5]) end
-if over then over[1] = v; over[2] = 2; return over end
-return {v, 1}
+local out = over or {v, 1}
+if over then out[1] = v; out[2] = 2 end
+for i = 1, #sums do out[#out + 1] = sums[i] end
+return out
 """)
+
 
 # KEYS: version, change log, entities hash. ARGV: the copy's version (-1: none). Returns the
 # changes since (CHANGES_SINCE).
@@ -297,7 +320,7 @@ class RedisLiveStore:
         changes = {key: orjson.dumps(entities.encode(center, key)) for key in entities.all_keys(center)}
         self.center, self.version, self._stored = center, version, {}
         answer = await self._commit(
-            keys=self._commit_keys, args=[version, self.owner, len(changes), 0, "", 0, *_flat(changes), LOG_MAX]
+            keys=self._commit_keys, args=[version, self.owner, len(changes), 0, "", 0, 0, *_flat(changes), LOG_MAX]
         )
         if len(answer) != 2 or int(answer[1]) != 1:
             self.center = None
@@ -356,15 +379,22 @@ class RedisLiveStore:
         else:
             self._stored.pop(key, None)
 
-    def _changes(self, center: CallCenter) -> dict[str, bytes]:
-        """The touched entities whose encoding differs from Redis's at the copy's version."""
-        changes = {}
+    def _changes(self, center: CallCenter) -> tuple[dict[str, bytes], dict[str, bytes]]:
+        """The touched entities whose encoding differs from Redis's at the copy's version, and
+        what the command added to those that commits add to (entities.merged)."""
+        changes, adds = {}, {}
         for key in {*self.touched, entities.META}:
             data = entities.encode(center, key)
+            if data is not None and entities.merged(key):
+                stored = self._stored.get(key)
+                added = entities.added(orjson.loads(stored) if stored else None, data)
+                if added is not None:
+                    adds[key] = orjson.dumps(added)
+                continue
             raw = orjson.dumps(data) if data is not None else b""
             if raw != self._stored.get(key, b""):
                 changes[key] = raw
-        return changes
+        return changes, adds
 
     def _dues(self, center: CallCenter, keys: Iterable[str], after: float | None) -> dict[str, str]:
         """The deadlines of these entities, as the commit writes them ('' for none). After a
@@ -376,7 +406,7 @@ class RedisLiveStore:
             dues[key] = "" if at is None or (after is not None and at <= after) else repr(float(at))
         return dues
 
-    def _undo(self, center: CallCenter, changes: dict[str, bytes]) -> None:
+    def _undo(self, center: CallCenter, changes: Iterable[str]) -> None:
         """Put the copy back as it was before a command whose commit lost the race."""
         for key in changes:
             self._put(center, key, self._stored.get(key))
@@ -454,7 +484,7 @@ class RedisLiveStore:
             return
         dues = {key: at for key, at in self._dues(center, entities.all_keys(center), None).items() if at}
         answer = await self._commit(
-            keys=self._commit_keys, args=[self.version, self.owner, 0, len(dues), "all", 0, *_flat(dues), LOG_MAX]
+            keys=self._commit_keys, args=[self.version, self.owner, 0, len(dues), "all", 0, 0, *_flat(dues), LOG_MAX]
         )
         if len(answer) == 2 and int(answer[1]) == 1:
             self._reseed = False
@@ -501,21 +531,24 @@ class RedisLiveStore:
         except BaseException:
             self.center = None  # a bug may have left the copy half-changed: read it whole again
             raise
-        changes = self._changes(center)
+        changes, adds = self._changes(center)
         records = [encode_update(u) for u in effects.records] if effects else []
         # Nothing to write: done. A command that changes no state may still have lines for the
         # record (a whisper, a request to share); those ride a commit like any other. A tick
         # (its time, the entities due by then) that changed nothing still writes their next
         # deadlines: what was due has been seen.
-        if not changes and not records and tick is None:
+        if not changes and not adds and not records and tick is None:
             if locked or await self._sync():
                 return outcome
             return None
         after, due = tick if tick is not None else (None, set())
-        dues = self._dues(center, {*changes, *due}, after)
-        # What a commuting command read (every entity it reached; the counters in `meta` are
-        # not tracked, so a command that changed them does not commute).
-        reads = sorted({*self.touched, *changes}) if commutes and entities.META not in changes and self.version >= 0 else []
+        dues = self._dues(center, {*changes, *adds, *due}, after)
+        # What a commuting command read: every entity it reached, but those it only added to
+        # (whatever other nodes added meanwhile, the sum is right). The counters in `meta` are
+        # not tracked, so a command that changed them does not commute.
+        reads = []
+        if commutes and entities.META not in changes and self.version >= 0:
+            reads = sorted(key for key in {*self.touched, *changes} if not entities.merged(key))
         answer = await self._commit(
             keys=self._commit_keys,
             args=[
@@ -525,8 +558,10 @@ class RedisLiveStore:
                 len(dues),
                 "",
                 len(reads),
+                len(adds),
                 *_flat(changes),
                 *_flat(dues),
+                *_flat(adds),
                 *reads,
                 *records,
                 LOG_MAX,
@@ -535,7 +570,8 @@ class RedisLiveStore:
         verdict = int(answer[1]) if len(answer) > 1 else -1  # -1: another node holds the lock
         if verdict == 2:
             # Committed over other nodes' changes to entities it did not read: take them in
-            # (they cannot touch what it wrote), then it is at the version it wrote.
+            # (they cannot touch what it wrote; the sums added to come last, as they are now),
+            # then it is at the version it wrote.
             await self._absorb(answer[2:])
         if verdict in (1, 2):
             self.version = int(answer[0])
@@ -544,13 +580,16 @@ class RedisLiveStore:
                     self._stored[key] = raw
                 else:
                     self._stored.pop(key, None)
+            if verdict == 1:  # the sums added to, as they are now (other nodes' counts too)
+                for i in range(2, len(answer), 2):
+                    self._put(center, answer[i].decode(), answer[i + 1])
             self._holding = False  # the commit released the lock
             return outcome
         if self.version < 0:  # never read: it ran on an empty copy; read the real one whole
             self.center = None
             return None
         self.conflicts += 1
-        self._undo(center, changes)  # the copy ran ahead of the shared state
+        self._undo(center, {*changes, *adds})  # the copy ran ahead of the shared state
         if int(answer[0]) >= 0:
             await self._absorb(answer[2:])  # what the winner wrote came back with the refusal
         return None

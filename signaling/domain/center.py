@@ -141,7 +141,6 @@ class CallCenter:
         self.wrapping: dict[str, Session] = {}  # ended sessions whose agent is still wrapping up
         self.by_customer: dict[str, tuple[str, str]] = {}  # customer → ("request"|"session", id)
         self.dropped_at: dict[str, float] = {}  # user → when their last socket went away
-        self.handle_times: deque[float] = deque(maxlen=self.policy.handle_window)
         self.stats = ContactStats(self.policy.stats_window_s, self.policy.service_level_s)
         self.talk_times: dict[str, tuple[float, float]] = {}  # ended session → (talk s, ended at)
         self.online: dict[str, Online] = {}  # signed-in users' sockets, by node instance
@@ -984,7 +983,6 @@ class CallCenter:
         agent = self.agents[session.agent_id]
         agent.sessions.discard(session.session_id)
         agent.wrap_ups[session.session_id] = session.request_id
-        self.handle_times.append(now - session.accepted_at)
         self.talk_times[session.session_id] = (now - session.accepted_at, now)
         self.rateable[session.session_id] = (session.customer_id, session.request_id, now)
         for to in [session.customer_id, session.agent_id, *session.supervisors]:

@@ -104,7 +104,6 @@ class Policy:
     elderly_boost_s: float = 60.0
     capacity: int = 1
     default_handle_s: float = 180.0
-    handle_window: int = 50
     service_level_s: float = 20.0  # answered within this counts toward the service level
     stats_window_s: float = 3600.0  # the supervisor wall's rolling window
     # An agent who declined a request (or let it ring out) is offered it again after this

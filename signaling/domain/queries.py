@@ -126,9 +126,8 @@ def staffed_by_language(center: CallCenter) -> dict[str, int]:
 
 
 def average_handle_s(center: CallCenter) -> float:
-    if not center.handle_times:
-        return center.policy.default_handle_s
-    return sum(center.handle_times) / len(center.handle_times)
+    average = center.stats.average_handle_s()
+    return center.policy.default_handle_s if average is None else average
 
 
 def eta(center: CallCenter, language: str, position: int) -> int | None:

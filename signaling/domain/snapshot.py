@@ -47,7 +47,6 @@ def dump(c: CallCenter) -> dict:
         "wrapping": [session_data(s) for s in c.wrapping.values()],
         "by_customer": {k: list(v) for k, v in c.by_customer.items()},
         "dropped_at": c.dropped_at,
-        "handle_times": list(c.handle_times),
         "stats": c.stats.dump(),
         "talk_times": {k: list(v) for k, v in c.talk_times.items()},
         "online": {u: {"role": o.role.value, "sockets": o.sockets} for u, o in c.online.items()},
@@ -83,7 +82,6 @@ def load(
         c.wrapping[session.session_id] = session
     c.by_customer = {k: (v[0], v[1]) for k, v in data["by_customer"].items()}
     c.dropped_at = dict(data["dropped_at"])
-    c.handle_times = deque(data["handle_times"], maxlen=policy.handle_window)
     c.stats.load(data["stats"])
     c.arrival_order = deque(sorted((r.created_at, r.request_id) for r in c.requests.values()))
     c.talk_times = {k: (v[0], v[1]) for k, v in data["talk_times"].items()}

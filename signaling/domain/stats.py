@@ -97,6 +97,14 @@ class ContactStats:
             "average_handle_time_s": _mean(t[HANDLE_S], int(t[HANDLED])),
         }
 
+    def average_handle_s(self) -> float | None:
+        """The mean handle time of the sessions wrapped up in the minutes kept (the window, as
+        the clock trims it): the wait estimate's AHT. A figure the nodes add to, not a list of
+        the last sessions every end would rewrite (issue 16: an end then commits over other
+        nodes' ends, redis_live)."""
+        t = self._sum(list(dict.values(self.minutes)), "")
+        return _mean(t[HANDLE_S], int(t[HANDLED]))
+
     def service_levels(self, now: float) -> dict[str, float | None]:
         """The service level of each line seen in the window (edition × language)."""
         minutes = self._window(now)

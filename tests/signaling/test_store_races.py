@@ -20,6 +20,7 @@ from assist.metrics import Metrics
 from assist.storage.redis_live import RedisLiveStore
 from signaling.domain.center import unique_ids
 from signaling.domain.model import Edition, Presence, Role
+from signaling.service import Principal
 from tests.signaling.test_clock import AGENT, POLICY, writes
 
 pytestmark = pytest.mark.server  # a real redis-server (tests/conftest.py's tiers)
@@ -157,6 +158,45 @@ async def test_a_due_deadline_is_claimed_by_one_node_and_its_lease_outlives_a_fa
     await two.tick(tick(later), later)  # the lease is over: the offer lapses, once
     assert ran == ["n1", "n2"]
     assert await two.read(lambda c: (len(c.offers), c.agents["a1"].presence)) == (0, Presence.AWAY)
+
+
+async def test_two_nodes_pairing_at_once_neither_lose_a_race_nor_a_count(nodes):
+    """A session's steps (accept, end) read only the session, offer, request and agent they
+    name and add to the wall's minute: two nodes taking them for different customers at the
+    same moment, each on a copy that has not seen the other's, both commit at once, and the
+    minute counts both. Wrapping up reads who waits (it may offer the line), so it does not
+    commute; the handle times it adds are summed as well."""
+    redis, one, two = nodes
+    t = 1_000.0
+    for store, agent in ((one, "a1"), (two, "a2")):
+        profile = Principal(agent, Role.AGENT, agent.upper(), "B" + agent, ("zh",), ()).agent_profile()
+        await store.run(lambda c, a=agent, p=profile, n=store.owner: c.socket_opened(a, Role.AGENT, n, t, p))
+    await one.run(lambda c: c.set_presence("a1", Presence.AVAILABLE, t))
+    await two.run(lambda c: c.set_presence("a2", Presence.AVAILABLE, t))
+    for store, customer in ((one, "c1"), (two, "c2")):
+        await store.run(lambda c, cu=customer, n=store.owner: c.socket_opened(cu, Role.CUSTOMER, n, t, None))
+        await store.run(lambda c, cu=customer: c.request_help(cu, cu, "transfer", Edition.STANDARD, "zh", "/", t))
+    offers = await one.read(lambda c: {o.agent_id: o.offer_id for o in dict.values(c.offers)})
+    assert set(offers) == {"a1", "a2"}
+    await two.read(users)  # both copies current, then neither sees the other's steps
+    lost = (one.conflicts, two.conflicts)
+
+    await one.run(lambda c: c.accept_offer("a1", offers["a1"], t + 1, "s1"), commutes=True)
+    await redis.config_resetstat()
+    await two.run(lambda c: c.accept_offer("a2", offers["a2"], t + 1, "s2"), commutes=True)
+    assert (await writes(redis)).get("evalsha") == 1  # one commit, over the other node's accept
+    await one.run(lambda c: c.end_session("c1", Role.CUSTOMER, "s1", t + 2), commutes=True)
+    await two.run(lambda c: c.end_session("c2", Role.CUSTOMER, "s2", t + 3), commutes=True)
+    assert (one.conflicts, two.conflicts) == lost  # no race lost
+
+    await one.run(lambda c: c.wrap_up("a1", "s1", "resolved", "", t + 4))
+    await two.run(lambda c: c.wrap_up("a2", "s2", "resolved", "", t + 6))
+    for store in (one, two):  # each copy, and Redis, counts both
+        figures = await store.read(lambda c: c.stats.figures(t + 10))
+        assert (figures["answered"], figures["average_speed_of_answer_s"]) == (2, 1.0)
+        assert figures["average_handle_time_s"] == 4.0  # talk and wrap-up: (1 + 2) and (2 + 3)
+    fresh = RedisLiveStore(redis, POLICY, one.k_version.removesuffix("live:version"), unique_ids, owner="n3")
+    assert (await fresh.read(lambda c: c.stats.figures(t + 10)))["answered"] == 2
 
 
 def test_lost_commits_are_on_metrics():
