@@ -118,7 +118,7 @@ def _announce(config, username: str, standing) -> None:
         client.close()
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(voice_commands: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="assist", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -161,9 +161,13 @@ def build_parser() -> argparse.ArgumentParser:
             action.add_argument("--skills", default="", help="comma-separated, e.g. elderly_care")
     users.set_defaults(func=_users)
 
-    # Voice commands live with the voice package; imported lazily so `serve` does not load models.
+    # Voice commands live with the voice package; imported lazily so `serve` does not load
+    # models, and only for `assist voice …`: importing the speech stack took 1.3 s of every
+    # `assist users …` an operator runs.
     voice = sub.add_parser("voice", help="offline speech recognition and intents")
     voice.set_defaults(func=_voice_help(voice))
+    if not voice_commands:
+        return parser
     try:
         from voice.cli import register
     except ImportError:  # the voice package is optional at this layer
@@ -184,7 +188,8 @@ def _voice_help(parser: argparse.ArgumentParser):
 def main(argv: list[str] | None = None) -> int:
     from assist.config import Config, SettingsError
 
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(voice_commands=argv[:1] == ["voice"]).parse_args(argv)
     try:
         if args.command == "voice":  # the speech models' settings, read here like every other
             from voice.models import ModelSources, SpeechModels
