@@ -208,6 +208,11 @@ class Roster(dict[str, Agent]):
     def unobserved(self) -> list[Agent]:
         """The agents whose state changed since the wall last noted it."""
         self._refresh()
+        if not self._unobserved:
+            # A set keeps the table it once grew to: after every agent signed in at once, each
+            # idle tick walked 10,000 empty slots here (bench.line_bench, idle tick by agents).
+            self._unobserved = set()
+            return []
         return [self[agent_id] for agent_id in sorted(self._unobserved)]
 
     def counted_on_another_day(self, day: int) -> list[Agent]:
