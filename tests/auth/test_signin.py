@@ -181,7 +181,9 @@ async def test_sign_in_while_the_shared_throttle_is_away_is_refused_plainly(star
         redis.stop()
         status, body = await harness.http("POST", "/api/auth/login", json={"username": "zhangsan", "password": "demo1234"})
         assert status == 503 and body["error"]["code"] == "unavailable"
-    finally:
         redis.start()
-    status, body = await harness.http("POST", "/api/auth/login", json={"username": "zhangsan", "password": "demo1234"})
-    assert status == 200 and body["token"]
+        status, body = await harness.http("POST", "/api/auth/login", json={"username": "zhangsan", "password": "demo1234"})
+        assert status == 200 and body["token"]
+        await harness.server.close()  # before its Redis goes for good
+    finally:  # no redis-server left behind (one was, after every run)
+        redis.stop()
