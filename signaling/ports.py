@@ -21,10 +21,10 @@ class LiveStore(Protocol):
 
     async def run(self, command: Callable[[CallCenter], T], commutes: bool = False) -> T:
         """`commutes`: the command reads nothing but the entities it reaches through the
-        center's dictionaries (not the line, nor who is free; the wall's counters it only adds
-        to), so a store shared by several nodes may commit it over another node's changes to
-        other entities instead of running it again (a customer's socket opening or closing, a
-        session's steps)."""
+        center's dictionaries and the waiting lines it walks (not the staffing, nor the arrival
+        counter; the wall's counters it only adds to), so a store shared by several nodes may
+        commit it over another node's changes to other entities instead of running it again (a
+        customer's socket opening or closing, a session's steps, a wrap-up)."""
         ...
 
     async def tick(self, command: Callable[[CallCenter], T], now: float) -> T | None:

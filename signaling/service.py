@@ -54,11 +54,15 @@ POSITION_HEADS = 3  # … except the first few of each line, who hear at once
 # many waiting on one node, each hears a little less often, and the cost per tick stays flat.
 POSITION_BATCH = 200
 RINGING = {"status": "offered"}
-# A command that reads nothing but the session, offer, request and agent it names (not the
-# line, nor who is free) and only adds to the wall's counters: a node sharing the store may
-# commit it over other nodes' changes to other entities (ports.LiveStore.run's `commutes`),
-# so the steps of one visit (accept, consent, end…) do not lose races to other visits'.
-SESSION_ONLY = True
+# Commands that read nothing but the entities they name (a session, offer, request, agent) and
+# the lines they walk (a shared store notes those per language), and only add to the wall's
+# counters: a node sharing the store may commit them over other nodes' changes to other
+# entities (ports.LiveStore.run's `commutes`), so the steps of one visit (accept, consent,
+# end, wrap-up…) do not lose races to other visits'. A wrap-up offers its agent the head of the
+# lines they speak; who else is free it need not know (an offer to an agent another node has
+# changed meanwhile is a conflict on that agent). A help request, a cancel, a presence change
+# and the clock also read the staffing or the arrival counter, and do not commute.
+COMMUTES = True
 
 
 class Observer(Protocol):
@@ -238,32 +242,32 @@ class SignalingService:
         await self._run(lambda c, now: c.cancel_request(p.user_id, request_id, now))
 
     async def consent(self, p: Principal, session_id: str, accept: bool) -> None:
-        await self._run(lambda c, now: c.consent(p.user_id, session_id, accept, now), SESSION_ONLY)
+        await self._run(lambda c, now: c.consent(p.user_id, session_id, accept, now), COMMUTES)
 
     async def stop_sharing(self, p: Principal, session_id: str) -> None:
-        await self._run(lambda c, now: c.stop_sharing(p.user_id, session_id, now), SESSION_ONLY)
+        await self._run(lambda c, now: c.stop_sharing(p.user_id, session_id, now), COMMUTES)
 
     async def customer_step(self, p: Principal, session_id: str, step: CustomerStep) -> None:
-        await self._run(lambda c, now: c.customer_step(p.user_id, session_id, step, now), SESSION_ONLY)
+        await self._run(lambda c, now: c.customer_step(p.user_id, session_id, step, now), COMMUTES)
 
     async def rate_session(self, p: Principal, session_id: str, rating: str, comment: str) -> None:
-        await self._run(lambda c, now: c.rate_session(p.user_id, session_id, rating, comment, now), SESSION_ONLY)
+        await self._run(lambda c, now: c.rate_session(p.user_id, session_id, rating, comment, now), COMMUTES)
 
     async def end_session(self, p: Principal, session_id: str) -> None:
-        await self._run(lambda c, now: c.end_session(p.user_id, p.role, session_id, now), SESSION_ONLY)
+        await self._run(lambda c, now: c.end_session(p.user_id, p.role, session_id, now), COMMUTES)
 
     # ------------------------------------------------------------------ agent
     async def set_presence(self, p: Principal, presence: Presence) -> None:
         await self._run(lambda c, now: c.set_presence(p.user_id, presence, now))
 
     async def accept(self, p: Principal, offer_id: str, session_id: str) -> None:
-        await self._run(lambda c, now: c.accept_offer(p.user_id, offer_id, now, session_id), SESSION_ONLY)
+        await self._run(lambda c, now: c.accept_offer(p.user_id, offer_id, now, session_id), COMMUTES)
 
     async def decline(self, p: Principal, offer_id: str) -> None:
         await self._run(lambda c, now: c.decline_offer(p.user_id, offer_id, now))
 
     async def wrap_up(self, p: Principal, session_id: str, outcome: str, notes: str) -> None:
-        await self._run(lambda c, now: c.wrap_up(p.user_id, session_id, outcome, notes, now))
+        await self._run(lambda c, now: c.wrap_up(p.user_id, session_id, outcome, notes, now), COMMUTES)
 
     async def transfer_targets(self, p: Principal, session_id: str) -> list[dict]:
         return await self._read(lambda c, now: c.transfer_targets(p.user_id, session_id))
@@ -272,7 +276,7 @@ class SignalingService:
         await self._run(lambda c, now: c.transfer(p.user_id, session_id, to_agent, now))
 
     async def ask_to_share(self, p: Principal, session_id: str) -> None:
-        await self._run(lambda c, now: c.ask_to_share(p.user_id, session_id, now), SESSION_ONLY)
+        await self._run(lambda c, now: c.ask_to_share(p.user_id, session_id, now), COMMUTES)
 
     async def invite_supervisor(self, p: Principal, session_id: str, note: str) -> None:
         await self._run(lambda c, now: c.invite_supervisor(p.user_id, session_id, note, now))

@@ -16,13 +16,13 @@ dictionaries (the line and the indexes hold ids), so nothing changes unseen; the
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from signaling.domain import snapshot
 from signaling.domain.center import CallCenter
 from signaling.domain.model import HelpRequest, Offer, Online, Policy, RequestStatus
-from signaling.domain.queue import LiveRequests
+from signaling.domain.queue import LiveRequests, WaitingQueue
 from signaling.domain.roster import Roster
 from signaling.domain.stats import BUCKET_S
 
@@ -90,6 +90,80 @@ class Tracked(dict[Any, Any]):
             yield key, dict.__getitem__(self, key)
 
 
+LINE = "q"  # "q:<language>": one language's waiting line; "q:*": every line
+
+
+class TrackedQueue(WaitingQueue):
+    """The waiting line, noting the lines a command read or changed as "q:<language>" ("q:*"
+    for a read of every line, which every change to a line is logged under too). The line is
+    derived from the waiting requests, not an entity: without these names, a command that
+    commits over other nodes' changes (redis_live) could not tell that a request joined a line
+    it had read empty. They are names in read sets and the change log, with no value."""
+
+    def __init__(self, touched: set[str]) -> None:
+        super().__init__()
+        self.touched = touched
+        self.changed: set[str] = set()
+
+    def _read(self, *languages: str) -> None:
+        self.touched.update(f"{LINE}:{language}" for language in languages)
+
+    def _wrote(self, language: str) -> None:
+        keys = (f"{LINE}:{language}", f"{LINE}:*")
+        self.touched.update(keys)
+        self.changed.update(keys)
+
+    def add(self, request: HelpRequest) -> None:
+        size = len(self._by_language.get(request.language, ()))
+        super().add(request)
+        if len(self._by_language.get(request.language, ())) != size:
+            self._wrote(request.language)
+
+    def remove(self, request: HelpRequest) -> None:
+        size = len(self._by_language.get(request.language, ()))
+        super().remove(request)
+        if len(self._by_language.get(request.language, ())) != size:
+            self._wrote(request.language)
+
+    def in_order(self, languages: Iterable[str]) -> Iterator[str]:
+        languages = list(languages)
+        self._read(*languages)
+        return super().in_order(languages)
+
+    def __len__(self) -> int:
+        self._read("*")
+        return super().__len__()
+
+    def __iter__(self) -> Iterator[str]:
+        self._read("*")
+        return super().__iter__()
+
+    def languages(self) -> list[str]:
+        self._read("*")
+        return super().languages()
+
+    def count(self, language: str) -> int:
+        self._read(language)
+        return super().count(language)
+
+    def heads(self, per_language: int) -> list[str]:
+        self._read("*")
+        return super().heads(per_language)
+
+    def position(self, request: HelpRequest) -> int | None:
+        self._read(request.language)
+        return super().position(request)
+
+
+def lines_changed(center: CallCenter) -> set[str]:
+    """The lines the command running changed ("q:…"), forgotten once asked for."""
+    queue = center.queue
+    changed = queue.changed if isinstance(queue, TrackedQueue) else set()
+    if isinstance(queue, TrackedQueue):
+        queue.changed = set()
+    return changed
+
+
 class TrackedRequests(Tracked, LiveRequests):
     def __init__(self, touched: set[str]) -> None:
         LiveRequests.__init__(self)
@@ -145,6 +219,7 @@ def added(before: Any, after: Any) -> dict[str, list[float]] | None:
 def track(center: CallCenter, touched: set[str]) -> None:
     """Give an empty center tracked dictionaries (before any entity is put in it)."""
     center.requests = TrackedRequests(touched)
+    center.queue = TrackedQueue(touched)
     for kind, name in DICTS.items():
         setattr(center, name, Tracked(kind, touched))
     center.agents = TrackedRoster(touched, center.policy.capacity)
@@ -164,6 +239,8 @@ def encode(center: CallCenter, key: str) -> Any:
     if key == META:
         return {"arrivals": center.arrivals}
     kind, _, ident = key.partition(":")
+    if kind == LINE:
+        return None  # a name, not an entity
     if kind == MINUTES:
         return dict.get(center.stats.minutes, int(ident))
     if kind == "r":
@@ -241,6 +318,8 @@ def apply(center: CallCenter, key: str, data: Any) -> None:
         center.arrivals = (data or {}).get("arrivals", 0)
         return
     kind, _, ident = key.partition(":")
+    if kind == LINE:
+        return  # a name, not an entity: the requests that changed the line come with it
     if kind == MINUTES:
         if data is None:
             if dict.__contains__(center.stats.minutes, int(ident)):
@@ -274,14 +353,14 @@ def _apply_request(center: CallCenter, ident: str, data: Any) -> None:
     old: HelpRequest | None = dict.get(center.requests, ident)
     if old is not None:
         if old.status is RequestStatus.WAITING:
-            center.queue.remove(old)
+            WaitingQueue.remove(center.queue, old)  # (another node's change: not this command's)
         LiveRequests.__delitem__(center.requests, ident)
     if data is None:
         return
     request = snapshot.request_from(data)
     LiveRequests.__setitem__(center.requests, ident, request)
     if request.status is RequestStatus.WAITING:
-        center.queue.add(request)
+        WaitingQueue.add(center.queue, request)
     if old is None and not request.long_wait:
         center.arrival_order.append((request.created_at, ident))
 

@@ -394,6 +394,9 @@ class RedisLiveStore:
             raw = orjson.dumps(data) if data is not None else b""
             if raw != self._stored.get(key, b""):
                 changes[key] = raw
+        # The lines the command changed: names with no value, logged so that a commuting
+        # command on another node that read one of them runs again (entities.TrackedQueue).
+        changes.update(dict.fromkeys(entities.lines_changed(center), b""))
         return changes, adds
 
     def _dues(self, center: CallCenter, keys: Iterable[str], after: float | None) -> dict[str, str]:
@@ -515,6 +518,7 @@ class RedisLiveStore:
         assert center is not None, "commands run on a loaded copy (run() and _acquire() see to it)"
         outcome: Callable[[], T]
         self.touched.clear()
+        entities.lines_changed(center)  # (none of an earlier try's)
         try:
             result = command(center)
             outcome, effects = _returner(result), _effects_of(result)

@@ -199,6 +199,45 @@ async def test_two_nodes_pairing_at_once_neither_lose_a_race_nor_a_count(nodes):
     assert (await fresh.read(lambda c: c.stats.figures(t + 10)))["answered"] == 2
 
 
+async def test_a_wrap_up_commits_over_others_but_not_over_a_customer_joining_its_line(nodes):
+    """A wrap-up frees its agent and offers them the head of their lines: it commits over other
+    nodes' changes to other entities, but a help request that joined a line it read empty on a
+    stale copy makes it run again, and the customer is offered at once (not left waiting
+    beside a free agent until something else happens)."""
+    redis, one, two = nodes
+    t = 1_000.0
+    profile = Principal("a1", Role.AGENT, "A1", "B1", ("zh",), ()).agent_profile()
+    await one.run(lambda c: c.socket_opened("a1", Role.AGENT, "n1", t, profile))
+    await one.run(lambda c: c.set_presence("a1", Presence.AVAILABLE, t))
+    for customer in ("c1", "c2", "c3"):
+        await one.run(lambda c, cu=customer: c.socket_opened(cu, Role.CUSTOMER, "n1", t, None))
+    await one.run(lambda c: c.request_help("c1", "C1", "transfer", Edition.STANDARD, "zh", "/", t))
+    offer = await one.read(lambda c: c.agents["a1"].offer_id)
+    await one.run(lambda c: c.accept_offer("a1", offer, t + 1, "s1"), commutes=True)
+    await one.run(lambda c: c.end_session("a1", Role.AGENT, "s1", t + 2), commutes=True)
+
+    # Another node changes someone else: the wrap-up commits over it, at once.
+    await two.run(lambda c: c.socket_closed("c3", "n1", t + 3), commutes=True)
+    await redis.config_resetstat()
+    await one.run(lambda c: c.wrap_up("a1", "s1", "resolved", "", t + 4), commutes=True)
+    assert (await writes(redis)).get("evalsha") == 1 and one.conflicts == 0
+    assert await one.read(lambda c: c.agents["a1"].state().value) == "available"
+
+    # Busy again; another node's customer joins the line while this node's copy has not seen it.
+    await two.run(lambda c: c.request_help("c2", "C2", "transfer", Edition.STANDARD, "zh", "/", t + 5))
+    offer = await two.read(lambda c: c.agents["a1"].offer_id)
+    await two.run(lambda c: c.accept_offer("a1", offer, t + 5, "s2"), commutes=True)
+    await two.run(lambda c: c.end_session("a1", Role.AGENT, "s2", t + 6), commutes=True)
+    await one.read(users)  # current: a1 wraps up s2
+    await two.run(lambda c: c.socket_opened("c4", Role.CUSTOMER, "n2", t + 7, None), commutes=True)
+    await two.run(lambda c: c.request_help("c4", "C4", "transfer", Edition.STANDARD, "zh", "/", t + 7))
+    assert await two.read(lambda c: list(c.queue)) != []  # c4 waits: a1 is wrapping up
+    await one.run(lambda c: c.wrap_up("a1", "s2", "resolved", "", t + 8), commutes=True)
+    assert one.conflicts == 1  # it had read the zh line empty: it ran again on the latest state
+    offered = await two.read(lambda c: (c.agents["a1"].offer_id, list(c.queue)))
+    assert offered[0] is not None and offered[1] == []  # c4 is offered to a1 at once
+
+
 def test_lost_commits_are_on_metrics():
     lost = [0]
     metrics = Metrics(lambda: {"waiting_by_class": {}, "agents_by_state": {}, "sessions_active": 0})
