@@ -171,7 +171,8 @@ function renderAgents(agents) {
 
 function tickDurations() {
   const now = serverNow();
-  for (const el of document.querySelectorAll("[data-since]")) el.textContent = clock(now - Number(el.dataset.since));
+  // Up, like every wait on this screen (waitSecs, the line's "waited"); the player's clock does not.
+  for (const el of document.querySelectorAll("[data-since]")) el.textContent = clock(Math.ceil(now - Number(el.dataset.since)));
 }
 
 // ---------------------------------------------------------------- sessions and waiting customers

@@ -30,8 +30,10 @@ export function createWords(t) {
     return key ? t(key) : page ? t("page.other") : t("unit.none");
   };
 
+  // Waits round up, as on the supervisor's wall and board: one customer's wait read "3 s" in the
+  // line and "0:02" on the board beside it.
   const waited = (seconds) => {
-    const s = Math.max(0, Math.round(seconds));
+    const s = Math.max(0, Math.ceil(seconds));
     return s < 60 ? t("request.waited", { s }) : t("request.waitedLong", { m: Math.floor(s / 60), s: s % 60 });
   };
 
