@@ -158,9 +158,9 @@ class TrackedQueue(WaitingQueue):
 def lines_changed(center: CallCenter) -> set[str]:
     """The lines the command running changed ("q:…"), forgotten once asked for."""
     queue = center.queue
-    changed = queue.changed if isinstance(queue, TrackedQueue) else set()
-    if isinstance(queue, TrackedQueue):
-        queue.changed = set()
+    if not isinstance(queue, TrackedQueue):
+        return set()
+    changed, queue.changed = queue.changed, set()
     return changed
 
 
