@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import uuid
 from dataclasses import replace
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 import socketio
-from aiohttp import web
+from aiohttp import web, web_app
 
 from assist.appkeys import RECORDS, SERVICE
 from assist.config import Config, Limits
@@ -171,6 +172,15 @@ SERVER_FIXTURES = {
 }
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Every module is imported now: keep what they made (a few hundred thousand objects, the
+    pinyin tables among them) out of every later full collection, as `assist serve` does for
+    its own start-up. A full collection stops the one loop that runs both a test and its
+    server; it then walks only what the tests made."""
+    gc.collect()
+    gc.freeze()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         tiers = []
@@ -242,6 +252,11 @@ async def start_server(aiohttp_server, tmp_path, request, live_backend, speech_m
     yield start
     for harness in harnesses:
         await harness.close()
+    # aiohttp memoises each app's middleware chain in a module-level cache of 1,024 entries
+    # keyed by (handler, apps), so without this every app the session started stays alive.
+    # Hundreds of them made full collections stop the loop for up to 0.8 s (tests/signaling
+    # alone), and one such pause let a test's 1 s offer lapse before its agent's accept came.
+    web_app._cached_build_middleware.cache_clear()
 
 
 def _page(body: str):
