@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import inspect
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
@@ -373,6 +374,15 @@ def _voice_gateway(app: web.Application, config: Config, delivery: Delivery, mod
     return VoiceGateway(settings, payees_of, delivery, speech)
 
 
+async def _freeze_startup_objects(app: web.Application) -> None:
+    """What start-up made lives as long as the process: the modules, the pinyin tables, the
+    app. Left in the collector's oldest generation, each full collection walks all of them,
+    about 365,000 objects and 140 ms on the reference machine, with the loop stopped and every
+    socket waiting. Frozen, a full collection walks only what was made since."""
+    gc.collect()
+    gc.freeze()
+
+
 def serve(config: Config) -> None:
     configure_logs(config.log_level)
     app = create_app(config)
@@ -386,6 +396,7 @@ def serve(config: Config) -> None:
     if config.demo:
         names = ", ".join(f"{u} ({i['role']})" for u, i in demo.DEMO_USERS.items())
         print(f"  demo accounts   {names}; password {demo.DEMO_PASSWORD}", flush=True)
+    app.on_startup.append(_freeze_startup_objects)
     # SIGTERM drains (_drain). Sockets are dropped by then; what still holds a connection
     # open (a websocket whose client has not noticed) is cut after this long.
     web.run_app(app, host=config.host, port=config.port, print=None, access_log=None, shutdown_timeout=1.5)
