@@ -382,6 +382,34 @@ def history_table(title: str, columns: dict[str, str], fresh: dict[str, float], 
     print_table(title, ("state", *columns.values()), rows)
 
 
+def reconnecting_table() -> None:
+    """The clock with N users inside their grace window (after a node loss, everyone on it):
+    a tick with none of those windows run out used to walk all of them."""
+    rows, ticks = [], {}
+    for n in SIZES:
+        samples = []
+        for _ in range(REPEATS):
+            center = CallCenter(Policy(queue_cap=n + 1, grace_s=60.0, offer_timeout_s=600.0))
+            center.socket_opened(agent(0).user_id, Role.AGENT, "n1", 0.0, agent(0).agent_profile())
+            center.set_presence(agent(0).user_id, Presence.AVAILABLE, 0.0)
+            for i in range(n):  # waiting, then their app lost its connection
+                center.socket_opened(customer(i).user_id, Role.CUSTOMER, "n1", 0.0)
+                center.request_help(customer(i).user_id, "c", "transfer", Edition.STANDARD, "zh", "/", 0.0)
+            for i in range(n):
+                center.socket_closed(customer(i).user_id, "n1", 1.0)
+            center.settle()
+            started = time.process_time()
+            for k in range(200):
+                center.tick(2.0 + k * TICK_S)
+                center.settle()
+            samples.append((time.process_time() - started) / 200 * 1000)
+        ticks[n] = statistics.median(samples)
+        rows.append((f"{n:,}", f"{ticks[n]:.3f}"))
+    rows.append((f"slope {SIZES[-1]:,}/{SIZES[0]:,}", f"{ticks[SIZES[-1]] / ticks[SIZES[0]]:.2f}×"))
+    title = f"A tick with N customers reconnecting, none due (embedded; CPU ms; medians of {REPEATS} runs)"
+    print_table(title, ("reconnecting", "tick"), rows)
+
+
 def run() -> None:
     import tempfile
     from pathlib import Path
@@ -400,6 +428,7 @@ def run() -> None:
         f"Cost per operation with M agents signed in, {AGENTS_WAITING:,} waiting, {{}} (CPU ms; medians of {REPEATS} runs)"
     )
     table(agents_title.format("embedded"), AGENT_COLUMNS, agents=True)
+    reconnecting_table()
     with tempfile.TemporaryDirectory() as tmp:
         server = RedisServer(Path(tmp)).start()
         try:

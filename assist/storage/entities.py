@@ -15,6 +15,7 @@ dictionaries (the line and the indexes hold ids), so nothing changes unseen; the
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -343,6 +344,8 @@ def apply(center: CallCenter, key: str, data: Any) -> None:
             dict.__delitem__(table, ident)
         return
     dict.__setitem__(table, ident, _decode(kind, data))
+    if kind == "dr":  # (a drop seen twice is one expiry: the clock checks the entry is current)
+        heapq.heappush(center.drop_order, (data, ident))
     if kind == "on":
         for node, count in data["sockets"].items():
             if count > 0:

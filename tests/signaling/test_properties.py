@@ -310,8 +310,11 @@ class CallCenterMachine(RuleBasedStateMachine):
         self.check_liveness()
 
     def check_liveness(self) -> None:
-        """After a tick no request waits while a free agent could take it."""
+        """After a tick no request waits while a free agent could take it, and nobody is still
+        reconnecting whose grace window ran out."""
         c = self.center
+        late = [u for u, since in c.dropped_at.items() if self.now - since >= c.policy.grace_s]
+        assert not late, f"{late} are past their grace window and still reconnecting"
         free = [a for a in c.agents.values() if a.can_take_offer(c.policy.capacity)]
         for request_id in c.queue:
             request = c.requests[request_id]
@@ -372,6 +375,8 @@ class CallCenterMachine(RuleBasedStateMachine):
         assert sum(c.requests.by_class.values()) == len(c.requests)
         pending = {request_id for _, request_id in c.arrival_order}
         assert all(r.long_wait or r.request_id in pending for r in c.requests.values())
+        drops = set(c.drop_order)  # each grace window the clock will pop
+        assert all((since, u) in drops for u, since in c.dropped_at.items())
         nodes: dict[str, int] = {}
         for online in c.online.values():
             for node, count in online.sockets.items():
