@@ -344,8 +344,12 @@ def apply(center: CallCenter, key: str, data: Any) -> None:
             dict.__delitem__(table, ident)
         return
     dict.__setitem__(table, ident, _decode(kind, data))
-    if kind == "dr":  # (a drop seen twice is one expiry: the clock checks the entry is current)
+    # The clock's orders (CallCenter.drop_order, offer_order): an entity seen twice is still one
+    # expiry, as the clock checks that an entry is current.
+    if kind == "dr":
         heapq.heappush(center.drop_order, (data, ident))
+    if kind == "o":
+        heapq.heappush(center.offer_order, (data["expires_at"], ident))
     if kind == "on":
         for node, count in data["sockets"].items():
             if count > 0:

@@ -138,6 +138,9 @@ class CallCenter:
         self.queue = WaitingQueue()  # the waiting ones, in service order
         self.agents = Roster(self.policy.capacity)  # with who is free, staffed, on shift at hand
         self.offers: dict[str, Offer] = {}
+        # (expires at, offer) for every offer, earliest first: the clock pops the offers that
+        # rang out instead of walking every ringing one. Answered offers are skipped when reached.
+        self.offer_order: list[tuple[float, str]] = []
         self.sessions: dict[str, Session] = {}  # live sessions only
         self.wrapping: dict[str, Session] = {}  # ended sessions whose agent is still wrapping up
         self.by_customer: dict[str, tuple[str, str]] = {}  # customer → ("request"|"session", id)
@@ -605,7 +608,7 @@ class CallCenter:
             raise DomainError("agent_unavailable", "That agent cannot take a transfer now.")
         eff = Effects()
         offer = Offer(self.new_id("o"), to_agent, now + self.policy.offer_timeout_s, session_id=session_id, from_agent=agent_id)
-        self.offers[offer.offer_id] = offer
+        self._add_offer(offer)
         target.offer_id = offer.offer_id
         session.transfer_offer = offer.offer_id
         eff.notify(user(to_agent), self.offer_message(offer, now))
@@ -751,8 +754,11 @@ class CallCenter:
         eff = Effects()
         self.observe_agents(now)
         self.stats.trim(now)
-        for offer in [o for o in self.offers.values() if now >= o.expires_at]:
-            self._lapse(offer, now, eff)
+        while self.offer_order and now >= self.offer_order[0][0]:
+            expires_at, offer_id = heapq.heappop(self.offer_order)
+            offer = self.offers.get(offer_id)
+            if offer is not None and offer.expires_at == expires_at:  # not answered meanwhile
+                self._lapse(offer, now, eff)
         while self.drop_order and now - self.drop_order[0][0] >= self.policy.grace_s:
             since, user_id = heapq.heappop(self.drop_order)
             # Back since, dropped again later, or settled by an earlier expiry in this pass.
@@ -853,9 +859,13 @@ class CallCenter:
         """The end of a command (the stores call it): the agents' index takes in what changed."""
         self.agents.settle()
 
+    def _add_offer(self, offer: Offer) -> None:
+        self.offers[offer.offer_id] = offer
+        heapq.heappush(self.offer_order, (offer.expires_at, offer.offer_id))
+
     def _offer(self, request: HelpRequest, agent: Agent, now: float, eff: Effects) -> None:
         offer = Offer(self.new_id("o"), agent.agent_id, now + self.policy.offer_timeout_s, request_id=request.request_id)
-        self.offers[offer.offer_id] = offer
+        self._add_offer(offer)
         self.queue.remove(request)
         request.status = RequestStatus.OFFERED
         request.offer_id = offer.offer_id

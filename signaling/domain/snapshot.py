@@ -83,6 +83,7 @@ def load(
     c.by_customer = {k: (v[0], v[1]) for k, v in data["by_customer"].items()}
     c.dropped_at = dict(data["dropped_at"])
     c.drop_order = sorted((since, u) for u, since in c.dropped_at.items())  # sorted: a heap
+    c.offer_order = sorted((o.expires_at, o.offer_id) for o in c.offers.values())
     c.stats.load(data["stats"])
     c.arrival_order = deque(sorted((r.created_at, r.request_id) for r in c.requests.values()))
     c.talk_times = {k: (v[0], v[1]) for k, v in data["talk_times"].items()}

@@ -315,6 +315,8 @@ class CallCenterMachine(RuleBasedStateMachine):
         c = self.center
         late = [u for u, since in c.dropped_at.items() if self.now - since >= c.policy.grace_s]
         assert not late, f"{late} are past their grace window and still reconnecting"
+        rung_out = [o.offer_id for o in c.offers.values() if self.now >= o.expires_at]
+        assert not rung_out, f"{rung_out} rang out and still ring"
         free = [a for a in c.agents.values() if a.can_take_offer(c.policy.capacity)]
         for request_id in c.queue:
             request = c.requests[request_id]
@@ -375,8 +377,9 @@ class CallCenterMachine(RuleBasedStateMachine):
         assert sum(c.requests.by_class.values()) == len(c.requests)
         pending = {request_id for _, request_id in c.arrival_order}
         assert all(r.long_wait or r.request_id in pending for r in c.requests.values())
-        drops = set(c.drop_order)  # each grace window the clock will pop
+        drops, ringing = set(c.drop_order), set(c.offer_order)  # what the clock will pop
         assert all((since, u) in drops for u, since in c.dropped_at.items())
+        assert all((o.expires_at, o.offer_id) in ringing for o in c.offers.values())
         nodes: dict[str, int] = {}
         for online in c.online.values():
             for node, count in online.sockets.items():
