@@ -85,17 +85,18 @@ function joined(kinds, i, step) {
   return kinds[j] === "d" || kinds[j] === "x" ? j : null;
 }
 
-// Positions of dates, amounts and times; a bare decimal joined to other digits is part of them.
+// Positions of dates, amounts and times. A bare decimal joined to other digits is part of them
+// unless those digits are a date, time or amount with its sign (a chain of bare decimals, like
+// "62.22 02.02 12.34 56.78", is a number): one pass, each decimal judged by its neighbours alone,
+// so a long text costs its length (signaling/scrub.py applies the same rule).
 function innocent(kinds, proj) {
-  const strong = positions(spansOf(STRONG, proj));
-  let spans = spansOf(WEAK, proj);
-  for (;;) {
-    const inside = new Set([...strong, ...positions(spans)]);
-    const ok = spans.filter(([a, b]) => [joined(kinds, a, -1), joined(kinds, b - 1, 1)]
-      .every((j) => j === null || inside.has(j)));
-    if (ok.length === spans.length) return inside;
-    spans = ok;
+  const strong = new Set(positions(spansOf(STRONG, proj)));
+  const inside = new Set(strong);
+  for (const [a, b] of spansOf(WEAK, proj)) {
+    const ok = [joined(kinds, a, -1), joined(kinds, b - 1, 1)].every((j) => j === null || strong.has(j));
+    if (ok) for (let i = a; i < b; i++) inside.add(i);
   }
+  return inside;
 }
 
 // Which code points of `chars` to hide.

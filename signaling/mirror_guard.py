@@ -21,6 +21,24 @@ class ChunkError(DomainError):
     pass
 
 
+@dataclass(frozen=True)
+class Joined:
+    """A chunked batch, complete but not parsed yet: parsing a big one (and scanning it) is left
+    to a thread by the caller, so the event loop serves everyone else meanwhile."""
+
+    text: str
+    size: int  # bytes
+
+    def events(self) -> list[Any]:
+        try:
+            joined = json.loads(self.text)
+        except (ValueError, RecursionError):
+            joined = None
+        if not isinstance(joined, list):
+            raise ChunkError("bad_payload", "The joined chunks are not a list of events.")
+        return joined
+
+
 @dataclass
 class _Open:
     chunk_id: str
@@ -38,9 +56,10 @@ class ChunkAssembler:
         self.open: OrderedDict[str, _Open] = OrderedDict()
         self.dropped = 0  # batches given up on (too big, too slow, out of order, superseded)
 
-    def feed(self, session_id: str, events: list[Any], now: float) -> list[Any] | None:
-        """The events to relay for this batch: as they are, joined once the last piece arrives,
-        or None while a chunked batch is still incomplete. Refuses malformed pieces."""
+    def feed(self, session_id: str, events: list[Any], now: float) -> list[Any] | Joined | None:
+        """The events to relay for this batch: as they are, the pieces joined once the last one
+        arrives (to be parsed: Joined.events), or None while a chunked batch is still incomplete.
+        Refuses malformed pieces."""
         self._expire(now)
         pieces = [e for e in events if isinstance(e, dict) and "assistChunk" in e]
         if not pieces:
@@ -82,14 +101,7 @@ class ChunkAssembler:
         if len(current.parts) < current.total:
             return None
         del self.open[session_id]
-        try:
-            joined = json.loads("".join(current.parts))
-        except ValueError:
-            joined = None
-        if not isinstance(joined, list):
-            self.dropped += 1
-            raise ChunkError("bad_payload", "The joined chunks are not a list of events.")
-        return joined
+        return Joined("".join(current.parts), current.size)
 
     def forget(self, session_id: str) -> None:
         self.open.pop(session_id, None)

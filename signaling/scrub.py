@@ -36,7 +36,8 @@ CSS_ATTRIBUTES = frozenset(RULES["css_attributes"])
 
 # Innocent forms, found on the normalised text (one character per code point). Dates (the same
 # separator twice), times and amounts with a currency sign or 元 always stay; a bare decimal
-# amount stays unless joined to other digits (a card's last groups can look like "7766.55").
+# amount stays unless joined to other digits that are not one of those (a card's last groups can
+# look like "7766.55").
 _STRONG = [
     re.compile(r"(?<![\d./-])(\d{4}([-/.])\d{1,2}\2\d{1,2})(?!\d|[-/.]\d)"),
     re.compile(r"(?<![\d./-])(\d{1,2}([-/.])\d{1,2}\2\d{4})(?!\d|[-/.]\d)"),
@@ -110,18 +111,22 @@ def _joined(kinds: bytearray, i: int, step: int) -> int | None:
 
 
 def _mark_innocent(kinds: bytearray, proj: str) -> None:
-    """Dates, times and amounts become "o" in kinds; a bare decimal joined to other digits stays
-    part of them (checked until nothing changes: one rejection can expose another)."""
+    """Dates, times and amounts become "o" in kinds. A bare decimal joined to other digits stays
+    part of them unless those digits are a date, time or amount with its sign: "7766.55" after
+    "6222 0202 1234" is a card's last groups, and so is a chain of bare decimals
+    ("62.22 02.02 12.34 56.78"). One pass: each decimal is judged by its neighbours alone (the
+    fixed point this replaced rescanned the text once per decimal it dropped, quadratic in a
+    long chain: 8 s for 18 KB)."""
     strong = [(m.start(1), m.end(1)) for pattern in _STRONG for m in pattern.finditer(proj)]
-    weak = [(m.start(1), m.end(1)) for pattern in _WEAK for m in pattern.finditer(proj)]
-    while weak:
-        marks = bytearray(len(kinds))
-        for a, b in strong + weak:
-            marks[a:b] = b"\x01" * (b - a)
-        kept = [(a, b) for a, b in weak if all(j is None or marks[j] for j in (_joined(kinds, a, -1), _joined(kinds, b - 1, 1)))]
-        if len(kept) == len(weak):
-            break
-        weak = kept
+    marks = bytearray(len(kinds))
+    for a, b in strong:
+        marks[a:b] = b"\x01" * (b - a)
+    weak = [
+        (m.start(1), m.end(1))
+        for pattern in _WEAK
+        for m in pattern.finditer(proj)
+        if all(j is None or marks[j] for j in (_joined(kinds, m.start(1), -1), _joined(kinds, m.end(1) - 1, 1)))
+    ]
     for a, b in strong + weak:
         kinds[a:b] = b"o" * (b - a)
 
@@ -165,7 +170,7 @@ def _mask(segments: list[str]) -> list[str]:
 
 
 def mask_numbers(text: str) -> str:
-    return mask_segments([text])[0] if text else text
+    return mask_segments([text])[0] if len(text) >= MIN_DIGITS else text
 
 
 def mask_css(css: str) -> str:
@@ -210,6 +215,16 @@ INLINE_TAGS = frozenset(
 )
 
 
+# How deep the scan walks: past these a batch is refused (TooDeep), not walked until Python's
+# recursion limit (which made a 500-deep list an `internal` error). A page's DOM is far shallower.
+MAX_NESTING = 128  # arrays and objects inside one value of unknown shape
+MAX_DOM_DEPTH = 200  # elements inside elements in a snapshot or an added node
+
+
+class TooDeep(ValueError):
+    pass
+
+
 @dataclass
 class Scan:
     """What one pass found: how many strings it had to change, and where (never the values)."""
@@ -234,14 +249,17 @@ def _text(value: Any, scan: Scan, where: str, css: bool = False) -> Any:
     return clean
 
 
-def _map_strings(value: Any, fn: Callable[[str], str]) -> Any:
-    """Every string inside a value through fn; numbers (ids, times, coordinates) pass as they are."""
+def _map_strings(value: Any, fn: Callable[[str], str], depth: int = 0) -> Any:
+    """Every string inside a value through fn, the keys of its objects too; numbers (ids, times,
+    coordinates) pass as they are."""
     if isinstance(value, str):
         return fn(value)
+    if depth > MAX_NESTING and isinstance(value, list | dict):
+        raise TooDeep()
     if isinstance(value, list):
-        return [_map_strings(v, fn) for v in value]
+        return [_map_strings(v, fn, depth + 1) for v in value]
     if isinstance(value, dict):
-        return {k: _map_strings(v, fn) for k, v in value.items()}
+        return {fn(k) if isinstance(k, str) else k: _map_strings(v, fn, depth + 1) for k, v in value.items()}
     return value
 
 
@@ -250,36 +268,60 @@ def _any(value: Any, scan: Scan, where: str) -> Any:
     return _map_strings(value, lambda text: _text(text, scan, where))
 
 
+_SCALARS = (int, float, bool, type(None))
+
+
+def _rest(value: dict, known: tuple[str, ...], scan: Scan, where: str) -> dict:
+    """The fields of a known shape that its walker does not read itself: a client that is not our
+    SDK may put anything there, and rrweb would replay it (fail closed, as for unknown shapes).
+    Ids, times and flags (most of them) pass without a call: this runs for every node."""
+    out = {}
+    for k, v in value.items():
+        if k in known:
+            continue
+        if isinstance(k, str) and len(k) >= MIN_DIGITS:
+            k = _text(k, scan, where)
+        out[k] = v if isinstance(v, _SCALARS) else _text(v, scan, where)
+    return out
+
+
 def _attributes(attrs: Any, scan: Scan) -> Any:
     if not isinstance(attrs, dict):
         return _any(attrs, scan, "attribute")
     out = {}
-    for name, value in attrs.items():
+    for raw_name, value in attrs.items():
+        name = _text(raw_name, scan, "attribute:name") if isinstance(raw_name, str) else raw_name
         key = str(name).lower()
         if key in GEOMETRY:
-            out[name] = value
+            out[name] = value if isinstance(value, (str, int, float)) else _any(value, scan, f"attribute:{key}")
         elif key == "value" and isinstance(value, str) and AMOUNT_INPUT.match(unicodedata.normalize("NFKC", value)):
             out[name] = value  # an amount field's value (see the input events in _event)
         elif key in CSS_ATTRIBUTES:
-            out[name] = _text(value, scan, f"attribute:{key}", css=True) if isinstance(value, str) else value
+            out[name] = _text(value, scan, f"attribute:{key}", css=True)
         else:
             out[name] = _text(value, scan, f"attribute:{key}")
     return out
 
 
-def _node(node: Any, scan: Scan, in_style: bool = False) -> Any:
+def _node(node: Any, scan: Scan, in_style: bool = False, depth: int = 0) -> Any:
+    if depth > MAX_DOM_DEPTH:
+        raise TooDeep()
     if not isinstance(node, dict):
         return _any(node, scan, "node")
-    out = dict(node)
+    out = _rest(node, ("attributes", "childNodes", "textContent"), scan, "node")
     if node.get("type") == TEXT_NODE:
         out["textContent"] = _text(node.get("textContent"), scan, "text", css=in_style or bool(node.get("isStyle")))
         return out
+    if "textContent" in node:  # on an element, rrweb ignores it; a client could still put one there
+        out["textContent"] = _any(node["textContent"], scan, "text")
     if "attributes" in node:
         out["attributes"] = _attributes(node["attributes"], scan)
     children = node.get("childNodes")
+    if "childNodes" in node and not isinstance(children, list):
+        out["childNodes"] = _any(children, scan, "node")
     if isinstance(children, list):
         style = in_style or str(node.get("tagName", "")).lower() == "style"
-        kids = [_node(child, scan, style) for child in children]
+        kids = [_node(child, scan, style, depth + 1) for child in children]
         if not style:
             _join_inline(kids, scan)
         out["childNodes"] = kids
@@ -312,18 +354,26 @@ def _join_inline(kids: list[Any], scan: Scan) -> None:
             node[key] = value
 
 
+def _entry(entry: Any, field: str, walk: Callable[[Any], Any], scan: Scan) -> Any:
+    """One entry of a mutation's list: its own field walked, the rest scanned as unknown."""
+    if not isinstance(entry, dict):
+        return _any(entry, scan, "mutation")
+    out = _rest(entry, (field,), scan, "mutation")
+    if field in entry:
+        out[field] = walk(entry[field])
+    return out
+
+
 def _mutation(data: dict, scan: Scan) -> dict:
-    out = dict(data)
-    if isinstance(data.get("texts"), list):
-        out["texts"] = [{**t, "value": _text(t.get("value"), scan, "text")} if isinstance(t, dict) else t for t in data["texts"]]
-    if isinstance(data.get("attributes"), list):
-        out["attributes"] = [
-            {**a, "attributes": _attributes(a.get("attributes"), scan)} if isinstance(a, dict) else a for a in data["attributes"]
-        ]
-    if isinstance(data.get("adds"), list):
-        out["adds"] = [{**a, "node": _node(a.get("node"), scan)} if isinstance(a, dict) else a for a in data["adds"]]
-    for key in set(data) - {"texts", "attributes", "adds"}:
-        out[key] = _any(data[key], scan, "mutation")
+    walkers: dict[str, Callable[[Any], Any]] = {
+        "texts": lambda t: _entry(t, "value", lambda v: _text(v, scan, "text"), scan),
+        "attributes": lambda a: _entry(a, "attributes", lambda v: _attributes(v, scan), scan),
+        "adds": lambda a: _entry(a, "node", lambda v: _node(v, scan), scan),
+    }
+    out = _rest(data, tuple(walkers), scan, "mutation")
+    for key, walk in walkers.items():
+        if key in data:
+            out[key] = [walk(entry) for entry in data[key]] if isinstance(data[key], list) else _any(data[key], scan, "mutation")
     return out
 
 
@@ -332,7 +382,7 @@ def _event(event: Any, scan: Scan) -> Any:
         return _any(event, scan, "event")
     data, kind = event["data"], event.get("type")
     if kind == FULL_SNAPSHOT:
-        clean = {**data, "node": _node(data.get("node"), scan)}
+        clean = {**_rest(data, ("node",), scan, "event:2"), "node": _node(data.get("node"), scan)}
     elif kind == INCREMENTAL and data.get("source") == MUTATION:
         clean = _mutation(data, scan)
     elif (
@@ -341,16 +391,18 @@ def _event(event: Any, scan: Scan) -> Any:
         and isinstance(data.get("text"), str)
         and AMOUNT_INPUT.match(unicodedata.normalize("NFKC", data["text"]))
     ):
-        clean = data  # the SDK sends a field's value in clear only for an amount field (docs/masking.md)
+        # The SDK sends a field's value in clear only for an amount field (docs/masking.md).
+        clean = {**_rest(data, ("text",), scan, "event:input"), "text": data["text"]}
     elif kind == INCREMENTAL and data.get("source") in (STYLE_RULE, STYLE_DECLARATION, ADOPTED_STYLES):
         clean = _map_strings(data, lambda text: _text(text, scan, "css", css=True))
     else:
         clean = _any(data, scan, f"event:{kind}")
-    return {**event, "data": clean}
+    return {**_rest(event, ("data",), scan, "event"), "data": clean}
 
 
 def scrub_events(events: list[Any]) -> tuple[list[Any], Scan]:
-    """rrweb events with every number the rule finds replaced by stars, and what was found."""
+    """rrweb events with every number the rule finds replaced by stars, and what was found.
+    Raises TooDeep for a batch nested past MAX_NESTING or MAX_DOM_DEPTH."""
     scan = Scan()
     clean = [_event(e, scan) for e in events]
     return (clean if scan.violations else events), scan

@@ -223,9 +223,13 @@ class SignalingService:
             )
         )
 
-    async def request_callback(self, p: Principal, topic: str, edition: Edition, language: str, page: str) -> dict:
+    async def request_callback(
+        self, p: Principal, topic: str, edition: Edition, language: str, page: str, transcript: tuple[str, ...] = ()
+    ) -> dict:
         return self._follow(
-            await self._run(lambda c, now: c.request_callback(p.user_id, p.display_name, topic, edition, language, page, now))
+            await self._run(
+                lambda c, now: c.request_callback(p.user_id, p.display_name, topic, edition, language, page, now, transcript)
+            )
         )
 
     def _follow(self, view: dict) -> dict:

@@ -7,6 +7,8 @@ other refusal; an exception never escapes to python-socketio (which would drop t
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import secrets
 import time
@@ -22,7 +24,7 @@ from .domain.errors import DomainError
 from .domain.model import Presence, Role
 from .domain.notices import AGENTS, SUPERVISORS, user
 from .keyframes import Keyframes
-from .mirror_guard import ChunkAssembler
+from .mirror_guard import ChunkAssembler, Joined
 from .outbound import Relay, RelayEvent
 from .ports import Delivery, Message
 from .protocol import (
@@ -43,7 +45,7 @@ from .protocol import (
     ok,
 )
 from .ratelimit import TokenBucket
-from .scrub import mask_numbers, scrub_events
+from .scrub import Scan, TooDeep, mask_numbers, scrub_events
 from .service import Principal, SignalingService
 
 log = structlog.get_logger("signaling")
@@ -55,6 +57,7 @@ RELAYS: dict[str, tuple[RelayEvent, str]] = {  # payload model → (event name, 
     "RtcSignalIn": ("rtc_signal", "rtc"),
     "MonitorSignalIn": ("monitor_signal", "monitor"),
 }
+SCAN_IN_THREAD_BYTES = 64_000  # a mirror batch bigger than this is scanned off the event loop
 RECORDED_STREAMS = ("mirror", "annotation")  # what the agent saw and showed; call audio is not relayed
 # Names socket.io and its clients use for themselves: never an event a client may send.
 RESERVED_EVENTS = frozenset(
@@ -221,7 +224,8 @@ class SignalingAdapter:
             "stop_sharing": lambda s, m, raw: self._done(self.service.stop_sharing(s.principal, m.session_id)),
             "customer_step": lambda s, m, raw: self._done(self.service.customer_step(s.principal, m.session_id, m.step)),
             "rate_session": lambda s, m, raw: self._done(
-                self.service.rate_session(s.principal, m.session_id, m.rating, m.comment)
+                # What the customer typed: kept with the record, so the number rule applies.
+                self.service.rate_session(s.principal, m.session_id, m.rating, self._scrubbed("rating", m.comment))
             ),
             "end_session": lambda s, m, raw: self._done(self.service.end_session(s.principal, m.session_id)),
             "agent_state": lambda s, m, raw: self._done(self.service.set_presence(s.principal, Presence(m.state))),
@@ -386,7 +390,9 @@ class SignalingAdapter:
         return ok(**view)
 
     async def _callback_request(self, s: SocketState, m: HelpRequestIn, raw: dict) -> dict:
-        return ok(**await self.service.request_callback(s.principal, m.topic, m.edition, m.language, m.page))
+        page = self._scrubbed("callback_request", m.page)
+        transcript = tuple(self._scrubbed("callback_request", line) for line in m.transcript)
+        return ok(**await self.service.request_callback(s.principal, m.topic, m.edition, m.language, page, transcript))
 
     async def _transfer_targets(self, s: SocketState, m: SessionRef, raw: dict) -> dict:
         return ok(agents=await self.service.transfer_targets(s.principal, m.session_id))
@@ -447,13 +453,20 @@ class SignalingAdapter:
             log.warning("mask_violation", stream=stream, where="text")
         return clean
 
-    def _mirror_events(self, s: SocketState, m: MirrorIn, raw: dict) -> tuple[list | None, int]:
+    async def _mirror_events(self, s: SocketState, m: MirrorIn, raw: dict) -> tuple[list | None, int]:
         """The batch's events after joining and the last-line scan (None: a piece, wait for the rest)."""
-        events = self.chunks.feed(m.session_id, raw["events"], time.monotonic())
-        if events is None:
+        fed = self.chunks.feed(m.session_id, raw["events"], time.monotonic())
+        if fed is None:
             return None, 0
-        size = s.last_size if events is raw["events"] else len(json.dumps(events, separators=(",", ":")).encode())
-        clean, scan = scrub_events(events)
+        size = fed.size if isinstance(fed, Joined) else s.last_size
+        # The scan costs its length (a joined snapshot can be megabytes): past SCAN_IN_THREAD_BYTES it
+        # runs in a thread, so the loop goes on serving everyone else; this socket's next event
+        # still waits for it (handlers run in order), so batches keep their order.
+        work = functools.partial(_joined_and_scrubbed, fed)
+        try:
+            clean, scan = await asyncio.to_thread(work) if size > SCAN_IN_THREAD_BYTES else work()
+        except (TooDeep, RecursionError):
+            raise Refused("bad_payload", "The events are nested too deeply.") from None
         if scan.violations:
             self.metrics.mask_violations.labels("mirror").inc(scan.violations)
             log.warning(
@@ -471,7 +484,7 @@ class SignalingAdapter:
         route = await self.service.relay(s.principal, m.session_id, stream, m.seq, getattr(m, "supervisor", None))
         size = s.last_size
         if isinstance(m, MirrorIn):  # passed on as received but for what the last-line scan hides
-            events, size = self._mirror_events(s, m, raw)
+            events, size = await self._mirror_events(s, m, raw)
             if events is None:
                 return ok()
             payload = {**raw, "events": events}
@@ -506,6 +519,10 @@ class SignalingAdapter:
                 size=size,
             )
         return ok()
+
+
+def _joined_and_scrubbed(fed: list[Any] | Joined) -> tuple[list[Any], Scan]:
+    return scrub_events(fed.events() if isinstance(fed, Joined) else fed)
 
 
 def _describe(exc: ValidationError) -> str:

@@ -161,6 +161,20 @@ def test_amounts_dates_times_and_short_codes_survive(js, text):
     assert js.mask([text]) == [text]
 
 
+@SETTINGS
+@given(cards, st.sampled_from([" ", "  ", " - ", "\u3000"]))
+def test_a_number_written_as_a_chain_of_decimals_is_hidden(js, card, gap):
+    """A card as "62.22 02.02 12.34 56.78": each piece looks like an amount, but a bare decimal joined to
+    digits that are not a date, time or signed amount is part of a number."""
+    pieces = [card[i : i + 4] for i in range(0, 16, 4)]
+    text = gap.join(f"{p[:2]}.{p[2:]}" for p in pieces)
+    py = mask_numbers(text)
+    assert not any(ch.isdigit() for ch in py), (text, py)
+    assert js.mask([text]) == [py]
+    # Beside a signed amount or a date, a bare decimal is still an amount.
+    assert mask_numbers(f"¥12.00 {pieces[0][:2]}.{pieces[0][2:]}") == f"¥12.00 {pieces[0][:2]}.{pieces[0][2:]}"
+
+
 path_commands = st.lists(
     st.tuples(
         st.sampled_from("MLCQAZmlcqaz"),

@@ -103,6 +103,69 @@ async def test_help_request_page_and_transcript_are_scrubbed_by_the_server_too(h
     assert (await violations(harness)).get("help_request", 0) == 2
 
 
+async def test_fields_the_walker_does_not_read_are_scanned_too(harness):
+    """A client that is not our SDK can put a number anywhere rrweb would keep it: in a field of
+    the event, of a node, of a mutation's entry, in an attribute's or a field's name, in a tag."""
+    customer, agent, sid = await sharing_pair(harness)
+    node = {**element("p", 2, [{**text(3, "hi"), "value": CARD}], **{"data-6259101186254438": "x"}), "cardNo": CARD}
+    events = [
+        {**snapshot("hi", "t"), "note": CARD},
+        {"type": 2, "timestamp": 1, "data": {"node": {**node, "tagName": "x6259101186254438"}, "extra": CARD}},
+        {
+            "type": 3,
+            "timestamp": 2,
+            "data": {
+                "source": 0,
+                "texts": [{"id": 3, "value": "ok", "shadow": CARD}],
+                "attributes": [{"id": 2, "attributes": {"title": "ok"}, "why": CARD}],
+                "adds": [{"parentId": 2, "nextId": None, "node": text(9, "ok"), "label": CARD}],
+                "removes": [],
+            },
+        },
+        {"type": 3, "timestamp": 3, "data": {"source": 5, "id": 11, "text": "12.50", "hint": CARD}},
+    ]
+    assert (await customer.call("mirror", {"session_id": sid, "seq": 1, "events": events}))["ok"]
+    received = await agent.expect("mirror")
+    secrets = {"card": CARD, "name": "6259101186254438"}
+    assert find_leaks(strings(received), secrets) == []
+    assert "6259101186254438" not in json.dumps(received)  # names (keys) included
+    assert received["events"][3]["data"]["text"] == "12.50"  # an amount field's value still shows
+
+
+async def test_a_batch_nested_too_deeply_is_refused_and_the_server_goes_on(harness):
+    customer, agent, sid = await sharing_pair(harness)
+    deep: list = []
+    for _ in range(300):  # within what a socket.io client encodes, past what the server's scan walks
+        deep = [deep]
+    reply = await customer.call("mirror", {"session_id": sid, "seq": 1, "events": [{"type": 5, "data": {"x": deep}}]})
+    assert reply["error"]["code"] == "bad_payload", reply
+    assert (await customer.call("mirror", {"session_id": sid, "seq": 2, "events": [snapshot("hi", "t")]}))["ok"]
+    assert (await agent.expect("mirror"))["seq"] == 2
+
+
+async def test_callback_requests_and_ratings_are_scrubbed_like_help_requests(harness):
+    agent = await harness.agent("agent01", available=False)
+    customer = await harness.client("zhangsan")
+    reply = await customer.call(
+        "callback_request", {"page": "#/transfer/new?acct=6259 1011 8625 4438", "transcript": ["卡号 6259111297155539"]}
+    )
+    assert reply["ok"], reply
+    assert (await agent.call("agent_state", {"state": "available"}))["ok"]
+    offer = await agent.expect("offer")
+    assert find_leaks(strings(offer), {"page": "6259101186254438", "said": "6259111297155539"}) == []
+    assert offer["transcript"] == ["卡号 ****************"]  # kept, as for a help request
+    assert (await agent.call("offer_accept", {"offer_id": offer["offer_id"]}))["ok"]
+    sid = (await agent.expect("session_started"))["session_id"]
+    assert (await agent.call("end_session", {"session_id": sid}))["ok"]
+    comment = "卡 6222 0211 4820 3957 164 密码不对"
+    assert (await customer.call("rate_session", {"session_id": sid, "rating": "unsatisfied", "comment": comment}))["ok"]
+    _, listing = await harness.http("GET", "/api/requests", await harness.login("super01"))
+    row = next(r for r in listing["requests"] if r["session_id"] == sid)
+    assert row["rating_comment"] == "卡 **** **** **** **** *** 密码不对"
+    assert (await violations(harness)).get("callback_request", 0) == 2
+    assert (await violations(harness)).get("rating", 0) == 1
+
+
 async def test_a_chunked_batch_is_joined_scanned_and_relayed_once_complete(harness):
     customer, agent, sid = await sharing_pair(harness)
     text = json.dumps([snapshot("卡 " + CARD, "t")], separators=(",", ":"))
