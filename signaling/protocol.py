@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from .domain.model import CustomerStep, Edition, Language, Outcome, Rating, Role, SupervisorMode
 
@@ -21,15 +21,23 @@ Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A
 ShortText = Annotated[str, StringConstraints(max_length=200)]
 
 
+def _not_a_bool(value: Any) -> Any:
+    if isinstance(value, bool):  # True == 1 to Python: a Literal[1] would take it
+        raise ValueError("must be the number 1")
+    return value
+
+
 class Inbound(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    v: Literal[1] = PROTOCOL_VERSION
+    # Strict: "30" is not a sequence number, nor "yes" a consent — a client that sends them has a
+    # bug the server must not paper over (lax parsing turned them into 30 and True).
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    v: Annotated[Literal[1], BeforeValidator(_not_a_bool)] = PROTOCOL_VERSION
 
 
 # ---- customer → server
 class HelpRequestIn(Inbound):
     topic: Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[a-z_]+$")] = "transfer"
-    edition: Edition = Edition.STANDARD
+    edition: Annotated[Edition, Field(strict=False)] = Edition.STANDARD  # its value, as the JSON says it
     language: Language = "zh"
     page: Annotated[str, StringConstraints(max_length=200)] = ""
     transcript: Annotated[list[ShortText], Field(max_length=10)] = []
@@ -119,7 +127,7 @@ class MirrorIn(Inbound):
 
 
 class Point(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
     x: Annotated[float, Field(ge=0, le=1)]  # fractions of the customer's viewport
     y: Annotated[float, Field(ge=0, le=1)]
 

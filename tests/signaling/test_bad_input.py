@@ -86,6 +86,13 @@ CASES = [
     ("customer", "help_cancel", lambda s, o: {"request_id": "../../etc"}, "bad_payload"),
     ("customer", "help_cancel", lambda s, o: {"request_id": "nope"}, "not_found"),
     ("customer", "consent", lambda s, o: {"session_id": s, "accept": "yes please"}, "bad_payload"),
+    # Strict types: lax parsing made these a consent and a sequence number.
+    ("customer", "consent", lambda s, o: {"session_id": s, "accept": "yes"}, "bad_payload"),
+    ("customer", "consent", lambda s, o: {"session_id": s, "accept": 1}, "bad_payload"),
+    ("customer", "mirror", lambda s, o: {"session_id": s, "seq": "30", "events": []}, "bad_payload"),
+    ("customer", "mirror", lambda s, o: {"session_id": s, "seq": True, "events": []}, "bad_payload"),
+    ("customer", "mirror", lambda s, o: {"session_id": s, "seq": 31.0, "events": []}, "bad_payload"),
+    ("customer", "help_request", lambda s, o: {"v": True}, "bad_payload"),
     ("customer", "consent", lambda s, o: {"session_id": o, "accept": True}, "not_found"),
     ("customer", "stop_sharing", lambda s, o: {"session_id": o}, "not_found"),
     ("customer", "end_session", lambda s, o: {"session_id": o}, "not_found"),
