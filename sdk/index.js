@@ -120,6 +120,7 @@ export async function stopSharing() {
   if (s && s.sessionId && s.sharing) {
     s.mirror.stop(); // stop on the device first: nothing more leaves it, whatever the network does
     s.sharing = false;
+    s.overlay.clear(); // the agent no longer sees the screen: nothing of theirs stays on it
     render();
     await call(s.socket, "stop_sharing", { session_id: s.sessionId }).catch(() => {});
   }
@@ -155,6 +156,11 @@ export function voiceListening() {
 
 export function shutdown() {
   if (!s) return;
+  // Leaving (signing out): end the help in hand first, so the agent is told at once rather than
+  // waiting out a grace window for a customer who will not come back. The server handles one
+  // socket's events in order, so these arrive before the disconnect.
+  if (s.sessionId) s.socket.emit("end_session", { session_id: s.sessionId });
+  else if (s.requestId) s.socket.emit("help_cancel", { request_id: s.requestId });
   if (s.voice) s.voice.destroy();
   s.mirror.destroy();
   if (s.call) s.call.close();
@@ -220,7 +226,10 @@ function wire(socket) {
     s.sessionState = msg.state;
     s.sharing = msg.state === "sharing";
     if (s.sharing) s.mirror.start();
-    else s.mirror.stop();
+    else {
+      s.mirror.stop();
+      s.overlay.clear();
+    }
     setPhase(callPhase());
   });
   // The agent, on the call, asks to see the screen: now (and only now) the consent dialog.

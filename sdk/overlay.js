@@ -38,6 +38,27 @@ export class Overlay {
     this.reposition = () => this.highlights.forEach((h) => place(h.box, h.target));
     window.addEventListener("scroll", this.reposition, { passive: true, capture: true });
     window.addEventListener("resize", this.reposition, { passive: true });
+    // The agent's marks belong to the page they were made on: when the customer moves on (a new
+    // route) they go, and a highlight whose element left the page goes with it — a frame and
+    // caption over empty space, or over whatever came in its place, would mislead.
+    this.pageChanged = () => this.clear();
+    window.addEventListener("hashchange", this.pageChanged);
+    window.addEventListener("popstate", this.pageChanged);
+    this.pending = false;
+    this.watcher = new MutationObserver(() => {
+      if (this.pending || !this.highlights.length) return;
+      this.pending = true;
+      requestAnimationFrame(() => {
+        this.pending = false;
+        this.highlights = this.highlights.filter((h) => {
+          if (h.target.isConnected) return true;
+          h.box.remove();
+          return false;
+        });
+        this.reposition();
+      });
+    });
+    this.watcher.observe(document.documentElement, { childList: true, subtree: true });
   }
 
   apply(msg) {
@@ -101,6 +122,9 @@ export class Overlay {
   destroy() {
     window.removeEventListener("scroll", this.reposition, { capture: true });
     window.removeEventListener("resize", this.reposition);
+    window.removeEventListener("hashchange", this.pageChanged);
+    window.removeEventListener("popstate", this.pageChanged);
+    this.watcher.disconnect();
     this.layer.remove();
   }
 }

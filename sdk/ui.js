@@ -9,8 +9,8 @@ const STYLE = `
   background: #fff; border: 2px solid #0b4f9c; border-radius: 14px; padding: 16px; box-shadow: 0 8px 30px rgba(0,0,0,.25); }
 #assist-sdk .assist-panel h2 { margin: 0 0 8px; font-size: 1.25rem; }
 #assist-sdk .assist-panel p { margin: 6px 0; font-size: 1rem; line-height: 1.5; }
-#assist-sdk .assist-big { font-size: 1.6rem; font-weight: 700; color: #0b4f9c; }
-#assist-sdk .assist-code { font-size: 2.2rem; letter-spacing: .4em; font-weight: 800; color: #111; }
+#assist-sdk .assist-big, #assist-sdk .assist-panel p.assist-big { font-size: 1.6rem; font-weight: 700; color: #0b4f9c; }
+#assist-sdk .assist-code, #assist-sdk .assist-panel p.assist-code { font-size: 2.2rem; letter-spacing: .4em; font-weight: 800; color: #111; }
 #assist-sdk .assist-actions { display: flex; gap: 10px; margin-top: 12px; flex-wrap: wrap; }
 #assist-sdk button { font: inherit; font-size: 1rem; min-height: 48px; min-width: 48px; padding: 8px 16px;
   border-radius: 10px; border: 2px solid #0b4f9c; background: #fff; color: #0b4f9c; cursor: pointer; }
@@ -39,6 +39,7 @@ const STYLE = `
 #assist-sdk .assist-dialog-backdrop { position: fixed; inset: 0; z-index: 2147483003; background: rgba(0,0,0,.55);
   display: flex; align-items: flex-end; }
 #assist-sdk .assist-dialog-backdrop .assist-panel { position: static; margin: 12px; flex: 1; }
+#assist-sdk .assist-shield { position: fixed; inset: 0; z-index: 2147483003; background: transparent; }
 #assist-sdk .assist-overlay { position: fixed; inset: 0; pointer-events: none; z-index: 2147482000; }
 #assist-sdk .assist-drawing { position: absolute; inset: 0; width: 100%; height: 100%; }
 #assist-sdk .assist-drawing polyline { fill: none; stroke: #e4007c; stroke-width: 4; stroke-linecap: round; stroke-linejoin: round; }
@@ -56,8 +57,11 @@ const STYLE = `
 #assist-sdk.assist-elderly a.assist-link, #assist-sdk.assist-elderly .assist-panel label,
 #assist-sdk.assist-elderly .assist-panel textarea { font-size: 24px; }
 #assist-sdk.assist-elderly .assist-caption { font-size: 28px; }
-#assist-sdk.assist-elderly .assist-big { font-size: 2rem; }
+#assist-sdk.assist-elderly .assist-big, #assist-sdk.assist-elderly .assist-panel p.assist-big { font-size: 2rem; }
+#assist-sdk.assist-elderly .assist-panel p.assist-code { font-size: 2.6rem; }
 `;
+
+const SHIELD_MS = 600; // longer than a double tap's second touch
 
 function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
@@ -146,7 +150,9 @@ export class Ui {
       el("div", { class: "assist-actions" }, ...actions));
     this.panelSlot.replaceChildren(panel);
     this.reserveBottom(panel);
-    if (announce) this.announce([title, ...lines.map((line) => line.textContent)].join(". "));
+    // One sentence after another: a piece that already ends a sentence gets no second stop.
+    if (announce) this.announce([title, ...lines.map((line) => line.textContent)].filter(Boolean)
+      .map((text) => (/[.。!！?？…]$/.test(text) ? text : `${text}.`)).join(" "));
     return panel;
   }
 
@@ -230,6 +236,11 @@ export class Ui {
 
   closeDialog() {
     this.clearPanel();
+    // A double tap on an answer must not land on the page under the dialog (it took an elderly
+    // customer off the transfer they were being helped with): a clear shield takes taps a moment.
+    const shield = el("div", { class: "assist-shield", "aria-hidden": "true" });
+    this.root.append(shield);
+    setTimeout(() => shield.remove(), SHIELD_MS);
     if (this.returnFocus && this.returnFocus.focus) this.returnFocus.focus();
     this.returnFocus = null;
   }

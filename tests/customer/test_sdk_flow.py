@@ -55,9 +55,18 @@ async def test_help_consent_mirror_guidance_call_and_stop(start_server):
         code = await customer.locator("[data-assist-code]").text_content()
         await agent.wait_for_function("() => document.getElementById('ctx-code').textContent.length === 4")
         assert await agent.locator("#ctx-code").text_content() == code
+        # The code is read aloud and checked by eye: it is large, not body text.
+        size = await customer.locator("[data-assist-code]").evaluate("(e) => parseFloat(getComputedStyle(e).fontSize)")
+        assert size >= 32, size
         # Nothing is mirrored before consent.
         assert await agent.locator(REPLAY).count() == 0
-        await customer.click("[data-assist-action=agree]")
+        # A double tap on "agree" (as people do) agrees once; its second tap lands on nothing.
+        await customer.evaluate(
+            """() => { window.pageTaps = 0; document.addEventListener('click',
+                (e) => { if (!e.target.closest('#assist-sdk')) window.pageTaps++; }, true); }"""
+        )
+        await customer.locator("[data-assist-action=agree]").dblclick()
+        assert await customer.evaluate("window.pageTaps") == 0
 
         # The agent's replay shows the customer's page.
         assert await replay_text(agent, "#heading") == "转账给李四"
@@ -83,9 +92,11 @@ async def test_help_consent_mirror_guidance_call_and_stop(start_server):
         await agent.wait_for_function("() => document.body.dataset.callState === 'connected'", timeout=20_000)
         await customer.wait_for_function("() => Assist.state().callState === 'connected'", timeout=20_000)
 
-        # Stop sharing: the agent's view freezes and the server relays nothing more.
+        # Stop sharing: the agent's view freezes and the server relays nothing more, and nothing
+        # of the agent's stays on the customer's screen.
         await customer.click("[data-assist-action=stop]")
         await agent.wait_for_function("() => document.body.dataset.sessionState === 'stopped'")
+        await expect(customer.locator("#assist-sdk .assist-highlight")).to_have_count(0)
         seen = await agent.evaluate("window.assistConsole.mirrorSeen")
         received = await mirror_count(harness)
         await customer.fill("#amount", "999")

@@ -130,11 +130,12 @@ const ctx = {
     sdk.init(answer.token, edition, ctx.language);
   },
   signOut(message) {
-    // On the server too (every token of this customer refused, sockets closed); best effort:
-    // an expired token is refused there anyway.
+    // Help in hand ends first (the agent is told now), then the server signs us out everywhere
+    // (every token of this customer refused, sockets closed); best effort: an expired token is
+    // refused there anyway.
+    sdk.shutdown();
     if (session.token()) api('POST', '/api/auth/logout').catch(() => {});
     session.signOut();
-    sdk.shutdown();
     if (message) toast(message);
     ctx.go('#/login');
   },
