@@ -16,7 +16,7 @@ const SVG = "http://www.w3.org/2000/svg";
 // Every word from the catalogs, in the agent's language (?lang=, or the picker in the top bar).
 const i18n = createI18n();
 const { t } = i18n;
-const { edition, spoken, named, pageInWords, requestInWords, requestLine, waited } = createWords(t);
+const { edition, spoken, named, pageInWords, person, requestInWords, requestLine, waited } = createWords(t);
 i18n.apply();
 document.title = t("agent.pageTitle");
 $("lang").value = i18n.lang;
@@ -33,7 +33,17 @@ const st = {
 window.assistConsole = st; // for tests and debugging: read-only use
 
 // ---------------------------------------------------------------- sign-in
-signIn({ role: "agent", tokenKey: TOKEN_KEY, wrongRole: t("agent.login.wrongRole"), failed: t("login.failed"), onToken: start });
+signIn({ role: "agent", tokenKey: TOKEN_KEY, wrongRole: t("agent.login.wrongRole"), failed: t("login.failed"), onToken: start,
+  beforeSignOut: leaveTheCall });
+
+// Signing out in a call ends it first, once the agent confirms: the customer is told the session
+// ended now, instead of watching "the agent is away" until a grace window runs out.
+async function leaveTheCall() {
+  if (!st.session || !st.socket) return true;
+  if (!window.confirm(t("agent.signOutInCall"))) return false;
+  await call(st.socket, "end_session", { session_id: st.session.session_id }).catch(() => {});
+  return true;
+}
 
 function start(token) {
   st.token = token;
@@ -58,7 +68,13 @@ function wire(socket) {
   socket.on("agent_state", (msg) => showState(msg.state));
   socket.on("queue", renderQueue);
   socket.on("offer", showOffer);
-  socket.on("offer_revoked", (msg) => { if (st.offer && st.offer.offer_id === msg.offer_id) hideOffer(); });
+  socket.on("offer_revoked", (msg) => {
+    if (!st.offer || st.offer.offer_id !== msg.offer_id) return;
+    hideOffer();
+    // An offer left to ring out sets the agent on a break (so the next customer is not offered
+    // to nobody): say so, or the desk goes quiet with no reason given.
+    if (msg.reason === "timeout") $("desk-message").textContent = t("agent.missedOffer");
+  });
   socket.on("session_started", async (msg) => {
     openSession(msg);
     // TURN credentials are handed out only to a party of a live session: ask for them now.
@@ -132,6 +148,11 @@ function wire(socket) {
 function showState(state) {
   $("agent-state").textContent = named("agent.state", state);
   document.body.dataset.agentState = state;
+  // In a call or a wrap-up the agent's state is the session's: the buttons would do nothing.
+  const engaged = state === "busy" || state === "wrap_up";
+  $("go-available").disabled = engaged;
+  $("go-away").disabled = engaged;
+  if (state === "available") $("desk-message").textContent = "";
 }
 
 let showQueue = null;
@@ -150,8 +171,8 @@ function showOffer(offer) {
   const draw = () => {
     const since = (Date.now() - shownAt) / 1000;
     $("offer-detail").textContent = offer.kind === "transfer"
-      ? t("agent.offer.transfer", { from: offer.from_agent, customer: r.customer_name || t("agent.customer"), request: requestInWords(r) })
-      : `${r.customer_name} · ${requestInWords(r)} · ${waited((r.waited_s || 0) + since)}`;
+      ? t("agent.offer.transfer", { from: offer.from_agent, customer: person(r.customer_name) || t("agent.customer"), request: requestInWords(r) })
+      : `${person(r.customer_name)} · ${requestInWords(r)} · ${waited((r.waited_s || 0) + since)}`;
     $("offer-page").textContent = t("agent.offer.page", { page: pageInWords(r.page) });
     $("offer-countdown").textContent = t("agent.offer.left", { n: Math.max(0, Math.round(offer.expires_in_s - since)) });
   };
@@ -181,8 +202,10 @@ $("decline-offer").addEventListener("click", async () => {
   hideOffer();
   await call(st.socket, "offer_decline", { offer_id: id }).catch(() => {});
 });
-$("go-available").addEventListener("click", () => call(st.socket, "agent_state", { state: "available" }));
-$("go-away").addEventListener("click", () => call(st.socket, "agent_state", { state: "away" }));
+const setState = (state) => call(st.socket, "agent_state", { state })
+  .catch((e) => { $("desk-message").textContent = e.message; });
+$("go-available").addEventListener("click", () => setState("available"));
+$("go-away").addEventListener("click", () => setState("away"));
 
 // ---------------------------------------------------------------- the session
 // One session at a time on screen; everything in it is drawn from st.session, and
@@ -206,7 +229,7 @@ function openSession(session) {
 function renderSession() {
   const s = st.session;
   const c = s.customer || {};
-  $("ctx-customer").textContent = c.customer_name || "";
+  $("ctx-customer").textContent = person(c.customer_name) || "";
   $("ctx-edition").textContent = c.edition ? edition(c.edition) : "";
   $("ctx-language").textContent = c.language ? spoken(c.language) : "";
   $("ctx-page").textContent = s.page || pageInWords(c.page);
@@ -276,7 +299,7 @@ function closeSession() {
 function showWrapUp(sessionId, reason, customerName) {
   st.wrapUp = sessionId;
   const ended = named("agent.end", reason);
-  $("wrapup-about").textContent = `${customerName || t("agent.customer")} · ${ended === reason ? t("agent.end.other") : ended}`;
+  $("wrapup-about").textContent = `${person(customerName) || t("agent.customer")} · ${ended === reason ? t("agent.end.other") : ended}`;
   $("outcome").value = OUTCOME_FOR_END[reason] || "other";
   $("notes").value = $("session-notes").value;
   $("session-notes").value = "";
@@ -286,7 +309,16 @@ function showWrapUp(sessionId, reason, customerName) {
 
 $("wrapup-form").addEventListener("submit", async (e) => {
   e.preventDefault();
-  await call(st.socket, "wrap_up", { session_id: st.wrapUp, outcome: $("outcome").value, notes: $("notes").value });
+  if (!st.wrapUp || st.wrappingUp) return; // a double click sends it once
+  st.wrappingUp = true;
+  try {
+    await call(st.socket, "wrap_up", { session_id: st.wrapUp, outcome: $("outcome").value, notes: $("notes").value });
+  } catch (error) {
+    $("desk-message").textContent = error.message;
+    return;
+  } finally {
+    st.wrappingUp = false;
+  }
   $("wrapup-view").hidden = true;
   $("notes").value = $("wrapup-about").textContent = "";
   st.wrapUp = null;

@@ -3,7 +3,9 @@
 // signs out on the server too: every token of this user is refused and their sockets closed.
 const $ = (id) => document.getElementById(id);
 
-export function signIn({ role, tokenKey, wrongRole, failed, onToken }) {
+// beforeSignOut: may ask the user first (resolves false to stay signed in), and settles what
+// is in hand (an agent's live session) before the token goes.
+export function signIn({ role, tokenKey, wrongRole, failed, onToken, beforeSignOut = async () => true }) {
   const saved = sessionStorage.getItem(tokenKey);
   $("login-form").addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -27,6 +29,7 @@ export function signIn({ role, tokenKey, wrongRole, failed, onToken }) {
     onToken(token);
   }
   $("sign-out").addEventListener("click", async () => {
+    if (!(await beforeSignOut())) return;
     const token = sessionStorage.getItem(tokenKey);
     if (token) {
       await fetch("/api/auth/logout", { method: "POST", headers: { Authorization: `Bearer ${token}` } })

@@ -18,7 +18,7 @@ const POINTER_SHOWN_S = 3; // a replayed pointer fades like the customer's
 
 const i18n = createI18n();
 const { t } = i18n;
-const { requestLine } = createWords(t);
+const { person, requestLine } = createWords(t);
 i18n.apply();
 document.title = t("sup.pageTitle");
 $("lang").value = i18n.lang;
@@ -163,7 +163,7 @@ function renderAgents(agents) {
     const since = cell("", "since");
     since.dataset.since = a.since;
     tr.append(cell(`${a.name} ${a.badge}`), cell(t(`agentState.${a.state}`)), since,
-              cell(a.serving.join("、") || none), cell(String(a.handled_today)), cell(secs(a.average_handle_today_s)));
+              cell(a.serving.map(person).join("、") || none), cell(String(a.handled_today)), cell(secs(a.average_handle_today_s)));
     return tr;
   }) : [emptyRow(6, t("agents.none"))]));
   tickDurations();
@@ -224,13 +224,13 @@ function boardRow(row) {
     for (const mode of MODES) {
       const b = button(t(`mode.${mode}`), () => watch(row.session_id, mode), { session: row.session_id, mode });
       b.title = t(`mode.${mode}.hint`);
-      b.setAttribute("aria-label", `${t(`mode.${mode}`)} · ${row.customer_name}`);
+      b.setAttribute("aria-label", `${t(`mode.${mode}`)} · ${person(row.customer_name)}`);
       actions.append(b);
     }
   } else if (row.phase === "requested") {
     actions.append(...reassignControls(row));
   }
-  tr.append(cell(row.customer_name), cell(row.agent ? `${row.agent.name} ${row.agent.badge}` : none),
+  tr.append(cell(person(row.customer_name)), cell(row.agent ? `${row.agent.name} ${row.agent.badge}` : none),
             cell(lineName(`${row.edition}:${row.language}`)), phaseCell, since, actions);
   return tr;
 }
@@ -240,7 +240,7 @@ function reassignControls(row) {
   if (!free.length) return [document.createTextNode(t("sessions.noAgent"))];
   const select = document.createElement("select");
   select.id = `reassign-${row.request_id}`;
-  select.setAttribute("aria-label", `${t("sessions.reassignTo")} · ${row.customer_name}`);
+  select.setAttribute("aria-label", `${t("sessions.reassignTo")} · ${person(row.customer_name)}`);
   select.append(...free.map((a) => Object.assign(document.createElement("option"), { value: a.id, textContent: `${a.name} ${a.badge}` })));
   const go = button(t("sessions.reassign"), async () => {
     const agent = free.find((a) => a.id === select.value);
@@ -251,7 +251,7 @@ function reassignControls(row) {
       $("sessions-message").textContent = err.message;
     }
   }, { reassign: row.request_id });
-  go.setAttribute("aria-label", `${t("sessions.reassign")} · ${row.customer_name}`);
+  go.setAttribute("aria-label", `${t("sessions.reassign")} · ${person(row.customer_name)}`);
   return [select, go];
 }
 
@@ -262,7 +262,7 @@ function showInvites() {
 
 function showInvite(msg) {
   const li = document.createElement("li");
-  li.append(t("invites.text", { agent: msg.agent, customer: msg.request.customer_name })
+  li.append(t("invites.text", { agent: msg.agent, customer: person(msg.request.customer_name) })
             + (msg.note ? t("invites.note", { note: msg.note }) : "") + " ");
   for (const mode of MODES) {
     const b = button(t(`mode.${mode}`), () => watch(msg.session_id, mode), { invite: msg.session_id, mode });
@@ -294,7 +294,7 @@ async function watch(sessionId, mode) {
     $("sessions-message").textContent = err.message;
     return;
   }
-  st.watching.names = { customer: reply.session.customer.customer_name, agent: reply.session.agent.name };
+  st.watching.names = { customer: person(reply.session.customer.customer_name), agent: reply.session.agent.name };
   showPhase(PHASE_OF[reply.session.state]);
   showMode(mode);
   st.audio = new MonitorAudio(sessionId, mode);
@@ -502,13 +502,13 @@ async function loadRecordings() {
   $("recordings").replaceChildren(...recordings.map((r) => {
     const tr = document.createElement("tr");
     tr.dataset.row = r.session_id;
-    tr.append(cell(new Date(r.started_at * 1000).toLocaleString(LOCALE)), cell(r.customer_name),
+    tr.append(cell(new Date(r.started_at * 1000).toLocaleString(LOCALE)), cell(person(r.customer_name)),
               cell(r.agent_names.join("、")), cell(r.handle_s == null ? none : clock(r.handle_s)),
               cell(r.outcome ? t(`outcome.${r.outcome}`) : t("outcome.none")),
               ratingCell(r), cell(t("size.kb", { n: Math.ceil(r.bytes / 1024) })));
     const td = document.createElement("td");
     const b = button(t("rec.play"), () => openRecording(r.session_id), { recording: r.session_id });
-    b.setAttribute("aria-label", `${t("rec.play")} · ${r.customer_name} · ${new Date(r.started_at * 1000).toLocaleString(LOCALE)}`);
+    b.setAttribute("aria-label", `${t("rec.play")} · ${person(r.customer_name)} · ${new Date(r.started_at * 1000).toLocaleString(LOCALE)}`);
     td.append(b);
     tr.append(td);
     return tr;
@@ -667,7 +667,7 @@ async function openRecording(sessionId) {
   clearInterval(st.playerTimer);
   $("player-root").replaceChildren();
   $("player-view").hidden = false;
-  $("player-detail").textContent = `${meta.customer_name} · ${meta.agent_names.join("、")}`;
+  $("player-detail").textContent = `${person(meta.customer_name)} · ${meta.agent_names.join("、")}`;
   document.body.dataset.player = "loading";
   // The recording's clock starts at the customer's request and ends when the session ended.
   const request = meta.request || {};

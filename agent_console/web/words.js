@@ -12,6 +12,8 @@ const PAGES = {
 export const OUTCOME_FOR_END = { customer_ended: "resolved", agent_ended: "resolved", supervisor_ended: "other",
   consent_declined: "customer_declined", dropped: "dropped", transferred: "transferred" };
 
+const GUEST_NAME = "未登录客户"; // assist/guest.py
+
 export function createWords(t) {
   // A code in words ("edition", "elderly" → "幸福生活版"), or the code itself when it has none.
   const named = (family, code) => {
@@ -45,9 +47,12 @@ export function createWords(t) {
   };
 
   // One waiting customer as a line of the queue: "张三 · 转账 · 标准版 · 普通话 · 已等待 12 秒".
-  const requestLine = (r) => `${r.customer_name} · ${requestInWords(r)} · ${waited(r.waited_s)}`;
+  // A customer's name as the server gives it; a guest's is the server's fixed Chinese label,
+  // said in the console's language.
+  const person = (name) => (name === GUEST_NAME ? t("customer.guest") : name);
+  const requestLine = (r) => `${person(r.customer_name)} · ${requestInWords(r)} · ${waited(r.waited_s)}`;
 
-  return { named, edition, spoken, pageInWords, waited, requestInWords, requestLine };
+  return { named, edition, spoken, pageInWords, waited, requestInWords, requestLine, person };
 }
 
 // The waiting line as list items whose waits keep counting: a new line comes only when the line
