@@ -116,6 +116,10 @@ RelayEvents = Annotated[list[Any], Field(max_length=500)]
 AnnotationKind = Literal["pointer", "highlight", "draw", "clear"]
 RtcKind = Literal["offer", "answer", "candidate", "restart"]
 Sdp = Annotated[str, StringConstraints(max_length=60_000)]
+# A complete offer sent as a control event (voice, call audio): its whole message must fit the
+# control events' cap (Limits.control_bytes, 16 KB), escapes included; an audio-only offer with
+# its candidates is 2–5 KB.
+ControlSdp = Annotated[str, StringConstraints(min_length=1, max_length=12_000)]
 Selector = Annotated[str, StringConstraints(max_length=300)]
 Caption = ShortText
 
@@ -165,7 +169,7 @@ class RecordAudioIn(Inbound):
     recorder: a complete WebRTC offer, answered with the server's (candidates included)."""
 
     session_id: Id
-    sdp: Annotated[str, StringConstraints(min_length=1, max_length=60_000)]
+    sdp: ControlSdp
 
 
 class MonitorSignalIn(RtcSignalIn):
@@ -178,7 +182,7 @@ class VoiceStartIn(Inbound):
     """The voice assistant: the browser's WebRTC offer for its microphone (complete, not trickled)."""
 
     lang: Language = "zh"
-    sdp: Annotated[str, StringConstraints(min_length=1, max_length=60_000)]
+    sdp: ControlSdp
 
 
 class Empty(Inbound):

@@ -13,6 +13,7 @@ import socketio
 
 from assist.config import Limits
 from signaling.domain.model import Policy
+from signaling.sio import MAX_SOCKETS_PER_USER
 from tests.conftest import TEST_SECRET, Client
 
 HELP = {"topic": "transfer", "edition": "standard", "language": "zh", "page": "/transfer"}
@@ -269,6 +270,34 @@ async def test_connection_without_a_valid_token_is_refused(harness, make_token, 
         await client.connect()
     assert client.refusal["data"]["code"] == code and client.refusal["message"]
     assert not harness.center().agents and not harness.center().requests
+
+
+async def test_one_account_holds_a_bounded_number_of_sockets(harness):
+    """Limits are per socket: an account may not multiply them by opening sockets without end."""
+    token = await harness.login("zhangsan")
+    tabs = [await harness.client("zhangsan", token=token) for _ in range(MAX_SOCKETS_PER_USER)]
+    extra = Client(harness.base_url, token, "zhangsan")
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await extra.connect()
+    assert extra.refusal["data"]["code"] == "too_many_sockets"
+    assert (await tabs[0].call("help_request", HELP))["ok"]  # the ones open carry on
+    await tabs[-1].close()  # one closes: another may open
+    again = Client(harness.base_url, token, "zhangsan")
+    for _ in range(50):  # the server sees the close a moment after the client
+        try:
+            await again.connect()
+            break
+        except socketio.exceptions.ConnectionError:
+            await asyncio.sleep(0.05)
+    assert again.sio.connected
+    await again.close()
+
+
+async def test_a_binary_attachment_is_refused_as_bad_payload(harness):
+    customer = await harness.client("zhangsan")
+    reply = await customer.call("help_request", {"page": b"\x00\x01"})
+    assert reply["error"]["code"] == "bad_payload", reply
+    assert (await customer.call("help_request", HELP))["ok"]
 
 
 async def test_malformed_frames_do_not_hurt_the_server(harness):
