@@ -569,8 +569,13 @@ class CallCenter:
         if outcome not in OUTCOMES:
             raise DomainError("bad_outcome", f"Outcome must be one of: {', '.join(OUTCOMES)}.")
         eff = Effects()
+        self._finish_wrap_up(agent, session_id, outcome, notes, now, eff)
+        self._dispatch(now, eff)
+        return eff
+
+    def _finish_wrap_up(self, agent: Agent, session_id: str, outcome: str, notes: str, now: float, eff: Effects) -> None:
         request_id = agent.wrap_ups.pop(session_id)
-        if session_id in self.wrapping and self.wrapping[session_id].agent_id == agent_id:
+        if session_id in self.wrapping and self.wrapping[session_id].agent_id == agent.agent_id:
             del self.wrapping[session_id]  # (a hand-over's first agent wraps up a session still live)
         talk = self.talk_times.pop(session_id, None)
         if talk is not None:  # the agent who ended it; a hand-over's first part is not a handle
@@ -578,10 +583,8 @@ class CallCenter:
             self._count_handled(agent, now, talk[0] + now - talk[1])
         agent.idle_since = now
         eff.record(request_id, timeline="wrap_up", at=now, outcome=outcome, notes=notes or None, wrapped_at=now)
-        eff.notify(user(agent_id), AgentStateChanged(state=agent.state()))
+        eff.notify(user(agent.agent_id), AgentStateChanged(state=agent.state()))
         eff.queue_changed = True
-        self._dispatch(now, eff)
-        return eff
 
     def transfer_targets(self, agent_id: str, session_id: str) -> list[dict]:
         """The agents who could take this session now, for the agent to choose from."""
@@ -769,6 +772,10 @@ class CallCenter:
             if agent is not None:
                 for sid in list(agent.sessions):
                     self._end_session(self.sessions[sid], EndReason.DROPPED, now, eff)
+                # Nobody will fill these in: closed as "other", so the wall stops showing a
+                # wrap-up counting up for an agent who left, and the handling figures count it.
+                for sid in list(agent.wrap_ups):
+                    self._finish_wrap_up(agent, sid, "other", "", now, eff)
                 agent.presence = Presence.AWAY  # back from a long absence: they choose again
                 eff.queue_changed = True
                 continue

@@ -269,6 +269,28 @@ async def test_agent_dropping_past_grace_ends_session_for_customer(harness):
     assert ended["reason"] == "dropped"
 
 
+async def test_an_agent_gone_past_grace_has_their_wrap_up_closed(harness):
+    """Nobody will fill it in: closed as "other", so the wall stops showing an agent wrapping up
+    for minutes after they left, and the next sign-in starts on a clear desk."""
+    customer, agent, started, _ = await pair(harness)
+    sid = started["session_id"]
+    assert (await agent.call("end_session", {"session_id": sid}))["ok"]
+    await customer.expect("session_ended")
+    await agent.close()
+    token = await harness.login("super01")
+    for _ in range(100):
+        _, listing = await harness.http("GET", "/api/requests", token)
+        row = next(r for r in listing["requests"] if r["session_id"] == sid)
+        if row["outcome"]:
+            break
+        await asyncio.sleep(0.05)
+    assert row["outcome"] == "other"
+    back = await harness.client("agent01")
+    synced = await back.call("sync", {})
+    assert synced["ok"], synced
+    assert synced["view"]["wrap_ups"] == [] and synced["view"]["state"] == "away"
+
+
 async def test_transfer_to_another_agent_keeps_consent(harness):
     customer, a1, started, _ = await pair(harness)
     sid = started["session_id"]
