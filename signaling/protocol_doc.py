@@ -44,7 +44,9 @@ INBOUND_NOTES: dict[str, str] = {
     "sync": "ack `{protocol, user, role, display_name, ice_servers, record_audio, view}` (`record_audio`: "
     "whether the server records the call's audio); `view` for a customer: `{}` or `{request: {request_id, "
     "status, callback, long_wait, position?, eta_s?}}` or `{session: {session_id, state, code, agent: "
-    "{name, badge}}}`; for an agent: `{state, presence, sessions, wrap_ups, offer?, queue, queue_total}`; "
+    "{name, badge}}}`; for an agent: `{state, presence, sessions, wrap_ups, wrap_up_about, offer?, queue, "
+    "queue_total}` (each session with `elapsed_s`, how long the call has run; `wrap_up_about`: session id → "
+    "`{customer_name, reason}`, what each pending wrap-up is about); "
     "for a supervisor: `{queue, queue_total, sessions, wall, board, now}` (`queue`: the first 100 of the "
     "line, `queue_total`: how many wait; `board` as the `board` event's rows; `now` the server's clock, "
     "for times in phase)",

@@ -63,7 +63,10 @@ function wire(socket) {
     renderQueue({ waiting: view.queue, total: view.queue_total ?? view.queue.length });
     if (view.offer) showOffer(view.offer);
     if (view.sessions.length) openSession(view.sessions[0]);
-    else if (view.wrap_ups.length) showWrapUp(view.wrap_ups[0]);
+    else if (view.wrap_ups.length) {
+      const about = (view.wrap_up_about || {})[view.wrap_ups[0]] || {};
+      showWrapUp(view.wrap_ups[0], about.reason, about.customer_name);
+    }
   });
   socket.on("agent_state", (msg) => showState(msg.state));
   socket.on("queue", renderQueue);
@@ -212,7 +215,9 @@ $("go-away").addEventListener("click", () => setState("away"));
 // closeSession() wipes all of it, so nothing of the last customer stays.
 function openSession(session) {
   closeSession();
-  st.session = { ...session, startedAt: Date.now(), callState: "idle", page: null, peer: null };
+  // Its clock runs from the call's start, also after a reload (elapsed_s, by the server's clock).
+  const startedAt = Date.now() - (session.elapsed_s || 0) * 1000;
+  st.session = { ...session, startedAt, callState: "idle", page: null, peer: null };
   st.sessionTimer = setInterval(tickSession, 1000);
   st.wrapUp = null;
   $("wrapup-view").hidden = true;

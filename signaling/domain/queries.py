@@ -62,8 +62,18 @@ def agent_view(center: CallCenter, agent_id: str, now: float) -> dict:
     view: dict = {
         "state": agent.state().value,
         "presence": agent.presence.value,
-        "sessions": [session_view(center, center.sessions[s], Role.AGENT) for s in sorted(agent.sessions)],
+        # After a reload the console resumes where it was: how long each call has run (by the
+        # server's clock, whatever the agent's), and what each wrap-up is about.
+        "sessions": [
+            {**session_view(center, center.sessions[s], Role.AGENT), "elapsed_s": round(now - center.sessions[s].accepted_at, 1)}
+            for s in sorted(agent.sessions)
+        ],
         "wrap_ups": sorted(agent.wrap_ups),
+        "wrap_up_about": {
+            sid: {"customer_name": session.context.get("customer_name", ""), "reason": session.end_reason}
+            for sid in sorted(agent.wrap_ups)
+            if (session := center.wrapping.get(sid)) is not None
+        },
     }
     if agent.offer_id:
         offer = center.offers[agent.offer_id]

@@ -269,6 +269,21 @@ async def test_agent_dropping_past_grace_ends_session_for_customer(harness):
     assert ended["reason"] == "dropped"
 
 
+async def test_an_agent_console_reloaded_resumes_the_call_clock_and_the_wrap_up(harness):
+    """A reload (a second tab's sync shows the same) keeps how long the call has run and what the
+    pending wrap-up is about, not "the customer · the session ended" with a clock from zero."""
+    customer, agent, started, _ = await pair(harness)
+    sid = started["session_id"]
+    await asyncio.sleep(0.3)
+    reloaded = await harness.client("agent01")
+    view = (await reloaded.call("sync", {}))["view"]
+    assert view["sessions"][0]["session_id"] == sid and view["sessions"][0]["elapsed_s"] >= 0.3
+    assert (await agent.call("end_session", {"session_id": sid}))["ok"]
+    view = (await reloaded.call("sync", {}))["view"]
+    assert view["wrap_ups"] == [sid]
+    assert view["wrap_up_about"] == {sid: {"customer_name": "张三", "reason": "agent_ended"}}
+
+
 async def test_an_agent_gone_past_grace_has_their_wrap_up_closed(harness):
     """Nobody will fill it in: closed as "other", so the wall stops showing an agent wrapping up
     for minutes after they left, and the next sign-in starts on a clear desk."""
