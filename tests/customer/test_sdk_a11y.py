@@ -4,6 +4,9 @@ waiting and ended panels the app's bottom controls."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from tests.bank.bankapp import EDITIONS, App
@@ -37,6 +40,9 @@ async def test_sdk_ui_has_no_axe_violations_and_elderly_sizes(start_server, edit
         async def check(step: str) -> None:
             checked[step] = await axe_violations(customer)
             sizes.extend(await customer.evaluate(SIZES_JS))
+            shots = os.environ.get("ASSIST_SCREENSHOTS")  # a directory: each step as the customer sees it
+            if shots:
+                await customer.screenshot(path=str(Path(shots) / f"sdk-{edition}-{step}-390.png"))
 
         # Nobody on shift: said plainly, with a callback on offer.
         await customer.evaluate("Assist.requestHelp({topic: 'transfer'})")
