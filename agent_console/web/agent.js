@@ -5,7 +5,7 @@ import { call, connect, sequence } from "../../sdk/protocol.js";
 import { Call } from "../../sdk/call.js";
 import { LiveMirror, fit } from "./replay.js";
 import { CATALOGS, createI18n } from "./i18n.js";
-import { signIn, signOut } from "./signin.js";
+import { currentToken, signIn, signOut } from "./signin.js";
 import { OUTCOME_FOR_END, createWords, tickingLine } from "./words.js";
 
 const $ = (id) => document.getElementById(id);
@@ -47,7 +47,7 @@ async function leaveTheCall() {
 
 function start(token) {
   st.token = token;
-  st.socket = connect(st.token, { onRefused: () => signOut(TOKEN_KEY) });
+  st.socket = connect(() => currentToken(TOKEN_KEY) || token, { onRefused: () => signOut(TOKEN_KEY) });
   wire(st.socket);
 }
 

@@ -7,7 +7,7 @@ import { call, connect, sequence } from "../../sdk/protocol.js";
 import { translate } from "../../sdk/messages.js";
 import { createI18n } from "./i18n.js";
 import { ChunkJoiner, LiveMirror, PAUSED_TAG, fit } from "./replay.js";
-import { signIn, signOut } from "./signin.js";
+import { currentToken, signIn, signOut } from "./signin.js";
 import { createWords, tickingLine } from "./words.js";
 
 const $ = (id) => document.getElementById(id);
@@ -32,7 +32,7 @@ signIn({ role: "supervisor", tokenKey: TOKEN_KEY, wrongRole: t("login.wrongRole"
 
 function start(token) {
   st.token = token;
-  st.socket = connect(token, { onRefused: () => signOut(TOKEN_KEY) });
+  st.socket = connect(() => currentToken(TOKEN_KEY) || token, { onRefused: () => signOut(TOKEN_KEY) });
   const socket = st.socket;
   socket.on("connect", refresh);
   socket.on("queue", renderLine);
@@ -481,7 +481,7 @@ $("tab-live").addEventListener("click", () => setTab(true));
 $("tab-recordings").addEventListener("click", () => setTab(false));
 
 async function api(path) {
-  const res = await fetch(path, { headers: { Authorization: `Bearer ${st.token}` } });
+  const res = await fetch(path, { headers: { Authorization: `Bearer ${currentToken(TOKEN_KEY) || st.token}` } });
   if (res.status === 401) signOut(TOKEN_KEY);
   return res.json();
 }
@@ -620,7 +620,7 @@ async function loadAudio(sessionId, requestAt) {
   st.audioContext = st.audioContext || new AudioContext();
   const loaded = [];
   for (const seg of segments) {
-    const res = await fetch(`/api/recordings/${sessionId}/audio/${seg.index}`, { headers: { Authorization: `Bearer ${st.token}` } });
+    const res = await fetch(`/api/recordings/${sessionId}/audio/${seg.index}`, { headers: { Authorization: `Bearer ${currentToken(TOKEN_KEY) || st.token}` } });
     if (!res.ok) continue;
     const buffer = await st.audioContext.decodeAudioData(await res.arrayBuffer()).catch(() => null);
     if (buffer) loaded.push(new Segment(st.audioContext, buffer, seg.started_at - requestAt));

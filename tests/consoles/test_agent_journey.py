@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from playwright.async_api import expect
 
+from assist.appkeys import ADAPTER
 from signaling.domain.model import Policy
 from tests.browser import PHONE, WEBRTC_ARGS, chromium
 from tests.customer.pages import TEST_SCRIPT, open_agent, open_customer, page_html
@@ -43,4 +44,22 @@ async def test_a_dropped_session_is_wrapped_up_as_dropped_and_then_cleared(start
         shown = await agent.locator("#desk-view").inner_text()
         assert "张三" not in shown and "共享中" not in shown
         assert not await agent.locator("#end-session").is_visible()
+        # Nor the last customer's phone frame, black and empty, waiting for the next call.
+        assert await agent.locator("#replay-stage").evaluate("(s) => s.style.height === '' && s.offsetHeight === 0")
         await second.close()
+
+
+async def test_a_console_open_past_its_first_tokens_life_reconnects_signed_in(start_server):
+    """Tokens live minutes, a shift hours: the console swaps its token ahead of expiry, so a
+    reconnect long after sign-in (a node restart, a network blip) is not a sign-out."""
+    harness = await start_server(token_ttl_s=4)  # whole seconds: it expires 3 to 4 s after issue
+    async with chromium() as browser:
+        agent = await open_agent(await browser.new_context(**SMALL), harness.base_url)
+        first = await agent.evaluate("sessionStorage.getItem('assist.agent.token')")
+        await agent.wait_for_timeout(5000)  # the first token has expired
+        assert await agent.evaluate("sessionStorage.getItem('assist.agent.token')") != first
+        adapter = harness.app[ADAPTER]
+        for sid in list(adapter.by_user.get("agent01", ())):
+            await adapter.sio.disconnect(sid)  # a network blip
+        await agent.wait_for_function("() => window.assistConsole.socket.connected", timeout=10_000)
+        assert await agent.locator("#desk-view").is_visible() and not await agent.locator("#login-view").is_visible()
