@@ -132,4 +132,7 @@ export class Overlay {
 function place(box, target) {
   const r = target.getBoundingClientRect();
   Object.assign(box.style, { left: `${r.left - 6}px`, top: `${r.top - 6}px`, width: `${r.width + 12}px`, height: `${r.height + 12}px` });
+  // Low on the screen the caption goes above the element: below it, it sat on the app's bottom
+  // controls (the elderly edition's voice and help buttons) instead of beside what it names.
+  box.classList.toggle("assist-above", r.bottom > window.innerHeight * 0.6);
 }

@@ -49,6 +49,7 @@ const STYLE = `
   box-shadow: 0 0 0 4000px rgba(0,0,0,.15); }
 #assist-sdk .assist-caption { position: absolute; left: 0; top: calc(100% + 8px); background: #e4007c; color: #fff;
   padding: 6px 10px; border-radius: 8px; font-size: 1rem; font-weight: 700; max-width: 80vw; white-space: normal; }
+#assist-sdk .assist-highlight.assist-above .assist-caption { top: auto; bottom: calc(100% + 8px); }
 #assist-sdk .assist-sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 #assist-sdk.assist-elderly .assist-panel p, #assist-sdk.assist-elderly button, #assist-sdk.assist-elderly .assist-banner,
 #assist-sdk.assist-elderly .assist-notice { font-size: 24px; }

@@ -296,6 +296,10 @@ function closeSession() {
   clearMarks();
   if (st.mirror) st.mirror.destroy();
   st.mirror = null;
+  // The stage was sized to the last customer's phone: empty and unsized again, or the next call
+  // shows a black phone frame before anyone shares.
+  $("replay-stage").removeAttribute("style");
+  $("replay-root").removeAttribute("style");
   for (const key of ["sessionState", "callState", "callQuality"]) delete document.body.dataset[key];
 }
 
