@@ -155,7 +155,6 @@ function showState(state) {
   const engaged = state === "busy" || state === "wrap_up";
   $("go-available").disabled = engaged;
   $("go-away").disabled = engaged;
-  if (state === "available") $("desk-message").textContent = "";
 }
 
 let showQueue = null;
@@ -207,7 +206,10 @@ $("decline-offer").addEventListener("click", async () => {
 });
 const setState = (state) => call(st.socket, "agent_state", { state })
   .catch((e) => { $("desk-message").textContent = e.message; });
-$("go-available").addEventListener("click", () => setState("available"));
+$("go-available").addEventListener("click", () => {
+  $("desk-message").textContent = ""; // (not on the state changing: a ring-out passes through "available")
+  setState("available");
+});
 $("go-away").addEventListener("click", () => setState("away"));
 
 // ---------------------------------------------------------------- the session
@@ -352,7 +354,15 @@ $("end-session").addEventListener("click", () => {
 function replay(events, seq) {
   if (!st.mirror) {
     st.mirror = new LiveMirror($("replay-root"), (status) => { $("replay-paused").hidden = status !== "paused"; },
-      ({ page, title }) => { if (st.session) { st.session.page = pageInWords(page, title); renderSession(); } });
+      ({ page, title }) => {
+        if (!st.session) return;
+        const next = pageInWords(page, title);
+        // The customer moved on: their screen dropped the marks made on the last page (the SDK
+        // clears them on a route change), so the agent's copy of them goes too.
+        if (st.session.page && st.session.page !== next) clearMarks();
+        st.session.page = next;
+        renderSession();
+      });
   }
   const before = st.mirror.viewport;
   st.mirror.push(events, seq);

@@ -4,6 +4,8 @@ choice among the agents who can take it."""
 
 from __future__ import annotations
 
+import re
+
 from playwright.async_api import expect
 
 from assist.appkeys import ADAPTER
@@ -63,3 +65,16 @@ async def test_a_console_open_past_its_first_tokens_life_reconnects_signed_in(st
             await adapter.sio.disconnect(sid)  # a network blip
         await agent.wait_for_function("() => window.assistConsole.socket.connected", timeout=10_000)
         assert await agent.locator("#desk-view").is_visible() and not await agent.locator("#login-view").is_visible()
+
+
+async def test_an_offer_left_to_ring_out_says_why_the_agent_is_on_a_break(start_server):
+    harness = await start_server(policy=Policy(offer_timeout_s=1))
+    async with chromium() as browser:
+        agent = await open_agent(await browser.new_context(**SMALL), harness.base_url)
+        customer = await harness.client("zhangsan")
+        assert (await customer.call("help_request", {"topic": "transfer"}))["ok"]
+        await agent.wait_for_selector("#offer-view:not([hidden])")
+        await agent.wait_for_function("() => document.body.dataset.agentState === 'away'", timeout=10_000)
+        await expect(agent.locator("#desk-message")).to_have_text(re.compile("错过了一个来电"))
+        await agent.click("#go-available")  # back: the message goes with the break
+        await expect(agent.locator("#desk-message")).to_have_text("")
