@@ -12,10 +12,11 @@ import time
 import sqlalchemy as sa
 from aiohttp import web
 
-from signaling.domain.model import Role
+from signaling.domain.model import Role, is_guest
 from signaling.service import Principal
 
 from .appkeys import RECORDINGS, RECORDS
+from .guest import GUEST_NAME
 from .http_api import json_error, staff
 from .storage.recordings import audio_segments, recording_views, recordings
 from .storage.sql import PUBLIC, help_requests, request_events, users
@@ -25,7 +26,9 @@ def _row(row, names: dict[str, str] | None = None) -> dict:
     data = dict(row._mapping)
     data["agents"] = [a for a in data.pop("agent_ids", "").split(",") if a]
     if names is not None:  # people by their names, not their sign-in names
-        data["customer_name"] = names.get(data["customer_id"], data["customer_id"])
+        # A guest has no account: named as the consoles name guests (in their own language).
+        guest = is_guest(data["customer_id"])
+        data["customer_name"] = GUEST_NAME if guest else names.get(data["customer_id"], data["customer_id"])
         data["agent_names"] = [names.get(a, a) for a in data["agents"]]
     return data
 

@@ -115,3 +115,22 @@ async def test_expired_recordings_are_deleted(harness):
     assert not store.path(sid).exists()
     _, body = await harness.http("GET", "/api/recordings", await harness.login("super01"))
     assert body["recordings"] == []
+
+
+async def test_a_guests_recording_is_listed_as_a_guest_not_by_an_id(harness):
+    """A guest has no account to name them: the list says so (the consoles put it in their own
+    language), never the internal id."""
+    agent = await harness.agent("agent01")
+    _, guest = await harness.http("POST", "/api/auth/guest")
+    customer = await harness.client("guest", token=guest["token"])
+    assert (await customer.call("help_request", {"topic": "transfer"}))["ok"]
+    offer = await agent.expect("offer")
+    assert (await agent.call("offer_accept", {"offer_id": offer["offer_id"]}))["ok"]
+    sid = (await agent.expect("session_started"))["session_id"]
+    assert (await customer.call("consent", {"session_id": sid, "accept": True}))["ok"]
+    snapshot = {"type": 2, "data": {"text": "转账页面"}, "timestamp": 1}
+    assert (await customer.call("mirror", {"session_id": sid, "seq": 1, "events": [snapshot]}))["ok"]
+    assert (await agent.call("end_session", {"session_id": sid}))["ok"]
+    _, listing = await harness.http("GET", "/api/recordings", await harness.login("super01"))
+    row = next(r for r in listing["recordings"] if r["session_id"] == sid)
+    assert row["customer_name"] == "未登录客户" and not row["customer_name"].startswith("guest:")
